@@ -1,0 +1,109 @@
+//! Assembling and running the server.
+
+use std::net::TcpListener;
+
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::auth::tokens::Keys;
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::envelope::envelope;
+use crate::http::metrics::Metrics;
+use crate::http::openapi::{self, RouteTable};
+use crate::http::{json, routes};
+use crate::state::{AppState, AuthSettings};
+use crate::store::{Db, migrate};
+
+/// Connects to the database, applies pending migrations and prepares the shared state.
+pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.db)?;
+    let applied = migrate::run_pending(&mut *db.conn()?)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    let secret = config.jwt_secret()?;
+    Ok(AppState {
+        db,
+        keys: Keys::from_secret(secret.as_bytes()),
+        auth: AuthSettings {
+            access_ttl_secs: config.access_token_minutes * 60,
+            ..AuthSettings::default()
+        },
+    })
+}
+
+/// Unknown paths are 404; known paths with another method are 405 with `Allow`.
+async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, Error> {
+    match table.methods_for(req.path()) {
+        Some(methods) if !methods.contains(req.method()) => {
+            let allow = methods
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut res = actix_web::ResponseError::error_response(&Error::MethodNotAllowed);
+            if let Ok(v) = header::HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            // The envelope re-renders the body; the Allow header is kept.
+            Ok(res)
+        }
+        _ => Err(Error::RouteNotFound),
+    }
+}
+
+/// Starts serving on `listener`. The returned server runs until stopped.
+pub fn run(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let doc = openapi::document();
+    let table = web::Data::new(RouteTable::from_doc(&doc));
+    let state = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::new()?);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(table.clone())
+            .app_data(web::QueryConfig::default().error_handler(json::query_error))
+            .app_data(web::PathConfig::default().error_handler(json::path_error))
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .into_app()
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/openapi.json", doc.clone())
+                    .config(SwaggerConfig::new(["/openapi.json"]).validator_url("none")),
+            )
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(fallback))
+            .wrap(from_fn(envelope))
+    })
+    .workers(workers.max(1))
+    // A client that trickles its request must not hold a worker: bounded header time.
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .client_disconnect_timeout(std::time::Duration::from_secs(5))
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// `bangfu serve`: prepare, bind and serve until interrupted.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = prepare(&config)?;
+    let listener = TcpListener::bind(config.addr)?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        database = %config.db.target.redacted(),
+        "bangfu serving; API docs at /docs/"
+    );
+    run(state, listener, config.workers)?.await?;
+    Ok(())
+}

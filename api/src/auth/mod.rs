@@ -1,0 +1,9 @@
+//! Authentication (passwords, JWT access tokens, rotating refresh tokens) and the
+//! authenticated caller that every protected handler receives.
+
+pub mod caller;
+pub mod password;
+pub mod service;
+pub mod tokens;
+
+pub use caller::{Caller, Require, perm};

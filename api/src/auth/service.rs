@@ -1,0 +1,227 @@
+//! Sign-in flows: login with rate limits, refresh-token rotation, logout.
+
+use chrono::Utc;
+
+use super::{password, tokens};
+use crate::error::{Error, Msg, Result};
+use crate::state::AppState;
+use crate::store::audit::{self, Action, Actor, Event};
+use crate::store::{self, devices, login_limits, regions, sessions, users};
+
+/// Tokens handed to a client after login or refresh.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub access_expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
+    pub user_id: String,
+    pub session_id: String,
+}
+
+fn bad_credentials() -> Error {
+    Error::Unauthorized {
+        code: "invalid_credentials",
+        detail: Msg::fixed("用户名或密码错误。", "Wrong username or password."),
+    }
+}
+
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    pub device_id: Option<String>,
+    /// The client's address, for the per-address limit.
+    pub address: String,
+    pub request_id: Option<String>,
+}
+
+pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
+    let user_subject = format!("user:{}", req.username.to_lowercase());
+    let addr_subject = format!("addr:{}", req.address);
+    let limits = state.auth.clone();
+    let username = req.username.clone();
+    let (us, ads) = (user_subject.clone(), addr_subject.clone());
+    let user = state
+        .db
+        .read(move |c| {
+            let now = store::now();
+            let wait_user = login_limits::blocked_for(c, &us, limits.per_user, now)?;
+            let wait_addr = login_limits::blocked_for(c, &ads, limits.per_address, now)?;
+            if let Some(secs) = wait_user.max(wait_addr) {
+                return Err(Error::TooManyRequests {
+                    retry_after_secs: secs,
+                });
+            }
+            match users::find_by_username(c, &username) {
+                Ok(u) => Ok(Some(u)),
+                Err(Error::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+
+    // Password checks are slow by design: do them outside any transaction.
+    let password = req.password.clone();
+    let candidate = user.clone();
+    let ok = actix_web::web::block(move || match &candidate {
+        Some(u) if u.active => password::verify(&password, &u.password_hash),
+        _ => {
+            password::verify_nothing(&password);
+            false
+        }
+    })
+    .await
+    .map_err(Error::internal)?;
+
+    let Some(user) = user.filter(|_| ok) else {
+        state
+            .db
+            .write(move |c| {
+                let now = store::now();
+                login_limits::record_failure(c, &user_subject, now)?;
+                login_limits::record_failure(c, &addr_subject, now)
+            })
+            .await?;
+        return Err(bad_credentials());
+    };
+
+    let refresh = tokens::new_refresh_token()?;
+    let refresh_hash = tokens::hash_refresh_token(&refresh);
+    let auth = state.auth.clone();
+    let device_id = req.device_id.clone();
+    let request_id = req.request_id.clone();
+    let uid = user.id.clone();
+    let session = state
+        .db
+        .write(move |c| {
+            let now = store::now();
+            if let Some(d) = &device_id {
+                devices::find_active_for_user(c, &uid, d).map_err(|e| match e {
+                    Error::NotFound => Error::validation(
+                        "device_id",
+                        "unknown_device",
+                        Msg::fixed(
+                            "设备未登记或已停用。",
+                            "The device is not registered to this account, or was revoked.",
+                        ),
+                    ),
+                    other => other,
+                })?;
+                devices::touch(c, d, None)?;
+            }
+            let session = sessions::open(
+                c,
+                &uid,
+                device_id.as_deref(),
+                now + auth.session_ttl,
+                refresh_hash,
+                now + auth.refresh_ttl,
+            )?;
+            login_limits::clear(c, &user_subject, now, auth.per_user.window)?;
+            let region = regions::find(c, None, &user.region_id)?;
+            audit::record(
+                c,
+                &Actor {
+                    user_id: Some(uid.clone()),
+                    role: user.role().ok(),
+                    device_id: device_id.clone(),
+                    request_id,
+                },
+                Event {
+                    action: Action::Login,
+                    entity: "session",
+                    entity_id: &session.id,
+                    region_path: &region.path,
+                    changes: serde_json::json!({}),
+                    reason: None,
+                },
+            )?;
+            Ok(session)
+        })
+        .await?;
+    issue(state, session.user_id, session.id, refresh)
+}
+
+fn issue(state: &AppState, user_id: String, session_id: String, refresh: String) -> Result<Issued> {
+    let now = Utc::now().timestamp();
+    Ok(Issued {
+        access_token: state
+            .keys
+            .issue(&user_id, &session_id, now, state.auth.access_ttl_secs)?,
+        access_expires_in: state.auth.access_ttl_secs,
+        refresh_token: refresh,
+        refresh_expires_in: state.auth.refresh_ttl.num_seconds(),
+        user_id,
+        session_id,
+    })
+}
+
+/// Rotates a refresh token: the old one stops working, a new one is issued.
+pub async fn refresh(state: &AppState, token: String) -> Result<Issued> {
+    let old_hash = tokens::hash_refresh_token(&token);
+    let new = tokens::new_refresh_token()?;
+    let new_hash = tokens::hash_refresh_token(&new);
+    let ttl = state.auth.refresh_ttl;
+    // A refused reuse revokes the session: that must commit even though the answer is an
+    // error, so the outcome travels out of the transaction as a value.
+    let outcome = state
+        .db
+        .write(
+            move |c| match sessions::rotate(c, &old_hash, new_hash, store::now() + ttl) {
+                Ok(s) => {
+                    let active = users::find_by_id_active(c, &s.user_id)?;
+                    Ok(if active {
+                        Ok(s)
+                    } else {
+                        Err(bad_credentials())
+                    })
+                }
+                Err(e @ Error::Unauthorized { .. }) => Ok(Err(e)),
+                Err(e) => Err(e),
+            },
+        )
+        .await?;
+    let session = outcome?;
+    issue(state, session.user_id, session.id, new)
+}
+
+/// Ends the caller's session.
+pub async fn logout(state: &AppState, caller: &super::Caller) -> Result<()> {
+    let sid = caller.session_id.clone();
+    let actor = caller.actor();
+    let path = caller.region_path.clone();
+    state
+        .db
+        .write(move |c| {
+            sessions::revoke(c, &sid, "logout")?;
+            audit::record(
+                c,
+                &actor,
+                Event {
+                    action: Action::Logout,
+                    entity: "session",
+                    entity_id: &sid,
+                    region_path: &path,
+                    changes: serde_json::json!({}),
+                    reason: None,
+                },
+            )
+        })
+        .await
+}
+
+/// Checks a new password against the rules.
+pub fn check_password(field: &str, password: &str) -> Result<()> {
+    if password::acceptable(password) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            field,
+            "weak_password",
+            Msg::fixed(
+                "密码长度须为 10 到 128 个字符。",
+                "Passwords are 10 to 128 characters long.",
+            ),
+        ))
+    }
+}

@@ -1,0 +1,187 @@
+//! Configuration: command-line flags, then environment variables, then an optional TOML
+//! file, then defaults. Secrets are never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::store::db::{DbOptions, DbTarget, SqliteSync, default_sqlite_path};
+
+/// Settings as read from flags and environment (clap fills them; all optional).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on [env: BANGFU_ADDR] [default: 127.0.0.1:8080]
+    #[arg(long, global = true, env = "BANGFU_ADDR")]
+    pub addr: Option<SocketAddr>,
+    /// Folder for the embedded database, photos and the generated signing key
+    /// [env: BANGFU_DATA_DIR] [default: ./data]
+    #[arg(long, global = true, env = "BANGFU_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` for PostgreSQL, or a SQLite file path [env: DATABASE_URL]
+    /// [default: <data dir>/bangfu.db]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Optional TOML file with the same settings [env: BANGFU_CONFIG]
+    #[arg(long, global = true, env = "BANGFU_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The optional configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub workers: Option<usize>,
+    pub pool_size: Option<u32>,
+    pub sqlite_synchronous: Option<SqliteSync>,
+    pub access_token_minutes: Option<i64>,
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The settings in force.
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub db: DbOptions,
+    pub workers: usize,
+    pub access_token_minutes: i64,
+    pub log_format: LogFormat,
+    jwt_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.db.target.redacted())
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn load(o: &Overrides) -> anyhow::Result<Config> {
+        let file: FileConfig = match &o.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let url = o.database_url.clone().or(file.database_url);
+        let target = match url {
+            Some(u) => DbTarget::parse(&u),
+            None => DbTarget::Sqlite(default_sqlite_path(&data_dir)),
+        };
+        let sqlite_sync = match env("BANGFU_SQLITE_SYNCHRONOUS").as_deref() {
+            Some("normal") => SqliteSync::Normal,
+            Some("full") => SqliteSync::Full,
+            Some(other) => {
+                anyhow::bail!("BANGFU_SQLITE_SYNCHRONOUS must be full or normal, not {other:?}")
+            }
+            None => file.sqlite_synchronous.unwrap_or(SqliteSync::Full),
+        };
+        let workers = env("BANGFU_WORKERS")
+            .map(|w| w.parse().context("BANGFU_WORKERS"))
+            .transpose()?
+            .or(file.workers)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let log_format = match env("BANGFU_LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some(_) => LogFormat::Text,
+            None => file.log_format.unwrap_or_default(),
+        };
+        Ok(Config {
+            addr: o
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            db: DbOptions {
+                target,
+                pool_size: file.pool_size.unwrap_or(16),
+                sqlite_sync,
+                connect_timeout: std::time::Duration::from_secs(5),
+            },
+            data_dir,
+            workers,
+            access_token_minutes: file.access_token_minutes.unwrap_or(15),
+            log_format,
+            jwt_secret: env("BANGFU_JWT_SECRET"),
+        })
+    }
+
+    /// The token signing secret: `BANGFU_JWT_SECRET`, else one generated once and kept in
+    /// the data folder (readable by the owner only). Several instances must share it.
+    pub fn jwt_secret(&self) -> anyhow::Result<String> {
+        if let Some(s) = &self.jwt_secret {
+            anyhow::ensure!(
+                s.len() >= 32,
+                "BANGFU_JWT_SECRET must be at least 32 characters"
+            );
+            return Ok(s.clone());
+        }
+        load_or_create_secret(&self.data_dir.join("jwt_secret"))
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(s) = std::fs::read_to_string(path) {
+        let s = s.trim().to_owned();
+        anyhow::ensure!(
+            s.len() >= 32,
+            "{} is too short; delete it to generate a new one",
+            path.display()
+        );
+        return Ok(s);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = crate::auth::tokens::new_secret()?;
+    write_private(path, &secret)?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text)?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! A small, realistic demo: one county with two townships, four villages and a school,
+//! and a user of every role. Loading it twice changes nothing.
+
+use crate::auth::password;
+use crate::domain::region::RegionLevel;
+use crate::domain::role::Role;
+use crate::error::{Error, Result};
+use crate::store::audit::Actor;
+use crate::store::db::write_tx;
+use crate::store::regions::{self, NewRegion, RegionRow};
+use crate::store::users::{self, NewUser};
+use crate::store::{Db, DbConn};
+
+/// The password of every demo account. Demo data is for trying bangfu out, never for use.
+pub const DEMO_PASSWORD: &str = "bangfu-demo-2026";
+
+/// (parent code, level, code, name, dibao in fen per person per month)
+const REGIONS: &[(Option<&str>, RegionLevel, &str, &str, Option<i64>)] = &[
+    (None, RegionLevel::County, "530123", "示范县", Some(72_000)),
+    (
+        Some("530123"),
+        RegionLevel::Township,
+        "530123101",
+        "青山镇",
+        None,
+    ),
+    (
+        Some("530123"),
+        RegionLevel::Township,
+        "530123102",
+        "河口乡",
+        Some(68_000),
+    ),
+    (
+        Some("530123101"),
+        RegionLevel::Village,
+        "530123101001",
+        "青山村",
+        None,
+    ),
+    (
+        Some("530123101"),
+        RegionLevel::Village,
+        "530123101002",
+        "石桥村",
+        None,
+    ),
+    (
+        Some("530123102"),
+        RegionLevel::Village,
+        "530123102001",
+        "河口村",
+        None,
+    ),
+    (
+        Some("530123102"),
+        RegionLevel::Village,
+        "530123102002",
+        "柳树村",
+        None,
+    ),
+    (
+        Some("530123101"),
+        RegionLevel::School,
+        "2153012301",
+        "青山镇中心小学",
+        None,
+    ),
+];
+
+/// (username, display name, role, region code, phone)
+const USERS: &[(&str, &str, Role, &str, &str)] = &[
+    ("admin", "系统管理员", Role::Admin, "530123", "13800000001"),
+    (
+        "county_officer",
+        "县民政局 张明",
+        Role::CountyOfficer,
+        "530123",
+        "13800000002",
+    ),
+    (
+        "auditor",
+        "县纪委监督员 赵敏",
+        Role::Auditor,
+        "530123",
+        "13800000003",
+    ),
+    (
+        "qingshan_officer",
+        "青山镇 陈静",
+        Role::TownshipOfficer,
+        "530123101",
+        "13800000004",
+    ),
+    (
+        "hekou_officer",
+        "河口乡 刘洋",
+        Role::TownshipOfficer,
+        "530123102",
+        "13800000005",
+    ),
+    (
+        "qingshan_secretary",
+        "青山村第一书记 周涛",
+        Role::VillageSecretary,
+        "530123101001",
+        "13800000006",
+    ),
+    (
+        "qingshan_helper",
+        "帮扶责任人 李芳",
+        Role::Helper,
+        "530123101001",
+        "13800000007",
+    ),
+    (
+        "hekou_helper",
+        "帮扶责任人 王强",
+        Role::Helper,
+        "530123102001",
+        "13800000008",
+    ),
+    (
+        "school_teacher",
+        "青山镇中心小学 孙老师",
+        Role::Helper,
+        "2153012301",
+        "13800000009",
+    ),
+];
+
+fn region(conn: &mut DbConn, code: &str) -> Result<Option<RegionRow>> {
+    match regions::find_by_code(conn, code) {
+        Ok(r) => Ok(Some(r)),
+        Err(Error::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads the demo data; returns how many regions and users were added.
+pub fn load(db: &Db) -> Result<(usize, usize)> {
+    let hash = password::hash(DEMO_PASSWORD)?;
+    let actor = Actor::operator();
+    write_tx(&mut *db.conn()?, |conn| {
+        let mut added = (0, 0);
+        for (parent, level, code, name, dibao) in REGIONS {
+            if region(conn, code)?.is_some() {
+                continue;
+            }
+            let parent_id = match parent {
+                Some(p) => Some(region(conn, p)?.ok_or(Error::NotFound)?.id),
+                None => None,
+            };
+            regions::create(
+                conn,
+                &actor,
+                None,
+                NewRegion {
+                    parent_id: parent_id.as_deref(),
+                    level: *level,
+                    code,
+                    name,
+                    dibao_fen: *dibao,
+                },
+            )?;
+            added.0 += 1;
+        }
+        for (username, display_name, role, code, phone) in USERS {
+            match users::find_by_username(conn, username) {
+                Ok(_) => continue,
+                Err(Error::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+            let r = region(conn, code)?.ok_or(Error::NotFound)?;
+            users::create(
+                conn,
+                &actor,
+                None,
+                NewUser {
+                    username,
+                    display_name,
+                    password_hash: hash.clone(),
+                    role: *role,
+                    region_id: &r.id,
+                    phone: Some(phone),
+                },
+            )?;
+            added.1 += 1;
+        }
+        Ok(added)
+    })
+}

@@ -1,0 +1,136 @@
+//! Staff roles and what each may do. Endpoints declare the permission they need
+//! (see `auth::Require`); this table is the single place that says which role has it.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 帮扶责任人 / teacher / village cadre working in the field.
+    Helper,
+    /// Village (first) secretary: reviews photos, collects corrections.
+    VillageSecretary,
+    TownshipOfficer,
+    CountyOfficer,
+    /// Read-only supervision: metrics, ledgers, audit trail.
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Helper,
+        Role::VillageSecretary,
+        Role::TownshipOfficer,
+        Role::CountyOfficer,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Helper => "helper",
+            Role::VillageSecretary => "village_secretary",
+            Role::TownshipOfficer => "township_officer",
+            Role::CountyOfficer => "county_officer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether a user of this role may create or change users of role `other`: managers
+    /// only hand out roles below their own; only an admin makes auditors and admins.
+    pub fn may_assign(self, other: Role) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::CountyOfficer => matches!(
+                other,
+                Role::TownshipOfficer | Role::VillageSecretary | Role::Helper
+            ),
+            Role::TownshipOfficer => matches!(other, Role::VillageSecretary | Role::Helper),
+            _ => false,
+        }
+    }
+
+    pub fn has(self, permission: Permission) -> bool {
+        use Permission as P;
+        use Role as R;
+        match permission {
+            P::ReadRegions | P::RegisterDevice | P::ReadOwnAccount => true,
+            P::ManageRegions => self == R::Admin,
+            P::SetDibao => matches!(self, R::CountyOfficer | R::Admin),
+            P::ReadUsers => !matches!(self, R::Helper),
+            P::ManageUsers => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
+            P::ReadAudit => matches!(self, R::Auditor | R::Admin),
+            P::BreakGlass => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Auditor),
+            P::ManageDevices => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
+        }
+    }
+
+    /// Whether this role sees personal data (phone numbers, later ID numbers) unmasked.
+    pub fn sees_personal_data(self) -> bool {
+        matches!(
+            self,
+            Role::TownshipOfficer | Role::CountyOfficer | Role::Admin
+        )
+    }
+}
+
+/// What an endpoint requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ReadRegions,
+    ManageRegions,
+    SetDibao,
+    ReadUsers,
+    ManageUsers,
+    ReadAudit,
+    BreakGlass,
+    RegisterDevice,
+    ManageDevices,
+    ReadOwnAccount,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn nobody_but_admin_hands_out_admin_or_auditor() {
+        for r in Role::ALL {
+            let expected = r == Role::Admin;
+            assert_eq!(r.may_assign(Role::Admin), expected, "{r:?}");
+            assert_eq!(r.may_assign(Role::Auditor), expected, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn managers_assign_only_below_themselves() {
+        assert!(Role::CountyOfficer.may_assign(Role::TownshipOfficer));
+        assert!(!Role::CountyOfficer.may_assign(Role::CountyOfficer));
+        assert!(Role::TownshipOfficer.may_assign(Role::Helper));
+        assert!(!Role::TownshipOfficer.may_assign(Role::TownshipOfficer));
+        assert!(!Role::Helper.may_assign(Role::Helper));
+    }
+
+    #[test]
+    fn auditors_read_but_do_not_manage() {
+        assert!(Role::Auditor.has(Permission::ReadAudit));
+        assert!(!Role::Auditor.has(Permission::ManageUsers));
+        assert!(!Role::Auditor.has(Permission::SetDibao));
+        assert!(!Role::CountyOfficer.has(Permission::ReadAudit));
+    }
+}

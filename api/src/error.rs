@@ -1,0 +1,164 @@
+//! The one error type of the server. Every layer returns [`Error`]; `http::problem` turns it
+//! into an RFC 9457 `application/problem+json` answer in one place. Each variant has a stable
+//! machine `code` that clients may branch on, and bilingual text (Chinese by default).
+
+use std::borrow::Cow;
+
+/// A text in both languages the API speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub zh: Cow<'static, str>,
+    pub en: Cow<'static, str>,
+}
+
+impl Msg {
+    pub const fn fixed(zh: &'static str, en: &'static str) -> Self {
+        Msg {
+            zh: Cow::Borrowed(zh),
+            en: Cow::Borrowed(en),
+        }
+    }
+
+    pub fn new(zh: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Self {
+        Msg {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// The response language, chosen from `Accept-Language` (Chinese unless English is preferred).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// One problem with one input field; many of them are reported together (R-APP-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `members[2].id_number`.
+    pub field: String,
+    /// Stable snake_case code, e.g. `required`, `too_long`, `invalid_format`.
+    pub code: &'static str,
+    pub message: Msg,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: Msg) -> Self {
+        FieldError {
+            field: field.into(),
+            code,
+            message,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body or parameters failed validation; every deficiency is listed.
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    /// A request that cannot be understood (bad JSON, bad parameter).
+    #[error("bad request: {code}")]
+    BadRequest { code: &'static str, detail: Msg },
+    #[error("unauthorized: {code}")]
+    Unauthorized { code: &'static str, detail: Msg },
+    /// The caller's role lacks the permission.
+    #[error("forbidden: {code}")]
+    Forbidden { code: &'static str, detail: Msg },
+    /// Missing, or outside the caller's scope: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("route not found")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, detail: Msg },
+    /// The request is well formed but breaks a rule of the domain.
+    #[error("unprocessable: {code}")]
+    Unprocessable { code: &'static str, detail: Msg },
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("payload too large (limit {limit} bytes)")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A dependency (the database) is down; retrying later may succeed.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn validation(field: impl Into<String>, code: &'static str, message: Msg) -> Self {
+        Error::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn forbidden() -> Self {
+        Error::Forbidden {
+            code: "forbidden",
+            detail: Msg::fixed(
+                "当前角色无权执行此操作。",
+                "Your role is not allowed to do this.",
+            ),
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as D};
+        match e {
+            D::NotFound => Error::NotFound,
+            D::DatabaseError(K::UniqueViolation, info) => Error::Conflict {
+                code: "already_exists",
+                detail: Msg::new(
+                    "记录已存在。",
+                    format!(
+                        "A record with the same key already exists ({}).",
+                        info.message()
+                    ),
+                ),
+            },
+            D::DatabaseError(K::ForeignKeyViolation, _) => Error::Unprocessable {
+                code: "reference_not_found",
+                detail: Msg::fixed("引用的记录不存在。", "A referenced record does not exist."),
+            },
+            D::DatabaseError(K::ClosedConnection, info) => {
+                Error::Unavailable(info.message().to_owned())
+            }
+            D::DatabaseError(K::SerializationFailure, info) => {
+                Error::Unavailable(info.message().to_owned())
+            }
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}

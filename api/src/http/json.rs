@@ -1,0 +1,181 @@
+//! Request body and parameter extraction that fails with problems, never with actix's
+//! plain-text errors: a wrong content type is 415, an oversized body 413, malformed JSON
+//! 400 and a wrong field type 422 naming the field.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, FieldError, Msg};
+
+/// The default limit for JSON bodies of ordinary endpoints.
+pub const DEFAULT_JSON_LIMIT: usize = 64 * 1024;
+
+/// A route-specific body limit, set with `app_data(JsonLimit(n))`.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON body of type `T`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<JsonLimit>()
+            .or_else(|| req.app_data::<web::Data<JsonLimit>>().map(|d| d.get_ref()))
+            .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(Error::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+            if declared_len.is_some_and(|n| n > limit) {
+                return Err(Error::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| Error::BadRequest {
+                    code: "body_unreadable",
+                    detail: Msg::fixed("请求体读取失败。", "The request body could not be read."),
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Decodes JSON, naming the field at fault.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => Error::BadRequest {
+                code: "malformed_json",
+                detail: Msg::new(
+                    format!(
+                        "JSON 格式错误（第 {} 行第 {} 列）。",
+                        inner.line(),
+                        inner.column()
+                    ),
+                    format!(
+                        "Malformed JSON at line {}, column {}.",
+                        inner.line(),
+                        inner.column()
+                    ),
+                ),
+            },
+            Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                let msg = inner.to_string();
+                // serde's message ends with " at line L column C"; the field path says more.
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                Error::Validation(vec![FieldError::new(
+                    field,
+                    "invalid_value",
+                    Msg::new(
+                        format!("字段类型或取值不正确：{msg}"),
+                        format!("Wrong type or value: {msg}"),
+                    ),
+                )])
+            }
+        }
+    })
+}
+
+/// Turns actix's query-string errors into problems.
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    let text = err.to_string();
+    Error::Validation(vec![FieldError::new(
+        "query",
+        "invalid_parameter",
+        Msg::new(
+            format!("查询参数不正确：{text}"),
+            format!("Invalid query parameter: {text}"),
+        ),
+    )])
+    .into()
+}
+
+/// Turns actix's path-segment errors into problems (e.g. a malformed id).
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    let text = err.to_string();
+    Error::BadRequest {
+        code: "invalid_path_parameter",
+        detail: Msg::new(
+            format!("路径参数不正确：{text}"),
+            format!("Invalid path parameter: {text}"),
+        ),
+    }
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Inner,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err = parse::<Body>(br#"{"name":"a","inner":{"count":"x"}}"#).err();
+        match err {
+            Some(Error::Validation(f)) => assert_eq!(f[0].field, "inner.count"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(
+            parse::<Body>(b"{\"name\":"),
+            Err(Error::BadRequest {
+                code: "malformed_json",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,236 @@
+//! The OpenAPI contract. Paths come from the same `configure` call that routes requests
+//! (see `routes::configure`), so an endpoint cannot be served without being documented.
+//! The error answers every operation can give are added here, once, by rule.
+
+use actix_web::App;
+use actix_web::http::Method;
+use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Doc, Ref, RefOr};
+use utoipa_actix_web::AppExt;
+
+use super::problem::{CONTENT_TYPE, Problem, ProblemField};
+use super::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bangfu",
+        description = "Central server for public assistance case work (帮扶): case files, \
+            applications, home visits with photo evidence, dropout control and offline sync.\n\n\
+            Errors are `application/problem+json` (RFC 9457) with a stable `code`; titles and \
+            messages are Chinese unless `Accept-Language` prefers English. Lists take `limit` \
+            and `cursor`. Creations accept an `Idempotency-Key`; updates need `If-Match`.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(Problem, ProblemField)),
+    tags(
+        (name = "health", description = "Liveness, readiness, metrics"),
+        (name = "auth", description = "Sign-in, token refresh, sign-out"),
+        (name = "users", description = "Staff accounts"),
+        (name = "regions", description = "The jurisdiction tree and local dibao standards"),
+        (name = "devices", description = "Phones bound to staff accounts"),
+        (name = "access", description = "Temporary access outside one's region (break the glass)"),
+        (name = "audit", description = "The append-only audit trail"),
+    )
+)]
+struct ApiDoc;
+
+/// Reusable error answers, referenced by every operation they apply to.
+const STANDARD: [(&str, &str, &str); 9] = [
+    (
+        "400",
+        "BadRequest",
+        "Malformed request (bad JSON, bad path parameter)",
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "Missing, expired, forged or revoked token",
+    ),
+    ("403", "Forbidden", "The caller's role lacks the permission"),
+    ("413", "PayloadTooLarge", "Request body over the limit"),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "Body is not application/json",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        "Every invalid field, listed at once",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Rate limit reached; see Retry-After",
+    ),
+    (
+        "500",
+        "InternalError",
+        "Unexpected failure (logged with the request id)",
+    ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "Database unreachable; retry later",
+    ),
+];
+
+fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            CONTENT_TYPE,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+}
+
+fn add_standard_errors(op: &mut Operation) {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has_body = op.request_body.is_some();
+    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    for (status, name, _) in STANDARD {
+        let applies = match status {
+            "401" | "403" => secured,
+            "413" | "415" => has_body,
+            "400" | "422" => has_body || has_params,
+            "429" => false,
+            _ => true,
+        };
+        if applies && !op.responses.responses.contains_key(status) {
+            op.responses
+                .responses
+                .insert(status.to_owned(), RefOr::Ref(Ref::from_response_name(name)));
+        }
+    }
+}
+
+/// The complete contract, as served at `/openapi.json` and committed in `openapi/`.
+pub fn document() -> Doc {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    for (_, name, description) in STANDARD {
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(problem_response(description)));
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_standard_errors(op);
+        }
+    }
+    doc
+}
+
+/// The contract as pretty JSON with a trailing newline (the committed file's form).
+pub fn document_json() -> String {
+    let mut s = document().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Which methods each documented path takes, to answer 405 instead of 404.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<Method>)>,
+}
+
+impl RouteTable {
+    pub fn from_doc(doc: &Doc) -> RouteTable {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segs = path.split('/').map(str::to_owned).collect();
+                let methods = [
+                    (item.get.is_some(), Method::GET),
+                    (item.post.is_some(), Method::POST),
+                    (item.put.is_some(), Method::PUT),
+                    (item.patch.is_some(), Method::PATCH),
+                    (item.delete.is_some(), Method::DELETE),
+                ]
+                .into_iter()
+                .filter_map(|(present, m)| present.then_some(m))
+                .collect();
+                (segs, methods)
+            })
+            .collect();
+        RouteTable { routes }
+    }
+
+    /// The methods a concrete path takes, if it is a documented path.
+    pub fn methods_for(&self, path: &str) -> Option<Vec<Method>> {
+        let segs: Vec<&str> = path.split('/').collect();
+        let mut found: Option<Vec<Method>> = None;
+        for (tmpl, methods) in &self.routes {
+            let matches = tmpl.len() == segs.len()
+                && tmpl
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
+            if matches {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend(methods.iter().cloned());
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_table_matches_templates() {
+        let table = RouteTable::from_doc(&document());
+        let m = table.methods_for("/v1/regions/abc").unwrap_or_default();
+        assert!(m.contains(&Method::GET) && m.contains(&Method::PATCH));
+        assert!(table.methods_for("/v1/nothing").is_none());
+        assert!(table.methods_for("/v1/regions/").is_none());
+    }
+
+    #[test]
+    fn secured_operations_document_401_and_403() {
+        let doc = document();
+        let op = doc
+            .paths
+            .paths
+            .get("/v1/users")
+            .and_then(|p| p.post.as_ref());
+        let responses = op
+            .map(|o| o.responses.responses.clone())
+            .unwrap_or_default();
+        for s in ["201", "401", "403", "415", "422", "500"] {
+            assert!(responses.contains_key(s), "missing {s}");
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! RFC 9457 problem details: the one place where an [`Error`] becomes an HTTP answer.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{Error, FieldError, Lang, Msg};
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// An error answer (`application/problem+json`, RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://bangfu.example/problems/validation_failed",
+    "title": "请求数据有误",
+    "status": 422,
+    "detail": "请更正下列字段后重试。",
+    "code": "validation_failed",
+    "errors": [{"field": "username", "code": "required", "message": "username 不能为空或过短（至少 3 个字符）。"}],
+    "request_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10"
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; its last segment is `code`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, snake_case machine code.
+    pub code: String,
+    /// Every field that failed validation, all at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// JSON path of the field.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+struct Parts<'a> {
+    status: StatusCode,
+    code: &'a str,
+    title: Msg,
+    detail: Option<&'a Msg>,
+}
+
+fn parts(e: &Error) -> Parts<'_> {
+    use StatusCode as S;
+    let p = |status, code, title: Msg, detail| Parts {
+        status,
+        code,
+        title,
+        detail,
+    };
+    match e {
+        Error::Validation(_) => p(
+            S::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Msg::fixed("请求数据有误", "Invalid request data"),
+            None,
+        ),
+        Error::BadRequest { code, detail } => p(
+            S::BAD_REQUEST,
+            code,
+            Msg::fixed("请求无法解析", "Malformed request"),
+            Some(detail),
+        ),
+        Error::Unauthorized { code, detail } => p(
+            S::UNAUTHORIZED,
+            code,
+            Msg::fixed("未登录或登录已失效", "Not signed in"),
+            Some(detail),
+        ),
+        Error::Forbidden { code, detail } => p(
+            S::FORBIDDEN,
+            code,
+            Msg::fixed("无权访问", "Forbidden"),
+            Some(detail),
+        ),
+        Error::NotFound => p(
+            S::NOT_FOUND,
+            "not_found",
+            Msg::fixed("记录不存在", "Not found"),
+            None,
+        ),
+        Error::RouteNotFound => p(
+            S::NOT_FOUND,
+            "route_not_found",
+            Msg::fixed("接口不存在", "No such endpoint"),
+            None,
+        ),
+        Error::MethodNotAllowed => p(
+            S::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            Msg::fixed(
+                "该接口不支持此请求方法",
+                "Method not allowed on this endpoint",
+            ),
+            None,
+        ),
+        Error::Conflict { code, detail } => p(
+            S::CONFLICT,
+            code,
+            Msg::fixed("与现有数据冲突", "Conflict"),
+            Some(detail),
+        ),
+        Error::Unprocessable { code, detail } => p(
+            S::UNPROCESSABLE_ENTITY,
+            code,
+            Msg::fixed("请求不符合业务规则", "The request breaks a rule"),
+            Some(detail),
+        ),
+        Error::PreconditionFailed => p(
+            S::PRECONDITION_FAILED,
+            "version_mismatch",
+            Msg::fixed("记录已被他人修改", "The record was changed by someone else"),
+            None,
+        ),
+        Error::PreconditionRequired => p(
+            S::PRECONDITION_REQUIRED,
+            "if_match_required",
+            Msg::fixed(
+                "修改须带 If-Match 版本号",
+                "Updates need an If-Match header",
+            ),
+            None,
+        ),
+        Error::PayloadTooLarge { .. } => p(
+            S::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            Msg::fixed("请求体过大", "Request body too large"),
+            None,
+        ),
+        Error::UnsupportedMediaType { .. } => p(
+            S::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            Msg::fixed("不支持的内容类型", "Unsupported content type"),
+            None,
+        ),
+        Error::TooManyRequests { .. } => p(
+            S::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            Msg::fixed("请求过于频繁", "Too many requests"),
+            None,
+        ),
+        Error::Unavailable(_) => p(
+            S::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            Msg::fixed("服务暂时不可用", "Service temporarily unavailable"),
+            None,
+        ),
+        Error::Internal(_) => p(
+            S::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            Msg::fixed("服务器内部错误", "Internal server error"),
+            None,
+        ),
+    }
+}
+
+/// The detail sentence when a variant carries none of its own.
+fn default_detail(e: &Error) -> Msg {
+    match e {
+        Error::Validation(_) => Msg::fixed(
+            "请更正下列字段后重试。",
+            "Correct the fields listed and try again.",
+        ),
+        Error::NotFound => Msg::fixed(
+            "记录不存在，或不在您的管辖范围内。",
+            "No such record, or it is outside your jurisdiction.",
+        ),
+        Error::RouteNotFound => Msg::fixed(
+            "请求的接口不存在，请查阅 /docs。",
+            "No endpoint at this path; see /docs.",
+        ),
+        Error::MethodNotAllowed => Msg::fixed(
+            "请查阅 /docs 了解该接口支持的方法。",
+            "See /docs for the methods this endpoint takes.",
+        ),
+        Error::PreconditionFailed => Msg::fixed(
+            "记录在您读取后已被修改，请重新读取后再提交。",
+            "The record changed since you read it; read it again and retry.",
+        ),
+        Error::PreconditionRequired => Msg::fixed(
+            "请在 If-Match 头中带上读取时得到的 ETag。",
+            "Send the ETag you read in an If-Match header.",
+        ),
+        Error::PayloadTooLarge { limit } => Msg::new(
+            format!("请求体不得超过 {limit} 字节。"),
+            format!("The request body may not exceed {limit} bytes."),
+        ),
+        Error::UnsupportedMediaType { expected } => Msg::new(
+            format!("Content-Type 须为 {expected}。"),
+            format!("Content-Type must be {expected}."),
+        ),
+        Error::TooManyRequests { retry_after_secs } => Msg::new(
+            format!("请 {retry_after_secs} 秒后再试。"),
+            format!("Try again in {retry_after_secs} seconds."),
+        ),
+        Error::Unavailable(_) => Msg::fixed(
+            "数据库暂时无法访问，请稍后重试。",
+            "The database is unreachable; retry shortly.",
+        ),
+        Error::Internal(_) => Msg::fixed(
+            "服务器出错，已记录，请稍后重试。",
+            "The server failed; it was logged. Retry later.",
+        ),
+        _ => Msg::fixed("", ""),
+    }
+}
+
+fn field(f: &FieldError, lang: Lang) -> ProblemField {
+    ProblemField {
+        field: f.field.clone(),
+        code: f.code.to_owned(),
+        message: f.message.get(lang).to_owned(),
+    }
+}
+
+pub fn problem(e: &Error, lang: Lang, request_id: Option<&str>) -> Problem {
+    let parts = parts(e);
+    let fallback = default_detail(e);
+    Problem {
+        type_: format!("https://bangfu.example/problems/{}", parts.code),
+        title: parts.title.get(lang).to_owned(),
+        status: parts.status.as_u16(),
+        detail: parts.detail.unwrap_or(&fallback).get(lang).to_owned(),
+        code: parts.code.to_owned(),
+        errors: match e {
+            Error::Validation(fs) => fs.iter().map(|f| field(f, lang)).collect(),
+            _ => Vec::new(),
+        },
+        request_id: request_id.map(str::to_owned),
+    }
+}
+
+/// The full HTTP answer for an error.
+pub fn respond(e: &Error, lang: Lang, request_id: Option<&str>) -> HttpResponse {
+    let body = problem(e, lang, request_id);
+    let mut res = HttpResponse::build(parts(e).status);
+    res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)));
+    match e {
+        Error::TooManyRequests { retry_after_secs } => {
+            res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        Error::Unavailable(_) => {
+            res.insert_header((header::RETRY_AFTER, "5"));
+        }
+        _ => {}
+    }
+    res.json(body)
+}
+
+/// Used by actix when a handler fails; the request envelope then re-renders the body in the
+/// caller's language with the request id.
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        parts(self).status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        respond(self, Lang::Zh, None)
+    }
+}
+
+/// A problem for a status that some part of actix produced on its own.
+pub fn for_status(status: StatusCode) -> Error {
+    match status.as_u16() {
+        404 => Error::RouteNotFound,
+        405 => Error::MethodNotAllowed,
+        413 => Error::PayloadTooLarge { limit: 0 },
+        415 => Error::UnsupportedMediaType {
+            expected: "application/json",
+        },
+        401 => Error::Unauthorized {
+            code: "unauthorized",
+            detail: Msg::fixed("请先登录。", "Sign in first."),
+        },
+        s if s >= 500 => Error::Internal(format!("status {s}")),
+        _ => Error::BadRequest {
+            code: "bad_request",
+            detail: Msg::fixed("请求无法处理。", "The request could not be processed."),
+        },
+    }
+}

@@ -1,0 +1,330 @@
+//! Staff accounts: `/v1/me`, `/v1/users`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::utc;
+use crate::auth::service::check_password;
+use crate::auth::{Caller, Require, password, perm};
+use crate::domain::role::Role;
+use crate::domain::validate::{Checks, mask_phone, valid_phone};
+use crate::error::{Error, Msg, Result};
+use crate::http::idempotency::{answer, create_once};
+use crate::http::json::ApiJson;
+use crate::http::page::{Page, PageParams};
+use crate::http::versioning::{etag, if_match};
+use crate::state::AppState;
+use crate::store::users::{self, ListFilter, NewUser, UserChange, UserWithRegion};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10", "username": "qingshan_helper", "display_name": "李芳",
+    "role": "helper", "region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f", "region_name": "青山村",
+    "phone": "138****5678", "active": true, "version": 1,
+    "created_at": "2026-11-22T09:30:00Z", "updated_at": "2026-11-22T09:30:00Z"
+}))]
+pub struct UserOut {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region_id: String,
+    pub region_name: String,
+    /// Masked (`138****5678`) unless the caller's role needs it or it is their own.
+    pub phone: Option<String>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user as `viewer` may see them.
+fn out(u: UserWithRegion, viewer: &Caller) -> Result<UserOut> {
+    let unmasked = viewer.role.sees_personal_data() || viewer.user_id == u.user.id;
+    Ok(UserOut {
+        role: u.user.role()?,
+        phone: u
+            .user
+            .phone
+            .map(|p| if unmasked { p } else { mask_phone(&p) }),
+        id: u.user.id,
+        username: u.user.username,
+        display_name: u.user.display_name,
+        region_id: u.user.region_id,
+        region_name: u.region.name,
+        active: u.user.active,
+        version: u.user.version,
+        created_at: utc(u.user.created_at),
+        updated_at: utc(u.user.updated_at),
+    })
+}
+
+/// The signed-in user.
+#[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, body = UserOut)))]
+#[get("/v1/me")]
+pub async fn me(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadOwnAccount>,
+) -> Result<web::Json<UserOut>> {
+    let (scope, id) = (caller.scope.clone(), caller.user_id.clone());
+    let u = state.db.read(move |c| users::find(c, &scope, &id)).await?;
+    Ok(web::Json(out(u, &caller)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub role: Option<Role>,
+    pub region_id: Option<Uuid>,
+}
+
+/// Staff inside the caller's jurisdiction.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(UserQuery, PageParams),
+    responses((status = 200, body = Page<UserOut>)))]
+#[get("/v1/users")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadUsers>,
+    q: web::Query<UserQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<UserOut>>> {
+    let limit = page.limit()?;
+    let filter = ListFilter {
+        role: q.role,
+        region_id: q.region_id.map(|u| u.to_string()),
+        after_id: page.position()?,
+    };
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |c| users::list(c, &scope, &filter, limit + 1))
+        .await?;
+    let page = Page::from_rows(rows, limit, |u| u.user.id.clone(), |u| out(u, &caller));
+    Ok(web::Json(Page {
+        items: page.items.into_iter().collect::<Result<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One user, with `ETag`.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserOut, headers(("ETag" = String))),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/v1/users/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadUsers>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let (scope, id) = (caller.scope.clone(), id.to_string());
+    let u = state.db.read(move |c| users::find(c, &scope, &id)).await?;
+    let body = out(u, &caller)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(body.version))
+        .json(body))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "username": "shiqiao_helper", "display_name": "王强", "password": "a long passphrase",
+    "role": "helper", "region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f", "phone": "13812345678"
+}))]
+pub struct NewUserBody {
+    pub username: String,
+    pub display_name: String,
+    /// 10 to 128 characters. Stored only as an Argon2id hash.
+    #[schema(format = Password)]
+    pub password: String,
+    pub role: Role,
+    pub region_id: Uuid,
+    pub phone: Option<String>,
+}
+
+fn check_username(c: &mut Checks, username: &str) {
+    c.rule(
+        (3..=40).contains(&username.len())
+            && username
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')),
+        "username",
+        "invalid_format",
+        Msg::fixed(
+            "用户名为 3 到 40 个字母、数字、下划线、连字符或点。",
+            "username is 3 to 40 letters, digits, '_', '-' or '.'.",
+        ),
+    );
+}
+
+fn check_phone(c: &mut Checks, phone: Option<&str>) {
+    c.rule(
+        phone.is_none_or(valid_phone),
+        "phone",
+        "invalid_format",
+        Msg::fixed(
+            "手机号须为 11 位数字。",
+            "phone is an 11-digit mobile number.",
+        ),
+    );
+}
+
+fn may_assign(caller: &Caller, role: Role) -> Result<()> {
+    if caller.role.may_assign(role) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            code: "role_not_assignable",
+            detail: Msg::fixed("您不能授予该角色。", "You may not give this role."),
+        })
+    }
+}
+
+/// Create a staff account inside the caller's jurisdiction, with a role below the caller's.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewUserBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
+    responses((status = 201, body = UserOut),
+              (status = 409, description = "Username taken", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageUsers>,
+    req: HttpRequest,
+    body: ApiJson<NewUserBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut c = Checks::default();
+    check_username(&mut c, &b.username);
+    c.text("display_name", &b.display_name, 1, 60);
+    check_phone(&mut c, b.phone.as_deref());
+    c.finish()?;
+    check_password("password", &b.password)?;
+    may_assign(&caller, b.role)?;
+    // The request hash for idempotency must not keep the password: hash a copy without it.
+    let fingerprint = serde_json::json!({
+        "username": b.username, "display_name": b.display_name, "role": b.role,
+        "region_id": b.region_id, "phone": b.phone,
+    });
+    let pw = b.password.clone();
+    let hash = web::block(move || password::hash(&pw))
+        .await
+        .map_err(Error::internal)??;
+    let (actor, scope, viewer) = (caller.actor(), caller.scope.clone(), caller.0.clone());
+    create_once(&state, &caller, &req, &fingerprint, move |conn| {
+        let u = users::create(
+            conn,
+            &actor,
+            Some(&scope),
+            NewUser {
+                username: &b.username,
+                display_name: b.display_name.trim(),
+                password_hash: hash,
+                role: b.role,
+                region_id: &b.region_id.to_string(),
+                phone: b.phone.as_deref(),
+            },
+        )?;
+        answer(StatusCode::CREATED, &out(u, &viewer)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub region_id: Option<Uuid>,
+    #[serde(default, with = "super::regions::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// `false` deactivates the account and ends its sessions.
+    pub active: Option<bool>,
+    /// Sets a new password and ends the account's sessions.
+    #[schema(format = Password)]
+    pub password: Option<String>,
+}
+
+/// Change a staff account inside the caller's jurisdiction. Needs `If-Match`.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = String, Header)),
+    request_body = UserPatch,
+    responses((status = 200, body = UserOut, headers(("ETag" = String))),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 412, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[patch("/v1/users/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageUsers>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: ApiJson<UserPatch>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut c = Checks::default();
+    if let Some(n) = &b.display_name {
+        c.text("display_name", n, 1, 60);
+    }
+    check_phone(&mut c, b.phone.as_ref().and_then(|p| p.as_deref()));
+    c.finish()?;
+    if let Some(p) = &b.password {
+        check_password("password", p)?;
+    }
+    if let Some(r) = b.role {
+        may_assign(&caller, r)?;
+    }
+    let version = if_match(&req)?;
+    let password_hash = match b.password {
+        Some(p) => Some(
+            web::block(move || password::hash(&p))
+                .await
+                .map_err(Error::internal)??,
+        ),
+        None => None,
+    };
+    let (actor, scope, id, viewer) = (
+        caller.actor(),
+        caller.scope.clone(),
+        id.to_string(),
+        caller.0.clone(),
+    );
+    let u = state
+        .db
+        .write(move |conn| {
+            // A manager may only change accounts whose current role they could give.
+            let current = users::find(conn, &scope, &id)?;
+            if !viewer.role.may_assign(current.user.role()?) {
+                return Err(Error::Forbidden {
+                    code: "role_not_assignable",
+                    detail: Msg::fixed(
+                        "您不能修改该角色的账号。",
+                        "You may not change accounts of this role.",
+                    ),
+                });
+            }
+            users::update(
+                conn,
+                &actor,
+                &scope,
+                &id,
+                version,
+                UserChange {
+                    display_name: b.display_name.map(|n| n.trim().to_owned()),
+                    role: b.role,
+                    region_id: b.region_id.map(|r| r.to_string()),
+                    phone: b.phone,
+                    active: b.active,
+                    password_hash,
+                },
+            )
+        })
+        .await?;
+    let body = out(u, &caller)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(body.version))
+        .json(body))
+}

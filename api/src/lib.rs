@@ -1,0 +1,17 @@
+//! bangfu: the central server for public assistance case work (帮扶).
+//!
+//! - [`domain`]: the rules, pure and unit-tested;
+//! - [`store`]: the database (SQLite embedded, PostgreSQL for scale), scoped queries, audit;
+//! - [`auth`]: passwords, tokens, the authenticated caller and its permissions;
+//! - [`http`]: routes, problem answers, the OpenAPI contract;
+//! - [`app`]: wiring it together.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod state;
+pub mod store;

@@ -1,0 +1,43 @@
+//! What every request handler shares.
+
+use chrono::Duration;
+
+use crate::auth::tokens::Keys;
+use crate::store::Db;
+use crate::store::login_limits::Limit;
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub access_ttl_secs: i64,
+    /// A refresh token's life; each refresh issues a new one.
+    pub refresh_ttl: Duration,
+    /// A session's absolute life: after it, sign in again.
+    pub session_ttl: Duration,
+    pub per_user: Limit,
+    pub per_address: Limit,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            access_ttl_secs: 15 * 60,
+            refresh_ttl: Duration::days(30),
+            session_ttl: Duration::days(90),
+            per_user: Limit {
+                max_failures: 5,
+                window: Duration::minutes(15),
+            },
+            per_address: Limit {
+                max_failures: 30,
+                window: Duration::minutes(15),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub keys: Keys,
+    pub auth: AuthSettings,
+}

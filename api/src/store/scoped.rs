@@ -1,0 +1,60 @@
+//! The jurisdiction filter every scoped query uses.
+
+use diesel::expression::{ValidGrouping, is_aggregate};
+use diesel::prelude::*;
+use diesel::query_builder::{QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Text};
+
+use super::db::DbConn;
+use crate::domain::access::Scope;
+
+pub type MultiBackend = <DbConn as Connection>::Backend;
+
+/// The SQL condition `col LIKE 'p1%' OR col LIKE 'p2%' …`: the path-valued column `col`
+/// lies inside one of the scope's subtrees. `QS` is the query's source (a table or a join),
+/// inferred where the condition is used.
+pub fn path_in_scope<QS, C>(
+    col: C,
+    scope: &Scope,
+) -> Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>
+where
+    C: Expression<SqlType = Text>
+        + SelectableExpression<QS>
+        + QueryFragment<MultiBackend>
+        + ValidGrouping<(), IsAggregate = is_aggregate::No>
+        + QueryId
+        + Copy
+        + Send
+        + 'static,
+    QS: 'static,
+{
+    // Starts false: an empty scope sees nothing.
+    let mut cond: Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>> =
+        Box::new(col.eq(""));
+    for p in scope.paths() {
+        cond = Box::new(cond.or(col.like(like_prefix(p)).escape('\\')));
+    }
+    cond
+}
+
+/// A LIKE pattern matching every string that starts with `prefix` (escaping `%` and `_`).
+pub fn like_prefix(prefix: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_prefix_escapes_wildcards() {
+        assert_eq!(super::like_prefix("/a_b/"), "/a\\_b/%");
+        assert_eq!(super::like_prefix("/100%/"), "/100\\%/%");
+    }
+}

@@ -1,0 +1,290 @@
+//! Staff accounts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::audit::{self, Action, Actor, Event};
+use super::db::DbConn;
+use super::regions::{self, RegionRow};
+use super::schema::{regions as regions_t, sessions, users};
+use crate::domain::access::Scope;
+use crate::domain::role::Role;
+use crate::error::{Error, Msg, Result};
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub region_id: String,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Result<Role> {
+        Role::parse(&self.role)
+            .ok_or_else(|| Error::Internal(format!("unknown role {:?}", self.role)))
+    }
+
+    /// What the audit log shows: never the password hash.
+    fn audit_view(&self) -> serde_json::Value {
+        json!({
+            "username": self.username, "display_name": self.display_name, "role": self.role,
+            "region_id": self.region_id, "phone": self.phone, "active": self.active,
+        })
+    }
+}
+
+/// A user with the region they belong to.
+#[derive(Debug, Clone)]
+pub struct UserWithRegion {
+    pub user: UserRow,
+    pub region: RegionRow,
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: String,
+    pub role: Role,
+    pub region_id: &'a str,
+    pub phone: Option<&'a str>,
+}
+
+fn region_for_user(conn: &mut DbConn, scope: Option<&Scope>, region_id: &str) -> Result<RegionRow> {
+    regions::find(conn, scope, region_id).map_err(|e| match e {
+        Error::NotFound => Error::validation(
+            "region_id",
+            "not_found",
+            Msg::fixed(
+                "区域不存在或不在管辖范围内。",
+                "The region does not exist or is outside your jurisdiction.",
+            ),
+        ),
+        other => other,
+    })
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: Option<&Scope>,
+    new: NewUser<'_>,
+) -> Result<UserWithRegion> {
+    let region = region_for_user(conn, scope, new.region_id)?;
+    let now = super::now();
+    let row = UserRow {
+        id: super::new_id(),
+        username: new.username.to_owned(),
+        display_name: new.display_name.to_owned(),
+        password_hash: new.password_hash,
+        role: new.role.as_str().to_owned(),
+        region_id: region.id.clone(),
+        phone: new.phone.map(str::to_owned),
+        active: true,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(|e| match Error::from(e) {
+            Error::Conflict { .. } => Error::Conflict {
+                code: "username_taken",
+                detail: Msg::fixed("用户名已被使用。", "This username is already taken."),
+            },
+            other => other,
+        })?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Create,
+            entity: "user",
+            entity_id: &row.id,
+            region_path: &region.path,
+            changes: audit::diff(&serde_json::Value::Null, &row.audit_view()),
+            reason: None,
+        },
+    )?;
+    Ok(UserWithRegion { user: row, region })
+}
+
+pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<UserRow> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)?)
+}
+
+/// One user, if their region is inside the scope.
+pub fn find(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<UserWithRegion> {
+    let (user, region): (UserRow, RegionRow) = users::table
+        .inner_join(regions_t::table)
+        .filter(users::id.eq(id))
+        .select((UserRow::as_select(), RegionRow::as_select()))
+        .first(conn)?;
+    if !scope.contains(&region.path) {
+        return Err(Error::NotFound);
+    }
+    Ok(UserWithRegion { user, region })
+}
+
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub role: Option<Role>,
+    pub region_id: Option<String>,
+    pub after_id: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    f: &ListFilter,
+    limit: i64,
+) -> Result<Vec<UserWithRegion>> {
+    let mut q = users::table
+        .inner_join(regions_t::table)
+        .filter(super::scoped::path_in_scope(regions_t::path, scope))
+        .select((UserRow::as_select(), RegionRow::as_select()))
+        .into_boxed();
+    if let Some(r) = f.role {
+        q = q.filter(users::role.eq(r.as_str()));
+    }
+    if let Some(r) = &f.region_id {
+        q = q.filter(users::region_id.eq(r.clone()));
+    }
+    if let Some(a) = &f.after_id {
+        q = q.filter(users::id.gt(a.clone()));
+    }
+    let rows: Vec<(UserRow, RegionRow)> = q.order(users::id.asc()).limit(limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, region)| UserWithRegion { user, region })
+        .collect())
+}
+
+#[derive(Debug, Default)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub region_id: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Changes a user if `expected_version` is current. Deactivating a user, or changing their
+/// password, role or region, ends their sessions: their old tokens stop working at once.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    id: &str,
+    expected_version: i64,
+    change: UserChange,
+) -> Result<UserWithRegion> {
+    let before = find(conn, scope, id)?;
+    if before.user.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut after = before.user.clone();
+    let mut region = before.region.clone();
+    if let Some(v) = change.display_name {
+        after.display_name = v;
+    }
+    if let Some(v) = change.role {
+        after.role = v.as_str().to_owned();
+    }
+    if let Some(v) = change.region_id {
+        region = region_for_user(conn, Some(scope), &v)?;
+        after.region_id = v;
+    }
+    if let Some(v) = change.phone {
+        after.phone = v;
+    }
+    if let Some(v) = change.active {
+        after.active = v;
+    }
+    if let Some(v) = change.password_hash {
+        after.password_hash = v;
+    }
+    after.version += 1;
+    after.updated_at = super::now();
+    let n = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::version.eq(expected_version)),
+    )
+    .set((
+        users::display_name.eq(&after.display_name),
+        users::role.eq(&after.role),
+        users::region_id.eq(&after.region_id),
+        users::phone.eq(&after.phone),
+        users::active.eq(after.active),
+        users::password_hash.eq(&after.password_hash),
+        users::version.eq(after.version),
+        users::updated_at.eq(after.updated_at),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(Error::PreconditionFailed);
+    }
+    let ends_sessions = !after.active
+        || after.password_hash != before.user.password_hash
+        || after.role != before.user.role
+        || after.region_id != before.user.region_id;
+    if ends_sessions {
+        diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set((
+            sessions::revoked_at.eq(super::now()),
+            sessions::revoked_why.eq("account_changed"),
+        ))
+        .execute(conn)?;
+    }
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Update,
+            entity: "user",
+            entity_id: id,
+            region_path: &region.path,
+            changes: {
+                let mut changes = audit::diff(&before.user.audit_view(), &after.audit_view());
+                if after.password_hash != before.user.password_hash {
+                    changes["password"] = json!({"before": "[redacted]", "after": "[changed]"});
+                }
+                changes
+            },
+            reason: None,
+        },
+    )?;
+    Ok(UserWithRegion {
+        user: after,
+        region,
+    })
+}
+
+/// Whether the user exists and may sign in.
+pub fn find_by_id_active(conn: &mut DbConn, id: &str) -> Result<bool> {
+    Ok(users::table
+        .find(id)
+        .select(users::active)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}

@@ -1,0 +1,10 @@
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only;
+DROP TABLE idempotency_keys;
+DROP TABLE access_grants;
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE devices;
+DROP TABLE users;
+DROP TABLE regions;

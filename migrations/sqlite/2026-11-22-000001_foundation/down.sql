@@ -1,0 +1,11 @@
+DROP TRIGGER audit_log_no_delete;
+DROP TRIGGER audit_log_no_update;
+DROP TABLE audit_log;
+DROP TABLE idempotency_keys;
+DROP TABLE access_grants;
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE devices;
+DROP TABLE users;
+DROP TABLE regions;
