@@ -1,1 +1,243 @@
+//! Test harness: starts the real bangfu server on a free loopback port against a fresh
+//! database, SQLite file or PostgreSQL (chosen by `BANGFU_TEST_BACKEND`), loads the demo
+//! county, and talks HTTP to it. Each server gets its own database, dropped afterwards.
 
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use actix_web::dev::ServerHandle;
+use bangfu::config::{Config, Overrides};
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use reqwest::blocking::{Client, Response};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+pub use bangfu::demo::DEMO_PASSWORD;
+
+/// Which database the tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("BANGFU_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("BANGFU_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn replace_db(url: &str, name: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => url.to_owned(),
+    }
+}
+
+/// A database made for one test, removed when dropped.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: dir.path().join("bangfu.db").to_string_lossy().into_owned(),
+                dir,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let name = format!("bangfu_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin = PgConnection::establish(&pg_admin_url())
+                    .expect("PostgreSQL for tests (set BANGFU_TEST_PG or start the server)");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                TestDb {
+                    url: replace_db(&pg_admin_url(), &name),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name
+            && let Ok(mut admin) = PgConnection::establish(&pg_admin_url())
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+        }
+    }
+}
+
+/// A running server with the demo data loaded.
+#[derive(Debug)]
+pub struct TestServer {
+    pub base: String,
+    pub client: Client,
+    pub db: TestDb,
+    handle: Option<ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_on(TestDb::new(backend()))
+    }
+
+    pub fn start_on(db: TestDb) -> TestServer {
+        let config = Config::load(&Overrides {
+            addr: None,
+            data_dir: Some(PathBuf::from(db.dir.path())),
+            database_url: Some(db.url.clone()),
+            config: None,
+        })
+        .expect("config");
+        let state = bangfu::app::prepare(&config).expect("prepare server");
+        bangfu::demo::load(&state.db).expect("demo data");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = bangfu::app::run(state, listener, 2).expect("run");
+                let _ = tx.send(server.handle());
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server started");
+        TestServer {
+            base,
+            client: Client::builder().build().expect("client"),
+            db,
+            handle: Some(handle),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs in a demo account.
+    pub fn login(&self, username: &str) -> Session {
+        let r = self.call("POST", "/v1/auth/login", None, Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD})));
+        assert_eq!(r.status, 200, "login {username}: {}", r.body);
+        Session {
+            access: r.body["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh: r.body["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            user_id: r.body["user_id"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        self.call_with(method, path, token, body, &[])
+    }
+
+    pub fn call_with(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Reply::from(req.send().expect("request"))
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path)).header("content-type", content_type).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Reply::from(req.send().expect("request"))
+    }
+
+    /// The id of a demo region by its code, as seen by `token`.
+    pub fn region_id(&self, token: &str, code: &str) -> String {
+        let r = self.call("GET", "/v1/regions?limit=500", Some(token), None);
+        r.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["code"] == code))
+            .and_then(|i| i["id"].as_str())
+            .unwrap_or_else(|| panic!("region {code} not visible"))
+            .to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            actix_web::rt::System::new().block_on(h.stop(false));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Tokens of a signed-in demo account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Reply {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type; body: {}", self.text);
+        assert_eq!(self.body["code"], code, "code; body: {}", self.text);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(self.body["request_id"].as_str().is_some(), "request_id; body: {}", self.text);
+    }
+}

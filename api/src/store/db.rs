@@ -180,10 +180,10 @@ impl Db {
     /// Connects (once directly, so that a wrong password or a missing server is reported as
     /// such) and builds the pools. Does not run migrations.
     pub fn connect(opts: &DbOptions) -> anyhow::Result<Db> {
-        if let DbTarget::Sqlite(path) = &opts.target {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
+        if let DbTarget::Sqlite(path) = &opts.target
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)?;
         }
         let manager = || Manager {
             target: opts.target.clone(),

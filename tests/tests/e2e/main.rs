@@ -1,0 +1,10 @@
+//! End-to-end tests: one binary (links once), the real server on a socket, a real database.
+//! Run against SQLite by default and PostgreSQL with `BANGFU_TEST_BACKEND=postgres`.
+
+mod audit;
+mod auth;
+mod contract;
+mod errors;
+mod idempotency;
+mod schema;
+mod scope;
