@@ -15,7 +15,13 @@ use crate::store::{Db, DbConn};
 pub const DEMO_PASSWORD: &str = "bangfu-demo-2026";
 
 /// (parent code, level, code, name, dibao in fen per person per month)
-type DemoRegion = (Option<&'static str>, RegionLevel, &'static str, &'static str, Option<i64>);
+type DemoRegion = (
+    Option<&'static str>,
+    RegionLevel,
+    &'static str,
+    &'static str,
+    Option<i64>,
+);
 const REGIONS: &[DemoRegion] = &[
     (None, RegionLevel::County, "530123", "示范县", Some(72_000)),
     (

@@ -32,7 +32,8 @@ pub fn backend() -> Backend {
 
 /// The PostgreSQL server tests create their databases on.
 pub fn pg_admin_url() -> String {
-    std::env::var("BANGFU_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("BANGFU_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn replace_db(url: &str, name: &str) -> String {
@@ -81,7 +82,8 @@ impl Drop for TestDb {
         if let Some(name) = &self.pg_name
             && let Ok(mut admin) = PgConnection::establish(&pg_admin_url())
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
         }
     }
 }
@@ -137,21 +139,45 @@ impl TestServer {
 
     /// Signs in a demo account.
     pub fn login(&self, username: &str) -> Session {
-        let r = self.call("POST", "/v1/auth/login", None, Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD})));
+        let r = self.call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD})),
+        );
         assert_eq!(r.status, 200, "login {username}: {}", r.body);
         Session {
-            access: r.body["access_token"].as_str().unwrap_or_default().to_owned(),
-            refresh: r.body["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            access: r.body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh: r.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             user_id: r.body["user_id"].as_str().unwrap_or_default().to_owned(),
         }
     }
 
     /// Sends a request with an optional bearer token and JSON body.
-    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         self.call_with(method, path, token, body, &[])
     }
 
-    pub fn call_with(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
@@ -167,9 +193,20 @@ impl TestServer {
     }
 
     /// Sends raw bytes with the given content type.
-    pub fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, self.url(path)).header("content-type", content_type).body(body);
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -222,7 +259,12 @@ impl From<Response> for Reply {
         let headers = r.headers().clone();
         let text = r.text().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 }
 
@@ -234,10 +276,19 @@ impl Reply {
     /// Asserts a problem+json answer with this status and code.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "status; body: {}", self.text);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type; body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.text
+        );
         assert_eq!(self.body["code"], code, "code; body: {}", self.text);
         assert_eq!(self.body["status"], status);
         assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
-        assert!(self.body["request_id"].as_str().is_some(), "request_id; body: {}", self.text);
+        assert!(
+            self.body["request_id"].as_str().is_some(),
+            "request_id; body: {}",
+            self.text
+        );
     }
 }

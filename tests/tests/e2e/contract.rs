@@ -24,12 +24,17 @@ fn server_serves_contract_docs_health_and_metrics() {
     let s = TestServer::start();
     let served = s.call("GET", "/openapi.json", None, None);
     assert_eq!(served.status, 200);
-    let generated: serde_json::Value = serde_json::from_str(&bangfu::http::openapi::document_json()).expect("json");
+    let generated: serde_json::Value =
+        serde_json::from_str(&bangfu::http::openapi::document_json()).expect("json");
     assert_eq!(served.body, generated);
     // Every operation that needs a token says so.
     for (path, item) in served.body["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("item") {
-            let open = path.starts_with("/health") || path == "/ready" || path == "/metrics" || path == "/v1/auth/login" || path == "/v1/auth/refresh";
+            let open = path.starts_with("/health")
+                || path == "/ready"
+                || path == "/metrics"
+                || path == "/v1/auth/login"
+                || path == "/v1/auth/refresh";
             assert_eq!(op.get("security").is_none(), open, "{method} {path}");
         }
     }
@@ -38,12 +43,34 @@ fn server_serves_contract_docs_health_and_metrics() {
     assert_eq!(docs.status().as_u16(), 200);
     let html = docs.text().expect("html");
     assert!(html.contains("swagger-ui"), "{html}");
-    assert!(!html.contains("https://") && !html.contains("http://"), "docs page loads something from outside");
-    let init = s.client.get(s.url("/docs/swagger-initializer.js")).send().expect("init").text().expect("js");
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "docs page loads something from outside"
+    );
+    let init = s
+        .client
+        .get(s.url("/docs/swagger-initializer.js"))
+        .send()
+        .expect("init")
+        .text()
+        .expect("js");
     assert!(init.contains("\"url\": \"/openapi.json\""), "{init}");
-    assert!(init.contains("\"validatorUrl\": \"none\""), "the outside validator must be off: {init}");
+    assert!(
+        init.contains("\"validatorUrl\": \"none\""),
+        "the outside validator must be off: {init}"
+    );
 
     assert_eq!(s.call("GET", "/ready", None, None).body["status"], "ready");
-    let metrics = s.client.get(s.url("/metrics")).send().expect("metrics").text().expect("text");
-    assert!(metrics.contains("bangfu_http_requests_total{method=\"GET\",route=\"/ready\",status=\"200\"}"), "{metrics}");
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    assert!(
+        metrics
+            .contains("bangfu_http_requests_total{method=\"GET\",route=\"/ready\",status=\"200\"}"),
+        "{metrics}"
+    );
 }

@@ -53,8 +53,15 @@ fn both_backends_hold_the_same_tables_and_columns() {
     let pg = TestServer::start_on(TestDb::new(Backend::Postgres));
     let a = sqlite_columns(&sqlite.db.url);
     let b = pg_columns(&pg.db.url);
-    assert!(a.len() > 40, "expected the foundation's tables, got {}", a.len());
+    assert!(
+        a.len() > 40,
+        "expected the foundation's tables, got {}",
+        a.len()
+    );
     let only_sqlite: Vec<_> = a.difference(&b).collect();
     let only_pg: Vec<_> = b.difference(&a).collect();
-    assert!(only_sqlite.is_empty() && only_pg.is_empty(), "only in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_pg:#?}");
+    assert!(
+        only_sqlite.is_empty() && only_pg.is_empty(),
+        "only in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_pg:#?}"
+    );
 }

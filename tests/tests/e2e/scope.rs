@@ -13,12 +13,28 @@ fn township_officer_sees_only_their_township() {
 
     // Listing shows only the own subtree: township, two villages and the school.
     let r = s.call("GET", "/v1/regions?limit=500", Some(&qingshan.access), None);
-    let codes: Vec<&str> = r.body["items"].as_array().expect("items").iter().filter_map(|i| i["code"].as_str()).collect();
+    let codes: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
     assert_eq!(codes.len(), 4, "{codes:?}");
-    assert!(codes.iter().all(|c| c.starts_with("530123101") || *c == "2153012301"), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.starts_with("530123101") || *c == "2153012301"),
+        "{codes:?}"
+    );
 
     // Reading another township's region or user is a 404, as if it did not exist.
-    s.call("GET", &format!("/v1/regions/{hekou_village}"), Some(&qingshan.access), None).assert_problem(404, "not_found");
+    s.call(
+        "GET",
+        &format!("/v1/regions/{hekou_village}"),
+        Some(&qingshan.access),
+        None,
+    )
+    .assert_problem(404, "not_found");
     let users = s.call("GET", "/v1/users?limit=500", Some(&county.access), None);
     let hekou_helper = users.body["items"]
         .as_array()
@@ -26,9 +42,21 @@ fn township_officer_sees_only_their_township() {
         .and_then(|u| u["id"].as_str())
         .expect("hekou_helper")
         .to_owned();
-    s.call("GET", &format!("/v1/users/{hekou_helper}"), Some(&qingshan.access), None).assert_problem(404, "not_found");
+    s.call(
+        "GET",
+        &format!("/v1/users/{hekou_helper}"),
+        Some(&qingshan.access),
+        None,
+    )
+    .assert_problem(404, "not_found");
     let mine = s.call("GET", "/v1/users?limit=500", Some(&qingshan.access), None);
-    assert!(mine.body["items"].as_array().expect("items").iter().all(|u| u["username"] != "hekou_helper"));
+    assert!(
+        mine.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|u| u["username"] != "hekou_helper")
+    );
 
     // Writing there is refused too: updating their user, or creating a user in their village.
     let r = s.call_with(
@@ -65,9 +93,12 @@ fn roles_are_enforced_per_endpoint() {
     let officer = s.login("qingshan_officer");
     let village = s.region_id(&officer.access, "530123101001");
 
-    s.call("GET", "/v1/users", Some(&helper.access), None).assert_problem(403, "forbidden");
-    s.call("GET", "/v1/audit", Some(&helper.access), None).assert_problem(403, "forbidden");
-    s.call("GET", "/v1/audit", Some(&officer.access), None).assert_problem(403, "forbidden");
+    s.call("GET", "/v1/users", Some(&helper.access), None)
+        .assert_problem(403, "forbidden");
+    s.call("GET", "/v1/audit", Some(&helper.access), None)
+        .assert_problem(403, "forbidden");
+    s.call("GET", "/v1/audit", Some(&officer.access), None)
+        .assert_problem(403, "forbidden");
     let r = s.call(
         "POST",
         "/v1/regions",
@@ -77,22 +108,45 @@ fn roles_are_enforced_per_endpoint() {
     r.assert_problem(403, "forbidden");
 
     // A township officer creates helpers, but not officers of their own rank.
-    let new_user = |role: &str, name: &str| {
-        json!({"username": name, "display_name": "新人", "password": "a long passphrase", "role": role, "region_id": village, "phone": "13912345678"})
-    };
-    let r = s.call("POST", "/v1/users", Some(&officer.access), Some(new_user("helper", "new_helper")));
+    let new_user = |role: &str, name: &str| json!({"username": name, "display_name": "新人", "password": "a long passphrase", "role": role, "region_id": village, "phone": "13912345678"});
+    let r = s.call(
+        "POST",
+        "/v1/users",
+        Some(&officer.access),
+        Some(new_user("helper", "new_helper")),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["phone"], "13912345678", "officers see phone numbers");
-    let r = s.call("POST", "/v1/users", Some(&officer.access), Some(new_user("township_officer", "new_officer")));
+    let r = s.call(
+        "POST",
+        "/v1/users",
+        Some(&officer.access),
+        Some(new_user("township_officer", "new_officer")),
+    );
     r.assert_problem(403, "role_not_assignable");
-    let r = s.call("POST", "/v1/users", Some(&officer.access), Some(new_user("admin", "new_admin")));
+    let r = s.call(
+        "POST",
+        "/v1/users",
+        Some(&officer.access),
+        Some(new_user("admin", "new_admin")),
+    );
     r.assert_problem(403, "role_not_assignable");
 
     // A village secretary may list staff but sees phone numbers masked.
     let secretary = s.login("qingshan_secretary");
-    let r = s.call("GET", "/v1/users?role=helper", Some(&secretary.access), None);
+    let r = s.call(
+        "GET",
+        "/v1/users?role=helper",
+        Some(&secretary.access),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
-    let phones: Vec<&str> = r.body["items"].as_array().expect("items").iter().filter_map(|u| u["phone"].as_str()).collect();
+    let phones: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|u| u["phone"].as_str())
+        .collect();
     assert!(!phones.is_empty());
     assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
 }
@@ -104,15 +158,31 @@ fn break_the_glass_needs_a_reason_ends_and_is_audited() {
     let qingshan = s.login("qingshan_officer");
     let hekou = s.region_id(&county.access, "530123102");
     let path = format!("/v1/regions/{hekou}");
-    s.call("GET", &path, Some(&qingshan.access), None).assert_problem(404, "not_found");
+    s.call("GET", &path, Some(&qingshan.access), None)
+        .assert_problem(404, "not_found");
 
     // No reason, or too long a window: refused, with both faults in one answer.
-    let r = s.call("POST", "/v1/access-grants", Some(&qingshan.access), Some(json!({"region_id": hekou, "reason": "", "duration_minutes": 600})));
+    let r = s.call(
+        "POST",
+        "/v1/access-grants",
+        Some(&qingshan.access),
+        Some(json!({"region_id": hekou, "reason": "", "duration_minutes": 600})),
+    );
     r.assert_problem(422, "validation_failed");
-    assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(2), "{}", r.text);
+    assert_eq!(
+        r.body["errors"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.text
+    );
     // Helpers cannot break the glass at all.
     let helper = s.login("qingshan_helper");
-    let r = s.call("POST", "/v1/access-grants", Some(&helper.access), Some(json!({"region_id": hekou, "reason": "核查跨乡镇重复申请"})));
+    let r = s.call(
+        "POST",
+        "/v1/access-grants",
+        Some(&helper.access),
+        Some(json!({"region_id": hekou, "reason": "核查跨乡镇重复申请"})),
+    );
     r.assert_problem(403, "forbidden");
 
     let r = s.call(
@@ -123,16 +193,30 @@ fn break_the_glass_needs_a_reason_ends_and_is_audited() {
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let grant = r.body["id"].as_str().expect("grant").to_owned();
-    assert_eq!(s.call("GET", &path, Some(&qingshan.access), None).status, 200);
+    assert_eq!(
+        s.call("GET", &path, Some(&qingshan.access), None).status,
+        200
+    );
 
     let auditor = s.login("auditor");
-    let log = s.call("GET", "/v1/audit?action=break_glass", Some(&auditor.access), None);
+    let log = s.call(
+        "GET",
+        "/v1/audit?action=break_glass",
+        Some(&auditor.access),
+        None,
+    );
     let entry = &log.body["items"][0];
     assert_eq!(entry["entity_id"], grant.as_str(), "{}", log.text);
     assert_eq!(entry["reason"], "核查跨乡镇重复申请");
     assert_eq!(entry["actor_id"], qingshan.user_id.as_str());
 
-    let r = s.call("POST", &format!("/v1/access-grants/{grant}/revoke"), Some(&qingshan.access), None);
+    let r = s.call(
+        "POST",
+        &format!("/v1/access-grants/{grant}/revoke"),
+        Some(&qingshan.access),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
-    s.call("GET", &path, Some(&qingshan.access), None).assert_problem(404, "not_found");
+    s.call("GET", &path, Some(&qingshan.access), None)
+        .assert_problem(404, "not_found");
 }
