@@ -173,5 +173,6 @@ pub mod perm {
         RegisterDevice,
         ManageDevices,
         ReadOwnAccount,
+        UnmaskPersonalData,
     );
 }

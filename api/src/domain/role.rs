@@ -69,15 +69,10 @@ impl Role {
             P::ReadAudit => matches!(self, R::Auditor | R::Admin),
             P::BreakGlass => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Auditor),
             P::ManageDevices => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
+            P::UnmaskPersonalData => {
+                matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
+            }
         }
-    }
-
-    /// Whether this role sees personal data (phone numbers, later ID numbers) unmasked.
-    pub fn sees_personal_data(self) -> bool {
-        matches!(
-            self,
-            Role::TownshipOfficer | Role::CountyOfficer | Role::Admin
-        )
     }
 }
 
@@ -94,6 +89,8 @@ pub enum Permission {
     RegisterDevice,
     ManageDevices,
     ReadOwnAccount,
+    /// See personal data (phone and ID numbers) in full; every such read is audited.
+    UnmaskPersonalData,
 }
 
 #[cfg(test)]

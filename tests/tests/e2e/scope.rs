@@ -116,7 +116,11 @@ fn roles_are_enforced_per_endpoint() {
         Some(new_user("helper", "new_helper")),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.body["phone"], "13912345678", "officers see phone numbers");
+    assert_eq!(
+        r.body["phone"], "139****5678",
+        "personal data is masked by default"
+    );
+    let new_id = r.body["id"].as_str().expect("id").to_owned();
     let r = s.call(
         "POST",
         "/v1/users",
@@ -132,8 +136,29 @@ fn roles_are_enforced_per_endpoint() {
     );
     r.assert_problem(403, "role_not_assignable");
 
-    // A village secretary may list staff but sees phone numbers masked.
+    // An officer may ask to see it in full, and that read is audited.
+    let path = format!("/v1/users/{new_id}?unmask=true");
+    let r = s.call("GET", &path, Some(&officer.access), None);
+    assert_eq!(r.body["phone"], "13912345678", "{}", r.text);
+    let auditor = s.login("auditor");
+    let log = s.call(
+        "GET",
+        &format!("/v1/audit?action=unmask&entity_id={new_id}"),
+        Some(&auditor.access),
+        None,
+    );
+    assert_eq!(
+        log.body["items"][0]["actor_id"],
+        officer.user_id.as_str(),
+        "{}",
+        log.text
+    );
+    assert_eq!(log.body["items"][0]["changes"]["unmasked"][0], "phone");
+
+    // A village secretary may list staff but sees phone numbers masked, and may not unmask.
     let secretary = s.login("qingshan_secretary");
+    s.call("GET", &path, Some(&secretary.access), None)
+        .assert_problem(403, "forbidden");
     let r = s.call(
         "GET",
         "/v1/users?role=helper",

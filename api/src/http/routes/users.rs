@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::utc;
 use crate::auth::service::check_password;
 use crate::auth::{Caller, Require, password, perm};
-use crate::domain::role::Role;
+use crate::domain::role::{Permission, Role};
 use crate::domain::validate::{Checks, mask_phone, valid_phone};
 use crate::error::{Error, Msg, Result};
 use crate::http::idempotency::{answer, create_once};
@@ -18,6 +18,7 @@ use crate::http::json::ApiJson;
 use crate::http::page::{Page, PageParams};
 use crate::http::versioning::{etag, if_match};
 use crate::state::AppState;
+use crate::store::audit::{self, Action, Event};
 use crate::store::users::{self, ListFilter, NewUser, UserChange, UserWithRegion};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,7 +35,8 @@ pub struct UserOut {
     pub role: Role,
     pub region_id: String,
     pub region_name: String,
-    /// Masked (`138****5678`) unless the caller's role needs it or it is their own.
+    /// Masked (`138****5678`) except for the user themself, or when an officer asks for it
+    /// with `unmask=true` (audited).
     pub phone: Option<String>,
     pub active: bool,
     pub version: i64,
@@ -42,9 +44,10 @@ pub struct UserOut {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A user as `viewer` may see them.
-fn out(u: UserWithRegion, viewer: &Caller) -> Result<UserOut> {
-    let unmasked = viewer.role.sees_personal_data() || viewer.user_id == u.user.id;
+/// A user as `viewer` sees them: personal data masked unless `unmask` (already checked and
+/// audited) or it is the viewer's own.
+fn out(u: UserWithRegion, viewer: &Caller, unmask: bool) -> Result<UserOut> {
+    let unmasked = unmask || viewer.user_id == u.user.id;
     Ok(UserOut {
         role: u.user.role()?,
         phone: u
@@ -72,7 +75,7 @@ pub async fn me(
 ) -> Result<web::Json<UserOut>> {
     let (scope, id) = (caller.scope.clone(), caller.user_id.clone());
     let u = state.db.read(move |c| users::find(c, &scope, &id)).await?;
-    Ok(web::Json(out(u, &caller)?))
+    Ok(web::Json(out(u, &caller, false)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -103,15 +106,28 @@ pub async fn list(
         .db
         .read(move |c| users::list(c, &scope, &filter, limit + 1))
         .await?;
-    let page = Page::from_rows(rows, limit, |u| u.user.id.clone(), |u| out(u, &caller));
+    let page = Page::from_rows(
+        rows,
+        limit,
+        |u| u.user.id.clone(),
+        |u| out(u, &caller, false),
+    );
     Ok(web::Json(Page {
         items: page.items.into_iter().collect::<Result<_>>()?,
         next_cursor: page.next_cursor,
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnmaskQuery {
+    /// `true`: show personal data in full. Officers and admins only; recorded in the audit log.
+    #[serde(default)]
+    pub unmask: bool,
+}
+
 /// One user, with `ETag`.
-#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
     responses((status = 200, body = UserOut, headers(("ETag" = String))),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
 #[get("/v1/users/{id}")]
@@ -119,10 +135,38 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
     id: web::Path<Uuid>,
+    q: web::Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
+    if q.unmask {
+        caller.require(Permission::UnmaskPersonalData)?;
+    }
     let (scope, id) = (caller.scope.clone(), id.to_string());
-    let u = state.db.read(move |c| users::find(c, &scope, &id)).await?;
-    let body = out(u, &caller)?;
+    let u = if q.unmask {
+        // The read and its audit entry go together: no unmasked answer without the record.
+        let actor = caller.actor();
+        state
+            .db
+            .write(move |c| {
+                let u = users::find(c, &scope, &id)?;
+                audit::record(
+                    c,
+                    &actor,
+                    Event {
+                        action: Action::Unmask,
+                        entity: "user",
+                        entity_id: &u.user.id,
+                        region_path: &u.region.path,
+                        changes: serde_json::json!({"unmasked": ["phone"]}),
+                        reason: None,
+                    },
+                )?;
+                Ok(u)
+            })
+            .await?
+    } else {
+        state.db.read(move |c| users::find(c, &scope, &id)).await?
+    };
+    let body = out(u, &caller, q.unmask)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
         .json(body))
@@ -227,7 +271,7 @@ pub async fn create(
                 phone: b.phone.as_deref(),
             },
         )?;
-        answer(StatusCode::CREATED, &out(u, &viewer)?)
+        answer(StatusCode::CREATED, &out(u, &viewer, false)?)
     })
     .await
 }
@@ -323,7 +367,7 @@ pub async fn update(
             )
         })
         .await?;
-    let body = out(u, &caller)?;
+    let body = out(u, &caller, false)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
         .json(body))
