@@ -5,6 +5,8 @@
 //! can keep without a network: the [hybrid logical clock](hlc) here.
 
 pub mod hlc;
+pub mod merge;
+pub mod schema;
 
 pub use hlc::{Clock, ClockError, Hlc};
 

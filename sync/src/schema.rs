@@ -1,0 +1,527 @@
+//! The synced entities, declared: each names its fields, their types, and the rule that
+//! settles a field changed on two devices at once. Adding an entity is adding a
+//! declaration here; the server's merge, scoping and validation follow from it.
+
+use serde_json::Value;
+
+/// How a field's value is checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldType {
+    /// A string of at most this many characters.
+    Text(usize),
+    /// A UUID string.
+    Id,
+    /// An RFC 3339 instant.
+    Instant,
+    /// A `YYYY-MM-DD` date.
+    Date,
+    Bool,
+    /// A whole number in this range.
+    Int(i64, i64),
+    /// A number in this range.
+    Number(f64, f64),
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+    /// A set of strings from this list (an empty list allows any short string).
+    SetOf(&'static [&'static str]),
+    /// `{"lat": …, "lng": …, "accuracy_m": …}`.
+    Geo,
+    /// A JSON object whose keys are these names and values are these strings.
+    Checklist(&'static [&'static str], &'static [&'static str]),
+    /// A JSON object of short strings (e.g. where a child studies now).
+    Object,
+}
+
+/// How a field changed on two sides is settled (the losing value is kept as a conflict).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MergeRule {
+    /// The change with the later hybrid-clock time wins.
+    LastWriterWins,
+    /// A state that only moves forward: the value further along wins; a tie falls back to
+    /// the later change. Each entry is (value, rank).
+    ForwardOnly(&'static [(&'static str, u8)]),
+    /// Sets merge by union: nothing is lost, nothing conflicts.
+    Union,
+    /// Set when the record is created, never changed (evidence, append-only records).
+    Immutable,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub rule: MergeRule,
+    /// Must be present when the record is created.
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct EntityDef {
+    pub name: &'static str,
+    pub fields: &'static [FieldDef],
+    /// Records that are never changed or deleted once made; they never conflict.
+    pub append_only: bool,
+}
+
+impl EntityDef {
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Every synced record carries the region it belongs to; it decides who may see it.
+pub const REGION_FIELD: &str = "region_id";
+
+const fn f(name: &'static str, ty: FieldType, rule: MergeRule, required: bool) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        rule,
+        required,
+    }
+}
+
+use FieldType as T;
+use MergeRule as M;
+
+const REVIEW: &[(&str, u8)] = &[("pending", 0), ("approved", 1), ("rejected", 1)];
+const BASIC_NEEDS: &[&str] = &[
+    "food",
+    "clothing",
+    "compulsory_education",
+    "basic_medical",
+    "safe_housing",
+];
+const CHECK_VALUES: &[&str] = &["met", "not_met", "unknown"];
+
+/// A helper's home visit (R-VISIT-1/2), with the basic-needs check (两不愁三保障).
+pub const VISIT: EntityDef = EntityDef {
+    name: "visit",
+    append_only: false,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::LastWriterWins, true),
+        f("household_id", T::Id, M::Immutable, true),
+        f("helper_id", T::Id, M::Immutable, true),
+        f(
+            "kind",
+            T::OneOf(&["routine", "look_back", "verification"]),
+            M::LastWriterWins,
+            true,
+        ),
+        f("visited_at", T::Instant, M::LastWriterWins, true),
+        f("location", T::Geo, M::LastWriterWins, false),
+        f(
+            "basic_needs",
+            T::Checklist(BASIC_NEEDS, CHECK_VALUES),
+            M::LastWriterWins,
+            false,
+        ),
+        f("notes", T::Text(4000), M::LastWriterWins, false),
+        f(
+            "review_status",
+            T::OneOf(&["pending", "approved", "rejected"]),
+            M::ForwardOnly(REVIEW),
+            false,
+        ),
+    ],
+};
+
+/// Evidence photo metadata; the bytes come through the photo upload, named by hash.
+pub const PHOTO: EntityDef = EntityDef {
+    name: "photo",
+    append_only: false,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("sha256", T::Text(64), M::Immutable, true),
+        f(
+            "subject_entity",
+            T::OneOf(&[
+                "visit",
+                "retrieval_attempt",
+                "teaching_session",
+                "household",
+            ]),
+            M::Immutable,
+            true,
+        ),
+        f("subject_id", T::Id, M::Immutable, true),
+        f("taken_at", T::Instant, M::Immutable, true),
+        f("location", T::Geo, M::Immutable, false),
+        f("caption", T::Text(500), M::LastWriterWins, false),
+        f(
+            "review_status",
+            T::OneOf(&["pending", "approved", "rejected"]),
+            M::ForwardOnly(REVIEW),
+            false,
+        ),
+        f("review_reason", T::Text(500), M::LastWriterWins, false),
+    ],
+};
+
+/// A child aged 6–15 in the dropout-control registry (R-DROP-1).
+pub const CHILD: EntityDef = EntityDef {
+    name: "child",
+    append_only: false,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::LastWriterWins, true),
+        f("school_id", T::Id, M::LastWriterWins, false),
+        f("name", T::Text(50), M::LastWriterWins, true),
+        f(
+            "gender",
+            T::OneOf(&["female", "male"]),
+            M::LastWriterWins,
+            false,
+        ),
+        f("birth_date", T::Date, M::LastWriterWins, true),
+        f("guardian_name", T::Text(50), M::LastWriterWins, false),
+        f("guardian_phone", T::Text(20), M::LastWriterWins, false),
+        f("has_student_status", T::Bool, M::LastWriterWins, false),
+        f(
+            "enrollment",
+            T::OneOf(&[
+                "in_school",
+                "not_in_school",
+                "studying_elsewhere",
+                "deferred",
+                "exempted",
+                "home_teaching",
+            ]),
+            M::LastWriterWins,
+            false,
+        ),
+        f(
+            "at_risk",
+            T::SetOf(&["poor", "left_behind", "disabled", "struggling"]),
+            M::Union,
+            false,
+        ),
+    ],
+};
+
+/// The eight legal steps of dropout control (R-DROP-3), in order.
+pub const DROPOUT_STAGES: &[(&str, u8)] = &[
+    ("enrollment_notice", 0),
+    ("registration", 1),
+    ("dropout_confirmed", 2),
+    ("persuasion", 3),
+    ("reported", 4),
+    ("return_urged", 5),
+    ("penalty", 6),
+    ("court_enforcement", 7),
+];
+
+/// One child's dropout case (R-DROP-2/3/5).
+pub const DROPOUT_CASE: EntityDef = EntityDef {
+    name: "dropout_case",
+    append_only: false,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::LastWriterWins, true),
+        f("child_id", T::Id, M::Immutable, true),
+        f("opened_at", T::Instant, M::Immutable, true),
+        f(
+            "stage",
+            T::OneOf(&[
+                "enrollment_notice",
+                "registration",
+                "dropout_confirmed",
+                "persuasion",
+                "reported",
+                "return_urged",
+                "penalty",
+                "court_enforcement",
+            ]),
+            M::ForwardOnly(DROPOUT_STAGES),
+            true,
+        ),
+        f(
+            "state",
+            T::OneOf(&["open", "closed"]),
+            M::ForwardOnly(&[("open", 0), ("closed", 1)]),
+            true,
+        ),
+        f(
+            "outcome",
+            T::OneOf(&[
+                "returned",
+                "studying_elsewhere",
+                "illness_deferral",
+                "illness_exemption",
+                "home_teaching",
+                "whereabouts_unknown",
+            ]),
+            M::LastWriterWins,
+            false,
+        ),
+        f("studying_elsewhere", T::Object, M::LastWriterWins, false),
+        f("team", T::SetOf(&[]), M::Union, false),
+        f("notes", T::Text(4000), M::LastWriterWins, false),
+    ],
+};
+
+/// One attempt to bring a child back (R-DROP-5): evidence, so it is never changed.
+pub const RETRIEVAL_ATTEMPT: EntityDef = EntityDef {
+    name: "retrieval_attempt",
+    append_only: true,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("case_id", T::Id, M::Immutable, true),
+        f(
+            "method",
+            T::OneOf(&["phone_call", "letter", "home_visit"]),
+            M::Immutable,
+            true,
+        ),
+        f("attempted_at", T::Instant, M::Immutable, true),
+        f("by_user_id", T::Id, M::Immutable, true),
+        f(
+            "result",
+            T::OneOf(&["no_contact", "refused", "promised", "returned"]),
+            M::Immutable,
+            true,
+        ),
+        f("location", T::Geo, M::Immutable, false),
+        f("notes", T::Text(4000), M::Immutable, false),
+    ],
+};
+
+/// A home-teaching session for a disabled child (R-DROP-7).
+pub const TEACHING_SESSION: EntityDef = EntityDef {
+    name: "teaching_session",
+    append_only: false,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::LastWriterWins, true),
+        f("child_id", T::Id, M::Immutable, true),
+        f("teacher_id", T::Id, M::Immutable, true),
+        f("held_at", T::Instant, M::LastWriterWins, true),
+        f("class_hours", T::Number(0.0, 12.0), M::LastWriterWins, true),
+        f("lesson_plan_signed", T::Bool, M::LastWriterWins, false),
+        f("notes", T::Text(4000), M::LastWriterWins, false),
+    ],
+};
+
+/// A correction to a household's data proposed during a visit (R-VISIT-4): the proposal is
+/// evidence and never changes; its review moves upward and only forward.
+pub const CORRECTION: EntityDef = EntityDef {
+    name: "correction",
+    append_only: false,
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("household_id", T::Id, M::Immutable, true),
+        f("field", T::Text(100), M::Immutable, true),
+        f("current_value", T::Text(1000), M::Immutable, false),
+        f("proposed_value", T::Text(1000), M::Immutable, true),
+        f("reason", T::Text(1000), M::Immutable, false),
+        f(
+            "review_status",
+            T::OneOf(&[
+                "pending",
+                "village_accepted",
+                "township_accepted",
+                "county_accepted",
+                "rejected",
+            ]),
+            M::ForwardOnly(&[
+                ("pending", 0),
+                ("village_accepted", 1),
+                ("township_accepted", 2),
+                ("county_accepted", 3),
+                ("rejected", 3),
+            ]),
+            false,
+        ),
+    ],
+};
+
+/// Every synced entity.
+pub const ENTITIES: &[EntityDef] = &[
+    VISIT,
+    PHOTO,
+    CHILD,
+    DROPOUT_CASE,
+    RETRIEVAL_ATTEMPT,
+    TEACHING_SESSION,
+    CORRECTION,
+];
+
+pub fn entity(name: &str) -> Option<&'static EntityDef> {
+    ENTITIES.iter().find(|e| e.name == name)
+}
+
+/// Why a value does not fit its field.
+pub fn check_value(ty: FieldType, v: &Value) -> Result<(), &'static str> {
+    let ok = match ty {
+        _ if v.is_null() => true,
+        T::Text(max) => v.as_str().is_some_and(|s| {
+            s.chars().count() <= max && !s.chars().any(|c| c.is_control() && c != '\n')
+        }),
+        T::Id => v.as_str().is_some_and(is_uuid),
+        T::Instant => v.as_str().is_some_and(is_instant),
+        T::Date => v.as_str().is_some_and(is_date),
+        T::Bool => v.is_boolean(),
+        T::Int(lo, hi) => v.as_i64().is_some_and(|n| (lo..=hi).contains(&n)),
+        T::Number(lo, hi) => v
+            .as_f64()
+            .is_some_and(|n| n.is_finite() && n >= lo && n <= hi),
+        T::OneOf(allowed) => v.as_str().is_some_and(|s| allowed.contains(&s)),
+        T::SetOf(allowed) => v.as_array().is_some_and(|items| {
+            items.len() <= 50
+                && items.iter().all(|i| {
+                    i.as_str().is_some_and(|s| {
+                        if allowed.is_empty() {
+                            !s.is_empty() && s.len() <= 64
+                        } else {
+                            allowed.contains(&s)
+                        }
+                    })
+                })
+        }),
+        T::Geo => v.as_object().is_some_and(|o| {
+            let num = |k: &str| o.get(k).and_then(Value::as_f64);
+            o.keys()
+                .all(|k| matches!(k.as_str(), "lat" | "lng" | "accuracy_m"))
+                && num("lat").is_some_and(|x| (-90.0..=90.0).contains(&x))
+                && num("lng").is_some_and(|x| (-180.0..=180.0).contains(&x))
+                && o.get("accuracy_m")
+                    .is_none_or(|a| a.as_f64().is_some_and(|x| (0.0..=100_000.0).contains(&x)))
+        }),
+        T::Checklist(keys, values) => v.as_object().is_some_and(|o| {
+            o.iter().all(|(k, x)| {
+                keys.contains(&k.as_str()) && x.as_str().is_some_and(|s| values.contains(&s))
+            })
+        }),
+        T::Object => v.as_object().is_some_and(|o| {
+            o.len() <= 20
+                && o.iter().all(|(k, x)| {
+                    k.len() <= 40 && x.as_str().is_some_and(|s| s.chars().count() <= 200)
+                })
+        }),
+    };
+    if ok { Ok(()) } else { Err(expected(ty)) }
+}
+
+fn expected(ty: FieldType) -> &'static str {
+    match ty {
+        T::Text(_) => "text within the length limit, without control characters",
+        T::Id => "a UUID",
+        T::Instant => "an RFC 3339 instant such as 2026-11-22T09:30:00Z",
+        T::Date => "a date such as 2026-11-22",
+        T::Bool => "true or false",
+        T::Int(..) => "a whole number in range",
+        T::Number(..) => "a number in range",
+        T::OneOf(_) => "one of the listed values",
+        T::SetOf(_) => "a list of allowed values",
+        T::Geo => "{\"lat\": …, \"lng\": …, \"accuracy_m\": …} in range",
+        T::Checklist(..) => "an object of listed items and values",
+        T::Object => "an object of short texts",
+    }
+}
+
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
+        })
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    match (num(0..4), num(5..7), num(8..10)) {
+        (Some(y), Some(m), Some(d)) => {
+            (1900..=2200).contains(&y) && (1..=12).contains(&m) && (1..=days_in(y, m)).contains(&d)
+        }
+        _ => false,
+    }
+}
+
+fn days_in(y: u32, m: u32) -> u32 {
+    match m {
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z` or with a numeric offset.
+fn is_instant(s: &str) -> bool {
+    if s.len() < 20 || s.len() > 35 || !is_date(&s[..10]) || s.as_bytes()[10] != b'T' {
+        return false;
+    }
+    let t = &s[11..];
+    let (clock, zone) = match t.find(['Z', '+', '-']) {
+        Some(i) => t.split_at(i),
+        None => return false,
+    };
+    let hms = clock.split('.').next().unwrap_or("");
+    let parts: Vec<_> = hms.split(':').collect();
+    let valid_clock = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[0] < "24"
+        && parts[1] < "60"
+        && parts[2] < "61"
+        && clock.split('.').nth(1).is_none_or(|frac| {
+            !frac.is_empty() && frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit())
+        });
+    let valid_zone = zone == "Z" || (zone.len() == 6 && zone.as_bytes()[3] == b':');
+    valid_clock && valid_zone
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_entity_declares_its_region_and_unique_fields() {
+        for e in ENTITIES {
+            assert!(
+                e.field(REGION_FIELD).is_some_and(|f| f.required),
+                "{}",
+                e.name
+            );
+            let mut names: Vec<_> = e.fields.iter().map(|f| f.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), e.fields.len(), "{}", e.name);
+            if e.append_only {
+                assert!(
+                    e.fields.iter().all(|f| f.rule == MergeRule::Immutable),
+                    "{}",
+                    e.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_checked_by_type() {
+        assert!(check_value(T::Id, &json!("0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10")).is_ok());
+        assert!(check_value(T::Id, &json!("0193B4A0-7C1E-7D2A-9C43-2F1E5B7A9D10")).is_err());
+        assert!(check_value(T::Instant, &json!("2026-11-22T09:30:00Z")).is_ok());
+        assert!(check_value(T::Instant, &json!("2026-11-22T09:30:00.123+08:00")).is_ok());
+        assert!(check_value(T::Instant, &json!("2026-02-30T09:30:00Z")).is_err());
+        assert!(check_value(T::Date, &json!("2024-02-29")).is_ok());
+        assert!(check_value(T::Date, &json!("2023-02-29")).is_err());
+        assert!(check_value(T::Geo, &json!({"lat": 25.0, "lng": 102.7, "accuracy_m": 8})).is_ok());
+        assert!(check_value(T::Geo, &json!({"lat": 95.0, "lng": 102.7})).is_err());
+        assert!(
+            check_value(
+                VISIT.field("basic_needs").map_or(T::Bool, |f| f.ty),
+                &json!({"food": "met", "safe_housing": "not_met"})
+            )
+            .is_ok()
+        );
+        assert!(check_value(T::SetOf(&["poor"]), &json!(["poor", "rich"])).is_err());
+        assert!(check_value(T::Text(3), &json!("四个汉字")).is_err());
+        assert!(check_value(T::Text(5), &json!(5)).is_err());
+        assert!(check_value(T::Text(5), &json!(null)).is_ok());
+    }
+}
