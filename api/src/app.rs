@@ -33,6 +33,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
             access_ttl_secs: config.access_token_minutes * 60,
             ..AuthSettings::default()
         },
+        clock: crate::state::server_clock(),
     })
 }
 

@@ -95,6 +95,12 @@ pub enum Error {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
+    /// A sync push carries more mutations than one batch may.
+    #[error("batch too large (at most {max})")]
+    BatchTooLarge { max: usize },
+    /// The client speaks a protocol version this server does not.
+    #[error("client upgrade required")]
+    UpgradeRequired { detail: Msg },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) is down; retrying later may succeed.

@@ -15,3 +15,4 @@ pub mod error;
 pub mod http;
 pub mod state;
 pub mod store;
+pub mod sync;

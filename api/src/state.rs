@@ -1,5 +1,8 @@
 //! What every request handler shares.
 
+use std::sync::{Arc, Mutex};
+
+use bangfu_sync::Clock;
 use chrono::Duration;
 
 use crate::auth::tokens::Keys;
@@ -40,4 +43,15 @@ pub struct AppState {
     pub db: Db,
     pub keys: Keys,
     pub auth: AuthSettings,
+    /// The server's hybrid logical clock, shared by every worker.
+    pub clock: Arc<Mutex<Clock>>,
+}
+
+/// How far ahead of the server's clock a device's clock may run before its changes are
+/// refused (a phone set to next year must not win every merge).
+pub const MAX_CLOCK_DRIFT_MS: u64 = 60 * 60 * 1000;
+
+/// The server's clock, for changes made on the server (conflict resolutions).
+pub fn server_clock() -> Arc<Mutex<Clock>> {
+    Arc::new(Mutex::new(Clock::new("server", MAX_CLOCK_DRIFT_MS)))
 }

@@ -7,6 +7,7 @@
 pub mod hlc;
 pub mod merge;
 pub mod schema;
+pub mod wire;
 
 pub use hlc::{Clock, ClockError, Hlc};
 

@@ -292,3 +292,83 @@ impl Reply {
         );
     }
 }
+
+/// The sync protocol header every sync request carries.
+pub const SYNC_HEADER: (&str, &str) = ("Bangfu-Sync-Protocol", "1");
+
+impl TestServer {
+    /// Signs in a demo account on a freshly registered device, as a phone would.
+    pub fn device_session(&self, username: &str) -> Session {
+        let first = self.login(username);
+        let r = self.call(
+            "POST",
+            "/v1/devices",
+            Some(&first.access),
+            Some(serde_json::json!({"name": format!("{username} phone"), "platform": "android"})),
+        );
+        assert_eq!(r.status, 201, "register device: {}", r.text);
+        let device = r.body["id"].as_str().expect("device id").to_owned();
+        let r = self.call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD, "device_id": device})),
+        );
+        assert_eq!(r.status, 200, "device login: {}", r.text);
+        Session {
+            access: r.body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh: r.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            user_id: r.body["user_id"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    pub fn push(&self, s: &Session, mutations: Vec<Value>) -> Reply {
+        self.call_with(
+            "POST",
+            "/v1/sync/push",
+            Some(&s.access),
+            Some(serde_json::json!({"mutations": mutations})),
+            &[SYNC_HEADER],
+        )
+    }
+
+    /// One pull page after `cursor`.
+    pub fn pull(&self, s: &Session, cursor: Option<&str>) -> Reply {
+        let path = match cursor {
+            Some(c) => format!("/v1/sync/pull?cursor={c}"),
+            None => "/v1/sync/pull".to_owned(),
+        };
+        self.call_with("GET", &path, Some(&s.access), None, &[SYNC_HEADER])
+    }
+
+    /// Pulls until nothing more is waiting; returns the changes and the final cursor.
+    pub fn pull_all(&self, s: &Session, mut cursor: Option<String>) -> (Vec<Value>, String) {
+        let mut changes = Vec::new();
+        loop {
+            let r = self.pull(s, cursor.as_deref());
+            assert_eq!(r.status, 200, "pull: {}", r.text);
+            changes.extend(r.body["changes"].as_array().cloned().unwrap_or_default());
+            cursor = r.body["next_cursor"].as_str().map(str::to_owned);
+            if r.body["has_more"] != true {
+                return (changes, cursor.unwrap_or_default());
+            }
+        }
+    }
+}
+
+/// A new time-ordered id, as devices make them.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// A hybrid-clock timestamp `offset_ms` from now, made by `node`.
+pub fn hlc(offset_ms: i64, node: &str) -> String {
+    let millis = chrono::Utc::now().timestamp_millis() + offset_ms;
+    format!("{millis:018}-00000-{node}")
+}

@@ -174,5 +174,8 @@ pub mod perm {
         ManageDevices,
         ReadOwnAccount,
         UnmaskPersonalData,
+        SyncPull,
+        SyncPush,
+        ResolveConflicts,
     );
 }

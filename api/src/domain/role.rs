@@ -69,6 +69,9 @@ impl Role {
             P::ReadAudit => matches!(self, R::Auditor | R::Admin),
             P::BreakGlass => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Auditor),
             P::ManageDevices => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
+            P::SyncPull => true,
+            P::SyncPush => self != R::Auditor,
+            P::ResolveConflicts => !matches!(self, R::Helper | R::Auditor),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -89,6 +92,12 @@ pub enum Permission {
     RegisterDevice,
     ManageDevices,
     ReadOwnAccount,
+    /// Receive the synced records of one's scope.
+    SyncPull,
+    /// Send changes captured on a device.
+    SyncPush,
+    /// Settle a conflict between two devices' changes.
+    ResolveConflicts,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
 }

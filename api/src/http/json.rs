@@ -14,23 +14,16 @@ use crate::error::{Error, FieldError, Msg};
 /// The default limit for JSON bodies of ordinary endpoints.
 pub const DEFAULT_JSON_LIMIT: usize = 64 * 1024;
 
-/// A route-specific body limit, set with `app_data(JsonLimit(n))`.
-#[derive(Debug, Clone, Copy)]
-pub struct JsonLimit(pub usize);
-
-/// A JSON body of type `T`.
+/// A JSON body of type `T`, at most `LIMIT` bytes.
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T, const LIMIT: usize = DEFAULT_JSON_LIMIT>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<T, LIMIT> {
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<JsonLimit>()
-            .or_else(|| req.app_data::<web::Data<JsonLimit>>().map(|d| d.get_ref()))
-            .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
+        let limit = LIMIT;
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)

@@ -145,6 +145,18 @@ fn parts(e: &Error) -> Parts<'_> {
             Msg::fixed("不支持的内容类型", "Unsupported content type"),
             None,
         ),
+        Error::BatchTooLarge { .. } => p(
+            S::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            Msg::fixed("同步批次过大", "Sync batch too large"),
+            None,
+        ),
+        Error::UpgradeRequired { detail } => p(
+            S::UPGRADE_REQUIRED,
+            "client_upgrade_required",
+            Msg::fixed("请升级应用", "Please upgrade the app"),
+            Some(detail),
+        ),
         Error::TooManyRequests { .. } => p(
             S::TOO_MANY_REQUESTS,
             "too_many_requests",
@@ -200,6 +212,10 @@ fn default_detail(e: &Error) -> Msg {
         Error::UnsupportedMediaType { expected } => Msg::new(
             format!("Content-Type 须为 {expected}。"),
             format!("Content-Type must be {expected}."),
+        ),
+        Error::BatchTooLarge { max } => Msg::new(
+            format!("每批最多 {max} 条变更，请分批推送。"),
+            format!("Push at most {max} mutations per batch."),
         ),
         Error::TooManyRequests { retry_after_secs } => Msg::new(
             format!("请 {retry_after_secs} 秒后再试。"),

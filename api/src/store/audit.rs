@@ -88,24 +88,46 @@ struct NewEntry<'a> {
     reason: Option<&'a str>,
 }
 
+fn entry<'a>(actor: &'a Actor, event: &'a Event<'a>, at: NaiveDateTime) -> NewEntry<'a> {
+    NewEntry {
+        id: super::new_id(),
+        at,
+        actor_id: actor.user_id.as_deref(),
+        actor_role: actor.role.map(Role::as_str),
+        device_id: actor.device_id.as_deref(),
+        request_id: actor.request_id.as_deref(),
+        action: event.action.as_str(),
+        entity: event.entity,
+        entity_id: event.entity_id,
+        region_path: event.region_path,
+        changes: event.changes.to_string(),
+        reason: event.reason,
+    }
+}
+
 /// Appends an entry. Call it inside the transaction that makes the change.
 pub fn record(conn: &mut DbConn, actor: &Actor, event: Event<'_>) -> Result<()> {
     diesel::insert_into(audit_log::table)
-        .values(NewEntry {
-            id: super::new_id(),
-            at: super::now(),
-            actor_id: actor.user_id.as_deref(),
-            actor_role: actor.role.map(Role::as_str),
-            device_id: actor.device_id.as_deref(),
-            request_id: actor.request_id.as_deref(),
-            action: event.action.as_str(),
-            entity: event.entity,
-            entity_id: event.entity_id,
-            region_path: event.region_path,
-            changes: event.changes.to_string(),
-            reason: event.reason,
-        })
+        .values(entry(actor, &event, super::now()))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Appends many entries in one statement (a sync batch).
+pub fn record_many(conn: &mut DbConn, actor: &Actor, events: &[Event<'_>]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let at = super::now();
+    let rows: Vec<NewEntry<'_>> = events.iter().map(|e| entry(actor, e, at)).collect();
+    match conn {
+        DbConn::Pg(c) => diesel::insert_into(audit_log::table)
+            .values(&rows)
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(audit_log::table)
+            .values(&rows)
+            .execute(c)?,
+    };
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod db;
 pub mod devices;
+pub mod feed;
 pub mod grants;
 pub mod idempotency;
 pub mod login_limits;

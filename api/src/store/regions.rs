@@ -24,6 +24,8 @@ pub struct RegionRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// Position in the sync feed of the latest change (regions are reference data).
+    pub seq: i64,
 }
 
 impl RegionRow {
@@ -117,6 +119,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         version: 1,
+        seq: super::feed::take(conn, 1)?,
     };
     diesel::insert_into(regions::table)
         .values(&row)
@@ -252,6 +255,7 @@ pub fn update(
     }
     after.version += 1;
     after.updated_at = super::now();
+    after.seq = super::feed::take(conn, 1)?;
     let n = diesel::update(
         regions::table
             .find(id)
@@ -262,6 +266,7 @@ pub fn update(
         regions::dibao_fen.eq(after.dibao_fen),
         regions::version.eq(after.version),
         regions::updated_at.eq(after.updated_at),
+        regions::seq.eq(after.seq),
     ))
     .execute(conn)?;
     if n != 1 {
@@ -280,4 +285,20 @@ pub fn update(
         },
     )?;
     Ok(after)
+}
+
+/// Regions inside the scope that changed after feed position `after_seq`, in feed order.
+pub fn changed_since(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<RegionRow>> {
+    Ok(regions::table
+        .select(RegionRow::as_select())
+        .filter(regions::seq.gt(after_seq))
+        .filter(super::scoped::path_in_scope(regions::path, scope))
+        .order(regions::seq.asc())
+        .limit(limit)
+        .load(conn)?)
 }

@@ -14,6 +14,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        seq -> BigInt,
     }
 }
 
@@ -116,6 +117,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sync_counter (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_records (entity, id) {
+        entity -> Text,
+        id -> Text,
+        region_id -> Text,
+        region_path -> Text,
+        data -> Text,
+        stamps -> Text,
+        version -> BigInt,
+        deleted -> Bool,
+        seq -> BigInt,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_mutations (device_id, mutation_id) {
+        device_id -> Text,
+        mutation_id -> Text,
+        user_id -> Text,
+        entity -> Text,
+        record_id -> Text,
+        request_hash -> Text,
+        status -> Text,
+        result -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_conflicts (id) {
+        id -> Text,
+        entity -> Text,
+        record_id -> Text,
+        field -> Text,
+        region_path -> Text,
+        kept -> Text,
+        lost -> Text,
+        kept_hlc -> Nullable<Text>,
+        lost_hlc -> Text,
+        lost_device_id -> Nullable<Text>,
+        lost_user_id -> Nullable<Text>,
+        mutation_id -> Nullable<Text>,
+        state -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -132,4 +193,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_grants,
     idempotency_keys,
     audit_log,
+    sync_counter,
+    sync_records,
+    sync_mutations,
+    sync_conflicts,
 );

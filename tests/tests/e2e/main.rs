@@ -8,3 +8,4 @@ mod errors;
 mod idempotency;
 mod schema;
 mod scope;
+mod sync;

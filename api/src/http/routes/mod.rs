@@ -9,6 +9,7 @@ pub mod auth;
 pub mod devices;
 pub mod health;
 pub mod regions;
+pub mod sync;
 pub mod users;
 
 /// Everything under `/v1` plus health and metrics.
@@ -34,7 +35,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(access_grants::create)
         .service(access_grants::list)
         .service(access_grants::revoke)
-        .service(audit::list);
+        .service(audit::list)
+        .service(sync::push)
+        .service(sync::pull)
+        .service(sync::schema)
+        .service(sync::list_conflicts)
+        .service(sync::resolve_conflict);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.

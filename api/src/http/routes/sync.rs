@@ -1,0 +1,417 @@
+//! The delta-sync endpoints under `/v1/sync/`. The protocol is described in
+//! `sync/PROTOCOL.md`; the work is done in `crate::sync`.
+
+use actix_web::{HttpRequest, get, post, web};
+use bangfu_sync::PROTOCOL_VERSION;
+use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule};
+use bangfu_sync::wire::{
+    MAX_BATCH, MAX_PULL, PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::utc;
+use crate::auth::{Caller, Require, perm};
+use crate::error::{Error, Msg, Result};
+use crate::http::json::ApiJson;
+use crate::http::page::{Page, PageParams};
+use crate::state::AppState;
+use crate::store::devices;
+use crate::sync::conflicts::{self, Choice};
+use crate::sync::pull::{self as feed_pull, Cursor};
+use crate::sync::push::{self as apply_push, Pusher, wall_ms};
+use crate::sync::records::{self, ConflictFilter, ConflictRow};
+
+/// The largest push body: 1000 mutations of a few kilobytes.
+const PUSH_LIMIT: usize = 8 * 1024 * 1024;
+
+fn check_protocol(req: &HttpRequest) -> Result<()> {
+    let sent = req
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if sent == Some(PROTOCOL_VERSION.to_string().as_str()) {
+        return Ok(());
+    }
+    Err(Error::UpgradeRequired {
+        detail: Msg::new(
+            format!(
+                "同步协议版本不兼容（服务器为 {PROTOCOL_VERSION}，客户端为 {}），请升级应用后再同步；未同步的数据仍保存在手机上。",
+                sent.unwrap_or("无")
+            ),
+            format!(
+                "Incompatible sync protocol (server {PROTOCOL_VERSION}, client {}): upgrade the app, then sync; unsent changes stay on the phone.",
+                sent.unwrap_or("none")
+            ),
+        ),
+    })
+}
+
+fn pusher(caller: &Caller) -> Result<Pusher> {
+    let device_id = caller.device_id.clone().ok_or(Error::Unprocessable {
+        code: "device_required",
+        detail: Msg::fixed(
+            "同步需要已登记的设备：先调用 POST /v1/devices，再带 device_id 登录。",
+            "Sync needs a registered device: POST /v1/devices, then sign in with its device_id.",
+        ),
+    })?;
+    Ok(Pusher {
+        actor: caller.actor(),
+        user_id: caller.user_id.clone(),
+        device_id,
+        scope: caller.scope.clone(),
+    })
+}
+
+fn server_hlc(state: &AppState) -> Result<String> {
+    let mut clock = state
+        .clock
+        .lock()
+        .map_err(|_| Error::Internal("clock poisoned".into()))?;
+    Ok(clock.tick(wall_ms()).map_err(Error::internal)?.to_string())
+}
+
+/// Send changes captured on the device. Each mutation is answered on its own (applied,
+/// merged, conflict, unchanged or rejected); the batch is written in one transaction; a
+/// repeated mutation id gets its first answer again.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = PushRequest,
+    responses((status = 200, body = PushResponse),
+              (status = 413, description = "More than 1000 mutations, or a body over 8 MiB", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/sync/push")]
+pub async fn push(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+    req: HttpRequest,
+    body: ApiJson<PushRequest, PUSH_LIMIT>,
+) -> Result<web::Json<PushResponse>> {
+    check_protocol(&req)?;
+    let who = pusher(&caller)?;
+    let mutations = body.0.mutations;
+    if mutations.len() > MAX_BATCH {
+        return Err(Error::BatchTooLarge { max: MAX_BATCH });
+    }
+    let clock = state.clock.clone();
+    let results = state
+        .db
+        .write(move |c| {
+            let results = apply_push::apply(c, &who, &clock, &mutations)?;
+            devices::touch(c, &who.device_id, None)?;
+            Ok(results)
+        })
+        .await?;
+    Ok(web::Json(PushResponse {
+        results,
+        server_hlc: server_hlc(&state)?,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullQuery {
+    /// `next_cursor` of the previous pull; absent to start from the beginning.
+    pub cursor: Option<String>,
+    /// Changes per page, 1 to 1000 (default 500).
+    pub limit: Option<i64>,
+}
+
+/// Receive what changed in the caller's scope since the cursor: synced records (tombstones
+/// for deleted ones) and regions, in the order they were committed.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(PullQuery, ("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    responses((status = 200, body = PullResponse),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/v1/sync/pull")]
+pub async fn pull(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    q: web::Query<PullQuery>,
+) -> Result<web::Json<PullResponse>> {
+    check_protocol(&req)?;
+    let limit = match q.limit {
+        None => 500,
+        Some(n) if (1..=MAX_PULL as i64).contains(&n) => n,
+        Some(_) => {
+            return Err(Error::validation(
+                "limit",
+                "out_of_range",
+                Msg::fixed(
+                    "limit 须在 1 到 1000 之间。",
+                    "limit must be between 1 and 1000.",
+                ),
+            ));
+        }
+    };
+    let after = q
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()?
+        .unwrap_or(Cursor::START);
+    let scope = caller.scope.clone();
+    let page = state
+        .db
+        .read(move |c| feed_pull::pull(c, &scope, after, limit))
+        .await?;
+    Ok(web::Json(PullResponse {
+        changes: page.changes,
+        next_cursor: page.next.encode(),
+        has_more: page.has_more,
+        server_hlc: server_hlc(&state)?,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldSchema {
+    pub name: &'static str,
+    /// `text`, `id`, `instant`, `date`, `bool`, `int`, `number`, `one_of`, `set_of`, `geo`,
+    /// `checklist`, `object`.
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    /// `last_writer_wins`, `forward_only`, `union` or `immutable`.
+    pub merge: &'static str,
+    pub required: bool,
+    /// Allowed values (`one_of`, `set_of`), in forward order for `forward_only` fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<&'static str>,
+    /// Items of a checklist (e.g. the basic-needs check).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntitySchema {
+    pub name: &'static str,
+    /// Records never changed or deleted once made.
+    pub append_only: bool,
+    pub fields: Vec<FieldSchema>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncSchema {
+    pub protocol_version: u32,
+    pub entities: Vec<EntitySchema>,
+}
+
+fn field_schema(f: &bangfu_sync::schema::FieldDef) -> FieldSchema {
+    let (type_, values, items, max_length): (
+        &str,
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Option<usize>,
+    ) = match f.ty {
+        FieldType::Text(n) => ("text", vec![], vec![], Some(n)),
+        FieldType::Id => ("id", vec![], vec![], None),
+        FieldType::Instant => ("instant", vec![], vec![], None),
+        FieldType::Date => ("date", vec![], vec![], None),
+        FieldType::Bool => ("bool", vec![], vec![], None),
+        FieldType::Int(..) => ("int", vec![], vec![], None),
+        FieldType::Number(..) => ("number", vec![], vec![], None),
+        FieldType::OneOf(v) => ("one_of", v.to_vec(), vec![], None),
+        FieldType::SetOf(v) => ("set_of", v.to_vec(), vec![], None),
+        FieldType::Geo => ("geo", vec![], vec![], None),
+        FieldType::Checklist(keys, v) => ("checklist", v.to_vec(), keys.to_vec(), None),
+        FieldType::Object => ("object", vec![], vec![], None),
+    };
+    let merge = match f.rule {
+        MergeRule::LastWriterWins => "last_writer_wins",
+        MergeRule::ForwardOnly(_) => "forward_only",
+        MergeRule::Union => "union",
+        MergeRule::Immutable => "immutable",
+    };
+    FieldSchema {
+        name: f.name,
+        type_,
+        merge,
+        required: f.required,
+        values,
+        items,
+        max_length,
+    }
+}
+
+/// The synced entities, their fields, checklists and merge rules: what an app needs to
+/// build its forms and validate offline.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = SyncSchema)))]
+#[get("/v1/sync/schema")]
+pub async fn schema(_caller: Require<perm::SyncPull>) -> web::Json<SyncSchema> {
+    web::Json(SyncSchema {
+        protocol_version: PROTOCOL_VERSION,
+        entities: ENTITIES
+            .iter()
+            .map(|e| EntitySchema {
+                name: e.name,
+                append_only: e.append_only,
+                fields: e.fields.iter().map(field_schema).collect(),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d30", "entity": "visit", "record_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21",
+    "field": "notes", "kept": "屋顶已修好", "lost": "屋顶漏雨", "kept_hlc": "000001795373004123-00000-a", "lost_hlc": "000001795373001000-00000-b",
+    "lost_device_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d00", "lost_user_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d23",
+    "state": "open", "resolution": null, "resolved_by": null, "resolved_at": null, "created_at": "2026-11-22T09:30:00Z"
+}))]
+pub struct ConflictOut {
+    pub id: String,
+    pub entity: String,
+    pub record_id: String,
+    /// The field both sides changed; empty when an edit met a delete (then `lost` holds
+    /// the record's fields before the delete, or the edit's fields).
+    pub field: String,
+    /// The value in the record now.
+    #[schema(value_type = Object)]
+    pub kept: serde_json::Value,
+    /// The value that lost.
+    #[schema(value_type = Object)]
+    pub lost: serde_json::Value,
+    pub kept_hlc: Option<String>,
+    pub lost_hlc: String,
+    /// The device and user whose change lost, when it came from a device.
+    pub lost_device_id: Option<String>,
+    pub lost_user_id: Option<String>,
+    /// `open` or `resolved`.
+    pub state: String,
+    #[schema(value_type = Option<Object>)]
+    pub resolution: Option<serde_json::Value>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn conflict_out(c: ConflictRow) -> ConflictOut {
+    let json = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    ConflictOut {
+        kept: json(&c.kept),
+        lost: json(&c.lost),
+        resolution: c.resolution.as_deref().map(json),
+        id: c.id,
+        entity: c.entity,
+        record_id: c.record_id,
+        field: c.field,
+        kept_hlc: c.kept_hlc,
+        lost_hlc: c.lost_hlc,
+        lost_device_id: c.lost_device_id,
+        lost_user_id: c.lost_user_id,
+        state: c.state,
+        resolved_by: c.resolved_by,
+        resolved_at: c.resolved_at.map(utc),
+        created_at: utc(c.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictQuery {
+    /// `open` (default) or `all`.
+    pub state: Option<String>,
+    pub entity: Option<String>,
+    pub record_id: Option<Uuid>,
+}
+
+/// Conflicts in the caller's scope, oldest first.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), params(ConflictQuery, PageParams),
+    responses((status = 200, body = Page<ConflictOut>)))]
+#[get("/v1/sync/conflicts")]
+pub async fn list_conflicts(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    q: web::Query<ConflictQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<ConflictOut>>> {
+    let limit = page.limit()?;
+    let open_only = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(Error::validation(
+                "state",
+                "invalid_value",
+                Msg::fixed("state 须为 open 或 all。", "state is open or all."),
+            ));
+        }
+    };
+    let f = ConflictFilter {
+        open_only,
+        entity: q.entity.clone(),
+        record_id: q.record_id.map(|u| u.to_string()),
+        after_id: page.position()?,
+    };
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |c| records::conflicts(c, &scope, &f, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |c| c.id.clone(),
+        conflict_out,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"keep": "lost"}))]
+pub struct ResolveBody {
+    /// `kept`: leave the record as it is; `lost`: put the losing value back (for an edit
+    /// against a delete, restore the record); `value`: set `value` instead.
+    pub keep: String,
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// Settle a conflict. The choice is applied as a new change to the record, so every device
+/// receives it on its next pull.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = ResolveBody,
+    responses((status = 200, body = ConflictOut),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Already resolved", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/sync/conflicts/{id}/resolve")]
+pub async fn resolve_conflict(
+    state: web::Data<AppState>,
+    caller: Require<perm::ResolveConflicts>,
+    id: web::Path<Uuid>,
+    body: ApiJson<ResolveBody>,
+) -> Result<web::Json<ConflictOut>> {
+    let b = body.0;
+    let choice = match (b.keep.as_str(), b.value) {
+        ("kept", None) => Choice::Kept,
+        ("lost", None) => Choice::Lost,
+        ("value", Some(v)) => Choice::Value(v),
+        _ => {
+            return Err(Error::validation(
+                "keep",
+                "invalid_value",
+                Msg::fixed(
+                    "keep 须为 kept、lost，或 value 并同时给出 value。",
+                    "keep is kept, lost, or value together with a value.",
+                ),
+            ));
+        }
+    };
+    let who = Pusher {
+        actor: caller.actor(),
+        user_id: caller.user_id.clone(),
+        // Resolutions are made on the server, on behalf of the person.
+        device_id: format!("server:{}", caller.user_id),
+        scope: caller.scope.clone(),
+    };
+    let (clock, id) = (state.clock.clone(), id.to_string());
+    let (row, _) = state
+        .db
+        .write(move |c| conflicts::resolve(c, &who, &clock, &id, choice))
+        .await?;
+    Ok(web::Json(conflict_out(row)))
+}

@@ -1,0 +1,121 @@
+//! Settling a conflict: a person chooses the kept value, the lost one, or a new one; the
+//! choice is applied like any other change, so it reaches every device on its next pull.
+
+use bangfu_sync::Clock;
+use bangfu_sync::wire::{Mutation, MutationResult, MutationStatus, Op};
+use serde_json::{Map, Value, json};
+
+use super::push::{self, Pusher, wall_ms};
+use super::records::{self, ConflictRow, RecordRow};
+use crate::error::{Error, Msg, Result};
+use crate::store::audit::{self, Action, Event};
+use crate::store::{self, DbConn};
+
+/// What the person chose.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choice {
+    /// Leave the record as it is.
+    Kept,
+    /// Put the value that lost back (for an edit against a delete: restore the record).
+    Lost,
+    /// Set this value instead.
+    Value(Value),
+}
+
+fn current(conn: &mut DbConn, c: &ConflictRow) -> Result<RecordRow> {
+    records::load(conn, &c.entity, std::slice::from_ref(&c.record_id))?
+        .pop()
+        .ok_or(Error::NotFound)
+}
+
+/// Resolves conflict `id` inside the caller's write transaction.
+pub fn resolve(
+    conn: &mut DbConn,
+    who: &Pusher,
+    clock: &std::sync::Mutex<Clock>,
+    id: &str,
+    choice: Choice,
+) -> Result<(ConflictRow, Option<MutationResult>)> {
+    let conflict = records::conflict(conn, &who.scope, id)?;
+    if conflict.state != "open" {
+        return Err(Error::Conflict {
+            code: "conflict_already_resolved",
+            detail: Msg::fixed("该冲突已处理。", "This conflict was already resolved."),
+        });
+    }
+    let parse = |s: &str| serde_json::from_str::<Value>(s).map_err(Error::internal);
+    let value = match &choice {
+        Choice::Kept => None,
+        Choice::Lost => Some(parse(&conflict.lost)?),
+        Choice::Value(v) => Some(v.clone()),
+    };
+    let applied = match value {
+        None => None,
+        Some(v) => {
+            let record = current(conn, &conflict)?;
+            let fields: Map<String, Value> = if conflict.field.is_empty() {
+                v.as_object().cloned().unwrap_or_default()
+            } else {
+                let mut m = Map::new();
+                m.insert(conflict.field.clone(), v);
+                m
+            };
+            let hlc = clock
+                .lock()
+                .map_err(|_| Error::Internal("clock poisoned".into()))?
+                .tick(wall_ms())
+                .map_err(Error::internal)?;
+            let m = Mutation {
+                mutation_id: store::new_id(),
+                entity: conflict.entity.clone(),
+                id: conflict.record_id.clone(),
+                op: Op::Upsert,
+                base_version: record.version,
+                hlc: hlc.to_string(),
+                fields,
+            };
+            let result = push::apply(conn, who, clock, std::slice::from_ref(&m))?
+                .pop()
+                .ok_or_else(|| Error::Internal("no result".into()))?;
+            if result.status == MutationStatus::Rejected {
+                let detail = result
+                    .problem
+                    .as_ref()
+                    .map(|p| p.detail.clone())
+                    .unwrap_or_default();
+                return Err(Error::Unprocessable {
+                    code: "resolution_rejected",
+                    detail: Msg::new(
+                        format!("所选取值无法写入：{detail}"),
+                        format!("The chosen value cannot be applied: {detail}"),
+                    ),
+                });
+            }
+            Some(result)
+        }
+    };
+    let resolution = json!({
+        "choice": match &choice { Choice::Kept => "kept", Choice::Lost => "lost", Choice::Value(_) => "value" },
+        "value": match &choice { Choice::Value(v) => v.clone(), _ => Value::Null },
+        "version": applied.as_ref().and_then(|r| r.version),
+    })
+    .to_string();
+    records::mark_resolved(conn, id, &resolution, &who.user_id)?;
+    audit::record(
+        conn,
+        &who.actor,
+        Event {
+            action: Action::Update,
+            entity: "sync_conflict",
+            entity_id: id,
+            region_path: &conflict.region_path,
+            changes: audit::diff(
+                &json!({"state": "open"}),
+                &json!({"state": "resolved", "resolution": resolution}),
+            ),
+            reason: None,
+        },
+    )?;
+    let resolved = records::conflict(conn, &who.scope, id)?;
+    Ok((resolved, applied))
+}

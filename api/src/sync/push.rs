@@ -1,0 +1,496 @@
+//! Applying a push: every mutation of a batch is judged on its own, all of them are
+//! written in one transaction, and each answer is stored so that a repeat gets it again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bangfu_sync::merge::{self, FieldStamp, Incoming, Rejection, Status, Stored};
+use bangfu_sync::schema::{self, REGION_FIELD};
+use bangfu_sync::wire::{
+    Mutation, MutationFieldError, MutationProblem, MutationResult, MutationStatus, Op,
+};
+use bangfu_sync::{Clock, ClockError, Hlc};
+use diesel::prelude::*;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::records::{self, ConflictRow, MutationRow, RecordRow};
+use crate::domain::access::Scope;
+use crate::error::{Error, Result};
+use crate::store::audit::{self, Action, Actor, Event};
+use crate::store::schema::regions;
+use crate::store::{self, DbConn, feed};
+
+/// Who pushes: the caller, on a registered device.
+#[derive(Debug, Clone)]
+pub struct Pusher {
+    pub actor: Actor,
+    pub user_id: String,
+    pub device_id: String,
+    pub scope: Scope,
+}
+
+/// The wall clock in milliseconds.
+pub fn wall_ms() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
+}
+
+fn problem(
+    code: &str,
+    detail: impl Into<String>,
+    errors: Vec<MutationFieldError>,
+) -> MutationProblem {
+    MutationProblem {
+        code: code.to_owned(),
+        detail: detail.into(),
+        errors,
+    }
+}
+
+fn rejected(m: &Mutation, p: MutationProblem) -> MutationResult {
+    MutationResult {
+        mutation_id: m.mutation_id.clone(),
+        entity: m.entity.clone(),
+        id: m.id.clone(),
+        status: MutationStatus::Rejected,
+        version: None,
+        conflict_ids: Vec::new(),
+        problem: Some(p),
+    }
+}
+
+fn field_errors(rs: Vec<Rejection>) -> Vec<MutationFieldError> {
+    rs.into_iter()
+        .map(|r| MutationFieldError {
+            field: r.field,
+            code: r.code.to_owned(),
+            message: r.message,
+        })
+        .collect()
+}
+
+fn hash(m: &Mutation) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(m).unwrap_or_default()))
+}
+
+fn stored(row: &RecordRow) -> Result<Stored> {
+    let data: Map<String, Value> = serde_json::from_str(&row.data).map_err(Error::internal)?;
+    let stamps: BTreeMap<String, FieldStamp> =
+        serde_json::from_str(&row.stamps).map_err(Error::internal)?;
+    Ok(Stored {
+        version: row.version,
+        deleted: row.deleted,
+        data,
+        stamps,
+    })
+}
+
+/// A record being changed by this batch.
+struct Staged {
+    row: Option<RecordRow>,
+    state: Option<Stored>,
+    dirty: bool,
+}
+
+/// Applies a batch inside the caller's write transaction and returns one answer per
+/// mutation, in order.
+pub fn apply(
+    conn: &mut DbConn,
+    who: &Pusher,
+    clock: &std::sync::Mutex<Clock>,
+    batch: &[Mutation],
+) -> Result<Vec<MutationResult>> {
+    // Take the feed lock first: concurrent pushes then apply one after the other, so no
+    // merge works from a stale read and feed positions commit in order.
+    feed::take(conn, 0)?;
+
+    let ids: Vec<String> = batch.iter().map(|m| m.mutation_id.clone()).collect();
+    let mut answered: HashMap<String, (String, MutationResult)> = HashMap::new();
+    for row in records::answered(conn, &who.device_id, &ids)? {
+        let result: MutationResult = serde_json::from_str(&row.result).map_err(Error::internal)?;
+        answered.insert(row.mutation_id, (row.request_hash, result));
+    }
+
+    // Load every record the batch touches, one query per entity.
+    let mut by_entity: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for m in batch {
+        by_entity
+            .entry(m.entity.as_str())
+            .or_default()
+            .push(m.id.clone());
+    }
+    let mut staged: HashMap<(String, String), Staged> = HashMap::new();
+    for (entity, ids) in &by_entity {
+        if schema::entity(entity).is_none() {
+            continue;
+        }
+        for row in records::load(conn, entity, ids)? {
+            let state = stored(&row)?;
+            staged.insert(
+                (row.entity.clone(), row.id.clone()),
+                Staged {
+                    row: Some(row),
+                    state: Some(state),
+                    dirty: false,
+                },
+            );
+        }
+    }
+
+    // Paths of every region named, for scope checks.
+    let mut region_ids: Vec<String> = batch
+        .iter()
+        .filter_map(|m| {
+            m.fields
+                .get(REGION_FIELD)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    region_ids.sort();
+    region_ids.dedup();
+    let paths: HashMap<String, String> = regions::table
+        .filter(regions::id.eq_any(&region_ids))
+        .select((regions::id, regions::path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+
+    let now = store::now();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut answers: Vec<MutationRow> = Vec::new();
+    let mut conflicts: Vec<ConflictRow> = Vec::new();
+    let mut audit_changes: Vec<(String, String, String, Value)> = Vec::new();
+    let mut touched_order: Vec<(String, String)> = Vec::new();
+
+    for m in batch {
+        let h = hash(m);
+        if let Some((prev_hash, prev)) = answered.get(&m.mutation_id) {
+            results.push(if *prev_hash == h {
+                prev.clone()
+            } else {
+                rejected(
+                    m,
+                    problem(
+                        "mutation_id_reused",
+                        "this mutation id was already used for a different change; give every change its own id",
+                        Vec::new(),
+                    ),
+                )
+            });
+            continue;
+        }
+        let result = judge(
+            m,
+            who,
+            clock,
+            &paths,
+            &mut staged,
+            &mut conflicts,
+            &mut audit_changes,
+            &mut touched_order,
+            now,
+        )?;
+        answers.push(MutationRow {
+            device_id: who.device_id.clone(),
+            mutation_id: m.mutation_id.clone(),
+            user_id: who.user_id.clone(),
+            entity: m.entity.clone(),
+            record_id: m.id.clone(),
+            request_hash: h.clone(),
+            status: serde_json::to_value(result.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            result: serde_json::to_string(&result).map_err(Error::internal)?,
+            received_at: now,
+        });
+        answered.insert(m.mutation_id.clone(), (h, result.clone()));
+        results.push(result);
+    }
+
+    // Feed positions in the order the records were last changed.
+    touched_order.dedup();
+    let mut last_touch: Vec<(String, String)> = Vec::new();
+    for key in touched_order.iter().rev() {
+        if !last_touch.contains(key) {
+            last_touch.push(key.clone());
+        }
+    }
+    last_touch.reverse();
+    let dirty: Vec<&(String, String)> = last_touch
+        .iter()
+        .filter(|k| staged.get(*k).is_some_and(|s| s.dirty))
+        .collect();
+    let first = feed::take(conn, dirty.len() as i64)?;
+    let mut rows = Vec::with_capacity(dirty.len());
+    for (i, key) in dirty.iter().enumerate() {
+        if let Some(Staged { row: Some(row), .. }) = staged.get(*key) {
+            let mut row = row.clone();
+            row.seq = first + i as i64;
+            rows.push(row);
+        }
+    }
+    records::write(conn, &rows)?;
+    records::save_answers(conn, &answers)?;
+    records::save_conflicts(conn, &conflicts)?;
+    let events: Vec<Event<'_>> = audit_changes
+        .iter()
+        .map(|(entity, id, path, changes)| Event {
+            action: Action::Update,
+            entity: schema::entity(entity).map_or("sync_record", |d| d.name),
+            entity_id: id,
+            region_path: path,
+            changes: changes.clone(),
+            reason: None,
+        })
+        .collect();
+    audit::record_many(conn, &who.actor, &events)?;
+    Ok(results)
+}
+
+/// Judges and stages one mutation.
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    m: &Mutation,
+    who: &Pusher,
+    clock: &std::sync::Mutex<Clock>,
+    paths: &HashMap<String, String>,
+    staged: &mut HashMap<(String, String), Staged>,
+    conflicts: &mut Vec<ConflictRow>,
+    audit_changes: &mut Vec<(String, String, String, Value)>,
+    touched: &mut Vec<(String, String)>,
+    now: chrono::NaiveDateTime,
+) -> Result<MutationResult> {
+    let Some(def) = schema::entity(&m.entity) else {
+        return Ok(rejected(
+            m,
+            problem(
+                "unknown_entity",
+                format!("no synced entity is called {:?}", m.entity),
+                Vec::new(),
+            ),
+        ));
+    };
+    if !schema::is_uuid(&m.id) || !schema::is_uuid(&m.mutation_id) {
+        return Ok(rejected(
+            m,
+            problem(
+                "invalid_id",
+                "record and mutation ids are lowercase UUIDs",
+                Vec::new(),
+            ),
+        ));
+    }
+    let hlc: Hlc = match m.hlc.parse() {
+        Ok(h) => h,
+        Err(e) => {
+            return Ok(rejected(
+                m,
+                problem("invalid_hlc", e.to_string(), Vec::new()),
+            ));
+        }
+    };
+    if m.base_version < 0 {
+        return Ok(rejected(
+            m,
+            problem(
+                "invalid_base_version",
+                "base_version is 0 or a version the device received",
+                Vec::new(),
+            ),
+        ));
+    }
+    {
+        let mut c = clock
+            .lock()
+            .map_err(|_| Error::Internal("clock poisoned".into()))?;
+        match c.observe(&hlc, wall_ms()) {
+            Ok(_) => {}
+            Err(e @ ClockError::TooFarAhead { .. }) => {
+                return Ok(rejected(
+                    m,
+                    problem(
+                        "clock_ahead",
+                        format!("{e}; correct the device's clock and push again"),
+                        Vec::new(),
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Ok(rejected(
+                    m,
+                    problem("invalid_hlc", e.to_string(), Vec::new()),
+                ));
+            }
+        }
+    }
+    let key = (m.entity.clone(), m.id.clone());
+    let current = staged.get(&key).and_then(|s| s.state.clone());
+    let current_path = staged
+        .get(&key)
+        .and_then(|s| s.row.as_ref())
+        .map(|r| r.region_path.clone());
+    let out_of_scope = || {
+        rejected(
+            m,
+            problem(
+                "out_of_scope",
+                "the record or its region is outside your jurisdiction",
+                Vec::new(),
+            ),
+        )
+    };
+    if let Some(p) = &current_path
+        && !who.scope.contains(p)
+    {
+        return Ok(out_of_scope());
+    }
+    let new_region = m.fields.get(REGION_FIELD).and_then(Value::as_str);
+    let new_path = match new_region {
+        Some(r) => match paths.get(r) {
+            Some(p) if who.scope.contains(p) => Some(p.clone()),
+            Some(_) => return Ok(out_of_scope()),
+            None if schema::is_uuid(r) => {
+                return Ok(rejected(
+                    m,
+                    problem(
+                        "validation_failed",
+                        "the record names a region that does not exist",
+                        vec![MutationFieldError {
+                            field: REGION_FIELD.into(),
+                            code: "not_found".into(),
+                            message: "no such region".into(),
+                        }],
+                    ),
+                ));
+            }
+            None => None,
+        },
+        None => None,
+    };
+
+    let inc = Incoming {
+        base_version: m.base_version,
+        hlc: &hlc,
+        delete: m.op == Op::Delete,
+        fields: &m.fields,
+    };
+    let errors = merge::validate(def, current.as_ref(), &inc);
+    if !errors.is_empty() {
+        return Ok(rejected(
+            m,
+            problem(
+                "validation_failed",
+                "the change does not fit the record's fields",
+                field_errors(errors),
+            ),
+        ));
+    }
+    if m.op == Op::Delete && current.is_none() {
+        return Ok(rejected(
+            m,
+            problem("not_found", "there is no such record to delete", Vec::new()),
+        ));
+    }
+    let merged = merge::merge(def, current.as_ref(), &inc);
+    let mut conflict_ids = Vec::new();
+    let path = new_path
+        .clone()
+        .or(current_path.clone())
+        .unwrap_or_default();
+    for c in &merged.conflicts {
+        let id = store::new_id();
+        conflict_ids.push(id.clone());
+        conflicts.push(ConflictRow {
+            id,
+            entity: m.entity.clone(),
+            record_id: m.id.clone(),
+            field: c.field.clone(),
+            region_path: path.clone(),
+            kept: c.kept.to_string(),
+            lost: c.lost.to_string(),
+            kept_hlc: c.kept_hlc.as_ref().map(Hlc::to_string),
+            lost_hlc: c.lost_hlc.to_string(),
+            lost_device_id: if c.incoming_won {
+                None
+            } else {
+                Some(who.device_id.clone())
+            },
+            lost_user_id: if c.incoming_won {
+                None
+            } else {
+                Some(who.user_id.clone())
+            },
+            mutation_id: Some(m.mutation_id.clone()),
+            state: "open".into(),
+            resolution: None,
+            resolved_by: None,
+            resolved_at: None,
+            created_at: now,
+        });
+    }
+    if !merged.changed.is_empty() {
+        let before = current
+            .as_ref()
+            .map(|s| Value::Object(s.data.clone()))
+            .unwrap_or(Value::Null);
+        let mut after_data = Value::Object(merged.record.data.clone());
+        if merged.record.deleted {
+            after_data = json!({"deleted": true});
+        }
+        audit_changes.push((
+            m.entity.clone(),
+            m.id.clone(),
+            path.clone(),
+            audit::diff(&before, &after_data),
+        ));
+        let region_id = merged
+            .record
+            .data
+            .get(REGION_FIELD)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let prior = staged.get(&key).and_then(|s| s.row.clone());
+        let row = RecordRow {
+            entity: m.entity.clone(),
+            id: m.id.clone(),
+            region_id,
+            region_path: path,
+            data: serde_json::to_string(&merged.record.data).map_err(Error::internal)?,
+            stamps: serde_json::to_string(&merged.record.stamps).map_err(Error::internal)?,
+            version: merged.record.version,
+            deleted: merged.record.deleted,
+            seq: prior.as_ref().map_or(0, |r| r.seq),
+            created_by: prior
+                .as_ref()
+                .map_or(Some(who.user_id.clone()), |r| r.created_by.clone()),
+            created_at: prior.as_ref().map_or(now, |r| r.created_at),
+            updated_at: now,
+        };
+        staged.insert(
+            key.clone(),
+            Staged {
+                row: Some(row),
+                state: Some(merged.record.clone()),
+                dirty: true,
+            },
+        );
+        touched.push(key);
+    }
+    let status = match merged.status {
+        Status::Applied => MutationStatus::Applied,
+        Status::Merged => MutationStatus::Merged,
+        Status::Conflict => MutationStatus::Conflict,
+        Status::Unchanged => MutationStatus::Unchanged,
+    };
+    Ok(MutationResult {
+        mutation_id: m.mutation_id.clone(),
+        entity: m.entity.clone(),
+        id: m.id.clone(),
+        status,
+        version: Some(merged.record.version),
+        conflict_ids,
+        problem: None,
+    })
+}

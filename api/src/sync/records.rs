@@ -1,0 +1,215 @@
+//! Storage of synced records, answered mutations and conflicts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::domain::access::Scope;
+use crate::error::Result;
+use crate::store::DbConn;
+use crate::store::schema::{sync_conflicts, sync_mutations, sync_records};
+use crate::store::scoped::path_in_scope;
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = sync_records)]
+pub struct RecordRow {
+    pub entity: String,
+    pub id: String,
+    pub region_id: String,
+    pub region_path: String,
+    pub data: String,
+    pub stamps: String,
+    pub version: i64,
+    pub deleted: bool,
+    pub seq: i64,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The stored records of one entity with these ids.
+pub fn load(conn: &mut DbConn, entity: &str, ids: &[String]) -> Result<Vec<RecordRow>> {
+    Ok(sync_records::table
+        .filter(sync_records::entity.eq(entity))
+        .filter(sync_records::id.eq_any(ids))
+        .select(RecordRow::as_select())
+        .load(conn)?)
+}
+
+/// Inserts new records and replaces changed ones: one statement on PostgreSQL; one per row
+/// on SQLite, whose diesel backend has no multi-row upsert (in-process, so it costs little).
+pub fn write(conn: &mut DbConn, rows: &[RecordRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    macro_rules! upsert {
+        ($c:expr, $values:expr) => {
+            diesel::insert_into(sync_records::table)
+                .values($values)
+                .on_conflict((sync_records::entity, sync_records::id))
+                .do_update()
+                .set((
+                    sync_records::region_id.eq(excluded(sync_records::region_id)),
+                    sync_records::region_path.eq(excluded(sync_records::region_path)),
+                    sync_records::data.eq(excluded(sync_records::data)),
+                    sync_records::stamps.eq(excluded(sync_records::stamps)),
+                    sync_records::version.eq(excluded(sync_records::version)),
+                    sync_records::deleted.eq(excluded(sync_records::deleted)),
+                    sync_records::seq.eq(excluded(sync_records::seq)),
+                    sync_records::updated_at.eq(excluded(sync_records::updated_at)),
+                ))
+                .execute($c)
+        };
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            upsert!(c, rows)?;
+        }
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                upsert!(c, row)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records inside the scope changed after feed position `after`, in feed order.
+pub fn changed_since(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<RecordRow>> {
+    Ok(sync_records::table
+        .select(RecordRow::as_select())
+        .filter(sync_records::seq.gt(after))
+        .filter(path_in_scope(sync_records::region_path, scope))
+        .order(sync_records::seq.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(table_name = sync_mutations)]
+pub struct MutationRow {
+    pub device_id: String,
+    pub mutation_id: String,
+    pub user_id: String,
+    pub entity: String,
+    pub record_id: String,
+    pub request_hash: String,
+    pub status: String,
+    pub result: String,
+    pub received_at: NaiveDateTime,
+}
+
+/// Mutations of this device already answered, among these ids.
+pub fn answered(conn: &mut DbConn, device_id: &str, ids: &[String]) -> Result<Vec<MutationRow>> {
+    Ok(sync_mutations::table
+        .filter(sync_mutations::device_id.eq(device_id))
+        .filter(sync_mutations::mutation_id.eq_any(ids))
+        .select(MutationRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = sync_conflicts)]
+pub struct ConflictRow {
+    pub id: String,
+    pub entity: String,
+    pub record_id: String,
+    pub field: String,
+    pub region_path: String,
+    pub kept: String,
+    pub lost: String,
+    pub kept_hlc: Option<String>,
+    pub lost_hlc: String,
+    pub lost_device_id: Option<String>,
+    pub lost_user_id: Option<String>,
+    pub mutation_id: Option<String>,
+    pub state: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Multi-row inserts of rows that are always new (answers, conflicts).
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        if !rows.is_empty() {
+            match $conn {
+                DbConn::Pg(c) => diesel::insert_into($table).values(rows).execute(c)?,
+                DbConn::Sqlite(c) => diesel::insert_into($table).values(rows).execute(c)?,
+            };
+        }
+    }};
+}
+
+pub fn save_answers(conn: &mut DbConn, rows: &[MutationRow]) -> Result<()> {
+    insert_all!(conn, sync_mutations::table, rows);
+    Ok(())
+}
+
+pub fn save_conflicts(conn: &mut DbConn, rows: &[ConflictRow]) -> Result<()> {
+    insert_all!(conn, sync_conflicts::table, rows);
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct ConflictFilter {
+    pub open_only: bool,
+    pub entity: Option<String>,
+    pub record_id: Option<String>,
+    pub after_id: Option<String>,
+}
+
+pub fn conflicts(
+    conn: &mut DbConn,
+    scope: &Scope,
+    f: &ConflictFilter,
+    limit: i64,
+) -> Result<Vec<ConflictRow>> {
+    let mut q = sync_conflicts::table
+        .select(ConflictRow::as_select())
+        .filter(path_in_scope(sync_conflicts::region_path, scope))
+        .into_boxed();
+    if f.open_only {
+        q = q.filter(sync_conflicts::state.eq("open"));
+    }
+    if let Some(e) = &f.entity {
+        q = q.filter(sync_conflicts::entity.eq(e.clone()));
+    }
+    if let Some(r) = &f.record_id {
+        q = q.filter(sync_conflicts::record_id.eq(r.clone()));
+    }
+    if let Some(a) = &f.after_id {
+        q = q.filter(sync_conflicts::id.gt(a.clone()));
+    }
+    Ok(q.order(sync_conflicts::id.asc()).limit(limit).load(conn)?)
+}
+
+pub fn conflict(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<ConflictRow> {
+    let row: ConflictRow = sync_conflicts::table
+        .find(id)
+        .select(ConflictRow::as_select())
+        .first(conn)?;
+    if !scope.contains(&row.region_path) {
+        return Err(crate::error::Error::NotFound);
+    }
+    Ok(row)
+}
+
+pub fn mark_resolved(conn: &mut DbConn, id: &str, resolution: &str, by: &str) -> Result<()> {
+    diesel::update(sync_conflicts::table.find(id))
+        .set((
+            sync_conflicts::state.eq("resolved"),
+            sync_conflicts::resolution.eq(resolution),
+            sync_conflicts::resolved_by.eq(by),
+            sync_conflicts::resolved_at.eq(crate::store::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! What travels between a device and the server under `/v1/sync/`. See `sync/PROTOCOL.md`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// Header naming the protocol version the client speaks; required on sync requests.
+pub const PROTOCOL_HEADER: &str = "Bangfu-Sync-Protocol";
+
+/// The most mutations one push may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// The most changes one pull answers with.
+pub const MAX_PULL: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Create the record or change the fields sent.
+    #[default]
+    Upsert,
+    /// Delete the record (a tombstone travels to every device).
+    Delete,
+}
+
+/// One change a device made to one record while offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "mutation_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d20",
+    "entity": "visit", "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21", "op": "upsert", "base_version": 0,
+    "hlc": "000001795373004123-00000-0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d00",
+    "fields": {"region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f", "household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d22",
+               "helper_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d23", "kind": "routine", "visited_at": "2026-11-22T09:30:00Z",
+               "basic_needs": {"food": "met", "safe_housing": "not_met"}, "notes": "屋顶漏雨"}
+}))]
+pub struct Mutation {
+    /// Made by the device (UUIDv7), unique per device: a repeated id is answered from the
+    /// first time, never applied twice.
+    pub mutation_id: String,
+    pub entity: String,
+    /// The record's id, made by the device that created it (UUIDv7).
+    pub id: String,
+    #[serde(default)]
+    pub op: Op,
+    /// The record version the device last saw; 0 for a record it created.
+    pub base_version: i64,
+    /// Hybrid-clock time of the edit on the device.
+    pub hlc: String,
+    /// The fields changed (all required ones when creating).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// At most 1000, applied in order in one transaction.
+    pub mutations: Vec<Mutation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationStatus {
+    /// Taken as sent.
+    Applied,
+    /// Taken, merged with changes the device had not seen yet; pull to get them.
+    Merged,
+    /// A field was also changed elsewhere; one value was kept, the other is in a conflict
+    /// record (see `conflict_ids`).
+    Conflict,
+    /// The record already held these values.
+    Unchanged,
+    /// Not taken; `problem` says why. The rest of the batch is judged on its own.
+    Rejected,
+}
+
+/// Why a mutation was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MutationProblem {
+    /// Stable code: `validation_failed`, `out_of_scope`, `unknown_entity`, `clock_ahead`,
+    /// `mutation_id_reused`, …
+    pub code: String,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<MutationFieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MutationFieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to one mutation; a repeat of the mutation gets the same answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MutationResult {
+    pub mutation_id: String,
+    pub entity: String,
+    pub id: String,
+    pub status: MutationStatus,
+    /// The record's version after the mutation (absent when rejected).
+    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflict_ids: Vec<String>,
+    pub problem: Option<MutationProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PushResponse {
+    /// One per mutation, in the order sent.
+    pub results: Vec<MutationResult>,
+    /// The server's hybrid-clock time: devices fold it into their clocks.
+    pub server_hlc: String,
+}
+
+/// The current state of one record that changed after the pull cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    /// A synced entity, or `region` for reference data.
+    pub entity: String,
+    pub id: String,
+    pub version: i64,
+    /// A tombstone: the device drops the record.
+    pub deleted: bool,
+    /// Every field of the record (empty for a tombstone).
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// Pass back as `cursor` on the next pull. Opaque.
+    pub next_cursor: String,
+    /// More changes are waiting: pull again at once.
+    pub has_more: bool,
+    pub server_hlc: String,
+}
