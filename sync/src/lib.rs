@@ -4,6 +4,8 @@
 //! into the central database. Ordering concurrent edits needs a clock that every device
 //! can keep without a network: the [hybrid logical clock](hlc) here.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod hlc;
 pub mod merge;
 pub mod schema;

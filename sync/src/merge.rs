@@ -21,6 +21,10 @@ pub struct FieldStamp {
     /// The record version that change produced.
     pub v: i64,
     pub hlc: Hlc,
+    /// The device that made it. A device's own later edits follow it in order, so they
+    /// never conflict with it even when the device has not pulled in between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
 }
 
 /// A record as the server holds it.
@@ -35,6 +39,8 @@ pub struct Stored {
 /// What a device sends for one record.
 #[derive(Debug, Clone)]
 pub struct Incoming<'a> {
+    /// The device sending it.
+    pub device: &'a str,
     pub base_version: i64,
     pub hlc: &'a Hlc,
     pub delete: bool,
@@ -191,7 +197,12 @@ pub fn merge(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -> M
         stamps: BTreeMap::new(),
     });
     let next_version = base.version + 1;
-    let behind = inc.base_version < base.version;
+    // Behind: the record changed since the device's base, by someone else.
+    let behind = inc.base_version < base.version
+        && base
+            .stamps
+            .values()
+            .any(|s| s.v > inc.base_version && s.dev.as_deref() != Some(inc.device));
     let mut rec = base.clone();
     let mut changed = Vec::new();
     let mut conflicts = Vec::new();
@@ -207,6 +218,15 @@ pub fn merge(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -> M
         }
         rec.deleted = true;
         rec.version = next_version;
+        // The delete is stamped under the empty field name, like a field change.
+        rec.stamps.insert(
+            String::new(),
+            FieldStamp {
+                v: next_version,
+                hlc: inc.hlc.clone(),
+                dev: Some(inc.device.to_owned()),
+            },
+        );
         // A delete of a record that changed since the device saw it: the changes it had
         // not seen are kept in a conflict, so that a person may restore the record.
         if behind && current.is_some() {
@@ -259,6 +279,14 @@ pub fn merge(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -> M
             };
         }
         rec.deleted = false;
+        rec.stamps.insert(
+            String::new(),
+            FieldStamp {
+                v: next_version,
+                hlc: inc.hlc.clone(),
+                dev: Some(inc.device.to_owned()),
+            },
+        );
         changed.push(String::new());
     }
 
@@ -271,7 +299,8 @@ pub fn merge(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -> M
             continue;
         }
         let stamp = base.stamps.get(name);
-        let server_changed = stamp.is_some_and(|s| s.v > inc.base_version);
+        let server_changed =
+            stamp.is_some_and(|s| s.v > inc.base_version && s.dev.as_deref() != Some(inc.device));
         let take_incoming = |rec: &mut Stored, v: Value| {
             rec.data.insert(name.clone(), v);
             rec.stamps.insert(
@@ -279,6 +308,7 @@ pub fn merge(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -> M
                 FieldStamp {
                     v: next_version,
                     hlc: inc.hlc.clone(),
+                    dev: Some(inc.device.to_owned()),
                 },
             );
         };
@@ -373,6 +403,10 @@ mod tests {
         }
     }
 
+    fn dev_of(h: &Hlc) -> &str {
+        &h.node
+    }
+
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
     }
@@ -389,6 +423,7 @@ mod tests {
             &VISIT,
             None,
             &Incoming {
+                device: dev_of(&t),
                 base_version: 0,
                 hlc: &t,
                 delete: false,
@@ -408,6 +443,7 @@ mod tests {
             &VISIT,
             Some(&v1),
             &Incoming {
+                device: dev_of(&ta),
                 base_version: 1,
                 hlc: &ta,
                 delete: false,
@@ -419,6 +455,7 @@ mod tests {
             &VISIT,
             Some(&after_a.record),
             &Incoming {
+                device: dev_of(&tb),
                 base_version: 1,
                 hlc: &tb,
                 delete: false,
@@ -441,6 +478,7 @@ mod tests {
             &VISIT,
             Some(&v1),
             &Incoming {
+                device: dev_of(&late),
                 base_version: 1,
                 hlc: &late,
                 delete: false,
@@ -453,6 +491,7 @@ mod tests {
             &VISIT,
             Some(&s),
             &Incoming {
+                device: dev_of(&early),
                 base_version: 1,
                 hlc: &early,
                 delete: false,
@@ -466,6 +505,41 @@ mod tests {
     }
 
     #[test]
+    fn a_devices_own_later_edits_never_conflict_with_its_earlier_ones() {
+        let v1 = new_visit();
+        let (t1, t2) = (hlc(2000, "a"), hlc(2001, "a"));
+        let one = obj(json!({"notes": "one"}));
+        let two = obj(json!({"notes": "two"}));
+        // Both based on version 1: the device has not pulled between its edits.
+        let s = merge(
+            &VISIT,
+            Some(&v1),
+            &Incoming {
+                device: "a",
+                base_version: 1,
+                hlc: &t1,
+                delete: false,
+                fields: &one,
+            },
+        )
+        .record;
+        let m = merge(
+            &VISIT,
+            Some(&s),
+            &Incoming {
+                device: "a",
+                base_version: 1,
+                hlc: &t2,
+                delete: false,
+                fields: &two,
+            },
+        );
+        assert_eq!(m.status, Status::Applied);
+        assert_eq!(m.record.data["notes"], "two");
+        assert!(m.conflicts.is_empty());
+    }
+
+    #[test]
     fn forward_only_states_never_move_back() {
         let fields = obj(
             json!({"region_id": R, "child_id": H, "opened_at": "2026-09-08T00:00:00Z", "stage": "persuasion", "state": "open"}),
@@ -475,6 +549,7 @@ mod tests {
             &DROPOUT_CASE,
             None,
             &Incoming {
+                device: dev_of(&t0),
                 base_version: 0,
                 hlc: &t0,
                 delete: false,
@@ -489,6 +564,7 @@ mod tests {
             &DROPOUT_CASE,
             Some(&c),
             &Incoming {
+                device: dev_of(&t1),
                 base_version: 1,
                 hlc: &t1,
                 delete: false,
@@ -501,6 +577,7 @@ mod tests {
             &DROPOUT_CASE,
             Some(&s),
             &Incoming {
+                device: dev_of(&t2),
                 base_version: 1,
                 hlc: &t2,
                 delete: false,
@@ -521,6 +598,7 @@ mod tests {
             &CHILD,
             None,
             &Incoming {
+                device: dev_of(&t0),
                 base_version: 0,
                 hlc: &t0,
                 delete: false,
@@ -535,6 +613,7 @@ mod tests {
             &CHILD,
             Some(&c),
             &Incoming {
+                device: dev_of(&t1),
                 base_version: 1,
                 hlc: &t1,
                 delete: false,
@@ -546,6 +625,7 @@ mod tests {
             &CHILD,
             Some(&s),
             &Incoming {
+                device: dev_of(&t2),
                 base_version: 1,
                 hlc: &t2,
                 delete: false,
@@ -566,6 +646,7 @@ mod tests {
         );
         let t0 = hlc(1000, "a");
         let inc = Incoming {
+            device: dev_of(&t0),
             base_version: 0,
             hlc: &t0,
             delete: false,
@@ -577,6 +658,7 @@ mod tests {
         assert!(validate(&RETRIEVAL_ATTEMPT, Some(&r), &inc).is_empty());
         let changed = obj(json!({"result": "returned"}));
         let bad = Incoming {
+            device: dev_of(&t0),
             base_version: 1,
             hlc: &t0,
             delete: false,
@@ -591,6 +673,7 @@ mod tests {
             "{codes:?}"
         );
         let del = Incoming {
+            device: dev_of(&t0),
             base_version: 1,
             hlc: &t0,
             delete: true,
@@ -610,6 +693,7 @@ mod tests {
             &VISIT,
             None,
             &Incoming {
+                device: dev_of(&t),
                 base_version: 0,
                 hlc: &t,
                 delete: false,
@@ -630,6 +714,7 @@ mod tests {
             &VISIT,
             Some(&v1),
             &Incoming {
+                device: dev_of(&t),
                 base_version: 1,
                 hlc: &t,
                 delete: true,
@@ -644,6 +729,7 @@ mod tests {
             &VISIT,
             Some(&del),
             &Incoming {
+                device: dev_of(&t2),
                 base_version: 1,
                 hlc: &t2,
                 delete: false,

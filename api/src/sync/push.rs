@@ -370,6 +370,7 @@ fn judge(
     };
 
     let inc = Incoming {
+        device: &who.device_id,
         base_version: m.base_version,
         hlc: &hlc,
         delete: m.op == Op::Delete,

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod contract;
+mod convergence;
 mod errors;
 mod idempotency;
 mod schema;
