@@ -159,7 +159,7 @@ pub fn apply(
     let mut results = Vec::with_capacity(batch.len());
     let mut answers: Vec<MutationRow> = Vec::new();
     let mut conflicts: Vec<ConflictRow> = Vec::new();
-    let mut audit_changes: Vec<(String, String, String, Value)> = Vec::new();
+    let mut audit_changes: Vec<(Action, String, String, String, Value)> = Vec::new();
     let mut touched_order: Vec<(String, String)> = Vec::new();
 
     for m in batch {
@@ -209,15 +209,7 @@ pub fn apply(
     }
 
     // Feed positions in the order the records were last changed.
-    touched_order.dedup();
-    let mut last_touch: Vec<(String, String)> = Vec::new();
-    for key in touched_order.iter().rev() {
-        if !last_touch.contains(key) {
-            last_touch.push(key.clone());
-        }
-    }
-    last_touch.reverse();
-    let dirty: Vec<&(String, String)> = last_touch
+    let dirty: Vec<&(String, String)> = touched_order
         .iter()
         .filter(|k| staged.get(*k).is_some_and(|s| s.dirty))
         .collect();
@@ -235,8 +227,8 @@ pub fn apply(
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
         .iter()
-        .map(|(entity, id, path, changes)| Event {
-            action: Action::Update,
+        .map(|(action, entity, id, path, changes)| Event {
+            action: *action,
             entity: schema::entity(entity).map_or("sync_record", |d| d.name),
             entity_id: id,
             region_path: path,
@@ -257,7 +249,7 @@ fn judge(
     paths: &HashMap<String, String>,
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
-    audit_changes: &mut Vec<(String, String, String, Value)>,
+    audit_changes: &mut Vec<(Action, String, String, String, Value)>,
     touched: &mut Vec<(String, String)>,
     now: chrono::NaiveDateTime,
 ) -> Result<MutationResult> {
@@ -439,7 +431,13 @@ fn judge(
         if merged.record.deleted {
             after_data = json!({"deleted": true});
         }
+        let action = match (&current, merged.record.deleted) {
+            (None, _) => Action::Create,
+            (Some(c), true) if !c.deleted => Action::Delete,
+            _ => Action::Update,
+        };
         audit_changes.push((
+            action,
             m.entity.clone(),
             m.id.clone(),
             path.clone(),
@@ -477,6 +475,8 @@ fn judge(
                 dirty: true,
             },
         );
+        // Keep each record once, at the place of its latest change.
+        touched.retain(|k| k != &key);
         touched.push(key);
     }
     let status = match merged.status {

@@ -239,6 +239,23 @@ fn deletes_travel_as_tombstones_and_evidence_never_changes() {
         (Some(true), Some(2))
     );
     assert_eq!(t["fields"], json!({}));
+    // Each synced change is in the audit log, with the device that made it.
+    let auditor = s.login("auditor");
+    let log = s.call(
+        "GET",
+        &format!("/v1/audit?entity=visit&entity_id={id}"),
+        Some(&auditor.access),
+        None,
+    );
+    let items = log.body["items"].as_array().expect("items");
+    let actions: Vec<&str> = items.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["delete", "create"], "{}", log.text);
+    assert!(
+        items
+            .iter()
+            .all(|e| e["device_id"].is_string() && e["actor_id"] == a.user_id.as_str())
+    );
+    assert_eq!(items[1]["changes"]["notes"]["after"], "to delete");
 
     // A retrieval attempt is evidence: sending it again is harmless, changing it is refused.
     let case = new_id();
