@@ -1,6 +1,10 @@
 //! Pure rules of the domain: no I/O, no HTTP, no database. Unit-tested here.
 
 pub mod access;
+pub mod aid;
+pub mod calendar;
+pub mod classification;
 pub mod region;
+pub mod resident_id;
 pub mod role;
 pub mod validate;
