@@ -2,11 +2,11 @@
 //! of the local urban dibao standard; checks cover the whole year's payments of a file, so
 //! splitting a payment cannot get round a cap.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::classification::{self, Assessment, Category, Finances, Line};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AidKind {
     Living,

@@ -6,14 +6,14 @@
 //! deducted too. It is compared with the local monthly dibao standard. Comparisons are done
 //! on whole fen without division, so no rounding decides a case.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Yuan 30,000: the year's hardship costs that make accidental difficulty.
 pub const ACCIDENTAL_BASE_FEN: i64 = 3_000_000;
 /// A city may set its own threshold within ±20 % of the base.
 pub const ACCIDENTAL_BAND_PERCENT: i64 = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// 深度困难

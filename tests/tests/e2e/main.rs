@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod calculations;
 mod contract;
 mod convergence;
 mod errors;

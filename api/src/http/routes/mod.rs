@@ -6,6 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod access_grants;
 pub mod audit;
 pub mod auth;
+pub mod calculations;
 pub mod devices;
 pub mod health;
 pub mod regions;
@@ -36,6 +37,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(access_grants::list)
         .service(access_grants::revoke)
         .service(audit::list)
+        .service(calculations::assess)
+        .service(calculations::aid_check)
         .service(sync::push)
         .service(sync::pull)
         .service(sync::schema)
