@@ -85,6 +85,8 @@ pub fn run(
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback))
             .wrap(from_fn(envelope))
+            // Answers are gzip-compressed for clients that accept it (pulls shrink several-fold).
+            .wrap(actix_web::middleware::Compress::default())
     })
     .workers(workers.max(1))
     // A client that trickles its request must not hold a worker: bounded header time.

@@ -138,4 +138,7 @@ pub struct PullResponse {
     /// More changes are waiting: pull again at once.
     pub has_more: bool,
     pub server_hlc: String,
+    /// The latest mutation of this device the server has answered: everything up to it
+    /// can leave the device's outbox.
+    pub last_mutation_id: Option<String>,
 }

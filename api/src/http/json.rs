@@ -39,7 +39,9 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        // Bodies may come gzip-compressed (`Content-Encoding: gzip`); the limit applies to
+        // the decompressed bytes, so a small bomb cannot inflate past it.
+        let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
         Box::pin(async move {
             if !is_json {
                 return Err(Error::UnsupportedMediaType {

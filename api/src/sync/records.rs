@@ -113,6 +113,16 @@ pub fn answered(conn: &mut DbConn, device_id: &str, ids: &[String]) -> Result<Ve
         .load(conn)?)
 }
 
+/// The latest mutation of a device the server answered (device ids are time-ordered).
+pub fn last_answered(conn: &mut DbConn, device_id: &str) -> Result<Option<String>> {
+    Ok(sync_mutations::table
+        .filter(sync_mutations::device_id.eq(device_id))
+        .select(sync_mutations::mutation_id)
+        .order(sync_mutations::mutation_id.desc())
+        .first(conn)
+        .optional()?)
+}
+
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = sync_conflicts)]
 pub struct ConflictRow {

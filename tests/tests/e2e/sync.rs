@@ -90,6 +90,14 @@ fn a_repeated_push_is_answered_once() {
 
     let first = s.push(&a, batch.clone());
     assert_eq!(first.status, 200, "{}", first.text);
+    // A pull says which of its mutations the server has: the outbox can be emptied even
+    // when the push answer never arrived.
+    let p = s.pull(&a, None);
+    assert_eq!(
+        p.body["last_mutation_id"], batch[1]["mutation_id"],
+        "{}",
+        p.text
+    );
     // The answer was lost on the way; the phone sends the same batch again.
     let again = s.push(&a, batch.clone());
     assert_eq!(again.body["results"], first.body["results"]);
@@ -356,6 +364,41 @@ fn limits_versions_and_devices_are_enforced() {
         .send()
         .expect("send");
     assert_eq!(r.status().as_u16(), 413);
+
+    // Bodies and answers may be gzip-compressed.
+    let batch = json!({"mutations": [visit(&v, &a.user_id, &new_id(), "压缩")]}).to_string();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, batch.as_bytes()).expect("gzip");
+    let r = s
+        .client
+        .post(s.url("/v1/sync/push"))
+        .bearer_auth(&a.access)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .header("Bangfu-Sync-Protocol", "1")
+        .body(gz.finish().expect("gzip"))
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 200);
+    let r = s
+        .client
+        .get(s.url("/v1/sync/pull"))
+        .bearer_auth(&a.access)
+        .header("accept-encoding", "gzip")
+        .header("Bangfu-Sync-Protocol", "1")
+        .send()
+        .expect("send");
+    assert_eq!(
+        r.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let mut text = String::new();
+    let body = r.bytes().expect("body");
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body.as_ref()), &mut text)
+        .expect("gunzip");
+    assert!(text.contains("压缩"), "{text}");
 
     let r = s.call_with(
         "GET",

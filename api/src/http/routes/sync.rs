@@ -154,16 +154,24 @@ pub async fn pull(
         .map(Cursor::decode)
         .transpose()?
         .unwrap_or(Cursor::START);
-    let scope = caller.scope.clone();
-    let page = state
+    let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
+    let (page, last_mutation_id) = state
         .db
-        .read(move |c| feed_pull::pull(c, &scope, after, limit))
+        .read(move |c| {
+            let page = feed_pull::pull(c, &scope, after, limit)?;
+            let last = match &device {
+                Some(d) => records::last_answered(c, d)?,
+                None => None,
+            };
+            Ok((page, last))
+        })
         .await?;
     Ok(web::Json(PullResponse {
         changes: page.changes,
         next_cursor: page.next.encode(),
         has_more: page.has_more,
         server_hlc: server_hlc(&state)?,
+        last_mutation_id,
     }))
 }
 
