@@ -139,23 +139,23 @@ impl TestServer {
 
     /// Signs in a demo account.
     pub fn login(&self, username: &str) -> Session {
+        self.login_with(username, None)
+    }
+
+    /// Signs in a demo account, on a device when `device` is given.
+    pub fn login_with(&self, username: &str, device: Option<&str>) -> Session {
         let r = self.call(
             "POST",
             "/v1/auth/login",
             None,
-            Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD})),
+            Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD, "device_id": device})),
         );
         assert_eq!(r.status, 200, "login {username}: {}", r.body);
+        let text = |k: &str| r.body[k].as_str().unwrap_or_default().to_owned();
         Session {
-            access: r.body["access_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            refresh: r.body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            user_id: r.body["user_id"].as_str().unwrap_or_default().to_owned(),
+            access: text("access_token"),
+            refresh: text("refresh_token"),
+            user_id: text("user_id"),
         }
     }
 
@@ -308,24 +308,7 @@ impl TestServer {
         );
         assert_eq!(r.status, 201, "register device: {}", r.text);
         let device = r.body["id"].as_str().expect("device id").to_owned();
-        let r = self.call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(serde_json::json!({"username": username, "password": DEMO_PASSWORD, "device_id": device})),
-        );
-        assert_eq!(r.status, 200, "device login: {}", r.text);
-        Session {
-            access: r.body["access_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            refresh: r.body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            user_id: r.body["user_id"].as_str().unwrap_or_default().to_owned(),
-        }
+        self.login_with(username, Some(&device))
     }
 
     pub fn push(&self, s: &Session, mutations: Vec<Value>) -> Reply {

@@ -195,6 +195,11 @@ pub fn with_dibao(conn: &mut DbConn, rows: Vec<RegionRow>) -> Result<Vec<RegionV
         .collect())
 }
 
+/// One region with its effective dibao standard.
+pub fn view(conn: &mut DbConn, row: RegionRow) -> Result<RegionView> {
+    with_dibao(conn, vec![row])?.pop().ok_or(Error::NotFound)
+}
+
 #[derive(Debug, Default)]
 pub struct ListFilter {
     pub parent_id: Option<String>,

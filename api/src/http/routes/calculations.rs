@@ -109,11 +109,9 @@ async fn dibao_of(
         .db
         .read(move |c| {
             let row = regions::find(c, Some(&scope), &id)?;
-            regions::with_dibao(c, vec![row])
+            regions::view(c, row)
         })
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)?;
+        .await?;
     Ok(view.effective_dibao_fen.unwrap_or(0))
 }
 

@@ -113,11 +113,9 @@ pub async fn get(
         .db
         .read(move |c| {
             let row = regions::find(c, Some(&scope), &id)?;
-            regions::with_dibao(c, vec![row])
+            regions::view(c, row)
         })
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)?;
+        .await?;
     let body = out(view)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
@@ -189,9 +187,7 @@ pub async fn create(
                 dibao_fen: b.dibao_fen,
             },
         )?;
-        let view = regions::with_dibao(conn, vec![row])?
-            .pop()
-            .ok_or(Error::NotFound)?;
+        let view = regions::view(conn, row)?;
         answer(StatusCode::CREATED, &out(view)?)
     })
     .await
@@ -262,9 +258,7 @@ pub async fn update(
                     dibao_fen: b.dibao_fen,
                 },
             )?;
-            regions::with_dibao(conn, vec![row])?
-                .pop()
-                .ok_or(Error::NotFound)
+            regions::view(conn, row)
         })
         .await?;
     let body = out(view)?;
