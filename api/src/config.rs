@@ -185,3 +185,65 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_fills_what_flags_leave_open() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("bangfu-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join("bangfu.toml");
+        std::fs::write(
+            &file,
+            "addr = \"0.0.0.0:9000\"\ndata_dir = \"/srv/bangfu\"\ndatabase_url = \"postgres://app@db/bangfu\"\n\
+             pool_size = 4\nsqlite_synchronous = \"normal\"\naccess_token_minutes = 5\n",
+        )?;
+        let from_file = Config::load(&Overrides {
+            config: Some(file.clone()),
+            ..Overrides::default()
+        })?;
+        assert_eq!(from_file.addr, "0.0.0.0:9000".parse()?);
+        assert_eq!(from_file.data_dir, PathBuf::from("/srv/bangfu"));
+        assert_eq!(
+            from_file.db.target,
+            DbTarget::Postgres("postgres://app@db/bangfu".into())
+        );
+        assert_eq!(
+            (from_file.db.pool_size, from_file.access_token_minutes),
+            (4, 5)
+        );
+        // A flag wins over the file; without a database URL the SQLite file sits in the data dir.
+        let flagged = Config::load(&Overrides {
+            addr: Some("127.0.0.1:7000".parse()?),
+            data_dir: Some(dir.clone()),
+            database_url: None,
+            config: None,
+        })?;
+        assert_eq!(flagged.addr, "127.0.0.1:7000".parse()?);
+        assert_eq!(flagged.db.target, DbTarget::Sqlite(dir.join("bangfu.db")));
+        // Unknown settings are refused rather than silently ignored.
+        std::fs::write(&file, "adress = \"0.0.0.0:9000\"\n")?;
+        assert!(
+            Config::load(&Overrides {
+                config: Some(file),
+                ..Overrides::default()
+            })
+            .is_err()
+        );
+        // The generated secret is kept and reused, readable by the owner only.
+        let first = flagged.jwt_secret()?;
+        assert_eq!(first, flagged.jwt_secret()?);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("jwt_secret"))?
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}

@@ -165,6 +165,28 @@ fn failed_logins_are_rate_limited() {
 }
 
 #[test]
+fn failed_logins_from_one_address_are_limited_across_usernames() {
+    let s = TestServer::start();
+    // 30 failures from this address, each on another (made-up) account.
+    for i in 0..30 {
+        let r = s.call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": format!("guess{i}"), "password": "wrong password!"})),
+        );
+        r.assert_problem(401, "invalid_credentials");
+    }
+    let r = s.call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"username": "qingshan_helper", "password": bangfu_e2e::DEMO_PASSWORD})),
+    );
+    r.assert_problem(429, "too_many_requests");
+}
+
+#[test]
 fn devices_bind_sessions_and_revoking_ends_them() {
     let s = TestServer::start();
     let first = s.login("qingshan_helper");

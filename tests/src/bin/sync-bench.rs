@@ -1,0 +1,344 @@
+//! Sync benchmark: pushes and pulls against a real `bangfu serve` process and reports
+//! throughput, batch latency, bytes on the wire and the server's CPU time and peak memory
+//! (read from /proc, so the client's own work is not counted).
+//!
+//!   cargo build --release -p bangfu
+//!   cargo run --release -p bangfu-e2e --bin sync-bench -- [sqlite|postgres] [records]
+//!
+//! The raw limit is the same rows written straight into the same kind of database in one
+//! transaction with prepared statements.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb, hlc, new_id};
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+const BATCH: usize = 500;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// (CPU seconds, peak RSS in MiB) of a process.
+fn usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (cpu, hwm / 1024.0)
+}
+
+fn start(db: &TestDb) -> Server {
+    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18090);
+    let mut child = Command::new(bin)
+        .args(["serve", "--demo"])
+        .env("BANGFU_DATA_DIR", db.dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
+        .env("BANGFU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bangfu (build it with cargo build --release -p bangfu)");
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let http = Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/ready"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Server { child, base };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("server did not become ready");
+}
+
+fn json(r: reqwest::blocking::Response) -> Value {
+    r.json().expect("json")
+}
+
+/// Signs in on a fresh device; returns the token and user id.
+fn device_login(http: &Client, base: &str, user: &str) -> (String, String) {
+    let t = json(
+        http.post(format!("{base}/v1/auth/login"))
+            .json(&json!({"username": user, "password": DEMO_PASSWORD}))
+            .send()
+            .expect("login"),
+    );
+    let access = t["access_token"].as_str().unwrap_or_default();
+    let d = json(
+        http.post(format!("{base}/v1/devices"))
+            .bearer_auth(access)
+            .json(&json!({"name": "bench", "platform": "bench"}))
+            .send()
+            .expect("device"),
+    );
+    let t = json(
+        http.post(format!("{base}/v1/auth/login"))
+            .json(&json!({"username": user, "password": DEMO_PASSWORD, "device_id": d["id"]}))
+            .send()
+            .expect("login"),
+    );
+    (
+        t["access_token"].as_str().unwrap_or_default().to_owned(),
+        t["user_id"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn village(http: &Client, base: &str, token: &str) -> String {
+    let r = json(
+        http.get(format!("{base}/v1/regions?limit=500"))
+            .bearer_auth(token)
+            .send()
+            .expect("regions"),
+    );
+    r["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["code"] == "530123101001"))
+        .and_then(|i| i["id"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A visit of about 300 bytes of JSON.
+fn visit(region: &str, helper: &str, i: usize) -> Value {
+    json!({"mutation_id": new_id(), "entity": "visit", "id": new_id(), "base_version": 0, "hlc": hlc(0, "bench"),
+        "fields": {"region_id": region, "household_id": new_id(), "helper_id": helper, "kind": "routine",
+                   "visited_at": "2026-11-20T09:30:00Z", "basic_needs": {"food": "met", "safe_housing": "not_met"},
+                   "notes": format!("走访记录 {i}：房屋需维修")}})
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Pushes `total` visits from `devices` devices at once; returns (seconds, batch latencies in ms).
+fn push(server: &Server, devices: usize, total: usize) -> (f64, Vec<f64>) {
+    let http = Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let users = [
+        "qingshan_helper",
+        "qingshan_secretary",
+        "qingshan_officer",
+        "county_officer",
+    ];
+    let sessions: Vec<(String, String)> = (0..devices)
+        .map(|i| device_login(&http, &server.base, users[i % users.len()]))
+        .collect();
+    let region = village(&http, &server.base, &sessions[0].0);
+    let per_device = total / devices;
+    let started = Instant::now();
+    let latencies: Vec<f64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sessions
+            .iter()
+            .map(|(token, user)| {
+                let (http, region, base) = (http.clone(), region.clone(), server.base.clone());
+                scope.spawn(move || {
+                    let mut lat = Vec::new();
+                    let mut sent = 0;
+                    while sent < per_device {
+                        let n = BATCH.min(per_device - sent);
+                        let batch: Vec<Value> =
+                            (0..n).map(|i| visit(&region, user, sent + i)).collect();
+                        let t = Instant::now();
+                        let r = http
+                            .post(format!("{base}/v1/sync/push"))
+                            .bearer_auth(token)
+                            .header("Bangfu-Sync-Protocol", "1")
+                            .json(&json!({"mutations": batch}))
+                            .send()
+                            .expect("push");
+                        assert!(r.status().is_success(), "push failed: {}", r.status());
+                        let _ = r.bytes();
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                        sent += n;
+                    }
+                    lat
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("pusher"))
+            .collect()
+    });
+    (started.elapsed().as_secs_f64(), latencies)
+}
+
+/// Pulls everything a fresh county device sees; returns (rows, bytes, seconds).
+fn pull(server: &Server, gzip: bool) -> (usize, usize, f64) {
+    let http = Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let (token, _) = device_login(&http, &server.base, "county_officer");
+    let mut cursor: Option<String> = None;
+    let (mut rows, mut bytes) = (0, 0);
+    let started = Instant::now();
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{}/v1/sync/pull?limit=1000&cursor={c}", server.base),
+            None => format!("{}/v1/sync/pull?limit=1000", server.base),
+        };
+        let mut req = http
+            .get(url)
+            .bearer_auth(&token)
+            .header("Bangfu-Sync-Protocol", "1");
+        if gzip {
+            req = req.header("accept-encoding", "gzip");
+        }
+        let body = req.send().expect("pull").bytes().expect("body");
+        bytes += body.len();
+        let page: Value = if gzip {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(body.as_ref()),
+                &mut text,
+            )
+            .expect("gunzip");
+            serde_json::from_str(&text).expect("json")
+        } else {
+            serde_json::from_slice(&body).expect("json")
+        };
+        rows += page["changes"].as_array().map_or(0, Vec::len);
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    (rows, bytes, started.elapsed().as_secs_f64())
+}
+
+/// The same rows written straight into the database, one transaction, prepared statements.
+fn raw_limit(backend: Backend, total: usize) -> f64 {
+    use diesel::prelude::*;
+    let db = TestDb::new(backend);
+    let server = start(&db);
+    drop(server);
+    let rows: Vec<(String, String)> = (0..total)
+        .map(|i| (new_id(), visit("r", "h", i)["fields"].to_string()))
+        .collect();
+    // The region comes from the demo data, as on the server.
+    let insert = "INSERT INTO sync_records (entity, id, region_id, region_path, data, stamps, version, deleted, seq, created_by, created_at, updated_at) \
+                  SELECT 'visit', $1, id, path, $2, $3, 1, FALSE, $4, NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM regions WHERE code = '530123101001'";
+    let t = Instant::now();
+    match backend {
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(&db.url).expect("sqlite");
+            diesel::sql_query("PRAGMA synchronous = FULL")
+                .execute(&mut c)
+                .expect("pragma");
+            c.transaction::<_, diesel::result::Error, _>(|c| {
+                for (i, (id, data)) in rows.iter().enumerate() {
+                    diesel::sql_query(insert.replace('$', "?"))
+                        .bind::<diesel::sql_types::Text, _>(id)
+                        .bind::<diesel::sql_types::Text, _>(data)
+                        .bind::<diesel::sql_types::Text, _>("{}")
+                        .bind::<diesel::sql_types::BigInt, _>(1_000_000 + i as i64)
+                        .execute(c)?;
+                }
+                Ok(())
+            })
+            .expect("raw insert");
+        }
+        Backend::Postgres => {
+            let mut c = diesel::PgConnection::establish(&db.url).expect("pg");
+            c.transaction::<_, diesel::result::Error, _>(|c| {
+                for (i, (id, data)) in rows.iter().enumerate() {
+                    diesel::sql_query(insert)
+                        .bind::<diesel::sql_types::Text, _>(id)
+                        .bind::<diesel::sql_types::Text, _>(data)
+                        .bind::<diesel::sql_types::Text, _>("{}")
+                        .bind::<diesel::sql_types::BigInt, _>(1_000_000 + i as i64)
+                        .execute(c)?;
+                }
+                Ok(())
+            })
+            .expect("raw insert");
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    total as f64 / secs
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = match args.get(1).map(String::as_str) {
+        Some("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let total: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "backend {backend:?}, {total} visits, batches of {BATCH}, load average {}",
+        load.trim()
+    );
+
+    let raw = raw_limit(backend, total);
+    println!("| raw insert, one transaction | {raw:.0} rows/s |");
+
+    for devices in [1, 8] {
+        let db = TestDb::new(backend);
+        let server = start(&db);
+        let (cpu0, _) = usage(server.child.id());
+        let (secs, mut lat) = push(&server, devices, total);
+        let (cpu1, rss) = usage(server.child.id());
+        lat.sort_by(f64::total_cmp);
+        let rate = total as f64 / secs;
+        println!(
+            "| push, {devices} device(s) | {rate:.0} mutations/s ({:.0} % of raw) | p50 {:.1} ms, p99 {:.1} ms per batch | {:.2} server CPU-s per 10k | peak RSS {rss:.0} MiB |",
+            100.0 * rate / raw,
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            (cpu1 - cpu0) * 10_000.0 / total as f64,
+        );
+        if devices == 1 {
+            for gzip in [false, true] {
+                let (c0, _) = usage(server.child.id());
+                let (rows, bytes, secs) = pull(&server, gzip);
+                let (c1, rss) = usage(server.child.id());
+                println!(
+                    "| pull from scratch{} | {rows} rows in {secs:.2} s = {:.0} rows/s | {:.0} KiB on the wire | {:.2} server CPU-s | peak RSS {rss:.0} MiB |",
+                    if gzip { ", gzip" } else { "" },
+                    rows as f64 / secs,
+                    bytes as f64 / 1024.0,
+                    c1 - c0,
+                );
+            }
+        }
+    }
+}
