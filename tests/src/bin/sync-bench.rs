@@ -54,31 +54,36 @@ fn start(db: &TestDb) -> Server {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(18090);
-    let mut child = Command::new(bin)
-        .args(["serve", "--demo"])
-        .env("BANGFU_DATA_DIR", db.dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
-        .env("BANGFU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bangfu (build it with cargo build --release -p bangfu)");
-    if let Some(out) = child.stdout.take() {
+    // Held in `Server` at once: dropping it kills and reaps the process on every path.
+    let mut server = Server {
+        child: Command::new(bin)
+            .args(["serve", "--demo"])
+            .env("BANGFU_DATA_DIR", db.dir.path())
+            .env("DATABASE_URL", &db.url)
+            .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
+            .env("BANGFU_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bangfu (build it with cargo build --release -p bangfu)"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    if let Some(out) = server.child.stdout.take() {
+        // Drain the demo loader's output so the process never blocks on a full pipe.
         std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
     }
-    let base = format!("http://127.0.0.1:{port}");
     let http = Client::new();
     for _ in 0..200 {
         if http
-            .get(format!("{base}/ready"))
+            .get(format!("{}/ready", server.base))
             .send()
             .is_ok_and(|r| r.status().is_success())
         {
-            return Server { child, base };
+            return server;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    drop(server);
     panic!("server did not become ready");
 }
 
