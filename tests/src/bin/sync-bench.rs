@@ -287,7 +287,9 @@ fn raw_limit(backend: Backend, total: usize) -> f64 {
             let t = Instant::now();
             c.transaction::<_, diesel::result::Error, _>(|c| {
                 for chunk in rows.chunks(BATCH) {
-                    diesel::insert_into(sync_records::table).values(chunk).execute(c)?;
+                    diesel::insert_into(sync_records::table)
+                        .values(chunk)
+                        .execute(c)?;
                 }
                 Ok(())
             })
@@ -298,7 +300,9 @@ fn raw_limit(backend: Backend, total: usize) -> f64 {
     let secs = match backend {
         Backend::Sqlite => {
             let mut c = diesel::SqliteConnection::establish(&db.url).expect("sqlite");
-            diesel::sql_query("PRAGMA synchronous = FULL").execute(&mut c).expect("pragma");
+            diesel::sql_query("PRAGMA synchronous = FULL")
+                .execute(&mut c)
+                .expect("pragma");
             run!(&mut c)
         }
         Backend::Postgres => run!(&mut diesel::PgConnection::establish(&db.url).expect("pg")),
