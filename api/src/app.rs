@@ -107,6 +107,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         database = %config.db.target.redacted(),
         "bangfu serving; API docs at /docs/"
     );
-    run(state, listener, config.workers)?.await?;
+    let db = state.db.clone();
+    let server = run(state, listener, config.workers)?;
+    // Hourly housekeeping keeps session, login and idempotency tables bounded.
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match db
+                .write(|c| crate::store::housekeeping::prune(c, crate::store::now()))
+                .await
+            {
+                Ok(p) => tracing::info!(?p, "housekeeping"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+    server.await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod devices;
 pub mod feed;
 pub mod grants;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
 pub mod migrate;

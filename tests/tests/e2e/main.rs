@@ -7,6 +7,7 @@ mod calculations;
 mod contract;
 mod convergence;
 mod errors;
+mod housekeeping;
 mod idempotency;
 mod schema;
 mod scope;

@@ -1,0 +1,68 @@
+//! Removing what has served its purpose, so tables stay bounded: used and expired refresh
+//! tokens, ended sessions, old failed-login records, and idempotency records past the
+//! window in which a client may still retry. The audit log and sync answers are kept.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::db::DbConn;
+use super::schema::{idempotency_keys, login_failures, refresh_tokens, sessions};
+use crate::error::Result;
+
+/// How long a client may repeat a creation with the same `Idempotency-Key`.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
+/// Failed logins older than this no longer count towards any limit.
+pub const LOGIN_FAILURE_WINDOW: Duration = Duration::hours(1);
+/// Ended sessions are kept this long for investigation, then removed.
+pub const ENDED_SESSION_RETENTION: Duration = Duration::days(30);
+
+/// What one pass removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub refresh_tokens: usize,
+    pub sessions: usize,
+    pub login_failures: usize,
+    pub idempotency_keys: usize,
+}
+
+/// One pass, inside the caller's write transaction.
+pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> Result<Pruned> {
+    let ended_before = now - ENDED_SESSION_RETENTION;
+    let ended = sessions::table
+        .filter(
+            sessions::expires_at
+                .lt(ended_before)
+                .or(sessions::revoked_at.lt(ended_before)),
+        )
+        .select(sessions::id);
+    let mut p = Pruned {
+        // A refresh token is dead once used or expired; its session's reuse detection only
+        // needs the used ones while the session lives.
+        refresh_tokens: diesel::delete(
+            refresh_tokens::table.filter(
+                refresh_tokens::expires_at
+                    .lt(now)
+                    .or(refresh_tokens::session_id.eq_any(ended)),
+            ),
+        )
+        .execute(conn)?,
+        ..Pruned::default()
+    };
+    p.sessions = diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .lt(ended_before)
+                .or(sessions::revoked_at.lt(ended_before)),
+        ),
+    )
+    .execute(conn)?;
+    p.login_failures = diesel::delete(
+        login_failures::table.filter(login_failures::at.lt(now - LOGIN_FAILURE_WINDOW)),
+    )
+    .execute(conn)?;
+    p.idempotency_keys = diesel::delete(
+        idempotency_keys::table.filter(idempotency_keys::created_at.lt(now - IDEMPOTENCY_WINDOW)),
+    )
+    .execute(conn)?;
+    Ok(p)
+}
