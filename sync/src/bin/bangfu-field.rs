@@ -1,218 +1,28 @@
-//! `bangfu-field`: a phone in a terminal. It keeps its own store, works offline, and syncs
-//! with a bangfu server: sign in, pull, capture a visit or a retrieval attempt, push, and
-//! show records, refused changes and conflicts.
+//! `bangfu-field`: a bangfu field device in a terminal (see `bangfu_sync::client::cli`).
 
-use std::io::BufRead;
-
-use bangfu_sync::client::{ClientError, Field};
-use clap::{Parser, Subcommand};
-use serde_json::{Map, Value, json};
-
-#[derive(Parser)]
-#[command(
-    name = "bangfu-field",
-    version,
-    about = "A bangfu field device in a terminal"
-)]
-struct Cli {
-    /// The device's local store.
-    #[arg(long, env = "BANGFU_FIELD_STORE", default_value = "bangfu-field.db")]
-    store: String,
-    /// The bangfu server.
-    #[arg(long, env = "BANGFU_SERVER", default_value = "http://127.0.0.1:8080")]
-    server: String,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Sign in (the password is read from standard input).
-    Login { username: String },
-    /// Send the outbox.
-    Push,
-    /// Receive what changed.
-    Pull,
-    /// Push, then pull.
-    Sync,
-    /// Record a home visit (offline is fine).
-    Visit {
-        #[arg(long)]
-        region: String,
-        #[arg(long)]
-        household: String,
-        #[arg(long, default_value = "routine")]
-        kind: String,
-        #[arg(long)]
-        notes: Option<String>,
-        /// Basic-needs items that are not met, e.g. `safe_housing`.
-        #[arg(long = "not-met")]
-        not_met: Vec<String>,
-    },
-    /// Record a retrieval attempt for a dropout case.
-    Attempt {
-        #[arg(long)]
-        region: String,
-        #[arg(long)]
-        case: String,
-        /// phone_call, letter or home_visit
-        #[arg(long, default_value = "home_visit")]
-        method: String,
-        /// no_contact, refused, promised or returned
-        #[arg(long)]
-        result: String,
-        #[arg(long)]
-        notes: Option<String>,
-    },
-    /// Change fields of a record: `edit visit <id> notes=… kind=look_back`.
-    Edit {
-        entity: String,
-        id: String,
-        fields: Vec<String>,
-    },
-    /// List the records of an entity held on this device.
-    Show { entity: String },
-    /// Changes waiting to be sent, and changes the server refused.
-    Status,
-    /// Open conflicts in your scope.
-    Conflicts,
-}
-
-fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
+use bangfu_sync::client::ClientError;
 
 fn main() {
-    let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("bangfu-field: {e}");
-        std::process::exit(match e {
-            ClientError::Offline(_) => 3,
-            _ => 1,
-        });
-    }
-}
-
-fn print(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
-fn run(cli: Cli) -> Result<(), ClientError> {
-    let mut f = Field::open(&cli.store, &cli.server)?;
-    match cli.command {
-        Command::Login { username } => {
-            let mut pw = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut pw)
-                .map_err(|e| ClientError::Local(e.to_string()))?;
-            f.login(&username, pw.trim_end_matches(['\r', '\n']))?;
-            println!("signed in as {username}");
-        }
-        Command::Push => {
-            let s = f.push()?;
-            println!(
-                "sent {} (applied {}, conflicts {}, refused {})",
-                s.sent, s.applied, s.conflicts, s.rejected
-            );
-        }
-        Command::Pull => println!("received {} change(s)", f.pull()?),
-        Command::Sync => {
-            let (s, n) = f.sync()?;
-            println!(
-                "sent {} (applied {}, conflicts {}, refused {}); received {n}",
-                s.sent, s.applied, s.conflicts, s.rejected
-            );
-        }
-        Command::Visit {
-            region,
-            household,
-            kind,
-            notes,
-            not_met,
-        } => {
-            let mut needs = Map::new();
-            for item in [
-                "food",
-                "clothing",
-                "compulsory_education",
-                "basic_medical",
-                "safe_housing",
-            ] {
-                let v = if not_met.iter().any(|n| n == item) {
-                    "not_met"
-                } else {
-                    "met"
-                };
-                needs.insert(item.into(), json!(v));
+    let stdin = std::io::stdin();
+    let result = bangfu_sync::client::cli::run(
+        std::env::args_os(),
+        &mut stdin.lock(),
+        &mut std::io::stdout(),
+    );
+    if let Err(e) = result {
+        match e {
+            ClientError::Usage(text) => {
+                eprint!("{text}");
+                std::process::exit(2);
             }
-            let mut fields = json!({"region_id": region, "household_id": household, "helper_id": f.user_id()?,
-                "kind": kind, "visited_at": now(), "basic_needs": needs});
-            if let Some(n) = notes {
-                fields["notes"] = json!(n);
+            ClientError::Offline(_) => {
+                eprintln!("bangfu-field: {e}");
+                std::process::exit(3);
             }
-            let id = f.capture(
-                "visit",
-                None,
-                fields.as_object().cloned().unwrap_or_default(),
-            )?;
-            println!("visit {id} recorded ({} change(s) waiting)", f.pending()?);
-        }
-        Command::Attempt {
-            region,
-            case,
-            method,
-            result,
-            notes,
-        } => {
-            let mut fields = json!({"region_id": region, "case_id": case, "method": method, "result": result,
-                "attempted_at": now(), "by_user_id": f.user_id()?});
-            if let Some(n) = notes {
-                fields["notes"] = json!(n);
-            }
-            let id = f.capture(
-                "retrieval_attempt",
-                None,
-                fields.as_object().cloned().unwrap_or_default(),
-            )?;
-            println!(
-                "retrieval attempt {id} recorded ({} change(s) waiting)",
-                f.pending()?
-            );
-        }
-        Command::Edit { entity, id, fields } => {
-            let mut map = Map::new();
-            for kv in fields {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| ClientError::Local(format!("expected name=value, got {kv}")))?;
-                // JSON if it parses (numbers, true, objects), else a plain string.
-                map.insert(
-                    k.to_owned(),
-                    serde_json::from_str(v).unwrap_or_else(|_| json!(v)),
-                );
-            }
-            f.capture(&entity, Some(&id), map)?;
-            println!("{entity} {id} changed ({} change(s) waiting)", f.pending()?);
-        }
-        Command::Show { entity } => {
-            for r in f.records(&entity)? {
-                print(
-                    &json!({"id": r.id, "version": r.version, "pending": r.pending, "fields": r.fields}),
-                );
-            }
-        }
-        Command::Status => {
-            println!("{} change(s) waiting", f.pending()?);
-            for (m, e, i, p) in f.refused()? {
-                print(&json!({"refused": m, "entity": e, "id": i, "problem": p}));
-            }
-        }
-        Command::Conflicts => {
-            for c in f.conflicts()? {
-                print(&c);
+            _ => {
+                eprintln!("bangfu-field: {e}");
+                std::process::exit(1);
             }
         }
     }
-    Ok(())
 }

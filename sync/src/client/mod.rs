@@ -4,6 +4,7 @@
 //! state with the pending changes laid over it, so nothing captured disappears before the
 //! server has it.
 
+pub mod cli;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,9 @@ pub enum ClientError {
     Invalid(Vec<Rejection>),
     #[error("not signed in")]
     NotSignedIn,
+    /// The command line could not be understood (the text is clap's help or error).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl From<diesel::result::Error> for ClientError {

@@ -7,6 +7,7 @@ mod calculations;
 mod contract;
 mod convergence;
 mod errors;
+mod field_cli;
 mod housekeeping;
 mod idempotency;
 mod schema;
