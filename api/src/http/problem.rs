@@ -205,6 +205,9 @@ fn default_detail(e: &Error) -> Msg {
             "请在 If-Match 头中带上读取时得到的 ETag。",
             "Send the ETag you read in an If-Match header.",
         ),
+        Error::PayloadTooLarge { limit: 0 } => {
+            Msg::fixed("请求体过大。", "The request body is too large.")
+        }
         Error::PayloadTooLarge { limit } => Msg::new(
             format!("请求体不得超过 {limit} 字节。"),
             format!("The request body may not exceed {limit} bytes."),

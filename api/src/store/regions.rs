@@ -200,6 +200,12 @@ pub fn view(conn: &mut DbConn, row: RegionRow) -> Result<RegionView> {
     with_dibao(conn, vec![row])?.pop().ok_or(Error::NotFound)
 }
 
+/// One region inside the scope, with its effective dibao standard.
+pub fn find_view(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<RegionView> {
+    let row = find(conn, Some(scope), id)?;
+    view(conn, row)
+}
+
 #[derive(Debug, Default)]
 pub struct ListFilter {
     pub parent_id: Option<String>,

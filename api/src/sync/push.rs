@@ -88,7 +88,8 @@ fn stored(row: &RecordRow) -> Result<Stored> {
 struct Staged {
     row: Option<RecordRow>,
     state: Option<Stored>,
-    dirty: bool,
+    /// Order of its latest change in the batch; 0 when unchanged. Feed positions follow it.
+    last_change: usize,
 }
 
 /// Applies a batch inside the caller's write transaction and returns one answer per
@@ -130,7 +131,7 @@ pub fn apply(
                 Staged {
                     row: Some(row),
                     state: Some(state),
-                    dirty: false,
+                    last_change: 0,
                 },
             );
         }
@@ -160,7 +161,7 @@ pub fn apply(
     let mut answers: Vec<MutationRow> = Vec::new();
     let mut conflicts: Vec<ConflictRow> = Vec::new();
     let mut audit_changes: Vec<(Action, String, String, String, Value)> = Vec::new();
-    let mut touched_order: Vec<(String, String)> = Vec::new();
+    let mut changes_made: usize = 0;
 
     for m in batch {
         let h = hash(m);
@@ -187,7 +188,7 @@ pub fn apply(
             &mut staged,
             &mut conflicts,
             &mut audit_changes,
-            &mut touched_order,
+            &mut changes_made,
             now,
         )?;
         answers.push(MutationRow {
@@ -209,19 +210,18 @@ pub fn apply(
     }
 
     // Feed positions in the order the records were last changed.
-    let dirty: Vec<&(String, String)> = touched_order
-        .iter()
-        .filter(|k| staged.get(*k).is_some_and(|s| s.dirty))
-        .collect();
+    let mut dirty: Vec<&Staged> = staged.values().filter(|s| s.last_change > 0).collect();
+    dirty.sort_by_key(|s| s.last_change);
     let first = feed::take(conn, dirty.len() as i64)?;
-    let mut rows = Vec::with_capacity(dirty.len());
-    for (i, key) in dirty.iter().enumerate() {
-        if let Some(Staged { row: Some(row), .. }) = staged.get(*key) {
-            let mut row = row.clone();
+    let rows: Vec<RecordRow> = dirty
+        .iter()
+        .filter_map(|s| s.row.clone())
+        .enumerate()
+        .map(|(i, mut row)| {
             row.seq = first + i as i64;
-            rows.push(row);
-        }
-    }
+            row
+        })
+        .collect();
     records::write(conn, &rows)?;
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
@@ -250,7 +250,7 @@ fn judge(
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
     audit_changes: &mut Vec<(Action, String, String, String, Value)>,
-    touched: &mut Vec<(String, String)>,
+    changes_made: &mut usize,
     now: chrono::NaiveDateTime,
 ) -> Result<MutationResult> {
     let Some(def) = schema::entity(&m.entity) else {
@@ -472,12 +472,12 @@ fn judge(
             Staged {
                 row: Some(row),
                 state: Some(merged.record.clone()),
-                dirty: true,
+                last_change: {
+                    *changes_made += 1;
+                    *changes_made
+                },
             },
         );
-        // Keep each record once, at the place of its latest change.
-        touched.retain(|k| k != &key);
-        touched.push(key);
     }
     let status = match merged.status {
         Status::Applied => MutationStatus::Applied,

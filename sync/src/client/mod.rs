@@ -140,14 +140,7 @@ impl Field {
     /// Signs in; registers this device on first use, then binds the session to it.
     pub fn login(&mut self, username: &str, password: &str) -> Result<(), ClientError> {
         let device = store::get_meta(&mut self.db, "device_id")?;
-        let body = json!({"username": username, "password": password, "device_id": device});
-        let tokens = self.expect_json(
-            self.http
-                .post(self.url("/v1/auth/login"))
-                .json(&body)
-                .send()?,
-        )?;
-        self.save_tokens(&tokens)?;
+        self.sign_in(username, password, device.as_deref())?;
         if device.is_none() {
             let node = store::get_meta(&mut self.db, "node")?.unwrap_or_default();
             let reg = json!({"id": node, "name": format!("bangfu-field {username}"), "platform": "bangfu-field"});
@@ -160,16 +153,25 @@ impl Field {
                     .send()?,
             )?;
             store::set_meta(&mut self.db, "device_id", &node)?;
-            let body = json!({"username": username, "password": password, "device_id": node});
-            let tokens = self.expect_json(
-                self.http
-                    .post(self.url("/v1/auth/login"))
-                    .json(&body)
-                    .send()?,
-            )?;
-            self.save_tokens(&tokens)?;
+            self.sign_in(username, password, Some(&node))?;
         }
         Ok(())
+    }
+
+    fn sign_in(
+        &mut self,
+        username: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let body = json!({"username": username, "password": password, "device_id": device});
+        let tokens = self.expect_json(
+            self.http
+                .post(self.url("/v1/auth/login"))
+                .json(&body)
+                .send()?,
+        )?;
+        self.save_tokens(&tokens)
     }
 
     fn save_tokens(&mut self, t: &Value) -> Result<(), ClientError> {

@@ -107,10 +107,7 @@ async fn dibao_of(
     let id = region.to_string();
     let view = state
         .db
-        .read(move |c| {
-            let row = regions::find(c, Some(&scope), &id)?;
-            regions::view(c, row)
-        })
+        .read(move |c| regions::find_view(c, &scope, &id))
         .await?;
     Ok(view.effective_dibao_fen.unwrap_or(0))
 }

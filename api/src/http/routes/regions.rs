@@ -111,10 +111,7 @@ pub async fn get(
     let (scope, id) = (caller.scope.clone(), id.to_string());
     let view = state
         .db
-        .read(move |c| {
-            let row = regions::find(c, Some(&scope), &id)?;
-            regions::view(c, row)
-        })
+        .read(move |c| regions::find_view(c, &scope, &id))
         .await?;
     let body = out(view)?;
     Ok(HttpResponse::Ok()
