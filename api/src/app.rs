@@ -16,6 +16,7 @@ use crate::http::metrics::Metrics;
 use crate::http::openapi::{self, RouteTable};
 use crate::http::{json, routes};
 use crate::state::{AppState, AuthSettings};
+use crate::store::sealing::DataKey;
 use crate::store::{Db, migrate};
 
 /// Connects to the database, applies pending migrations and prepares the shared state.
@@ -26,9 +27,11 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
         tracing::info!(?applied, "migrations applied");
     }
     let secret = config.jwt_secret()?;
+    let data_key = config.data_key()?;
     Ok(AppState {
         db,
         keys: Keys::from_secret(secret.as_bytes()),
+        data_key: DataKey::from_secret(data_key.as_bytes()),
         auth: AuthSettings {
             access_ttl_secs: config.access_token_minutes * 60,
             ..AuthSettings::default()

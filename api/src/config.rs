@@ -146,6 +146,20 @@ impl Config {
         }
         load_or_create_secret(&self.data_dir.join("jwt_secret"))
     }
+
+    /// The key that seals personal data (resident ID numbers) and keys their lookup hash:
+    /// `BANGFU_DATA_KEY`, else one generated once into the data folder. Losing it makes
+    /// sealed numbers unreadable; back it up apart from the database.
+    pub fn data_key(&self) -> anyhow::Result<String> {
+        if let Ok(s) = std::env::var("BANGFU_DATA_KEY") {
+            anyhow::ensure!(
+                s.len() >= 32,
+                "BANGFU_DATA_KEY must be at least 32 characters"
+            );
+            return Ok(s);
+        }
+        load_or_create_secret(&self.data_dir.join("data_key"))
+    }
 }
 
 fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {

@@ -8,6 +8,7 @@ use chrono::Duration;
 use crate::auth::tokens::Keys;
 use crate::store::Db;
 use crate::store::login_limits::Limit;
+use crate::store::sealing::DataKey;
 
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
@@ -42,6 +43,8 @@ impl Default for AuthSettings {
 pub struct AppState {
     pub db: Db,
     pub keys: Keys,
+    /// Seals personal data at rest and keys its lookup hashes.
+    pub data_key: DataKey,
     pub auth: AuthSettings,
     /// The server's hybrid logical clock, shared by every worker.
     pub clock: Arc<Mutex<Clock>>,

@@ -55,12 +55,36 @@ pub struct FieldDef {
     pub required: bool,
 }
 
+/// Who may see and change a record besides those whose jurisdiction holds its region.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reach {
+    /// Only through its region.
+    Region,
+    /// Also the helpers assigned to the household this field names; the household must
+    /// exist and lie in the record's region.
+    Household(&'static str),
+    /// Also the staff of the school this field names (teachers of its pupils).
+    School(&'static str),
+}
+
+impl Reach {
+    /// The field that names the household or school, if any.
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            Reach::Region => None,
+            Reach::Household(f) | Reach::School(f) => Some(f),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct EntityDef {
     pub name: &'static str,
     pub fields: &'static [FieldDef],
     /// Records that are never changed or deleted once made; they never conflict.
     pub append_only: bool,
+    /// The scope rule: besides its region, who else may see the record.
+    pub reach: Reach,
 }
 
 impl EntityDef {
@@ -98,6 +122,7 @@ const CHECK_VALUES: &[&str] = &["met", "not_met", "unknown"];
 pub const VISIT: EntityDef = EntityDef {
     name: "visit",
     append_only: false,
+    reach: Reach::Household("household_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("household_id", T::Id, M::Immutable, true),
@@ -130,6 +155,7 @@ pub const VISIT: EntityDef = EntityDef {
 pub const PHOTO: EntityDef = EntityDef {
     name: "photo",
     append_only: false,
+    reach: Reach::Household("household_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::Immutable, true),
         f("sha256", T::Text(64), M::Immutable, true),
@@ -145,6 +171,8 @@ pub const PHOTO: EntityDef = EntityDef {
             true,
         ),
         f("subject_id", T::Id, M::Immutable, true),
+        // The household the evidence concerns, when it concerns one: its helpers see it.
+        f("household_id", T::Id, M::Immutable, false),
         f("taken_at", T::Instant, M::Immutable, true),
         f("location", T::Geo, M::Immutable, false),
         f("caption", T::Text(500), M::LastWriterWins, false),
@@ -162,6 +190,7 @@ pub const PHOTO: EntityDef = EntityDef {
 pub const CHILD: EntityDef = EntityDef {
     name: "child",
     append_only: false,
+    reach: Reach::School("school_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("school_id", T::Id, M::LastWriterWins, false),
@@ -214,9 +243,12 @@ pub const DROPOUT_STAGES: &[(&str, u8)] = &[
 pub const DROPOUT_CASE: EntityDef = EntityDef {
     name: "dropout_case",
     append_only: false,
+    reach: Reach::School("school_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("child_id", T::Id, M::Immutable, true),
+        // The child's school: its teachers work the case with the village (三帮一).
+        f("school_id", T::Id, M::LastWriterWins, false),
         f("opened_at", T::Instant, M::Immutable, true),
         f(
             "stage",
@@ -262,9 +294,11 @@ pub const DROPOUT_CASE: EntityDef = EntityDef {
 pub const RETRIEVAL_ATTEMPT: EntityDef = EntityDef {
     name: "retrieval_attempt",
     append_only: true,
+    reach: Reach::School("school_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::Immutable, true),
         f("case_id", T::Id, M::Immutable, true),
+        f("school_id", T::Id, M::Immutable, false),
         f(
             "method",
             T::OneOf(&["phone_call", "letter", "home_visit"]),
@@ -288,9 +322,11 @@ pub const RETRIEVAL_ATTEMPT: EntityDef = EntityDef {
 pub const TEACHING_SESSION: EntityDef = EntityDef {
     name: "teaching_session",
     append_only: false,
+    reach: Reach::School("school_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("child_id", T::Id, M::Immutable, true),
+        f("school_id", T::Id, M::Immutable, false),
         f("teacher_id", T::Id, M::Immutable, true),
         f("held_at", T::Instant, M::LastWriterWins, true),
         f("class_hours", T::Number(0.0, 12.0), M::LastWriterWins, true),
@@ -304,6 +340,7 @@ pub const TEACHING_SESSION: EntityDef = EntityDef {
 pub const CORRECTION: EntityDef = EntityDef {
     name: "correction",
     append_only: false,
+    reach: Reach::Household("household_id"),
     fields: &[
         f(REGION_FIELD, T::Id, M::Immutable, true),
         f("household_id", T::Id, M::Immutable, true),

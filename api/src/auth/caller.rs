@@ -92,6 +92,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller> {
         .await?;
     let role = ctx.user.role()?;
     let mut paths = ctx.granted_paths;
+    paths.extend(ctx.assigned_paths);
     paths.push(ctx.region.path.clone());
     let caller = Caller {
         user_id: ctx.user.id,
@@ -177,5 +178,7 @@ pub mod perm {
         SyncPull,
         SyncPush,
         ResolveConflicts,
+        ReadHouseholds,
+        ManageHouseholds,
     );
 }

@@ -4,6 +4,7 @@ pub mod access;
 pub mod aid;
 pub mod calendar;
 pub mod classification;
+pub mod household;
 pub mod region;
 pub mod resident_id;
 pub mod role;

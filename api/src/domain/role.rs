@@ -72,6 +72,11 @@ impl Role {
             P::SyncPull => true,
             P::SyncPush => self != R::Auditor,
             P::ResolveConflicts => !matches!(self, R::Helper | R::Auditor),
+            P::ReadHouseholds => true,
+            P::ManageHouseholds => matches!(
+                self,
+                R::VillageSecretary | R::TownshipOfficer | R::CountyOfficer | R::Admin
+            ),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -98,6 +103,10 @@ pub enum Permission {
     SyncPush,
     /// Settle a conflict between two devices' changes.
     ResolveConflicts,
+    /// Read households in one's jurisdiction or assigned to one.
+    ReadHouseholds,
+    /// Register households and assign their helpers.
+    ManageHouseholds,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
 }

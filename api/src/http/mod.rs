@@ -9,4 +9,5 @@ pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod routes;
+pub mod unmask;
 pub mod versioning;

@@ -34,6 +34,7 @@ use super::routes;
         (name = "devices", description = "Phones bound to staff accounts"),
         (name = "access", description = "Temporary access outside one's region (break the glass)"),
         (name = "audit", description = "The append-only audit trail"),
+        (name = "households", description = "The household registry (一户一档) and assigned helpers"),
         (name = "calculations", description = "Difficulty classification and aid standards, explained (stores nothing)"),
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
     )

@@ -279,6 +279,26 @@ pub fn default_sqlite_path(data_dir: &Path) -> PathBuf {
     data_dir.join("bangfu.db")
 }
 
+/// A multi-row INSERT of new rows, as a `QueryResult<usize>`. Diesel's multi-backend
+/// connection cannot build one (the backends differ in how they write defaults), so it is
+/// built for each backend.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        if rows.is_empty() {
+            Ok(0)
+        } else {
+            match $conn {
+                $crate::store::DbConn::Pg(c) => diesel::insert_into($table).values(rows).execute(c),
+                $crate::store::DbConn::Sqlite(c) => {
+                    diesel::insert_into($table).values(rows).execute(c)
+                }
+            }
+        }
+    }};
+}
+pub(crate) use insert_all;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod db;
 pub mod devices;
 pub mod feed;
 pub mod grants;
+pub mod households;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
@@ -14,9 +15,11 @@ pub mod migrate;
 pub mod regions;
 pub mod schema;
 pub mod scoped;
+pub mod sealing;
 pub mod sessions;
 pub mod users;
 
+pub(crate) use db::insert_all;
 pub use db::{Backend, Db, DbConn};
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

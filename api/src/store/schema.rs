@@ -138,6 +138,58 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reach_path -> Text,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        region_id -> Text,
+        path -> Text,
+        address -> Text,
+        phone -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    household_members (id) {
+        id -> Text,
+        household_id -> Text,
+        name -> Text,
+        relation -> Text,
+        id_hash -> Text,
+        id_sealed -> Text,
+        id_masked -> Text,
+        birth_date -> Text,
+        gender -> Text,
+        phone -> Nullable<Text>,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    household_items (id) {
+        id -> Text,
+        household_id -> Text,
+        kind -> Text,
+        category -> Text,
+        amount_fen -> BigInt,
+        year -> Integer,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    household_helpers (household_id, user_id) {
+        household_id -> Text,
+        user_id -> Text,
+        assigned_at -> Timestamp,
     }
 }
 
@@ -182,6 +234,11 @@ diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(access_grants -> regions (region_id));
+diesel::joinable!(households -> regions (region_id));
+diesel::joinable!(household_members -> households (household_id));
+diesel::joinable!(household_items -> households (household_id));
+diesel::joinable!(household_helpers -> households (household_id));
+diesel::joinable!(household_helpers -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -197,4 +254,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_records,
     sync_mutations,
     sync_conflicts,
+    households,
+    household_members,
+    household_items,
+    household_helpers,
 );

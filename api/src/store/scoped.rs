@@ -28,11 +28,16 @@ where
         + 'static,
     QS: 'static,
 {
-    // Starts false: an empty scope sees nothing.
+    let like = |p: &String| col.like(like_prefix(p)).escape('\\');
+    let mut paths = scope.paths().iter();
+    let Some(first) = paths.next() else {
+        // An empty scope sees nothing (a condition no value meets, empty or not).
+        return Box::new(col.eq("").and(col.ne("")));
+    };
     let mut cond: Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>> =
-        Box::new(col.eq(""));
-    for p in scope.paths() {
-        cond = Box::new(cond.or(col.like(like_prefix(p)).escape('\\')));
+        Box::new(like(first));
+    for p in paths {
+        cond = Box::new(cond.or(like(p)));
     }
     cond
 }

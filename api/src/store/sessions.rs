@@ -163,9 +163,11 @@ pub struct SessionContext {
     pub device_id: Option<String>,
     /// Paths of regions reachable through unexpired break-the-glass grants.
     pub granted_paths: Vec<String>,
+    /// Paths of the households the user is assigned to help.
+    pub assigned_paths: Vec<String>,
 }
 
-/// Loads the session's user if the session is open and the user active: two indexed
+/// Loads the session's user if the session is open and the user active: a few indexed
 /// queries per request, which is what makes logout and deactivation take effect at once.
 pub fn context(conn: &mut DbConn, session_id: &str, user_id: &str) -> Result<SessionContext> {
     let now = super::now();
@@ -191,10 +193,12 @@ pub fn context(conn: &mut DbConn, session_id: &str, user_id: &str) -> Result<Ses
         .filter(access_grants::expires_at.gt(now))
         .select(regions::path)
         .load(conn)?;
+    let assigned_paths = super::households::assigned_paths(conn, user_id)?;
     Ok(SessionContext {
         user,
         region,
         device_id,
         granted_paths,
+        assigned_paths,
     })
 }

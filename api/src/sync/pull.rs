@@ -1,5 +1,5 @@
 //! Pulling: the records inside the caller's scope that changed after the cursor, in feed
-//! order, with regions as reference data.
+//! order, with regions and households as reference data.
 
 use bangfu_sync::wire::Change;
 use base64::Engine;
@@ -8,8 +8,10 @@ use serde_json::{Map, Value, json};
 
 use super::records;
 use crate::domain::access::Scope;
+use crate::domain::validate::mask_phone;
 use crate::error::{Error, FieldError, Msg, Result};
-use crate::store::{DbConn, feed, regions};
+use crate::store::households::Household;
+use crate::store::{DbConn, feed, households, regions};
 
 /// A position in the feed; opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub fn pull(conn: &mut DbConn, scope: &Scope, after: Cursor, limit: i64) -> Resu
     let recs = records::changed_since(conn, scope, after.0, limit + 1)?;
     let changed_regions = regions::changed_since(conn, scope, after.0, limit + 1)?;
     let regs = regions::with_dibao(conn, changed_regions)?;
+    let homes = households::changed_since(conn, scope, after.0, limit + 1)?;
 
     let mut items: Vec<(i64, Change)> = Vec::with_capacity(recs.len() + regs.len());
     for r in recs {
@@ -94,6 +97,9 @@ pub fn pull(conn: &mut DbConn, scope: &Scope, after: Cursor, limit: i64) -> Resu
             },
         ));
     }
+    for h in homes {
+        items.push((h.row.seq, household_change(h)));
+    }
     items.sort_by_key(|(seq, _)| *seq);
     let has_more = items.len() as i64 > limit;
     items.truncate(limit as usize);
@@ -107,6 +113,33 @@ pub fn pull(conn: &mut DbConn, scope: &Scope, after: Cursor, limit: i64) -> Resu
         next,
         has_more,
     })
+}
+
+/// A household as reference data: what a helper needs on the doorstep, with ID and phone
+/// numbers masked (devices never hold them in full).
+fn household_change(h: Household) -> Change {
+    let members: Vec<Value> = h
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id, "name": m.name, "relation": m.relation, "id_number": m.id_masked,
+                "birth_date": m.birth_date, "gender": m.gender,
+            })
+        })
+        .collect();
+    let fields = json!({
+        "region_id": h.row.region_id, "region_name": h.region_name, "address": h.row.address,
+        "phone": h.row.phone.as_deref().map(mask_phone), "status": h.row.status,
+        "members": members, "helper_ids": h.helper_ids,
+    });
+    Change {
+        entity: "household".into(),
+        id: h.row.id,
+        version: h.row.version,
+        deleted: false,
+        fields: fields.as_object().cloned().unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

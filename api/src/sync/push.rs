@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bangfu_sync::merge::{self, FieldStamp, Incoming, Rejection, Status, Stored};
-use bangfu_sync::schema::{self, REGION_FIELD};
+use bangfu_sync::schema::{self, REGION_FIELD, Reach};
 use bangfu_sync::wire::{
     Mutation, MutationFieldError, MutationProblem, MutationResult, MutationStatus, Op,
 };
@@ -18,7 +18,7 @@ use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::store::audit::{self, Action, Actor, Event};
 use crate::store::schema::regions;
-use crate::store::{self, DbConn, feed};
+use crate::store::{self, DbConn, feed, households};
 
 /// Who pushes: the caller, on a registered device.
 #[derive(Debug, Clone)]
@@ -92,6 +92,105 @@ struct Staged {
     last_change: usize,
 }
 
+fn field_problem(field: &str, code: &str, message: &str) -> MutationProblem {
+    problem(
+        "validation_failed",
+        format!("{field}: {message}"),
+        vec![MutationFieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }],
+    )
+}
+
+/// Every region, school and household a batch names, loaded at once for scope checks.
+struct Places {
+    /// id -> (path, level)
+    regions: HashMap<String, (String, String)>,
+    /// id -> (region id, path)
+    households: HashMap<String, (String, String)>,
+}
+
+impl Places {
+    /// Named by the incoming fields or by the stored records they change (a change that
+    /// leaves the household alone is still checked against it).
+    fn load(
+        conn: &mut DbConn,
+        batch: &[Mutation],
+        staged: &HashMap<(String, String), Staged>,
+    ) -> Result<Places> {
+        let mut region_ids: Vec<String> = Vec::new();
+        let mut household_ids: Vec<String> = Vec::new();
+        let stored = staged
+            .iter()
+            .filter_map(|((entity, _), s)| Some((entity.as_str(), &s.state.as_ref()?.data)));
+        let incoming = batch.iter().map(|m| (m.entity.as_str(), &m.fields));
+        for (entity, fields) in incoming.chain(stored) {
+            let named = |f: &str| fields.get(f).and_then(Value::as_str).map(str::to_owned);
+            region_ids.extend(named(REGION_FIELD));
+            match schema::entity(entity).map(|d| d.reach) {
+                Some(Reach::School(f)) => region_ids.extend(named(f)),
+                Some(Reach::Household(f)) => household_ids.extend(named(f)),
+                _ => {}
+            }
+        }
+        region_ids.sort();
+        region_ids.dedup();
+        household_ids.sort();
+        household_ids.dedup();
+        let regions = regions::table
+            .filter(regions::id.eq_any(&region_ids))
+            .select((regions::id, regions::path, regions::level))
+            .load::<(String, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, path, level)| (id, (path, level)))
+            .collect();
+        Ok(Places {
+            regions,
+            households: households::paths(conn, &household_ids)?,
+        })
+    }
+
+    /// The path a record is also reached through, from its (merged) fields: checks that the
+    /// household exists in the record's region, or that the school is a school.
+    fn reach(
+        &self,
+        reach: Reach,
+        data: &Map<String, Value>,
+    ) -> std::result::Result<String, MutationProblem> {
+        let named = |f: &str| data.get(f).and_then(Value::as_str);
+        match reach {
+            Reach::Region => Ok(String::new()),
+            Reach::Household(f) => match named(f) {
+                None => Ok(String::new()),
+                Some(id) => match self.households.get(id) {
+                    None => Err(field_problem(
+                        f,
+                        "not_found",
+                        "no such household in the registry",
+                    )),
+                    Some((region, _)) if named(REGION_FIELD) != Some(region.as_str()) => {
+                        Err(field_problem(
+                            REGION_FIELD,
+                            "household_elsewhere",
+                            "the household is registered in another region",
+                        ))
+                    }
+                    Some((_, path)) => Ok(path.clone()),
+                },
+            },
+            Reach::School(f) => match named(f) {
+                None => Ok(String::new()),
+                Some(id) => match self.regions.get(id) {
+                    Some((path, level)) if level == "school" => Ok(path.clone()),
+                    _ => Err(field_problem(f, "not_found", "no such school")),
+                },
+            },
+        }
+    }
+}
+
 /// Applies a batch inside the caller's write transaction and returns one answer per
 /// mutation, in order.
 pub fn apply(
@@ -137,24 +236,7 @@ pub fn apply(
         }
     }
 
-    // Paths of every region named, for scope checks.
-    let mut region_ids: Vec<String> = batch
-        .iter()
-        .filter_map(|m| {
-            m.fields
-                .get(REGION_FIELD)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect();
-    region_ids.sort();
-    region_ids.dedup();
-    let paths: HashMap<String, String> = regions::table
-        .filter(regions::id.eq_any(&region_ids))
-        .select((regions::id, regions::path))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
+    let places = Places::load(conn, batch, &staged)?;
 
     let now = store::now();
     let mut results = Vec::with_capacity(batch.len());
@@ -184,7 +266,7 @@ pub fn apply(
             m,
             who,
             clock,
-            &paths,
+            &places,
             &mut staged,
             &mut conflicts,
             &mut audit_changes,
@@ -246,7 +328,7 @@ fn judge(
     m: &Mutation,
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
-    paths: &HashMap<String, String>,
+    places: &Places,
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
     audit_changes: &mut Vec<(Action, String, String, String, Value)>,
@@ -318,42 +400,37 @@ fn judge(
     }
     let key = (m.entity.clone(), m.id.clone());
     let current = staged.get(&key).and_then(|s| s.state.clone());
-    let current_path = staged
-        .get(&key)
-        .and_then(|s| s.row.as_ref())
-        .map(|r| r.region_path.clone());
+    let stored_row = staged.get(&key).and_then(|s| s.row.as_ref());
+    let current_path = stored_row.map(|r| r.region_path.clone());
+    let current_reach = stored_row.map(|r| r.reach_path.clone()).unwrap_or_default();
     let out_of_scope = || {
         rejected(
             m,
             problem(
                 "out_of_scope",
-                "the record or its region is outside your jurisdiction",
+                "the record or its region is outside your jurisdiction and assignments",
                 Vec::new(),
             ),
         )
     };
+    // A record is the caller's through its region, or through the household or school it
+    // belongs to (an assignment, a school's pupils).
+    let may = |region: &str, reach: &str| {
+        who.scope.contains(region) || (!reach.is_empty() && who.scope.contains(reach))
+    };
     if let Some(p) = &current_path
-        && !who.scope.contains(p)
+        && !may(p, &current_reach)
     {
         return Ok(out_of_scope());
     }
     let new_region = m.fields.get(REGION_FIELD).and_then(Value::as_str);
     let new_path = match new_region {
-        Some(r) => match paths.get(r) {
-            Some(p) if who.scope.contains(p) => Some(p.clone()),
-            Some(_) => return Ok(out_of_scope()),
+        Some(r) => match places.regions.get(r) {
+            Some((p, _)) => Some(p.clone()),
             None if schema::is_uuid(r) => {
                 return Ok(rejected(
                     m,
-                    problem(
-                        "validation_failed",
-                        "the record names a region that does not exist",
-                        vec![MutationFieldError {
-                            field: REGION_FIELD.into(),
-                            code: "not_found".into(),
-                            message: "no such region".into(),
-                        }],
-                    ),
+                    field_problem(REGION_FIELD, "not_found", "no such region"),
                 ));
             }
             None => None,
@@ -386,11 +463,24 @@ fn judge(
         ));
     }
     let merged = merge::merge(def, current.as_ref(), &inc);
-    let mut conflict_ids = Vec::new();
     let path = new_path
         .clone()
         .or(current_path.clone())
         .unwrap_or_default();
+    let reach = if merged.record.deleted {
+        current_reach.clone()
+    } else {
+        match places.reach(def.reach, &merged.record.data) {
+            Ok(r) => r,
+            // Outside the caller's region, say no more than that.
+            Err(_) if !who.scope.contains(&path) => return Ok(out_of_scope()),
+            Err(p) => return Ok(rejected(m, p)),
+        }
+    };
+    if !may(&path, &reach) {
+        return Ok(out_of_scope());
+    }
+    let mut conflict_ids = Vec::new();
     for c in &merged.conflicts {
         let id = store::new_id();
         conflict_ids.push(id.clone());
@@ -456,6 +546,7 @@ fn judge(
             id: m.id.clone(),
             region_id,
             region_path: path,
+            reach_path: reach,
             data: serde_json::to_string(&merged.record.data).map_err(Error::internal)?,
             stamps: serde_json::to_string(&merged.record.stamps).map_err(Error::internal)?,
             version: merged.record.version,

@@ -6,9 +6,9 @@ use diesel::upsert::excluded;
 
 use crate::domain::access::Scope;
 use crate::error::Result;
-use crate::store::DbConn;
 use crate::store::schema::{sync_conflicts, sync_mutations, sync_records};
 use crate::store::scoped::path_in_scope;
+use crate::store::{DbConn, insert_all};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = sync_records)]
@@ -25,6 +25,8 @@ pub struct RecordRow {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Path of the household or school the record is also reached through, or empty.
+    pub reach_path: String,
 }
 
 /// The stored records of one entity with these ids.
@@ -51,6 +53,7 @@ pub fn write(conn: &mut DbConn, rows: &[RecordRow]) -> Result<()> {
                 .set((
                     sync_records::region_id.eq(excluded(sync_records::region_id)),
                     sync_records::region_path.eq(excluded(sync_records::region_path)),
+                    sync_records::reach_path.eq(excluded(sync_records::reach_path)),
                     sync_records::data.eq(excluded(sync_records::data)),
                     sync_records::stamps.eq(excluded(sync_records::stamps)),
                     sync_records::version.eq(excluded(sync_records::version)),
@@ -74,7 +77,7 @@ pub fn write(conn: &mut DbConn, rows: &[RecordRow]) -> Result<()> {
     Ok(())
 }
 
-/// Records inside the scope changed after feed position `after`, in feed order.
+/// Records inside the scope (by region or reach) changed after feed position `after`, in feed order.
 pub fn changed_since(
     conn: &mut DbConn,
     scope: &Scope,
@@ -84,7 +87,10 @@ pub fn changed_since(
     Ok(sync_records::table
         .select(RecordRow::as_select())
         .filter(sync_records::seq.gt(after))
-        .filter(path_in_scope(sync_records::region_path, scope))
+        .filter(
+            path_in_scope(sync_records::region_path, scope)
+                .or(path_in_scope(sync_records::reach_path, scope)),
+        )
         .order(sync_records::seq.asc())
         .limit(limit)
         .load(conn)?)
@@ -145,26 +151,13 @@ pub struct ConflictRow {
     pub created_at: NaiveDateTime,
 }
 
-/// Multi-row inserts of rows that are always new (answers, conflicts).
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr) => {{
-        let rows = $rows;
-        if !rows.is_empty() {
-            match $conn {
-                DbConn::Pg(c) => diesel::insert_into($table).values(rows).execute(c)?,
-                DbConn::Sqlite(c) => diesel::insert_into($table).values(rows).execute(c)?,
-            };
-        }
-    }};
-}
-
 pub fn save_answers(conn: &mut DbConn, rows: &[MutationRow]) -> Result<()> {
-    insert_all!(conn, sync_mutations::table, rows);
+    insert_all!(conn, sync_mutations::table, rows)?;
     Ok(())
 }
 
 pub fn save_conflicts(conn: &mut DbConn, rows: &[ConflictRow]) -> Result<()> {
-    insert_all!(conn, sync_conflicts::table, rows);
+    insert_all!(conn, sync_conflicts::table, rows)?;
     Ok(())
 }
 

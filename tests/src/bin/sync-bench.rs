@@ -135,11 +135,31 @@ fn village(http: &Client, base: &str, token: &str) -> String {
 }
 
 /// A visit of about 300 bytes of JSON.
-fn visit(region: &str, helper: &str, i: usize) -> Value {
+fn visit(region: &str, household: &str, helper: &str, i: usize) -> Value {
     json!({"mutation_id": new_id(), "entity": "visit", "id": new_id(), "base_version": 0, "hlc": hlc(0, "bench"),
-        "fields": {"region_id": region, "household_id": new_id(), "helper_id": helper, "kind": "routine",
+        "fields": {"region_id": region, "household_id": household, "helper_id": helper, "kind": "routine",
                    "visited_at": "2026-11-20T09:30:00Z", "basic_needs": {"food": "met", "safe_housing": "not_met"},
                    "notes": format!("走访记录 {i}：房屋需维修")}})
+}
+
+/// Registers `n` one-person households in the village; returns their ids.
+fn register_households(http: &Client, base: &str, region: &str, n: usize) -> Vec<String> {
+    let (token, _) = device_login(http, base, "county_officer");
+    (0..n)
+        .map(|_| {
+            let (id_number, birth) = bangfu_e2e::resident_id(false);
+            let r: Value = http
+                .post(format!("{base}/v1/households"))
+                .bearer_auth(&token)
+                .json(&json!({"region_id": region, "address": "一组 1 号",
+                    "members": [{"name": "王建国", "relation": "head", "id_number": id_number,
+                                 "birth_date": birth, "gender": "male"}]}))
+                .send()
+                .and_then(|r| r.json())
+                .expect("register household");
+            r["id"].as_str().expect("household id").to_owned()
+        })
+        .collect()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -165,6 +185,7 @@ fn push(server: &Server, devices: usize, total: usize) -> (f64, Vec<f64>) {
         .map(|i| device_login(&http, &server.base, users[i % users.len()]))
         .collect();
     let region = village(&http, &server.base, &sessions[0].0);
+    let households = register_households(&http, &server.base, &region, 50);
     let per_device = total / devices;
     let started = Instant::now();
     let latencies: Vec<f64> = std::thread::scope(|scope| {
@@ -172,13 +193,18 @@ fn push(server: &Server, devices: usize, total: usize) -> (f64, Vec<f64>) {
             .iter()
             .map(|(token, user)| {
                 let (http, region, base) = (http.clone(), region.clone(), server.base.clone());
+                let households = &households;
                 scope.spawn(move || {
                     let mut lat = Vec::new();
                     let mut sent = 0;
                     while sent < per_device {
                         let n = BATCH.min(per_device - sent);
-                        let batch: Vec<Value> =
-                            (0..n).map(|i| visit(&region, user, sent + i)).collect();
+                        let batch: Vec<Value> = (0..n)
+                            .map(|i| {
+                                let h = &households[(sent + i) % households.len()];
+                                visit(&region, h, user, sent + i)
+                            })
+                            .collect();
                         let t = Instant::now();
                         let r = http
                             .post(format!("{base}/v1/sync/push"))
@@ -188,7 +214,11 @@ fn push(server: &Server, devices: usize, total: usize) -> (f64, Vec<f64>) {
                             .send()
                             .expect("push");
                         assert!(r.status().is_success(), "push failed: {}", r.status());
-                        let _ = r.bytes();
+                        let body: Value = r.json().expect("push answer");
+                        let applied = body["results"]
+                            .as_array()
+                            .map_or(0, |a| a.iter().filter(|x| x["status"] == "applied").count());
+                        assert_eq!(applied, n, "every visit applied: {body}");
                         lat.push(t.elapsed().as_secs_f64() * 1000.0);
                         sent += n;
                     }
@@ -264,7 +294,7 @@ fn raw_limit(backend: Backend, total: usize) -> f64 {
                 id: new_id(),
                 region_id: region.0.clone(),
                 region_path: region.1.clone(),
-                data: visit("r", "h", i)["fields"].to_string(),
+                data: visit("r", "h", "u", i)["fields"].to_string(),
                 stamps: "{}".into(),
                 version: 1,
                 deleted: false,
@@ -272,6 +302,7 @@ fn raw_limit(backend: Backend, total: usize) -> f64 {
                 created_by: None,
                 created_at: now,
                 updated_at: now,
+                reach_path: format!("{}h/", region.1),
             })
             .collect()
     };

@@ -68,7 +68,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .collect();
     let officer = s.login("county_officer");
     let village = s.region_id(&officer.access, "530123101001");
-    let household = bangfu_e2e::new_id();
+    let household = s.register_household(&officer, &village);
     let mut created: Vec<String> = Vec::new();
     let mut writes: Vec<Write> = Vec::new();
 

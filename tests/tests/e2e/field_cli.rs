@@ -32,7 +32,7 @@ fn a_helper_captures_offline_and_syncs_from_the_command_line() {
     assert!(run(&["pull"]).expect("pull").starts_with("received "));
 
     // Captured offline: it waits in the outbox and is shown already.
-    let household = new_id();
+    let household = s.register_household(&county, &village);
     let out = run(&[
         "visit",
         "--region",

@@ -8,6 +8,7 @@ mod contract;
 mod convergence;
 mod errors;
 mod field_cli;
+mod households;
 mod housekeeping;
 mod idempotency;
 mod schema;

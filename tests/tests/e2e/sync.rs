@@ -9,10 +9,13 @@ struct Village {
     household: String,
 }
 
+/// 青山村 with a newly registered household.
 fn qingshan(s: &TestServer, who: &Session) -> Village {
+    let region = s.region_id(&who.access, "530123101001");
+    let officer = s.login("qingshan_officer");
     Village {
-        region: s.region_id(&who.access, "530123101001"),
-        household: new_id(),
+        household: s.register_household(&officer, &region),
+        region,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod calculations;
 pub mod devices;
 pub mod health;
+pub mod households;
 pub mod regions;
 pub mod sync;
 pub mod users;
@@ -37,6 +38,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(access_grants::list)
         .service(access_grants::revoke)
         .service(audit::list)
+        .service(households::create)
+        .service(households::list)
+        .service(households::get)
+        .service(households::assign_helper)
+        .service(households::release_helper)
         .service(calculations::assess)
         .service(calculations::aid_check)
         .service(sync::push)

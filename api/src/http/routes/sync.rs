@@ -200,6 +200,10 @@ pub struct EntitySchema {
     pub name: &'static str,
     /// Records never changed or deleted once made.
     pub append_only: bool,
+    /// Besides the region: `household_id` (the household's assigned helpers also see the
+    /// record) or `school_id` (the school's staff also see it); absent when only the region
+    /// decides.
+    pub reached_through: Option<&'static str>,
     pub fields: Vec<FieldSchema>,
 }
 
@@ -258,6 +262,7 @@ pub async fn schema(_caller: Require<perm::SyncPull>) -> web::Json<SyncSchema> {
             .map(|e| EntitySchema {
                 name: e.name,
                 append_only: e.append_only,
+                reached_through: e.reach.field(),
                 fields: e.fields.iter().map(field_schema).collect(),
             })
             .collect(),

@@ -10,15 +10,15 @@ use uuid::Uuid;
 use super::utc;
 use crate::auth::service::check_password;
 use crate::auth::{Caller, Require, password, perm};
-use crate::domain::role::{Permission, Role};
+use crate::domain::role::Role;
 use crate::domain::validate::{Checks, mask_phone, valid_phone};
 use crate::error::{Error, Msg, Result};
 use crate::http::idempotency::{answer, create_once};
 use crate::http::json::ApiJson;
 use crate::http::page::{Page, PageParams};
+use crate::http::unmask::{self, Found, UnmaskQuery};
 use crate::http::versioning::{etag, if_match};
 use crate::state::AppState;
-use crate::store::audit::{self, Action, Event};
 use crate::store::users::{self, ListFilter, NewUser, UserChange, UserWithRegion};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,14 +118,6 @@ pub async fn list(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UnmaskQuery {
-    /// `true`: show personal data in full. Officers and admins only; recorded in the audit log.
-    #[serde(default)]
-    pub unmask: bool,
-}
-
 /// One user, with `ETag`.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
     responses((status = 200, body = UserOut, headers(("ETag" = String))),
@@ -137,35 +129,16 @@ pub async fn get(
     id: web::Path<Uuid>,
     q: web::Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
-    if q.unmask {
-        caller.require(Permission::UnmaskPersonalData)?;
-    }
     let (scope, id) = (caller.scope.clone(), id.to_string());
-    let u = if q.unmask {
-        // The read and its audit entry go together: no unmasked answer without the record.
-        let actor = caller.actor();
-        state
-            .db
-            .write(move |c| {
-                let u = users::find(c, &scope, &id)?;
-                audit::record(
-                    c,
-                    &actor,
-                    Event {
-                        action: Action::Unmask,
-                        entity: "user",
-                        entity_id: &u.user.id,
-                        region_path: &u.region.path,
-                        changes: serde_json::json!({"unmasked": ["phone"]}),
-                        reason: None,
-                    },
-                )?;
-                Ok(u)
-            })
-            .await?
-    } else {
-        state.db.read(move |c| users::find(c, &scope, &id)).await?
-    };
+    let u = unmask::read(&state, &caller, q.unmask, "user", &["phone"], move |c| {
+        let u = users::find(c, &scope, &id)?;
+        Ok(Found {
+            id: u.user.id.clone(),
+            region_path: u.region.path.clone(),
+            value: u,
+        })
+    })
+    .await?;
     let body = out(u, &caller, q.unmask)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))

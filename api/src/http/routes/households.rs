@@ -1,0 +1,324 @@
+//! The household registry: `/v1/households` and the helpers assigned to each.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::utc;
+use crate::auth::{Caller, Require, perm};
+use crate::domain::household::{self, ItemInput, MemberInput};
+use crate::domain::validate::{Checks, mask_phone, valid_phone};
+use crate::error::{Error, FieldError, Msg, Result};
+use crate::http::idempotency::{answer, create_once};
+use crate::http::json::ApiJson;
+use crate::http::page::{Page, PageParams};
+use crate::http::unmask::{self, Found, UnmaskQuery};
+use crate::http::versioning::etag;
+use crate::state::AppState;
+use crate::store::households::{self, Household, ListFilter, NewHousehold};
+use crate::store::sealing::DataKey;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberOut {
+    pub id: String,
+    pub name: String,
+    pub relation: household::Relation,
+    /// Masked (`110105********002X`) unless an officer asks with `unmask=true` (audited).
+    pub id_number: String,
+    pub birth_date: String,
+    pub gender: household::Gender,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemOut {
+    pub kind: household::ItemKind,
+    pub category: household::ItemCategory,
+    pub amount_fen: i64,
+    pub year: i32,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e01", "region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f",
+    "region_name": "青山村", "address": "青山村三组 12 号", "phone": "138****5678", "status": "active",
+    "members": [{"id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e02", "name": "张秀英", "relation": "head",
+        "id_number": "110105********002X", "birth_date": "1949-12-31", "gender": "female", "phone": null}],
+    "items": [{"kind": "income", "category": "farming", "amount_fen": 360000, "year": 2026, "note": null}],
+    "helper_ids": ["0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10"], "version": 1,
+    "created_at": "2026-11-22T09:30:00Z", "updated_at": "2026-11-22T09:30:00Z"
+}))]
+pub struct HouseholdOut {
+    pub id: String,
+    pub region_id: String,
+    pub region_name: String,
+    pub address: String,
+    pub phone: Option<String>,
+    /// `active` or `exited`.
+    pub status: String,
+    pub members: Vec<MemberOut>,
+    pub items: Vec<ItemOut>,
+    /// The helpers (帮扶责任人) assigned to the household.
+    pub helper_ids: Vec<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(Error::internal)
+}
+
+/// A household as a reader sees it: ID and phone numbers masked unless `unmask` (already
+/// checked and audited), in which case sealed numbers are opened.
+pub fn out(h: Household, key: &DataKey, unmask: bool) -> Result<HouseholdOut> {
+    let phone = |p: Option<String>| p.map(|p| if unmask { p } else { mask_phone(&p) });
+    let members = h
+        .members
+        .into_iter()
+        .map(|m| {
+            Ok(MemberOut {
+                id_number: if unmask {
+                    key.open(&m.id_sealed)?
+                } else {
+                    m.id_masked
+                },
+                relation: parse_enum(&m.relation)?,
+                gender: parse_enum(&m.gender)?,
+                phone: phone(m.phone),
+                id: m.id,
+                name: m.name,
+                birth_date: m.birth_date,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let items = h
+        .items
+        .into_iter()
+        .map(|i| {
+            Ok(ItemOut {
+                kind: parse_enum(&i.kind)?,
+                category: parse_enum(&i.category)?,
+                amount_fen: i.amount_fen,
+                year: i.year,
+                note: i.note,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(HouseholdOut {
+        phone: phone(h.row.phone),
+        id: h.row.id,
+        region_id: h.row.region_id,
+        region_name: h.region_name,
+        address: h.row.address,
+        status: h.row.status,
+        members,
+        items,
+        helper_ids: h.helper_ids,
+        version: h.row.version,
+        created_at: utc(h.row.created_at),
+        updated_at: utc(h.row.updated_at),
+    })
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f", "address": "青山村三组 12 号", "phone": "13812345678",
+    "members": [{"name": "张秀英", "relation": "head", "id_number": "11010519491231002X",
+        "birth_date": "1949-12-31", "gender": "female"}],
+    "items": [{"category": "farming", "amount_fen": 360000, "year": 2026},
+              {"category": "illness", "amount_fen": 1200000, "year": 2026, "note": "慢性病门诊"}]
+}))]
+pub struct NewHouseholdBody {
+    /// The village the household lives in.
+    pub region_id: Uuid,
+    pub address: String,
+    pub phone: Option<String>,
+    pub members: Vec<MemberInput>,
+    #[serde(default)]
+    pub items: Vec<ItemInput>,
+}
+
+/// Register a household (一户一档). Every deficiency is listed in one answer; a person
+/// already in the registry is refused with 409 naming the household that holds them.
+#[utoipa::path(tag = "households", security(("bearer" = [])), request_body = NewHouseholdBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
+    responses((status = 201, body = HouseholdOut),
+              (status = 409, description = "A member is already registered (`person_already_registered`)",
+               body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/households")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    req: HttpRequest,
+    body: ApiJson<NewHouseholdBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut c = Checks::default();
+    c.text("address", &b.address, 2, 200);
+    c.rule(
+        b.phone.as_deref().is_none_or(valid_phone),
+        "phone",
+        "invalid_format",
+        Msg::fixed(
+            "手机号须为 11 位数字。",
+            "phone is an 11-digit mobile number.",
+        ),
+    );
+    let members = household::check(&mut c, &b.members, &b.items, crate::store::now().date());
+    c.finish()?;
+    let (actor, scope, key) = (caller.actor(), caller.scope.clone(), state.data_key.clone());
+    let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
+    create_once(&state, &caller, &req, &fingerprint, move |conn| {
+        let h = households::create(
+            conn,
+            &actor,
+            &scope,
+            &key,
+            NewHousehold {
+                region_id: &b.region_id.to_string(),
+                address: &b.address,
+                phone: b.phone.as_deref(),
+                members: &members,
+                items: &b.items,
+            },
+        )?;
+        answer(StatusCode::CREATED, &out(h, &key, false)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HouseholdQuery {
+    pub region_id: Option<Uuid>,
+    /// Households with this person: the full 18-character number, matched exactly.
+    pub id_number: Option<String>,
+    /// Households with a member of exactly this name.
+    pub name: Option<String>,
+}
+
+/// Households inside the caller's jurisdiction and assignments.
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(HouseholdQuery, PageParams),
+    responses((status = 200, body = Page<HouseholdOut>)))]
+#[get("/v1/households")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadHouseholds>,
+    q: web::Query<HouseholdQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<HouseholdOut>>> {
+    let limit = page.limit()?;
+    let id_hash = match &q.id_number {
+        None => None,
+        Some(n) => {
+            let n = n.trim().to_ascii_uppercase();
+            if n.len() != 18 {
+                return Err(Error::Validation(vec![FieldError::new(
+                    "id_number",
+                    "invalid_format",
+                    Msg::fixed(
+                        "请输入完整的 18 位身份证号码。",
+                        "Give the full 18-character ID number.",
+                    ),
+                )]));
+            }
+            Some(state.data_key.lookup_hash(&n))
+        }
+    };
+    let filter = ListFilter {
+        region_id: q.region_id.map(|u| u.to_string()),
+        id_hash,
+        name: q.name.clone(),
+        after_id: page.position()?,
+    };
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |c| households::list(c, &scope, &filter, limit + 1))
+        .await?;
+    let key = state.data_key.clone();
+    let page = Page::from_rows(rows, limit, |h| h.row.id.clone(), |h| out(h, &key, false));
+    Ok(web::Json(Page {
+        items: page.items.into_iter().collect::<Result<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One household, with `ETag`. `unmask=true` shows ID and phone numbers in full (officers
+/// only; audited).
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
+    responses((status = 200, body = HouseholdOut, headers(("ETag" = String))),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/v1/households/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadHouseholds>,
+    id: web::Path<Uuid>,
+    q: web::Query<UnmaskQuery>,
+) -> Result<HttpResponse> {
+    let (scope, id) = (caller.scope.clone(), id.to_string());
+    let fields = &["id_number", "phone"];
+    let h = unmask::read(&state, &caller, q.unmask, "household", fields, move |c| {
+        let h = households::find(c, &scope, &id)?;
+        Ok(Found {
+            id: h.row.id.clone(),
+            region_path: h.row.path.clone(),
+            value: h,
+        })
+    })
+    .await?;
+    let body = out(h, &state.data_key, q.unmask)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(body.version))
+        .json(body))
+}
+
+async fn set_helper(
+    state: &AppState,
+    caller: &Caller,
+    path: (Uuid, Uuid),
+    assign: bool,
+) -> Result<web::Json<HouseholdOut>> {
+    let (actor, scope) = (caller.actor(), caller.scope.clone());
+    let (household_id, user_id) = (path.0.to_string(), path.1.to_string());
+    let h = state
+        .db
+        .write(move |c| households::set_helper(c, &actor, &scope, &household_id, &user_id, assign))
+        .await?;
+    Ok(web::Json(out(h, &state.data_key, false)?))
+}
+
+/// Assign a helper (帮扶责任人) to the household (R-VISIT-1). The household and its records
+/// join the helper's scope at their next pull. Repeating it changes nothing.
+#[utoipa::path(tag = "households", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 200, body = HouseholdOut),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[put("/v1/households/{id}/helpers/{user_id}")]
+pub async fn assign_helper(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<HouseholdOut>> {
+    set_helper(&state, &caller, path.into_inner(), true).await
+}
+
+/// Release a helper from the household.
+#[utoipa::path(tag = "households", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 200, body = HouseholdOut),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[delete("/v1/households/{id}/helpers/{user_id}")]
+pub async fn release_helper(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<HouseholdOut>> {
+    set_helper(&state, &caller, path.into_inner(), false).await
+}

@@ -1,0 +1,68 @@
+//! Reading personal data in full (`?unmask=true`): only for roles allowed to, and never
+//! without an audit entry written in the same transaction as the read.
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::domain::role::Permission;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store::DbConn;
+use crate::store::audit::{self, Action, Event};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnmaskQuery {
+    /// `true`: show personal data in full. Officers and admins only; recorded in the audit log.
+    #[serde(default)]
+    pub unmask: bool,
+}
+
+/// What a read found, and where it belongs for the audit entry.
+pub struct Found<T> {
+    pub value: T,
+    pub id: String,
+    pub region_path: String,
+}
+
+/// Runs `find`; when `unmask` is asked for, checks the permission first and records the
+/// read (naming the fields shown) in the same transaction.
+pub async fn read<T, F>(
+    state: &AppState,
+    caller: &Caller,
+    unmask: bool,
+    entity: &'static str,
+    fields: &'static [&'static str],
+    find: F,
+) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
+{
+    if !unmask {
+        return Ok(state.db.read(move |c| find(c)).await?.value);
+    }
+    caller.require(Permission::UnmaskPersonalData)?;
+    let actor = caller.actor();
+    let found = state
+        .db
+        .write(move |c| {
+            let f = find(c)?;
+            audit::record(
+                c,
+                &actor,
+                Event {
+                    action: Action::Unmask,
+                    entity,
+                    entity_id: &f.id,
+                    region_path: &f.region_path,
+                    changes: serde_json::json!({ "unmasked": fields }),
+                    reason: None,
+                },
+            )?;
+            Ok(f)
+        })
+        .await?;
+    Ok(found.value)
+}
