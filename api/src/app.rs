@@ -36,6 +36,12 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
             access_ttl_secs: config.access_token_minutes * 60,
             ..AuthSettings::default()
         },
+        http: reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?,
+        wechat: config.wechat.clone(),
         clock: crate::state::server_clock(),
     })
 }

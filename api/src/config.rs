@@ -59,8 +59,30 @@ pub struct Config {
     pub workers: usize,
     pub access_token_minutes: i64,
     pub log_format: LogFormat,
+    pub wechat: WechatConfig,
     jwt_secret: Option<String>,
 }
+
+/// The mini-program's sign-in: a login code from `wx.login` is exchanged for the user's
+/// openid at WeChat's `jscode2session` endpoint (or a stand-in at another URL).
+#[derive(Clone, Default)]
+pub struct WechatConfig {
+    pub app_id: Option<String>,
+    pub app_secret: Option<String>,
+    pub code2session_url: String,
+}
+
+impl std::fmt::Debug for WechatConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WechatConfig")
+            .field("app_id", &self.app_id)
+            .field("code2session_url", &self.code2session_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// WeChat's code exchange endpoint.
+pub const WECHAT_CODE2SESSION: &str = "https://api.weixin.qq.com/sns/jscode2session";
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -130,6 +152,12 @@ impl Config {
             workers,
             access_token_minutes: file.access_token_minutes.unwrap_or(15),
             log_format,
+            wechat: WechatConfig {
+                app_id: env("BANGFU_WECHAT_APP_ID"),
+                app_secret: env("BANGFU_WECHAT_APP_SECRET"),
+                code2session_url: env("BANGFU_WECHAT_CODE2SESSION_URL")
+                    .unwrap_or_else(|| WECHAT_CODE2SESSION.to_owned()),
+            },
             jwt_secret: env("BANGFU_JWT_SECRET"),
         })
     }

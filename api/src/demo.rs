@@ -2,11 +2,13 @@
 //! and a user of every role. Loading it twice changes nothing.
 
 use crate::auth::password;
+use crate::domain::application::ChecklistItem;
 use crate::domain::region::RegionLevel;
 use crate::domain::role::Role;
 use crate::error::{Error, Result};
 use crate::store::audit::Actor;
 use crate::store::db::write_tx;
+use crate::store::programs::{self, NewProgram};
 use crate::store::regions::{self, NewRegion, RegionRow};
 use crate::store::users::{self, NewUser};
 use crate::store::{Db, DbConn};
@@ -194,6 +196,90 @@ pub fn load(db: &Db) -> Result<(usize, usize)> {
             )?;
             added.1 += 1;
         }
+        let county = region(conn, "530123")?.ok_or(Error::NotFound)?;
+        for p in demo_programs() {
+            if programs::find_by_code(conn, p.code)?.is_none() {
+                programs::create(conn, &actor, &county.path, p.as_new())?;
+            }
+        }
         Ok(added)
     })
+}
+
+struct DemoProgram {
+    code: &'static str,
+    name: &'static str,
+    description: &'static str,
+    category: &'static str,
+    aid_kinds: Vec<String>,
+    situations: Vec<String>,
+    checklist: Vec<ChecklistItem>,
+    fast_track: bool,
+}
+
+impl DemoProgram {
+    fn as_new(&self) -> NewProgram<'_> {
+        NewProgram {
+            code: self.code,
+            name: self.name,
+            description: self.description,
+            category: self.category,
+            aid_kinds: &self.aid_kinds,
+            checklist: &self.checklist,
+            situations: &self.situations,
+            notice_workdays: 5,
+            fast_track: self.fast_track,
+        }
+    }
+}
+
+fn item(code: &str, name: &str, required_when: Option<&str>) -> ChecklistItem {
+    ChecklistItem {
+        code: code.into(),
+        name: name.into(),
+        required_when: required_when.map(str::to_owned),
+        optional: false,
+        accepts: vec!["image".into(), "pdf".into()],
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Two programs of the seed documents: difficult-worker aid and accidental-difficulty aid.
+fn demo_programs() -> Vec<DemoProgram> {
+    vec![
+        DemoProgram {
+            code: "worker_hardship",
+            name: "困难职工帮扶",
+            description: "深度、相对困难职工家庭的生活、医疗、子女教育救助",
+            category: "any",
+            aid_kinds: strings(&["living", "medical", "education"]),
+            situations: strings(&["illness", "disability", "student"]),
+            checklist: vec![
+                item("id_cards", "家庭成员身份证", None),
+                item("household_register", "户口簿", None),
+                item("income_proof", "家庭收入证明", None),
+                item("diagnosis", "医院诊断证明及医疗费票据", Some("illness")),
+                item("disability_cert", "残疾证", Some("disability")),
+                item("enrolment", "学校在读证明", Some("student")),
+            ],
+            fast_track: false,
+        },
+        DemoProgram {
+            code: "accidental_aid",
+            name: "意外致困救助",
+            description: "突发事件、意外事故、重大疾病致困家庭的快速救助",
+            category: "accidental",
+            aid_kinds: strings(&["temporary", "medical"]),
+            situations: strings(&["illness"]),
+            checklist: vec![
+                item("id_cards", "家庭成员身份证", None),
+                item("accident_proof", "事故或疾病证明", None),
+                item("expense_receipts", "刚性支出票据", None),
+            ],
+            fast_track: true,
+        },
+    ]
 }

@@ -46,6 +46,9 @@ pub struct AppState {
     /// Seals personal data at rest and keys its lookup hashes.
     pub data_key: DataKey,
     pub auth: AuthSettings,
+    /// Outgoing HTTP (the mini-program's code exchange), with timeouts.
+    pub http: reqwest::Client,
+    pub wechat: crate::config::WechatConfig,
     /// The server's hybrid logical clock, shared by every worker.
     pub clock: Arc<Mutex<Clock>>,
 }

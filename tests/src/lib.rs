@@ -77,6 +77,19 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs one SQL statement directly, as an operator would (e.g. to let time pass).
+    pub fn execute(&self, sql: &str) -> diesel::QueryResult<usize> {
+        if self.pg_name.is_some() {
+            let mut c = PgConnection::establish(&self.url).expect("pg");
+            diesel::sql_query(sql).execute(&mut c)
+        } else {
+            let mut c = diesel::SqliteConnection::establish(&self.url).expect("sqlite");
+            diesel::sql_query(sql).execute(&mut c)
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = &self.pg_name
@@ -104,13 +117,19 @@ impl TestServer {
     }
 
     pub fn start_on(db: TestDb) -> TestServer {
-        let config = Config::load(&Overrides {
+        Self::start_configured(db, |_| {})
+    }
+
+    /// Starts with the configuration adjusted by `configure` (e.g. a stand-in WeChat).
+    pub fn start_configured(db: TestDb, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::load(&Overrides {
             addr: None,
             data_dir: Some(PathBuf::from(db.dir.path())),
             database_url: Some(db.url.clone()),
             config: None,
         })
         .expect("config");
+        configure(&mut config);
         let state = bangfu::app::prepare(&config).expect("prepare server");
         bangfu::demo::load(&state.db).expect("demo data");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -390,4 +409,74 @@ impl TestServer {
         assert_eq!(r.status, 201, "register household: {}", r.text);
         r.body["id"].as_str().expect("household id").to_owned()
     }
+}
+
+/// A stand-in for WeChat's `jscode2session` on loopback: a login code `ok-<name>` signs in
+/// the user with openid `openid-<name>`; any other code is refused as WeChat does (40029).
+/// The app id and secret must be the ones the server was given.
+pub struct FakeWechat {
+    pub url: String,
+}
+
+pub const WECHAT_APP_ID: &str = "wx-test-app";
+pub const WECHAT_SECRET: &str = "wx-test-secret";
+
+impl FakeWechat {
+    pub fn start() -> FakeWechat {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "http://{}/sns/jscode2session",
+            listener.local_addr().expect("addr")
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || answer_code2session(stream));
+            }
+        });
+        FakeWechat { url }
+    }
+
+    /// Points the server's configuration at this stand-in.
+    pub fn configure(&self, config: &mut Config) {
+        config.wechat.app_id = Some(WECHAT_APP_ID.into());
+        config.wechat.app_secret = Some(WECHAT_SECRET.into());
+        config.wechat.code2session_url = self.url.clone();
+    }
+}
+
+fn answer_code2session(mut stream: std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    // Skip the headers: a GET has no body.
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        line.clear();
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("");
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let param = |k: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.to_owned())
+    };
+    let body = match (param("appid"), param("secret"), param("js_code")) {
+        (Some(a), Some(s), Some(code)) if a == WECHAT_APP_ID && s == WECHAT_SECRET => {
+            match code.strip_prefix("ok-") {
+                Some(name) => format!(r#"{{"openid":"openid-{name}","session_key":"k"}}"#),
+                None => r#"{"errcode":40029,"errmsg":"invalid code"}"#.to_owned(),
+            }
+        }
+        _ => r#"{"errcode":40013,"errmsg":"invalid appid"}"#.to_owned(),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
 }

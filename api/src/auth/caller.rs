@@ -65,16 +65,9 @@ fn missing_token() -> Error {
     }
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Caller> {
-    if let Some(c) = req.extensions().get::<Caller>() {
-        return Ok(c.clone());
-    }
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| Error::Internal("app state missing".into()))?
-        .clone();
-    let token = req
-        .headers()
+/// The bearer token of the request.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -83,8 +76,20 @@ async fn authenticate(req: HttpRequest) -> Result<Caller> {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(missing_token)?;
-    let claims = state.keys.verify(token)?;
+        .map(str::to_owned)
+        .ok_or_else(missing_token)
+}
+
+pub(crate) async fn authenticate(req: HttpRequest) -> Result<Caller> {
+    if let Some(c) = req.extensions().get::<Caller>() {
+        return Ok(c.clone());
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::Internal("app state missing".into()))?
+        .clone();
+    let token = bearer_token(&req)?;
+    let claims = state.keys.verify(&token)?;
     let (sid, uid) = (claims.sid.clone(), claims.sub.clone());
     let ctx = state
         .db
@@ -180,5 +185,8 @@ pub mod perm {
         ResolveConflicts,
         ReadHouseholds,
         ManageHouseholds,
+        ManagePrograms,
+        ReadApplications,
+        ReviewApplications,
     );
 }

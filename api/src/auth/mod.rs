@@ -1,6 +1,7 @@
 //! Authentication (passwords, JWT access tokens, rotating refresh tokens) and the
 //! authenticated caller that every protected handler receives.
 
+pub mod applicant;
 pub mod caller;
 pub mod password;
 pub mod service;

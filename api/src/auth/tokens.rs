@@ -11,6 +11,8 @@ use crate::error::{Error, Msg, Result};
 
 const ISSUER: &str = "bangfu";
 const AUDIENCE: &str = "bangfu-api";
+/// Applicants' tokens name another audience, so neither kind passes for the other.
+pub const APPLICANT_AUDIENCE: &str = "bangfu-applicant";
 
 /// What an access token says. The user's role and region are read from the database on
 /// each request, so a change to them takes effect at once.
@@ -53,22 +55,37 @@ impl Keys {
         now: i64,
         ttl_secs: i64,
     ) -> Result<String> {
+        self.issue_for(AUDIENCE, user_id, session_id, now, ttl_secs)
+    }
+
+    pub fn issue_for(
+        &self,
+        audience: &str,
+        subject: &str,
+        session_id: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<String> {
         let claims = Claims {
-            sub: user_id.to_owned(),
+            sub: subject.to_owned(),
             sid: session_id.to_owned(),
             iat: now,
             exp: now + ttl_secs,
             iss: ISSUER.to_owned(),
-            aud: AUDIENCE.to_owned(),
+            aud: audience.to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(Error::internal)
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims> {
+        self.verify_for(AUDIENCE, token)
+    }
+
+    pub fn verify_for(&self, audience: &str, token: &str) -> Result<Claims> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[ISSUER]);
-        v.set_audience(&[AUDIENCE]);
+        v.set_audience(&[audience]);
         v.leeway = 5;
         v.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)

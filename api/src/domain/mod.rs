@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod aid;
+pub mod application;
 pub mod calendar;
 pub mod classification;
 pub mod household;

@@ -77,6 +77,12 @@ impl Role {
                 self,
                 R::VillageSecretary | R::TownshipOfficer | R::CountyOfficer | R::Admin
             ),
+            P::ManagePrograms => matches!(self, R::CountyOfficer | R::Admin),
+            P::ReadApplications => !matches!(self, R::Helper),
+            P::ReviewApplications => matches!(
+                self,
+                R::VillageSecretary | R::TownshipOfficer | R::CountyOfficer | R::Admin
+            ),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -107,6 +113,11 @@ pub enum Permission {
     ReadHouseholds,
     /// Register households and assign their helpers.
     ManageHouseholds,
+    /// Create programs and load the working-day calendar.
+    ManagePrograms,
+    ReadApplications,
+    /// Decide on applications at one's level of the entry process.
+    ReviewApplications,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
 }

@@ -53,6 +53,22 @@ where
     B: Serialize,
     F: FnOnce(&mut DbConn) -> Result<StoredResponse> + Send + 'static,
 {
+    create_once_for(state, &caller.user_id, req, body, create).await
+}
+
+/// [`create_once`] for any owner of keys: a staff user, or an applicant (`applicant:<id>`
+/// keeps the two apart).
+pub async fn create_once_for<B, F>(
+    state: &AppState,
+    owner: &str,
+    req: &HttpRequest,
+    body: &B,
+    create: F,
+) -> Result<HttpResponse>
+where
+    B: Serialize,
+    F: FnOnce(&mut DbConn) -> Result<StoredResponse> + Send + 'static,
+{
     let Some(key) = key_of(req)? else {
         let r = state.db.write(create).await?;
         return Ok(respond(&r, false));
@@ -62,7 +78,7 @@ where
     h.update(req.path());
     h.update(serde_json::to_vec(body).map_err(Error::internal)?);
     let hash = hex::encode(h.finalize());
-    let user = caller.user_id.clone();
+    let user = owner.to_owned();
     let (k, hh, u) = (key.clone(), hash.clone(), user.clone());
     let outcome = state
         .db

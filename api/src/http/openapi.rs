@@ -35,6 +35,8 @@ use super::routes;
         (name = "access", description = "Temporary access outside one's region (break the glass)"),
         (name = "audit", description = "The append-only audit trail"),
         (name = "households", description = "The household registry (一户一档) and assigned helpers"),
+        (name = "programs", description = "Assistance programs, their materials checklists, and the working-day calendar"),
+        (name = "applications", description = "Run-at-most-once applications from the mini-program and app, and their review"),
         (name = "calculations", description = "Difficulty classification and aid standards, explained (stores nothing)"),
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
     )
@@ -126,6 +128,18 @@ pub fn document() -> Doc {
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "applicant",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "An applicant's token from POST /v1/auth/wechat (audience bangfu-applicant)",
+                ))
                 .build(),
         ),
     );

@@ -2,7 +2,9 @@
 //! take the caller's [`Scope`](crate::domain::access::Scope), so a handler cannot read or
 //! write outside the caller's jurisdiction by forgetting a filter.
 
+pub mod applications;
 pub mod audit;
+pub mod calendar;
 pub mod db;
 pub mod devices;
 pub mod feed;
@@ -12,6 +14,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
 pub mod migrate;
+pub mod programs;
 pub mod regions;
 pub mod schema;
 pub mod scoped;
@@ -32,4 +35,9 @@ pub fn now() -> NaiveDateTime {
 /// A new time-ordered id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Today's calendar date in China (UTC+8): working-day deadlines count local days.
+pub fn today() -> chrono::NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }

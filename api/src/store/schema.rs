@@ -229,6 +229,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    programs (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        category -> Text,
+        aid_kinds -> Text,
+        checklist -> Text,
+        situations -> Text,
+        notice_workdays -> Integer,
+        fast_track -> Bool,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    applicants (id) {
+        id -> Text,
+        wechat_openid -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_login_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        applicant_id -> Text,
+        program_id -> Text,
+        region_id -> Text,
+        region_path -> Text,
+        status -> Text,
+        open_key -> Nullable<Text>,
+        revision -> Integer,
+        previous_id -> Nullable<Text>,
+        form -> Text,
+        materials -> Text,
+        deficiencies -> Text,
+        decision_reason -> Nullable<Text>,
+        step_due_on -> Nullable<Text>,
+        notice_ends_on -> Nullable<Text>,
+        correction_due_on -> Nullable<Text>,
+        submitted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_files (id) {
+        id -> Text,
+        application_id -> Text,
+        program_id -> Text,
+        household_id -> Text,
+        region_path -> Text,
+        category -> Text,
+        status -> Text,
+        opened_on -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_file_members (file_id, id_hash) {
+        file_id -> Text,
+        id_hash -> Text,
+        active_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    calendar_years (year) {
+        year -> Integer,
+        schedule -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -239,6 +325,9 @@ diesel::joinable!(household_members -> households (household_id));
 diesel::joinable!(household_items -> households (household_id));
 diesel::joinable!(household_helpers -> households (household_id));
 diesel::joinable!(household_helpers -> users (user_id));
+diesel::joinable!(applications -> programs (program_id));
+diesel::joinable!(applications -> applicants (applicant_id));
+diesel::joinable!(case_file_members -> case_files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -258,4 +347,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     household_members,
     household_items,
     household_helpers,
+    programs,
+    applicants,
+    applications,
+    calendar_years,
+    case_files,
+    case_file_members,
 );

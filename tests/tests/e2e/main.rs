@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary (links once), the real server on a socket, a real database.
 //! Run against SQLite by default and PostgreSQL with `BANGFU_TEST_BACKEND=postgres`.
 
+mod applications;
 mod audit;
 mod auth;
 mod calculations;

@@ -4,12 +4,14 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod access_grants;
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod calculations;
 pub mod devices;
 pub mod health;
 pub mod households;
+pub mod programs;
 pub mod regions;
 pub mod sync;
 pub mod users;
@@ -43,6 +45,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(households::get)
         .service(households::assign_helper)
         .service(households::release_helper)
+        .service(programs::list)
+        .service(programs::get)
+        .service(programs::create)
+        .service(programs::get_year)
+        .service(programs::put_year)
+        .service(applications::wechat_login)
+        .service(applications::create)
+        .service(applications::list)
+        .service(applications::get)
+        .service(applications::update)
+        .service(applications::submit)
+        .service(applications::revise)
+        .service(applications::decide)
         .service(calculations::assess)
         .service(calculations::aid_check)
         .service(sync::push)

@@ -1,0 +1,181 @@
+//! Applicants: residents who file from the WeChat mini-program or the app. They sign in by
+//! exchanging the mini-program's login code for their openid, get a short-lived token of
+//! their own audience (never valid as a staff token), and see only their own applications.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+
+use super::caller::{Caller, authenticate, bearer_token};
+use super::tokens::APPLICANT_AUDIENCE;
+use crate::error::{Error, Msg, Result};
+use crate::http::envelope::request_id;
+use crate::state::AppState;
+use crate::store::audit::Actor;
+use crate::store::schema::applicants;
+use crate::store::{DbConn, new_id, now};
+
+/// An applicant's token lasts two hours; the mini-program signs in again silently.
+pub const APPLICANT_TOKEN_SECS: i64 = 2 * 60 * 60;
+
+/// The signed-in applicant.
+#[derive(Debug, Clone)]
+pub struct Applicant {
+    pub id: String,
+    pub request_id: Option<String>,
+}
+
+impl Applicant {
+    /// Applicants appear in the audit trail by their id, without a staff role.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(format!("applicant:{}", self.id)),
+            role: None,
+            device_id: None,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Code2Session {
+    openid: Option<String>,
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+/// Exchanges a mini-program login code for the user's openid.
+pub async fn exchange_code(state: &AppState, code: &str) -> Result<String> {
+    let w = &state.wechat;
+    let (Some(app_id), Some(secret)) = (&w.app_id, &w.app_secret) else {
+        return Err(Error::Unavailable(
+            "WeChat sign-in is not configured (BANGFU_WECHAT_APP_ID, BANGFU_WECHAT_APP_SECRET)"
+                .into(),
+        ));
+    };
+    let url = reqwest::Url::parse_with_params(
+        &w.code2session_url,
+        [
+            ("appid", app_id.as_str()),
+            ("secret", secret.as_str()),
+            ("js_code", code),
+            ("grant_type", "authorization_code"),
+        ],
+    )
+    .map_err(|e| Error::Unavailable(format!("WeChat code exchange URL: {e}")))?;
+    let answer: Code2Session = state
+        .http
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| Error::Unavailable(format!("WeChat code exchange: {}", e.without_url())))?
+        .json()
+        .await
+        .map_err(|e| Error::Unavailable(format!("WeChat code exchange answer: {e}")))?;
+    match answer.openid {
+        Some(openid) if answer.errcode == 0 && !openid.is_empty() => Ok(openid),
+        _ => {
+            tracing::info!(errcode = answer.errcode, errmsg = %answer.errmsg, "WeChat refused a login code");
+            Err(Error::Unauthorized {
+                code: "wechat_code_invalid",
+                detail: Msg::fixed(
+                    "微信登录凭证无效或已使用，请重新登录。",
+                    "The WeChat login code is invalid or was already used; sign in again.",
+                ),
+            })
+        }
+    }
+}
+
+/// The applicant with this openid, created at their first sign-in.
+pub fn find_or_create(conn: &mut DbConn, openid: &str) -> Result<String> {
+    let t = now();
+    let existing: Option<String> = applicants::table
+        .filter(applicants::wechat_openid.eq(openid))
+        .select(applicants::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = existing {
+        diesel::update(applicants::table.find(&id))
+            .set(applicants::last_login_at.eq(t))
+            .execute(conn)?;
+        return Ok(id);
+    }
+    let id = new_id();
+    diesel::insert_into(applicants::table)
+        .values((
+            applicants::id.eq(&id),
+            applicants::wechat_openid.eq(openid),
+            applicants::created_at.eq(t),
+            applicants::last_login_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+async fn authenticate_applicant(req: &HttpRequest) -> Result<Applicant> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::Internal("app state missing".into()))?;
+    let token = bearer_token(req)?;
+    let claims = state.keys.verify_for(APPLICANT_AUDIENCE, &token)?;
+    let id = claims.sub.clone();
+    let known = state
+        .db
+        .read(move |c| {
+            Ok(applicants::table
+                .find(&id)
+                .select(applicants::id)
+                .first::<String>(c)
+                .optional()?)
+        })
+        .await?;
+    let id = known.ok_or(Error::Unauthorized {
+        code: "token_invalid",
+        detail: Msg::fixed("访问令牌无效。", "The access token is not valid."),
+    })?;
+    Ok(Applicant {
+        id,
+        request_id: request_id(req),
+    })
+}
+
+impl FromRequest for Applicant {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate_applicant(&req).await })
+    }
+}
+
+/// Either kind of signed-in person, for endpoints both use (an application's status).
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Staff(Caller),
+    Applicant(Applicant),
+}
+
+impl FromRequest for Principal {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(req.clone()).await {
+                Ok(c) => Ok(Principal::Staff(c)),
+                Err(staff_error) => match authenticate_applicant(&req).await {
+                    Ok(a) => Ok(Principal::Applicant(a)),
+                    Err(_) => Err(staff_error),
+                },
+            }
+        })
+    }
+}

@@ -1,0 +1,467 @@
+//! Run at most once, end to end: a mini-program applicant signs in through a stand-in
+//! WeChat, files once through a retry storm, gets every deficiency in one answer, completes,
+//! is reviewed at each level, waits out a public notice over a holiday week, is approved and
+//! filed; a returned application comes back as a linked new version.
+
+use bangfu::domain::calendar::{Calendar, YearSchedule};
+use bangfu_e2e::{FakeWechat, Reply, TestDb, TestServer, backend, resident_id};
+use chrono::{Datelike, Duration, NaiveDate};
+use serde_json::{Value, json};
+
+fn start() -> TestServer {
+    let wechat = FakeWechat::start();
+    TestServer::start_configured(TestDb::new(backend()), |c| wechat.configure(c))
+}
+
+fn sign_in(s: &TestServer, code: &str) -> Reply {
+    s.call("POST", "/v1/auth/wechat", None, Some(json!({"code": code})))
+}
+
+fn applicant(s: &TestServer, name: &str) -> String {
+    let r = sign_in(s, &format!("ok-{name}"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["access_token"].as_str().expect("token").to_owned()
+}
+
+fn program(s: &TestServer, code: &str) -> Value {
+    let r = s.call("GET", "/v1/programs", None, None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["code"] == code))
+        .cloned()
+        .unwrap_or_else(|| panic!("program {code}: {}", r.text))
+}
+
+const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn material(code: &str) -> Value {
+    json!({"code": code, "sha256": SHA, "file_name": format!("{code}.jpg")})
+}
+
+fn body(program: &Value, village: &str, id: &(String, String), materials: Vec<Value>) -> Value {
+    json!({
+        "program_id": program["id"], "region_id": village,
+        "form": {"address": "青山村三组 12 号", "phone": "13812345678",
+                 "members": [{"name": "张秀英", "relation": "head", "id_number": id.0,
+                              "birth_date": id.1, "gender": "female"}],
+                 "items": [{"category": "farming", "amount_fen": 360000, "year": 2026},
+                           {"category": "illness", "amount_fen": 1200000, "year": 2026}],
+                 "situations": ["illness"]},
+        "materials": materials,
+    })
+}
+
+fn codes(r: &Reply) -> Vec<String> {
+    r.body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    format!(
+                        "{}:{}",
+                        e["field"].as_str().unwrap_or(""),
+                        e["code"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Marks the seven days after `today` as public holidays, as a published schedule would.
+fn holiday_week(s: &TestServer, officer: &str, today: NaiveDate) -> Calendar {
+    let mut by_year: std::collections::BTreeMap<i32, Vec<NaiveDate>> = Default::default();
+    for i in 1..=7 {
+        let d = today + Duration::days(i);
+        by_year.entry(d.year()).or_default().push(d);
+    }
+    let mut cal = Calendar::default();
+    for (year, holidays) in by_year {
+        let schedule = YearSchedule {
+            year,
+            holidays,
+            makeup_workdays: vec![],
+        };
+        let r = s.call(
+            "PUT",
+            &format!("/v1/calendar/{year}"),
+            Some(officer),
+            Some(serde_json::to_value(&schedule).expect("json")),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        cal.load(&schedule).expect("schedule");
+    }
+    cal
+}
+
+#[test]
+fn programs_are_public_and_applicants_sign_in_through_wechat() {
+    let s = start();
+    let p = program(&s, "worker_hardship");
+    let codes_listed: Vec<&str> = p["checklist"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes_listed.contains(&"id_cards") && codes_listed.contains(&"diagnosis"));
+
+    sign_in(&s, "used-or-forged").assert_problem(401, "wechat_code_invalid");
+    let first = sign_in(&s, "ok-zhang");
+    let again = sign_in(&s, "ok-zhang");
+    assert_eq!(first.body["applicant_id"], again.body["applicant_id"]);
+    assert_ne!(
+        first.body["applicant_id"],
+        sign_in(&s, "ok-li").body["applicant_id"]
+    );
+
+    // An applicant's token is not a staff token, and the other way round.
+    let token = first.body["access_token"].as_str().unwrap_or_default();
+    s.call("GET", "/v1/me", Some(token), None)
+        .assert_problem(401, "token_invalid");
+    let officer = s.login("county_officer");
+    let village = s.region_id(&officer.access, "530123101001");
+    s.call(
+        "POST",
+        "/v1/applications",
+        Some(&officer.access),
+        Some(body(&p, &village, &resident_id(true), vec![])),
+    )
+    .assert_problem(401, "token_invalid");
+}
+
+#[test]
+fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
+    let s = start();
+    let p = program(&s, "worker_hardship");
+    let county = s.login("county_officer");
+    let village = s.region_id(&county.access, "530123101001");
+    let me = applicant(&s, "zhang");
+    let person = resident_id(true);
+
+    // A retry storm: twenty identical creations at once make one application.
+    let incomplete = body(
+        &p,
+        &village,
+        &(person.0.clone(), "1930-01-01".into()),
+        vec![material("id_cards")],
+    );
+    let replies: Vec<Reply> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let (s, me, b) = (&s, me.clone(), incomplete.clone());
+                scope.spawn(move || s.call("POST", "/v1/applications", Some(&me), Some(b)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let created: Vec<&Reply> = replies.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 201) {
+        r.assert_problem(409, "application_already_open");
+    }
+    let id = created[0].body["id"].as_str().expect("id").to_owned();
+    assert_eq!(created[0].body["status"], "draft");
+    assert!(
+        !created[0].text.contains(&person.0),
+        "numbers are masked in answers"
+    );
+
+    // Submitting the incomplete draft lists every deficiency at once.
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{id}/submit"),
+        Some(&me),
+        None,
+    );
+    r.assert_problem(422, "validation_failed");
+    let got = codes(&r);
+    for want in [
+        "form.members[0].birth_date:inconsistent_with_id_number",
+        "materials.household_register:material_missing",
+        "materials.income_proof:material_missing",
+        "materials.diagnosis:material_missing",
+    ] {
+        assert!(got.iter().any(|g| g == want), "missing {want} in {got:?}");
+    }
+    assert!(
+        !got.iter().any(|g| g.starts_with("materials.enrolment")),
+        "{got:?}"
+    );
+
+    // Completed, then submitted twenty times at once: one submission.
+    let complete = body(
+        &p,
+        &village,
+        &person,
+        [
+            "id_cards",
+            "household_register",
+            "income_proof",
+            "diagnosis",
+        ]
+        .iter()
+        .map(|c| material(c))
+        .collect(),
+    );
+    let r = s.call(
+        "PUT",
+        &format!("/v1/applications/{id}"),
+        Some(&me),
+        Some(complete),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let submits: Vec<Reply> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let (s, me, id) = (&s, me.clone(), id.clone());
+                scope.spawn(move || {
+                    s.call(
+                        "POST",
+                        &format!("/v1/applications/{id}/submit"),
+                        Some(&me),
+                        None,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for r in &submits {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["status"], "grassroots_review");
+    }
+    let versions: std::collections::BTreeSet<i64> = submits
+        .iter()
+        .filter_map(|r| r.body["version"].as_i64())
+        .collect();
+    assert_eq!(
+        versions.len(),
+        1,
+        "one submission, seen by every retry: {versions:?}"
+    );
+    assert!(submits[0].body["next_step"]["zh"].as_str().is_some());
+    assert!(submits[0].body["step_due_on"].as_str().is_some());
+    let mine = s.call("GET", "/v1/applications", Some(&me), None);
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1));
+
+    // Grassroots review, then county review; another township cannot touch it.
+    let decide = |token: &str, action: Value| {
+        s.call(
+            "POST",
+            &format!("/v1/applications/{id}/decisions"),
+            Some(token),
+            Some(action),
+        )
+    };
+    let hekou = s.login("hekou_officer");
+    decide(&hekou.access, json!({"action": "pass"})).assert_problem(404, "not_found");
+    decide(&county.access, json!({"action": "pass"})).assert_problem(403, "not_your_step");
+    let secretary = s.login("qingshan_secretary");
+    let r = decide(&secretary.access, json!({"action": "pass"}));
+    assert_eq!(r.body["status"], "county_review", "{}", r.text);
+    decide(&secretary.access, json!({"action": "pass"})).assert_problem(403, "not_your_step");
+
+    // On notice for five working days, over a holiday week.
+    let today = bangfu::store::today();
+    let cal = holiday_week(&s, &county.access, today);
+    let r = decide(&county.access, json!({"action": "pass"}));
+    assert_eq!(r.body["status"], "in_notice", "{}", r.text);
+    let ends = bangfu::domain::application::notice_ends_on(&cal, today, 5);
+    let plain = bangfu::domain::application::notice_ends_on(&Calendar::default(), today, 5);
+    assert_eq!(r.body["notice_ends_on"], ends.to_string());
+    assert!(
+        ends > plain + Duration::days(4),
+        "the holidays lengthen the notice"
+    );
+    decide(
+        &county.access,
+        json!({"action": "approve", "category": "relative"}),
+    )
+    .assert_problem(409, "notice_not_over");
+    let r = decide(&county.access, json!({"action": "submit"}));
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(codes(&r), vec!["action:invalid_value".to_owned()]);
+
+    // The notice runs out (time passes), and the county approves: a file is opened.
+    let yesterday = today - Duration::days(1);
+    s.db.execute(&format!(
+        "UPDATE applications SET notice_ends_on = '{yesterday}' WHERE id = '{id}'"
+    ))
+    .expect("let the notice run out");
+    let r = decide(
+        &county.access,
+        json!({"action": "approve", "category": "relative"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "approved");
+    let household = r.body["household_id"]
+        .as_str()
+        .expect("household")
+        .to_owned();
+    assert!(r.body["case_file_id"].as_str().is_some());
+    decide(&county.access, json!({"action": "approve"})).assert_problem(409, "illegal_transition");
+    let h = s.call(
+        "GET",
+        &format!("/v1/households/{household}"),
+        Some(&county.access),
+        None,
+    );
+    assert_eq!(h.status, 200, "{}", h.text);
+    assert_eq!(h.body["members"][0]["name"], "张秀英");
+
+    // The applicant sees where it stands; a second file in the program is refused.
+    let seen = s.call("GET", &format!("/v1/applications/{id}"), Some(&me), None);
+    assert_eq!(seen.body["status"], "approved");
+    assert_eq!(seen.body["household_id"], household.as_str());
+    let again = s.call(
+        "POST",
+        "/v1/applications",
+        Some(&me),
+        Some(body(
+            &p,
+            &village,
+            &person,
+            [
+                "id_cards",
+                "household_register",
+                "income_proof",
+                "diagnosis",
+            ]
+            .iter()
+            .map(|c| material(c))
+            .collect(),
+        )),
+    );
+    assert_eq!(again.status, 201, "{}", again.text);
+    let second = again.body["id"].as_str().unwrap_or_default();
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{second}/submit"),
+        Some(&me),
+        None,
+    );
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(
+        codes(&r),
+        vec!["form.members[0].id_number:already_filed".to_owned()]
+    );
+}
+
+#[test]
+fn a_returned_application_comes_back_as_a_linked_version_and_accidents_take_the_fast_track() {
+    let s = start();
+    let p = program(&s, "accidental_aid");
+    let county = s.login("county_officer");
+    let village = s.region_id(&county.access, "530123101001");
+    let me = applicant(&s, "wang");
+    let person = resident_id(true);
+    let materials: Vec<Value> = ["id_cards", "accident_proof", "expense_receipts"]
+        .iter()
+        .map(|c| material(c))
+        .collect();
+    let r = s.call(
+        "POST",
+        "/v1/applications",
+        Some(&me),
+        Some(body(&p, &village, &person, materials)),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{id}/submit"),
+        Some(&me),
+        None,
+    );
+    assert_eq!(r.body["status"], "grassroots_review", "{}", r.text);
+
+    let secretary = s.login("qingshan_secretary");
+    let decide = |id: &str, action: Value| {
+        s.call(
+            "POST",
+            &format!("/v1/applications/{id}/decisions"),
+            Some(&secretary.access),
+            Some(action),
+        )
+    };
+    decide(&id, json!({"action": "return"})).assert_problem(422, "validation_failed");
+    let r = decide(
+        &id,
+        json!({"action": "return", "correction_workdays": 5, "deficiencies": [
+            {"field": "materials.accident_proof", "code": "unreadable", "message": "事故证明照片模糊"},
+            {"field": "form.items[0].amount_fen", "code": "inconsistent", "message": "收入与证明不符"}]}),
+    );
+    assert_eq!(r.body["status"], "returned", "{}", r.text);
+    assert!(r.body["correction_due_on"].as_str().is_some());
+
+    let seen = s.call("GET", &format!("/v1/applications/{id}"), Some(&me), None);
+    assert_eq!(seen.body["deficiencies"].as_array().map(Vec::len), Some(2));
+    assert!(
+        seen.body["next_step"]["en"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Correct every")
+    );
+    s.call(
+        "POST",
+        &format!("/v1/applications/{id}/submit"),
+        Some(&me),
+        None,
+    )
+    .assert_problem(409, "application_not_editable");
+
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{id}/revise"),
+        Some(&me),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["revision"], 2);
+    assert_eq!(r.body["previous_id"], id.as_str());
+    let v2 = r.body["id"].as_str().expect("id").to_owned();
+    let old = s.call("GET", &format!("/v1/applications/{id}"), Some(&me), None);
+    assert_eq!(old.body["status"], "superseded");
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{v2}/submit"),
+        Some(&me),
+        None,
+    );
+    assert_eq!(r.body["status"], "grassroots_review", "{}", r.text);
+
+    // Accidental difficulty: the grassroots pass puts it on notice at once.
+    let r = decide(&v2, json!({"action": "pass"}));
+    assert_eq!(r.body["status"], "in_notice", "{}", r.text);
+
+    // Rejection needs its reason and closes the application.
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{v2}/decisions"),
+        Some(&county.access),
+        Some(json!({"action": "reject"})),
+    );
+    r.assert_problem(422, "validation_failed");
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{v2}/decisions"),
+        Some(&county.access),
+        Some(json!({"action": "reject", "reason": "公示期间收到实名异议，经核实收入超标"})),
+    );
+    assert_eq!(r.body["status"], "rejected", "{}", r.text);
+    assert_eq!(
+        r.body["decision_reason"],
+        "公示期间收到实名异议，经核实收入超标"
+    );
+}
