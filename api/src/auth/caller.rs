@@ -188,5 +188,6 @@ pub mod perm {
         ManagePrograms,
         ReadApplications,
         ReviewApplications,
+        PayAid,
     );
 }

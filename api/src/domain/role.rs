@@ -83,6 +83,7 @@ impl Role {
                 self,
                 R::VillageSecretary | R::TownshipOfficer | R::CountyOfficer | R::Admin
             ),
+            P::PayAid => matches!(self, R::CountyOfficer | R::Admin),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -118,6 +119,8 @@ pub enum Permission {
     ReadApplications,
     /// Decide on applications at one's level of the entry process.
     ReviewApplications,
+    /// Record aid payments against case files.
+    PayAid,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
 }

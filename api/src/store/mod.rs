@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calendar;
 pub mod db;
 pub mod devices;
+pub mod disbursements;
 pub mod feed;
 pub mod grants;
 pub mod households;

@@ -308,6 +308,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    disbursements (id) {
+        id -> Text,
+        file_id -> Text,
+        kind -> Text,
+        year -> Integer,
+        period -> Text,
+        amount_fen -> BigInt,
+        approval -> Text,
+        note -> Nullable<Text>,
+        region_path -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    aid_totals (file_id, kind, year) {
+        file_id -> Text,
+        kind -> Text,
+        year -> Integer,
+        total_fen -> BigInt,
+        cap_fen -> BigInt,
+    }
+}
+
+diesel::table! {
     calendar_years (year) {
         year -> Integer,
         schedule -> Text,
@@ -353,4 +379,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_years,
     case_files,
     case_file_members,
+    disbursements,
+    aid_totals,
 );

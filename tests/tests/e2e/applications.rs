@@ -320,6 +320,79 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     assert_eq!(h.status, 200, "{}", h.text);
     assert_eq!(h.body["members"][0]["name"], "张秀英");
 
+    // Paid once, however many officers press the button at the same moment.
+    let file = r.body["case_file_id"].as_str().expect("file").to_owned();
+    let pay = |period: &str| {
+        s.call(
+            "POST",
+            &format!("/v1/case-files/{file}/disbursements"),
+            Some(&county.access),
+            Some(json!({"kind": "living", "amount_fen": 72000, "period": period})),
+        )
+    };
+    let same: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| pay("2026-01").status))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(same.iter().filter(|&&c| c == 201).count(), 1, "{same:?}");
+    assert!(same.iter().all(|&c| c == 201 || c == 409), "{same:?}");
+    pay("2026-01").assert_problem(409, "already_paid");
+    // Relative difficulty: living aid up to 80 % of 12 months' dibao (72,000 fen a month
+    // here), 691,200 fen a year: of eleven more months paid at once, eight fit.
+    let months: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (2..=12)
+            .map(|m| {
+                let pay = &pay;
+                scope.spawn(move || pay(&format!("2026-{m:02}")).status)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(
+        months.iter().filter(|&&c| c == 201).count(),
+        8,
+        "{months:?}"
+    );
+    let listed = s.call(
+        "GET",
+        &format!("/v1/case-files/{file}/disbursements"),
+        Some(&county.access),
+        None,
+    );
+    let total: i64 = listed.body["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d["amount_fen"].as_i64()).sum())
+        .unwrap_or(0);
+    assert_eq!(total, 9 * 72000, "{}", listed.text);
+    // The database itself holds both lines, whatever code writes to it.
+    s.db.execute("UPDATE aid_totals SET total_fen = cap_fen + 1")
+        .expect_err("a total over its cap");
+    s.db.execute(
+        "INSERT INTO disbursements (id, file_id, kind, year, period, amount_fen, approval, region_path, created_at) \
+         SELECT 'again', file_id, kind, year, period, amount_fen, approval, region_path, created_at FROM disbursements",
+    )
+    .expect_err("a second payment for a paid period");
+    let medical = s.call(
+        "POST",
+        &format!("/v1/case-files/{file}/disbursements"),
+        Some(&county.access),
+        Some(json!({"kind": "medical", "amount_fen": 100000, "period": "2026", "out_of_pocket_fen": 500000})),
+    );
+    medical.assert_problem(422, "validation_failed");
+    assert!(
+        codes(&medical).contains(&"amount_fen:single_aid_only".to_owned()),
+        "{}",
+        medical.text
+    );
+
     // The applicant sees where it stands; a second file in the program is refused.
     let seen = s.call("GET", &format!("/v1/applications/{id}"), Some(&me), None);
     assert_eq!(seen.body["status"], "approved");

@@ -8,6 +8,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod calculations;
+pub mod case_files;
 pub mod devices;
 pub mod health;
 pub mod households;
@@ -58,6 +59,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(applications::submit)
         .service(applications::revise)
         .service(applications::decide)
+        .service(case_files::pay)
+        .service(case_files::list)
         .service(calculations::assess)
         .service(calculations::aid_check)
         .service(sync::push)

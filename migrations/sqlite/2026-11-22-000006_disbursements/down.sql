@@ -1,0 +1,2 @@
+DROP TABLE aid_totals;
+DROP TABLE disbursements;
