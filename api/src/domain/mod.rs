@@ -5,6 +5,7 @@ pub mod aid;
 pub mod application;
 pub mod calendar;
 pub mod classification;
+pub mod exit;
 pub mod household;
 pub mod region;
 pub mod resident_id;

@@ -9,9 +9,10 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit::{self, Action, Actor, Event};
+use super::case_files;
 use super::db::DbConn;
 use super::regions;
-use super::schema::{aid_totals, case_files, disbursements};
+use super::schema::{aid_totals, case_files as case_files_t, disbursements};
 use super::scoped::path_in_scope;
 use super::{new_id, now};
 use crate::domain::access::Scope;
@@ -33,34 +34,6 @@ pub struct DisbursementRow {
     pub region_path: String,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
-}
-
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = case_files)]
-pub struct FileRow {
-    pub id: String,
-    pub application_id: String,
-    pub program_id: String,
-    pub household_id: String,
-    pub region_path: String,
-    pub category: String,
-    pub status: String,
-    pub opened_on: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i64,
-}
-
-pub fn find_file(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<FileRow> {
-    let f: FileRow = case_files::table
-        .find(id)
-        .select(FileRow::as_select())
-        .first(conn)?;
-    if scope.contains(&f.region_path) {
-        Ok(f)
-    } else {
-        Err(Error::NotFound)
-    }
 }
 
 /// A payment as proposed by an officer.
@@ -147,16 +120,16 @@ pub fn pay(
     };
     // Payments to one file wait for each other here (the row lock lasts until commit).
     let locked = diesel::update(
-        case_files::table
+        case_files_t::table
             .find(file_id)
-            .filter(path_in_scope(case_files::region_path, scope)),
+            .filter(path_in_scope(case_files_t::region_path, scope)),
     )
-    .set(case_files::updated_at.eq(now()))
+    .set(case_files_t::updated_at.eq(now()))
     .execute(conn)?;
     if locked == 0 {
         return Err(Error::NotFound);
     }
-    let file = find_file(conn, scope, file_id)?;
+    let file = case_files::find(conn, scope, file_id)?;
     if file.status != "active" {
         return Err(Error::Conflict {
             code: "file_not_active",
@@ -311,7 +284,7 @@ fn over_cap(e: diesel::result::Error) -> Error {
 
 /// Payments on a file, newest first.
 pub fn list(conn: &mut DbConn, scope: &Scope, file_id: &str) -> Result<Vec<DisbursementRow>> {
-    find_file(conn, scope, file_id)?;
+    case_files::find(conn, scope, file_id)?;
     Ok(disbursements::table
         .filter(disbursements::file_id.eq(file_id))
         .order(disbursements::created_at.desc())

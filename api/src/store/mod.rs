@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod audit;
 pub mod calendar;
+pub mod case_files;
 pub mod db;
 pub mod devices;
 pub mod disbursements;

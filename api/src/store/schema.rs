@@ -296,6 +296,19 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        exit_notice_ends_on -> Nullable<Text>,
+        exited_on -> Nullable<Text>,
+        reopened_on -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    income_records (file_id, month) {
+        file_id -> Text,
+        month -> Text,
+        per_capita_fen -> BigInt,
+        recorded_by -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -381,4 +394,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_file_members,
     disbursements,
     aid_totals,
+    income_records,
 );

@@ -538,3 +538,155 @@ fn a_returned_application_comes_back_as_a_linked_version_and_accidents_take_the_
         "公示期间收到实名异议，经核实收入超标"
     );
 }
+
+/// A deep-difficulty file approved for a new applicant in 青山村: (file id, county officer).
+fn approved_file(s: &TestServer, name: &str) -> (String, bangfu_e2e::Session) {
+    let p = program(s, "worker_hardship");
+    let county = s.login("county_officer");
+    let village = s.region_id(&county.access, "530123101001");
+    let me = applicant(s, name);
+    let materials = [
+        "id_cards",
+        "household_register",
+        "income_proof",
+        "diagnosis",
+    ]
+    .iter()
+    .map(|c| material(c))
+    .collect();
+    let r = s.call(
+        "POST",
+        "/v1/applications",
+        Some(&me),
+        Some(body(&p, &village, &resident_id(true), materials)),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{id}/submit"),
+        Some(&me),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let secretary = s.login("qingshan_secretary");
+    for token in [&secretary.access, &county.access] {
+        let r = s.call(
+            "POST",
+            &format!("/v1/applications/{id}/decisions"),
+            Some(token),
+            Some(json!({"action": "pass"})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    s.db.execute(&format!(
+        "UPDATE applications SET notice_ends_on = '2000-01-01' WHERE id = '{id}'"
+    ))
+    .expect("let the notice run out");
+    let r = s.call(
+        "POST",
+        &format!("/v1/applications/{id}/decisions"),
+        Some(&county.access),
+        Some(json!({"action": "approve", "category": "deep"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    (
+        r.body["case_file_id"].as_str().expect("file").to_owned(),
+        county,
+    )
+}
+
+#[test]
+fn six_months_above_the_dibao_make_an_exit_candidate_and_exit_goes_through_notice() {
+    let s = start();
+    let (file, county) = approved_file(&s, "zhao");
+    let secretary = s.login("qingshan_secretary");
+    let last = bangfu::store::today() - Duration::days(i64::from(bangfu::store::today().day()));
+    let month = |back: u32| {
+        (last - chrono::Months::new(back))
+            .format("%Y-%m")
+            .to_string()
+    };
+    let through = month(0);
+    let record = |m: &str, fen: i64| {
+        let r = s.call(
+            "POST",
+            &format!("/v1/case-files/{file}/income"),
+            Some(&secretary.access),
+            Some(json!({"month": m, "per_capita_fen": fen})),
+        );
+        assert_eq!(r.status, 204, "{}", r.text);
+    };
+    let candidates = || {
+        let r = s.call(
+            "GET",
+            &format!("/v1/case-files/exit-candidates?through={through}"),
+            Some(&county.access),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["file"]["id"].as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    // Five months above the dibao (72,000 fen here) and one at it: not yet.
+    for back in 1..=5 {
+        record(&month(back), 80_000);
+    }
+    record(&month(0), 72_000);
+    assert!(candidates().is_empty());
+    record(&month(0), 81_000);
+    assert_eq!(candidates(), vec![file.clone()]);
+
+    let step = |token: &str, step: &str| {
+        s.call(
+            "POST",
+            &format!("/v1/case-files/{file}/exit"),
+            Some(token),
+            Some(json!({"step": step, "reason": "连续 6 个月人均收入高于低保标准，经入户核实"})),
+        )
+    };
+    step(&secretary.access, "confirm").assert_problem(409, "illegal_transition");
+    let r = step(&secretary.access, "propose");
+    assert_eq!(r.body["status"], "exit_review", "{}", r.text);
+    step(&secretary.access, "notice").assert_problem(403, "not_your_step");
+    let r = step(&county.access, "notice");
+    assert_eq!(r.body["status"], "exit_notice", "{}", r.text);
+    assert!(r.body["exit_notice_ends_on"].as_str().is_some());
+    step(&county.access, "confirm").assert_problem(409, "notice_not_over");
+    s.db.execute(&format!(
+        "UPDATE case_files SET exit_notice_ends_on = '2000-01-01' WHERE id = '{file}'"
+    ))
+    .expect("let the notice run out");
+    let r = step(&county.access, "confirm");
+    assert_eq!(r.body["status"], "exited", "{}", r.text);
+    assert!(
+        candidates().is_empty(),
+        "exited files are no longer candidates"
+    );
+    s.call(
+        "POST",
+        &format!("/v1/case-files/{file}/disbursements"),
+        Some(&county.access),
+        Some(json!({"kind": "living", "amount_fen": 72000, "period": "2026-11"})),
+    )
+    .assert_problem(409, "file_not_active");
+
+    // The household falls back into difficulty: the same file is active again, its history
+    // kept.
+    let r = step(&secretary.access, "reopen");
+    assert_eq!(r.body["status"], "active", "{}", r.text);
+    assert!(r.body["exited_on"].as_str().is_some() && r.body["reopened_on"].as_str().is_some());
+    let r = s.call(
+        "POST",
+        &format!("/v1/case-files/{file}/disbursements"),
+        Some(&county.access),
+        Some(json!({"kind": "living", "amount_fen": 72000, "period": "2026-11"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+}

@@ -1,19 +1,23 @@
-//! Case files and the aid paid against them: `/v1/case-files/{id}/disbursements`.
+//! Case files: the aid paid against them, monthly income, exit candidates, and the exit
+//! process and return to difficulty.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::utc;
 use crate::auth::{Require, perm};
 use crate::domain::aid::{AidKind, Approval};
 use crate::domain::classification::Line;
-use crate::error::Result;
+use crate::domain::exit::{self, ExitStep, FileStatus};
+use crate::error::{Error, Msg, Result};
 use crate::http::json::ApiJson;
 use crate::state::AppState;
+use crate::store::case_files::{self, FileRow};
 use crate::store::disbursements::{self, DisbursementRow, NewPayment};
+use crate::store::{calendar, today};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -143,4 +147,200 @@ pub async fn list(
     Ok(web::Json(DisbursementList {
         items: rows.into_iter().map(out).collect(),
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseFileOut {
+    pub id: String,
+    pub application_id: String,
+    pub program_id: String,
+    pub household_id: String,
+    /// `deep`, `relative` or `accidental`.
+    pub category: String,
+    pub status: FileStatus,
+    pub opened_on: String,
+    pub exit_notice_ends_on: Option<String>,
+    pub exited_on: Option<String>,
+    /// Set when an exited household fell back into difficulty and the file was re-opened.
+    pub reopened_on: Option<String>,
+    pub version: i64,
+}
+
+fn file_out(f: FileRow) -> Result<CaseFileOut> {
+    Ok(CaseFileOut {
+        status: f.status()?,
+        id: f.id,
+        application_id: f.application_id,
+        program_id: f.program_id,
+        household_id: f.household_id,
+        category: f.category,
+        opened_on: f.opened_on,
+        exit_notice_ends_on: f.exit_notice_ends_on,
+        exited_on: f.exited_on,
+        reopened_on: f.reopened_on,
+        version: f.version,
+    })
+}
+
+/// One case file.
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = CaseFileOut),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/v1/case-files/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadApplications>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<CaseFileOut>> {
+    let (scope, id) = (caller.scope.clone(), id.to_string());
+    let f = state
+        .db
+        .read(move |c| case_files::find(c, &scope, &id))
+        .await?;
+    Ok(web::Json(file_out(f)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"month": "2026-10", "per_capita_fen": 81000}))]
+pub struct IncomeBody {
+    /// `YYYY-MM`
+    pub month: String,
+    /// The month's per-capita net income, in fen.
+    pub per_capita_fen: i64,
+}
+
+/// Record (or correct) a month's per-capita income for the file (R-FILE-6).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = IncomeBody,
+    responses((status = 204, description = "Recorded"),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/case-files/{id}/income")]
+pub async fn record_income(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReviewApplications>,
+    id: web::Path<Uuid>,
+    body: ApiJson<IncomeBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
+    state
+        .db
+        .write(move |c| {
+            case_files::record_income(c, &actor, &scope, &id, &b.month, b.per_capita_fen)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CandidatesQuery {
+    /// The last month of the run, `YYYY-MM` (default: last month).
+    pub through: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCandidate {
+    pub file: CaseFileOut,
+    /// The monthly dibao the income was compared with.
+    pub dibao_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCandidates {
+    pub through: String,
+    pub items: Vec<ExitCandidate>,
+}
+
+/// Active files whose household has stayed above the dibao for 6 consecutive recorded
+/// months up to `through`: candidates for exit (脱困, R-FILE-6).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(CandidatesQuery),
+    responses((status = 200, body = ExitCandidates)))]
+#[get("/v1/case-files/exit-candidates")]
+pub async fn exit_candidates(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadApplications>,
+    q: web::Query<CandidatesQuery>,
+) -> Result<web::Json<ExitCandidates>> {
+    let through = match &q.through {
+        Some(m) => exit::parse_month(m).ok_or_else(|| {
+            Error::validation(
+                "through",
+                "invalid_format",
+                Msg::fixed("月份格式为 YYYY-MM。", "through is YYYY-MM."),
+            )
+        })?,
+        None => {
+            let t = today();
+            exit::parse_month(&t.format("%Y-%m").to_string()).unwrap_or(t) - chrono::Months::new(1)
+        }
+    };
+    let scope = caller.scope.clone();
+    let found = state
+        .db
+        .read(move |c| case_files::exit_candidates(c, &scope, through))
+        .await?;
+    Ok(web::Json(ExitCandidates {
+        through: through.format("%Y-%m").to_string(),
+        items: found
+            .into_iter()
+            .map(|(f, dibao_fen)| {
+                Ok(ExitCandidate {
+                    file: file_out(f)?,
+                    dibao_fen,
+                })
+            })
+            .collect::<Result<_>>()?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"step": "propose", "reason": "连续 6 个月人均收入高于低保标准，经入户核实"}))]
+pub struct ExitBody {
+    /// `propose` (grassroots), `notice`, `confirm` after the notice, `withdraw` (county), or
+    /// `reopen` for a household that fell back into difficulty.
+    pub step: ExitStep,
+    pub reason: String,
+}
+
+/// A step of the exit process or a return to difficulty (R-FILE-6), audited. Illegal steps
+/// answer 409 `illegal_transition`; confirming before the notice ends 409 `notice_not_over`.
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ExitBody,
+    responses((status = 200, body = CaseFileOut),
+              (status = 409, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/case-files/{id}/exit")]
+pub async fn exit_step(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReviewApplications>,
+    id: web::Path<Uuid>,
+    body: ApiJson<ExitBody>,
+) -> Result<web::Json<CaseFileOut>> {
+    let b = body.0;
+    let (actor, role, scope, id) = (
+        caller.actor(),
+        caller.role,
+        caller.scope.clone(),
+        id.to_string(),
+    );
+    let f = state
+        .db
+        .write(move |c| {
+            let cal = calendar::load(c)?;
+            case_files::exit_step(
+                c,
+                &actor,
+                role,
+                &scope,
+                &id,
+                b.step,
+                Some(&b.reason),
+                &cal,
+                today(),
+            )
+        })
+        .await?;
+    Ok(web::Json(file_out(f)?))
 }
