@@ -378,18 +378,27 @@ pub fn hlc(offset_ms: i64, node: &str) -> String {
 /// A valid resident ID number (GB 11643) for someone of that sex, different on every call,
 /// with the birth date it encodes.
 pub fn resident_id(female: bool) -> (String, String) {
-    let r = uuid::Uuid::now_v7();
-    let b = r.as_bytes();
-    let n = u64::from_be_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    let n = random_u64();
     let day = chrono::NaiveDate::from_ymd_opt(1940, 1, 1).expect("date")
         + chrono::Duration::days((n % 22_000) as i64);
-    let mut seq = (n / 22_000) % 1000;
+    resident_id_born(day, female)
+}
+
+/// A valid resident ID number for someone born on `day`, with a random sequence.
+pub fn resident_id_born(day: chrono::NaiveDate, female: bool) -> (String, String) {
+    let mut seq = random_u64() % 1000;
     if seq.is_multiple_of(2) != female {
         seq = (seq + 1) % 1000;
     }
     let first17 = format!("530123{}{seq:03}", day.format("%Y%m%d"));
     let check = bangfu::domain::resident_id::check_char(first17.as_bytes()).expect("17 digits");
     (format!("{first17}{check}"), day.to_string())
+}
+
+fn random_u64() -> u64 {
+    let r = uuid::Uuid::now_v7();
+    let b = r.as_bytes();
+    u64::from_be_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]])
 }
 
 impl TestServer {

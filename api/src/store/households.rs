@@ -219,6 +219,7 @@ pub fn create(
         items,
         helper_ids: Vec::new(),
     };
+    super::duplicates::detect(conn, &h.row, &h.members)?;
     audit::record(
         conn,
         actor,

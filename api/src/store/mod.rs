@@ -9,6 +9,7 @@ pub mod case_files;
 pub mod db;
 pub mod devices;
 pub mod disbursements;
+pub mod duplicates;
 pub mod feed;
 pub mod grants;
 pub mod households;

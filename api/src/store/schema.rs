@@ -347,6 +347,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    duplicate_candidates (id) {
+        id -> Text,
+        member_a -> Text,
+        member_b -> Text,
+        household_a -> Text,
+        household_b -> Text,
+        path_a -> Text,
+        path_b -> Text,
+        reasons -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     calendar_years (year) {
         year -> Integer,
         schedule -> Text,
@@ -395,4 +412,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     disbursements,
     aid_totals,
     income_records,
+    duplicate_candidates,
 );

@@ -464,3 +464,106 @@ fn a_school_s_teacher_reaches_its_pupils_in_any_village() {
     let (changes, _) = s.pull_all(&officer, None);
     assert!(ids_of(&changes, "dropout_case").contains(&case));
 }
+
+#[test]
+fn likely_duplicates_become_pairs_an_officer_settles() {
+    let s = TestServer::start();
+    let officer = s.login("qingshan_officer");
+    let village = s.region_id(&officer.access, "530123101001");
+    let born = chrono::NaiveDate::from_ymd_opt(1952, 3, 8).expect("date");
+    let register = |name: &str, id: (String, String), address: &str, phone: &str| {
+        let r = s.call(
+            "POST",
+            "/v1/households",
+            Some(&officer.access),
+            Some(
+                json!({"region_id": village, "address": address, "phone": phone,
+                        "members": [{"name": name, "relation": "head", "id_number": id.0,
+                                     "birth_date": id.1, "gender": "female"}]}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_str().expect("id").to_owned()
+    };
+    let first = register(
+        "王桂兰",
+        bangfu_e2e::resident_id_born(born, true),
+        "二组 3 号",
+        "13900000001",
+    );
+    // Same name and birth date at the same address, another number: a typo or a second
+    // registration. Another person sharing the first one's phone.
+    let second = register(
+        "王桂兰",
+        bangfu_e2e::resident_id_born(born, true),
+        "二组3号",
+        "13900000002",
+    );
+    let third = register("李秀珍", resident_id(true), "五组 1 号", "13900000001");
+    register("赵小红", resident_id(true), "六组 2 号", "13900000003");
+
+    let list = |token: &str| s.call("GET", "/v1/duplicate-candidates", Some(token), None);
+    let r = list(&officer.access);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let items = r.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "{}", r.text);
+    let by_household = |h: &str| {
+        items
+            .iter()
+            .find(|i| i["b"]["household_id"] == h)
+            .cloned()
+            .unwrap_or_else(|| panic!("no pair for {h}: {}", r.text))
+    };
+    let typo = by_household(&second);
+    assert_eq!(typo["a"]["household_id"], first.as_str());
+    assert_eq!(typo["reasons"], json!(["name_birth_date", "name_address"]));
+    assert!(
+        typo["a"]["id_number"]
+            .as_str()
+            .is_some_and(|n| n.contains("****"))
+    );
+    let phone = by_household(&third);
+    assert_eq!(phone["reasons"], json!(["phone"]));
+
+    // Helpers do not settle pairs; another township does not see them.
+    s.call(
+        "GET",
+        "/v1/duplicate-candidates",
+        Some(&s.login("qingshan_helper").access),
+        None,
+    )
+    .assert_problem(403, "forbidden");
+    let other = list(&s.login("hekou_officer").access);
+    assert_eq!(other.body["items"].as_array().map(Vec::len), Some(0));
+
+    let decide = |id: &Value, body: Value| {
+        s.call(
+            "POST",
+            &format!(
+                "/v1/duplicate-candidates/{}/decision",
+                id.as_str().unwrap_or_default()
+            ),
+            Some(&officer.access),
+            Some(body),
+        )
+    };
+    let r = decide(&phone["id"], json!({"decision": "distinct"}));
+    assert_eq!(r.body["status"], "distinct", "{}", r.text);
+    decide(&typo["id"], json!({"decision": "merge"})).assert_problem(422, "validation_failed");
+    let r = decide(&typo["id"], json!({"decision": "merge", "keep": "a"}));
+    assert_eq!(r.body["status"], "merged", "{}", r.text);
+    assert_eq!(r.body["removed_member_id"], typo["b"]["member_id"]);
+    decide(&typo["id"], json!({"decision": "distinct"})).assert_problem(409, "already_decided");
+    let gone = s.call(
+        "GET",
+        &format!("/v1/households/{second}"),
+        Some(&officer.access),
+        None,
+    );
+    assert_eq!(gone.body["status"], "merged", "{}", gone.text);
+    assert_eq!(gone.body["members"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        list(&officer.access).body["items"].as_array().map(Vec::len),
+        Some(0)
+    );
+}

@@ -18,6 +18,7 @@ use crate::http::page::{Page, PageParams};
 use crate::http::unmask::{self, Found, UnmaskQuery};
 use crate::http::versioning::etag;
 use crate::state::AppState;
+use crate::store::duplicates;
 use crate::store::households::{self, Household, ListFilter, NewHousehold};
 use crate::store::sealing::DataKey;
 
@@ -321,4 +322,175 @@ pub async fn release_helper(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<HouseholdOut>> {
     set_helper(&state, &caller, path.into_inner(), false).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateSide {
+    pub household_id: String,
+    pub member_id: String,
+    pub name: String,
+    /// Masked.
+    pub id_number: String,
+    pub birth_date: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9f31", "reasons": ["name_birth_date", "name_address"], "status": "open",
+    "a": {"household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e01", "member_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e02",
+          "name": "张秀英", "id_number": "530123********0021", "birth_date": "1949-12-31", "phone": null},
+    "b": {"household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e11", "member_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e12",
+          "name": "张秀英", "id_number": "530123********0047", "birth_date": "1949-12-31", "phone": null}
+}))]
+pub struct CandidateOut {
+    pub id: String,
+    /// Why they look alike: `name_birth_date`, `name_address`, `phone`.
+    pub reasons: Vec<String>,
+    /// `open`, `distinct` or `merged`.
+    pub status: String,
+    /// The earlier registered record.
+    pub a: CandidateSide,
+    pub b: CandidateSide,
+}
+
+fn side(household_id: String, m: crate::store::households::MemberRow) -> CandidateSide {
+    CandidateSide {
+        household_id,
+        member_id: m.id,
+        name: m.name,
+        id_number: m.id_masked,
+        birth_date: m.birth_date,
+        phone: m.phone.as_deref().map(mask_phone),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CandidateQuery {
+    /// `open` (default), `distinct` or `merged`.
+    pub status: Option<String>,
+}
+
+/// Likely duplicate people in the registry with either household in the caller's
+/// jurisdiction: same name and birth date, same name and address, or same phone.
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(CandidateQuery, PageParams),
+    responses((status = 200, body = Page<CandidateOut>)))]
+#[get("/v1/duplicate-candidates")]
+pub async fn list_candidates(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    q: web::Query<CandidateQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<CandidateOut>>> {
+    let limit = page.limit()?;
+    let after = page.position()?;
+    let status = q.status.clone().unwrap_or_else(|| "open".into());
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |c| {
+            let rows = duplicates::list(c, &scope, Some(&status), after, limit + 1)?;
+            rows.into_iter()
+                .map(|r| {
+                    let (a, b) = duplicates::members_of(c, &r)?;
+                    Ok((r, a, b))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        limit,
+        |(r, _, _)| r.id.clone(),
+        |(r, a, b)| {
+            Ok(CandidateOut {
+                reasons: serde_json::from_str(&r.reasons).map_err(Error::internal)?,
+                a: side(r.household_a, a),
+                b: side(r.household_b, b),
+                id: r.id,
+                status: r.status,
+            })
+        },
+    );
+    Ok(web::Json(Page {
+        items: page.items.into_iter().collect::<Result<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateDecision {
+    /// Two different people.
+    Distinct,
+    /// The same person: keep one record, remove the other.
+    Merge,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "merge", "keep": "a"}))]
+pub struct CandidateDecisionBody {
+    pub decision: CandidateDecision,
+    /// For a merge: which record stays, `a` or `b`.
+    pub keep: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateDecided {
+    pub id: String,
+    /// `distinct` or `merged`.
+    pub status: String,
+    /// For a merge, the record that stays.
+    pub kept_member_id: Option<String>,
+    /// For a merge, the record removed from its household.
+    pub removed_member_id: Option<String>,
+}
+
+/// Settle a likely duplicate (audited). Merging needs both households in the caller's
+/// jurisdiction; the removed record's household closes as `merged` when it had no one else.
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = CandidateDecisionBody,
+    responses((status = 200, body = CandidateDecided),
+              (status = 409, description = "Already settled, or the record heads a household", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/duplicate-candidates/{id}/decision")]
+pub async fn decide_candidate(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    id: web::Path<Uuid>,
+    body: ApiJson<CandidateDecisionBody>,
+) -> Result<web::Json<CandidateDecided>> {
+    let b = body.0;
+    let merge = matches!(b.decision, CandidateDecision::Merge);
+    let keep_a = match (merge, b.keep.as_deref()) {
+        (false, _) | (true, Some("a")) => true,
+        (true, Some("b")) => false,
+        (true, _) => {
+            return Err(Error::validation(
+                "keep",
+                "required",
+                Msg::fixed(
+                    "合并须指明保留 a 或 b。",
+                    "A merge names the record kept: a or b.",
+                ),
+            ));
+        }
+    };
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
+    let r = state
+        .db
+        .write(move |c| duplicates::decide(c, &actor, &scope, &id, merge, keep_a))
+        .await?;
+    let (kept, removed) = if keep_a {
+        (r.member_a, r.member_b)
+    } else {
+        (r.member_b, r.member_a)
+    };
+    Ok(web::Json(CandidateDecided {
+        id: r.id,
+        status: r.status,
+        kept_member_id: merge.then_some(kept),
+        removed_member_id: merge.then_some(removed),
+    }))
 }

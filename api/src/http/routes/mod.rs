@@ -46,6 +46,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(households::get)
         .service(households::assign_helper)
         .service(households::release_helper)
+        .service(households::list_candidates)
+        .service(households::decide_candidate)
         .service(programs::list)
         .service(programs::get)
         .service(programs::create)
