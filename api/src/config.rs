@@ -70,6 +70,11 @@ pub struct WechatConfig {
     pub app_id: Option<String>,
     pub app_secret: Option<String>,
     pub code2session_url: String,
+    /// The mobile app's own WeChat app id and secret (Open Platform), for sign-in from the
+    /// app with `sns/oauth2/access_token`.
+    pub mobile_app_id: Option<String>,
+    pub mobile_app_secret: Option<String>,
+    pub oauth_url: String,
 }
 
 impl std::fmt::Debug for WechatConfig {
@@ -77,12 +82,16 @@ impl std::fmt::Debug for WechatConfig {
         f.debug_struct("WechatConfig")
             .field("app_id", &self.app_id)
             .field("code2session_url", &self.code2session_url)
+            .field("mobile_app_id", &self.mobile_app_id)
+            .field("oauth_url", &self.oauth_url)
             .finish_non_exhaustive()
     }
 }
 
-/// WeChat's code exchange endpoint.
+/// WeChat's code exchange endpoint for mini-programs.
 pub const WECHAT_CODE2SESSION: &str = "https://api.weixin.qq.com/sns/jscode2session";
+/// WeChat's code exchange endpoint for mobile apps.
+pub const WECHAT_OAUTH: &str = "https://api.weixin.qq.com/sns/oauth2/access_token";
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,6 +166,10 @@ impl Config {
                 app_secret: env("BANGFU_WECHAT_APP_SECRET"),
                 code2session_url: env("BANGFU_WECHAT_CODE2SESSION_URL")
                     .unwrap_or_else(|| WECHAT_CODE2SESSION.to_owned()),
+                mobile_app_id: env("BANGFU_WECHAT_MOBILE_APP_ID"),
+                mobile_app_secret: env("BANGFU_WECHAT_MOBILE_APP_SECRET"),
+                oauth_url: env("BANGFU_WECHAT_OAUTH_URL")
+                    .unwrap_or_else(|| WECHAT_OAUTH.to_owned()),
             },
             jwt_secret: env("BANGFU_JWT_SECRET"),
         })

@@ -420,23 +420,23 @@ impl TestServer {
     }
 }
 
-/// A stand-in for WeChat's `jscode2session` on loopback: a login code `ok-<name>` signs in
-/// the user with openid `openid-<name>`; any other code is refused as WeChat does (40029).
-/// The app id and secret must be the ones the server was given.
+/// A stand-in for WeChat's code exchanges on loopback (`jscode2session` for the
+/// mini-program, `oauth2/access_token` for the app): a login code `ok-<name>` signs in the
+/// user with an openid of that app and the unionid `union-<name>`, the same on both; any
+/// other code is refused as WeChat does (40029). App ids and secrets must match.
 pub struct FakeWechat {
     pub url: String,
 }
 
 pub const WECHAT_APP_ID: &str = "wx-test-app";
 pub const WECHAT_SECRET: &str = "wx-test-secret";
+pub const WECHAT_MOBILE_APP_ID: &str = "wx-test-mobile";
+pub const WECHAT_MOBILE_SECRET: &str = "wx-test-mobile-secret";
 
 impl FakeWechat {
     pub fn start() -> FakeWechat {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!(
-            "http://{}/sns/jscode2session",
-            listener.local_addr().expect("addr")
-        );
+        let url = format!("http://{}/sns", listener.local_addr().expect("addr"));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 std::thread::spawn(move || answer_code2session(stream));
@@ -449,7 +449,10 @@ impl FakeWechat {
     pub fn configure(&self, config: &mut Config) {
         config.wechat.app_id = Some(WECHAT_APP_ID.into());
         config.wechat.app_secret = Some(WECHAT_SECRET.into());
-        config.wechat.code2session_url = self.url.clone();
+        config.wechat.code2session_url = format!("{}/jscode2session", self.url);
+        config.wechat.mobile_app_id = Some(WECHAT_MOBILE_APP_ID.into());
+        config.wechat.mobile_app_secret = Some(WECHAT_MOBILE_SECRET.into());
+        config.wechat.oauth_url = format!("{}/oauth2/access_token", self.url);
     }
 }
 
@@ -466,7 +469,7 @@ fn answer_code2session(mut stream: std::net::TcpStream) {
         line.clear();
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("");
-    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let param = |k: &str| {
         query
             .split('&')
@@ -474,10 +477,17 @@ fn answer_code2session(mut stream: std::net::TcpStream) {
             .find(|(key, _)| *key == k)
             .map(|(_, v)| v.to_owned())
     };
-    let body = match (param("appid"), param("secret"), param("js_code")) {
-        (Some(a), Some(s), Some(code)) if a == WECHAT_APP_ID && s == WECHAT_SECRET => {
+    let (app, secret, code) = if path.ends_with("/jscode2session") {
+        (WECHAT_APP_ID, WECHAT_SECRET, param("js_code"))
+    } else {
+        (WECHAT_MOBILE_APP_ID, WECHAT_MOBILE_SECRET, param("code"))
+    };
+    let body = match (param("appid"), param("secret"), code) {
+        (Some(a), Some(s), Some(code)) if a == app && s == secret => {
             match code.strip_prefix("ok-") {
-                Some(name) => format!(r#"{{"openid":"openid-{name}","session_key":"k"}}"#),
+                Some(name) => format!(
+                    r#"{{"openid":"openid-{app}-{name}","unionid":"union-{name}","session_key":"k"}}"#
+                ),
                 None => r#"{"errcode":40029,"errmsg":"invalid code"}"#.to_owned(),
             }
         }

@@ -6,7 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::caller::{Caller, authenticate, bearer_token};
 use super::tokens::APPLICANT_AUDIENCE;
@@ -39,35 +39,61 @@ impl Applicant {
     }
 }
 
+/// Where an applicant signs in from: both reach the same API (R-APP-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The WeChat mini-program (`wx.login`, exchanged at `jscode2session`).
+    MiniProgram,
+    /// The mobile app (WeChat sign-in SDK, exchanged at `sns/oauth2/access_token`).
+    App,
+}
+
+/// Who WeChat says signed in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WechatIdentity {
+    pub openid: String,
+    /// The same person across the mini-program and the app, when WeChat gives it.
+    pub unionid: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
-struct Code2Session {
+struct ExchangeAnswer {
     openid: Option<String>,
+    unionid: Option<String>,
     #[serde(default)]
     errcode: i64,
     #[serde(default)]
     errmsg: String,
 }
 
-/// Exchanges a mini-program login code for the user's openid.
-pub async fn exchange_code(state: &AppState, code: &str) -> Result<String> {
+/// Exchanges a login code for the user's identity at the channel's endpoint.
+pub async fn exchange_code(
+    state: &AppState,
+    channel: Channel,
+    code: &str,
+) -> Result<WechatIdentity> {
     let w = &state.wechat;
-    let (Some(app_id), Some(secret)) = (&w.app_id, &w.app_secret) else {
-        return Err(Error::Unavailable(
-            "WeChat sign-in is not configured (BANGFU_WECHAT_APP_ID, BANGFU_WECHAT_APP_SECRET)"
-                .into(),
-        ));
+    let (id, secret, url, code_param) = match channel {
+        Channel::MiniProgram => (&w.app_id, &w.app_secret, &w.code2session_url, "js_code"),
+        Channel::App => (&w.mobile_app_id, &w.mobile_app_secret, &w.oauth_url, "code"),
+    };
+    let (Some(app_id), Some(secret)) = (id, secret) else {
+        return Err(Error::Unavailable(format!(
+            "WeChat sign-in for {channel:?} is not configured"
+        )));
     };
     let url = reqwest::Url::parse_with_params(
-        &w.code2session_url,
+        url,
         [
             ("appid", app_id.as_str()),
             ("secret", secret.as_str()),
-            ("js_code", code),
+            (code_param, code),
             ("grant_type", "authorization_code"),
         ],
     )
     .map_err(|e| Error::Unavailable(format!("WeChat code exchange URL: {e}")))?;
-    let answer: Code2Session = state
+    let answer: ExchangeAnswer = state
         .http
         .get(url)
         .send()
@@ -78,7 +104,10 @@ pub async fn exchange_code(state: &AppState, code: &str) -> Result<String> {
         .await
         .map_err(|e| Error::Unavailable(format!("WeChat code exchange answer: {e}")))?;
     match answer.openid {
-        Some(openid) if answer.errcode == 0 && !openid.is_empty() => Ok(openid),
+        Some(openid) if answer.errcode == 0 && !openid.is_empty() => Ok(WechatIdentity {
+            openid,
+            unionid: answer.unionid.filter(|u| !u.is_empty()),
+        }),
         _ => {
             tracing::info!(errcode = answer.errcode, errmsg = %answer.errmsg, "WeChat refused a login code");
             Err(Error::Unauthorized {
@@ -92,28 +121,60 @@ pub async fn exchange_code(state: &AppState, code: &str) -> Result<String> {
     }
 }
 
-/// The applicant with this openid, created at their first sign-in.
-pub fn find_or_create(conn: &mut DbConn, openid: &str) -> Result<String> {
+/// The applicant WeChat identified: by the channel's openid, else by the unionid (the same
+/// person signing in from the other channel), else a new applicant.
+pub fn find_or_create(conn: &mut DbConn, channel: Channel, who: &WechatIdentity) -> Result<String> {
     let t = now();
-    let existing: Option<String> = applicants::table
-        .filter(applicants::wechat_openid.eq(openid))
-        .select(applicants::id)
-        .first(conn)
-        .optional()?;
-    if let Some(id) = existing {
+    let by_openid: Option<String> = match channel {
+        Channel::MiniProgram => applicants::table
+            .filter(applicants::wechat_openid.eq(&who.openid))
+            .select(applicants::id)
+            .first(conn)
+            .optional()?,
+        Channel::App => applicants::table
+            .filter(applicants::app_openid.eq(&who.openid))
+            .select(applicants::id)
+            .first(conn)
+            .optional()?,
+    };
+    let by_union: Option<String> = match (&by_openid, &who.unionid) {
+        (None, Some(u)) => applicants::table
+            .filter(applicants::wechat_unionid.eq(u))
+            .select(applicants::id)
+            .first(conn)
+            .optional()?,
+        _ => None,
+    };
+    let id = match by_openid.or(by_union) {
+        Some(id) => id,
+        None => {
+            let id = new_id();
+            diesel::insert_into(applicants::table)
+                .values((
+                    applicants::id.eq(&id),
+                    applicants::created_at.eq(t),
+                    applicants::last_login_at.eq(t),
+                ))
+                .execute(conn)?;
+            id
+        }
+    };
+    let target = applicants::table.find(&id);
+    match channel {
+        Channel::MiniProgram => diesel::update(target)
+            .set(applicants::wechat_openid.eq(&who.openid))
+            .execute(conn)?,
+        Channel::App => diesel::update(target)
+            .set(applicants::app_openid.eq(&who.openid))
+            .execute(conn)?,
+    };
+    if let Some(u) = &who.unionid {
         diesel::update(applicants::table.find(&id))
-            .set(applicants::last_login_at.eq(t))
+            .set(applicants::wechat_unionid.eq(u))
             .execute(conn)?;
-        return Ok(id);
     }
-    let id = new_id();
-    diesel::insert_into(applicants::table)
-        .values((
-            applicants::id.eq(&id),
-            applicants::wechat_openid.eq(openid),
-            applicants::created_at.eq(t),
-            applicants::last_login_at.eq(t),
-        ))
+    diesel::update(applicants::table.find(&id))
+        .set(applicants::last_login_at.eq(t))
         .execute(conn)?;
     Ok(id)
 }

@@ -255,6 +255,8 @@ diesel::table! {
         display_name -> Nullable<Text>,
         created_at -> Timestamp,
         last_login_at -> Timestamp,
+        wechat_unionid -> Nullable<Text>,
+        app_openid -> Nullable<Text>,
     }
 }
 

@@ -113,6 +113,22 @@ fn programs_are_public_and_applicants_sign_in_through_wechat() {
         first.body["applicant_id"],
         sign_in(&s, "ok-li").body["applicant_id"]
     );
+    // The same person in the mobile app is the same applicant (WeChat's unionid).
+    let app = s.call(
+        "POST",
+        "/v1/auth/wechat",
+        None,
+        Some(json!({"code": "ok-zhang", "channel": "app"})),
+    );
+    assert_eq!(app.status, 200, "{}", app.text);
+    assert_eq!(app.body["applicant_id"], first.body["applicant_id"]);
+    s.call(
+        "POST",
+        "/v1/auth/wechat",
+        None,
+        Some(json!({"code": "bad", "channel": "app"})),
+    )
+    .assert_problem(401, "wechat_code_invalid");
 
     // An applicant's token is not a staff token, and the other way round.
     let token = first.body["access_token"].as_str().unwrap_or_default();

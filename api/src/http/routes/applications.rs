@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::utc;
-use crate::auth::applicant::{self, APPLICANT_TOKEN_SECS, Applicant, Principal};
+use crate::auth::applicant::{self, APPLICANT_TOKEN_SECS, Applicant, Channel, Principal};
 use crate::auth::tokens::APPLICANT_AUDIENCE;
 use crate::auth::{Require, perm};
 use crate::domain::application::{Action, Deficiency, Status};
@@ -28,8 +28,16 @@ use crate::store::{calendar, new_id, today};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"code": "0a3Bc9ll2xYz1w0Qp41l2c5Fv83Bc9lU"}))]
 pub struct WechatLoginBody {
-    /// The code from `wx.login()` in the mini-program; usable once.
+    /// The code from `wx.login()` in the mini-program, or from the WeChat sign-in SDK in the
+    /// app; usable once.
     pub code: String,
+    /// `mini_program` (default) or `app`.
+    #[serde(default = "mini_program")]
+    pub channel: Channel,
+}
+
+fn mini_program() -> Channel {
+    Channel::MiniProgram
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,9 +48,11 @@ pub struct ApplicantTokenOut {
     pub applicant_id: String,
 }
 
-/// Sign in from the WeChat mini-program: the login code is exchanged for the user's openid
-/// (WeChat's `jscode2session`); the first sign-in creates the applicant. The token is an
-/// applicant's, valid for the application endpoints only.
+/// Sign in from the WeChat mini-program or the mobile app: the login code is exchanged for
+/// the user's identity (`jscode2session`, or `sns/oauth2/access_token` for the app); the
+/// first sign-in creates the applicant, and WeChat's unionid makes the same person one
+/// applicant on both channels. The token is an applicant's, valid for the application
+/// endpoints only.
 #[utoipa::path(tag = "applications", request_body = WechatLoginBody,
     responses((status = 200, body = ApplicantTokenOut),
               (status = 401, description = "Invalid or used code (`wechat_code_invalid`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -52,6 +62,7 @@ pub async fn wechat_login(
     state: web::Data<AppState>,
     body: ApiJson<WechatLoginBody>,
 ) -> Result<web::Json<ApplicantTokenOut>> {
+    let channel = body.0.channel;
     let code = body.0.code.trim().to_owned();
     if code.is_empty() || code.len() > 128 {
         return Err(Error::validation(
@@ -60,10 +71,10 @@ pub async fn wechat_login(
             Msg::fixed("登录凭证无效。", "Invalid login code."),
         ));
     }
-    let openid = applicant::exchange_code(&state, &code).await?;
+    let who = applicant::exchange_code(&state, channel, &code).await?;
     let id = state
         .db
-        .write(move |c| applicant::find_or_create(c, &openid))
+        .write(move |c| applicant::find_or_create(c, channel, &who))
         .await?;
     let now = Utc::now().timestamp();
     let token = state.keys.issue_for(
