@@ -6,6 +6,10 @@ use utoipa::ToSchema;
 
 /// Header naming the protocol version the client speaks; required on sync requests.
 pub const PROTOCOL_HEADER: &str = "Bangfu-Sync-Protocol";
+/// The app's version, as the device states it (shown to supervisors).
+pub const APP_VERSION_HEADER: &str = "Bangfu-App-Version";
+/// How many changes wait in the device's outbox (shown to supervisors).
+pub const PENDING_HEADER: &str = "Bangfu-Pending";
 
 /// The most mutations one push may carry.
 pub const MAX_BATCH: usize = 1000;

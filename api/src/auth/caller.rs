@@ -189,5 +189,6 @@ pub mod perm {
         ReadApplications,
         ReviewApplications,
         PayAid,
+        SuperviseSync,
     );
 }

@@ -84,6 +84,7 @@ impl Role {
                 R::VillageSecretary | R::TownshipOfficer | R::CountyOfficer | R::Admin
             ),
             P::PayAid => matches!(self, R::CountyOfficer | R::Admin),
+            P::SuperviseSync => !matches!(self, R::Helper),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -121,6 +122,8 @@ pub enum Permission {
     ReviewApplications,
     /// Record aid payments against case files.
     PayAid,
+    /// See the sync status of devices and the changes the server refused.
+    SuperviseSync,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
 }

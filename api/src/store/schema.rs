@@ -366,6 +366,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_device_status (device_id) {
+        device_id -> Text,
+        user_id -> Text,
+        region_path -> Text,
+        protocol_version -> Integer,
+        app_version -> Nullable<Text>,
+        last_push_at -> Nullable<Timestamp>,
+        last_pull_at -> Nullable<Timestamp>,
+        pending_reported -> Nullable<BigInt>,
+        pushed_total -> BigInt,
+        rejected_total -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_quarantine (device_id, mutation_id) {
+        device_id -> Text,
+        mutation_id -> Text,
+        user_id -> Text,
+        entity -> Text,
+        record_id -> Text,
+        region_path -> Text,
+        payload -> Text,
+        problem -> Text,
+        state -> Text,
+        note -> Nullable<Text>,
+        settled_by -> Nullable<Text>,
+        settled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     calendar_years (year) {
         year -> Integer,
         schedule -> Text,
@@ -375,6 +408,7 @@ diesel::table! {
 
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(devices -> users (user_id));
+diesel::joinable!(sync_device_status -> devices (device_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(access_grants -> regions (region_id));
@@ -415,4 +449,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     aid_totals,
     income_records,
     duplicate_candidates,
+    sync_device_status,
+    sync_quarantine,
 );

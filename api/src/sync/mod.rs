@@ -1,7 +1,9 @@
 //! The server side of the delta-sync protocol (see `sync/PROTOCOL.md`): applying pushes,
-//! serving pulls from the change feed, and settling conflicts.
+//! serving pulls from the change feed, settling conflicts, and what supervisors see of
+//! devices and refused changes.
 
 pub mod conflicts;
 pub mod pull;
 pub mod push;
 pub mod records;
+pub mod supervision;

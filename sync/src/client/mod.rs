@@ -17,7 +17,8 @@ use crate::hlc::{Clock, Hlc};
 use crate::merge::{Incoming, Rejection, Stored, validate};
 use crate::schema;
 use crate::wire::{
-    Mutation, MutationStatus, Op, PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse,
+    APP_VERSION_HEADER, Mutation, MutationStatus, Op, PENDING_HEADER, PROTOCOL_HEADER,
+    PullResponse, PushRequest, PushResponse,
 };
 use store::{OutboxRow, RecordRow, outbox, records, rejected};
 
@@ -202,8 +203,12 @@ impl Field {
     ) -> Result<Value, ClientError> {
         for attempt in 0..2 {
             let token = self.token()?;
+            // The server shows supervisors what waits on the phone.
+            let pending = self.pending()?;
             let r = build(&self.http, &token)
                 .header(PROTOCOL_HEADER, crate::PROTOCOL_VERSION.to_string())
+                .header(PENDING_HEADER, pending.to_string())
+                .header(APP_VERSION_HEADER, env!("CARGO_PKG_VERSION"))
                 .send()?;
             if r.status().as_u16() == 401 && attempt == 0 {
                 let refresh = store::get_meta(&mut self.db, "refresh_token")?

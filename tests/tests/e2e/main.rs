@@ -14,4 +14,5 @@ mod housekeeping;
 mod idempotency;
 mod schema;
 mod scope;
+mod supervision;
 mod sync;

@@ -15,6 +15,7 @@ pub mod households;
 pub mod programs;
 pub mod regions;
 pub mod sync;
+pub mod sync_supervision;
 pub mod users;
 
 /// Everything under `/v1` plus health and metrics.
@@ -73,7 +74,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(sync::pull)
         .service(sync::schema)
         .service(sync::list_conflicts)
-        .service(sync::resolve_conflict);
+        .service(sync::resolve_conflict)
+        .service(sync_supervision::devices)
+        .service(sync_supervision::quarantine)
+        .service(sync_supervision::settle);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.

@@ -5,7 +5,8 @@ use actix_web::{HttpRequest, get, post, web};
 use bangfu_sync::PROTOCOL_VERSION;
 use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule};
 use bangfu_sync::wire::{
-    MAX_BATCH, MAX_PULL, PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse,
+    APP_VERSION_HEADER, MAX_BATCH, MAX_PULL, PENDING_HEADER, PROTOCOL_HEADER, PullResponse,
+    PushRequest, PushResponse,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,7 @@ use crate::sync::conflicts::{self, Choice};
 use crate::sync::pull::{self as feed_pull, Cursor};
 use crate::sync::push::{self as apply_push, Pusher, wall_ms};
 use crate::sync::records::{self, ConflictFilter, ConflictRow};
+use crate::sync::supervision::{self, DeviceReport, SyncingDevice};
 
 /// The largest push body: 1000 mutations of a few kilobytes.
 const PUSH_LIMIT: usize = 8 * 1024 * 1024;
@@ -48,6 +50,24 @@ fn check_protocol(req: &HttpRequest) -> Result<()> {
             ),
         ),
     })
+}
+
+/// What the device says about itself: protocol, `Bangfu-App-Version`, `Bangfu-Pending`.
+fn report(req: &HttpRequest) -> DeviceReport {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 40)
+    };
+    DeviceReport {
+        protocol_version: PROTOCOL_VERSION as i32,
+        app_version: header(APP_VERSION_HEADER).map(str::to_owned),
+        pending: header(PENDING_HEADER)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|n| *n >= 0),
+    }
 }
 
 fn pusher(caller: &Caller) -> Result<Pusher> {
@@ -97,11 +117,18 @@ pub async fn push(
         return Err(Error::BatchTooLarge { max: MAX_BATCH });
     }
     let clock = state.clock.clone();
+    let (rep, region_path) = (report(&req), caller.region_path.clone());
     let results = state
         .db
         .write(move |c| {
             let results = apply_push::apply(c, &who, &clock, &mutations)?;
-            devices::touch(c, &who.device_id, None)?;
+            devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
+            let d = SyncingDevice {
+                device_id: &who.device_id,
+                user_id: &who.user_id,
+                region_path: &region_path,
+            };
+            supervision::record_push(c, &d, &rep, &mutations, &results)?;
             Ok(results)
         })
         .await?;
@@ -155,6 +182,7 @@ pub async fn pull(
         .transpose()?
         .unwrap_or(Cursor::START);
     let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
+    let pulled_by = device.clone();
     let (page, last_mutation_id) = state
         .db
         .read(move |c| {
@@ -166,6 +194,24 @@ pub async fn pull(
             Ok((page, last))
         })
         .await?;
+    if let Some(device_id) = pulled_by {
+        let (rep, user_id, region_path) = (
+            report(&req),
+            caller.user_id.clone(),
+            caller.region_path.clone(),
+        );
+        state
+            .db
+            .write(move |c| {
+                let d = SyncingDevice {
+                    device_id: &device_id,
+                    user_id: &user_id,
+                    region_path: &region_path,
+                };
+                supervision::record_pull(c, &d, &rep)
+            })
+            .await?;
+    }
     Ok(web::Json(PullResponse {
         changes: page.changes,
         next_cursor: page.next.encode(),

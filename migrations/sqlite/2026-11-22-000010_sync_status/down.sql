@@ -1,0 +1,2 @@
+DROP TABLE sync_quarantine;
+DROP TABLE sync_device_status;
