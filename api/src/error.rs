@@ -101,6 +101,9 @@ pub enum Error {
     /// The client speaks a protocol version this server does not.
     #[error("client upgrade required")]
     UpgradeRequired { detail: Msg },
+    /// A sync cursor older than the tombstone horizon: deletions it would need are gone.
+    #[error("sync reset required")]
+    ResetRequired { detail: Msg },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) is down; retrying later may succeed.

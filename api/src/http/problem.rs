@@ -157,6 +157,12 @@ fn parts(e: &Error) -> Parts<'_> {
             Msg::fixed("请升级应用", "Please upgrade the app"),
             Some(detail),
         ),
+        Error::ResetRequired { detail } => p(
+            S::GONE,
+            "reset_required",
+            Msg::fixed("需要重新同步", "Sync reset required"),
+            Some(detail),
+        ),
         Error::TooManyRequests { .. } => p(
             S::TOO_MANY_REQUESTS,
             "too_many_requests",

@@ -29,3 +29,24 @@ pub fn head(conn: &mut DbConn) -> Result<i64> {
         .select(sync_counter::seq)
         .first(conn)?)
 }
+
+/// The highest feed position whose tombstone has been removed: a cursor below it may have
+/// missed deletions.
+pub fn purged_through(conn: &mut DbConn) -> Result<i64> {
+    Ok(sync_counter::table
+        .find(1)
+        .select(sync_counter::purged_through)
+        .first(conn)?)
+}
+
+/// Raises the purge mark (never lowers it).
+pub fn mark_purged(conn: &mut DbConn, through: i64) -> Result<()> {
+    diesel::update(
+        sync_counter::table
+            .find(1)
+            .filter(sync_counter::purged_through.lt(through)),
+    )
+    .set(sync_counter::purged_through.eq(through))
+    .execute(conn)?;
+    Ok(())
+}

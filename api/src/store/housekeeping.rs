@@ -1,12 +1,15 @@
 //! Removing what has served its purpose, so tables stay bounded: used and expired refresh
 //! tokens, ended sessions, old failed-login records, and idempotency records past the
-//! window in which a client may still retry. The audit log and sync answers are kept.
+//! window in which a client may still retry, and sync tombstones and answers past the
+//! tombstone horizon. The audit log is kept.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::db::DbConn;
-use super::schema::{idempotency_keys, login_failures, refresh_tokens, sessions};
+use super::schema::{
+    idempotency_keys, login_failures, refresh_tokens, sessions, sync_mutations, sync_records,
+};
 use crate::error::Result;
 
 /// How long a client may repeat a creation with the same `Idempotency-Key`.
@@ -15,6 +18,10 @@ pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::hours(1);
 /// Ended sessions are kept this long for investigation, then removed.
 pub const ENDED_SESSION_RETENTION: Duration = Duration::days(30);
+/// Deleted synced records are kept as tombstones this long; a device that has not pulled
+/// for longer is told to reset (it keeps its unsent changes). Answers to mutations are
+/// kept as long, for retries.
+pub const TOMBSTONE_HORIZON: Duration = Duration::days(90);
 
 /// What one pass removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +30,8 @@ pub struct Pruned {
     pub sessions: usize,
     pub login_failures: usize,
     pub idempotency_keys: usize,
+    pub tombstones: usize,
+    pub sync_answers: usize,
 }
 
 /// One pass, inside the caller's write transaction.
@@ -64,5 +73,19 @@ pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> Result<Pruned> {
         idempotency_keys::table.filter(idempotency_keys::created_at.lt(now - IDEMPOTENCY_WINDOW)),
     )
     .execute(conn)?;
+    let horizon = now - TOMBSTONE_HORIZON;
+    let expired = sync_records::table
+        .filter(sync_records::deleted.eq(true))
+        .filter(sync_records::updated_at.lt(horizon));
+    let highest: Option<i64> = expired
+        .select(diesel::dsl::max(sync_records::seq))
+        .first(conn)?;
+    if let Some(h) = highest {
+        super::feed::mark_purged(conn, h)?;
+        p.tombstones = diesel::delete(expired).execute(conn)?;
+    }
+    p.sync_answers =
+        diesel::delete(sync_mutations::table.filter(sync_mutations::received_at.lt(horizon)))
+            .execute(conn)?;
     Ok(p)
 }

@@ -121,6 +121,7 @@ diesel::table! {
     sync_counter (id) {
         id -> Integer,
         seq -> BigInt,
+        purged_through -> BigInt,
     }
 }
 

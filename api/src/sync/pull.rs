@@ -58,6 +58,15 @@ pub fn pull(conn: &mut DbConn, scope: &Scope, after: Cursor, limit: i64) -> Resu
     // Everything at or below the head is committed (writers hold the counter until they
     // commit), so a page that comes up short may move the cursor to the head.
     let head = feed::head(conn)?;
+    // Deletions below the purge mark are gone: such a cursor could miss them.
+    if after != Cursor::START && after.0 < feed::purged_through(conn)? {
+        return Err(Error::ResetRequired {
+            detail: Msg::fixed(
+                "上次同步距今已超过删除记录的保留期限，请不带 cursor 从头同步；手机上未上传的修改会保留并照常上传。",
+                "Your last sync is older than deleted records are kept: pull again without a cursor. Unsent changes on the phone are kept and pushed as usual.",
+            ),
+        });
+    }
     let recs = records::changed_since(conn, scope, after.0, limit + 1)?;
     let changed_regions = regions::changed_since(conn, scope, after.0, limit + 1)?;
     let regs = regions::with_dibao(conn, changed_regions)?;

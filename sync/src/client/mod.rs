@@ -485,6 +485,7 @@ impl Field {
     /// so an interrupted pull resumes where it stopped. Returns the number of changes.
     pub fn pull(&mut self) -> Result<usize, ClientError> {
         let mut total = 0;
+        let mut reset = false;
         loop {
             let cursor = store::get_meta(&mut self.db, "cursor")?;
             let path = match &cursor {
@@ -492,7 +493,17 @@ impl Field {
                 None => "/v1/sync/pull".to_owned(),
             };
             let url = self.url(&path);
-            let page = self.send(|http, token| http.get(&url).bearer_auth(token))?;
+            let page = match self.send(|http, token| http.get(&url).bearer_auth(token)) {
+                // Offline longer than the server keeps deletions: start over, once.
+                Err(ClientError::Server { status: 410, body })
+                    if !reset && body.contains("reset_required") =>
+                {
+                    reset = true;
+                    self.reset()?;
+                    continue;
+                }
+                other => other?,
+            };
             let page: PullResponse =
                 serde_json::from_value(page).map_err(|e| ClientError::Local(e.to_string()))?;
             if let Ok(h) = page.server_hlc.parse::<Hlc>() {
@@ -521,6 +532,25 @@ impl Field {
                 return Ok(total);
             }
         }
+    }
+
+    /// Forgets what was pulled, keeping every record with unsent changes and the outbox
+    /// itself, so the next pull starts from the beginning and loses nothing of the user's.
+    pub fn reset(&mut self) -> Result<(), ClientError> {
+        self.db.transaction(|c| {
+            let pending: Vec<(String, String)> =
+                outbox::table.select((outbox::entity, outbox::id)).load(c)?;
+            let held: Vec<(String, String)> = records::table
+                .select((records::entity, records::id))
+                .load(c)?;
+            for (entity, id) in held {
+                if !pending.iter().any(|(e, i)| *e == entity && *i == id) {
+                    diesel::delete(records::table.find((&entity, &id))).execute(c)?;
+                }
+            }
+            diesel::delete(store::meta::table.find("cursor")).execute(c)?;
+            Ok::<_, ClientError>(())
+        })
     }
 
     /// Push, then pull.

@@ -1,0 +1,1 @@
+ALTER TABLE sync_counter DROP COLUMN purged_through;
