@@ -101,6 +101,9 @@ pub enum Error {
     /// The client speaks a protocol version this server does not.
     #[error("client upgrade required")]
     UpgradeRequired { detail: Msg },
+    /// A `Range` header that lies outside the file (`size` is the file's length).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) is down; retrying later may succeed.

@@ -11,6 +11,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
 pub mod migrate;
+pub mod photos;
 pub mod regions;
 pub mod schema;
 pub mod scoped;
