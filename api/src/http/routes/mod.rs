@@ -9,8 +9,10 @@ pub mod auth;
 pub mod calculations;
 pub mod devices;
 pub mod health;
+pub mod photos;
 pub mod regions;
 pub mod sync;
+pub mod uploads;
 pub mod users;
 
 /// Everything under `/v1` plus health and metrics.
@@ -43,7 +45,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(sync::pull)
         .service(sync::schema)
         .service(sync::list_conflicts)
-        .service(sync::resolve_conflict);
+        .service(sync::resolve_conflict)
+        .service(uploads::create)
+        .service(uploads::progress)
+        .service(uploads::append)
+        .service(uploads::cancel)
+        .service(photos::download);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.
