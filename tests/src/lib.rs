@@ -104,13 +104,19 @@ impl TestServer {
     }
 
     pub fn start_on(db: TestDb) -> TestServer {
-        let config = Config::load(&Overrides {
+        Self::start_configured(db, |_| {})
+    }
+
+    /// Starts on `db` after `adjust` has changed the configuration (e.g. the photo store).
+    pub fn start_configured(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::load(&Overrides {
             addr: None,
             data_dir: Some(PathBuf::from(db.dir.path())),
             database_url: Some(db.url.clone()),
             config: None,
         })
         .expect("config");
+        adjust(&mut config);
         let state = bangfu::app::prepare(&config).expect("prepare server");
         bangfu::demo::load(&state.db).expect("demo data");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

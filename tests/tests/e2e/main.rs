@@ -10,6 +10,7 @@ mod errors;
 mod field_cli;
 mod housekeeping;
 mod idempotency;
+mod photos;
 mod schema;
 mod scope;
 mod sync;
