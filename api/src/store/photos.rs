@@ -226,14 +226,28 @@ pub fn finish(
             ))
             .execute(conn)?;
     }
-    diesel::update(uploads::table.find(&up.id))
-        .set((
-            uploads::state.eq(COMPLETE),
-            uploads::received.eq(up.size),
-            uploads::updated_at.eq(now),
-            uploads::expires_at.eq(keep_until),
-        ))
-        .execute(conn)?;
+    let finished = diesel::update(
+        uploads::table
+            .find(&up.id)
+            .filter(uploads::state.eq(OPEN))
+            .filter(uploads::received.eq(up.received)),
+    )
+    .set((
+        uploads::state.eq(COMPLETE),
+        uploads::received.eq(up.size),
+        uploads::updated_at.eq(now),
+        uploads::expires_at.eq(keep_until),
+    ))
+    .execute(conn)?;
+    if finished != 1 {
+        return Err(crate::error::Error::Conflict {
+            code: "upload_busy",
+            detail: crate::error::Msg::fixed(
+                "该上传已被另一请求修改，请查询偏移量。",
+                "Another request changed this upload: ask for the offset.",
+            ),
+        });
+    }
     audit::record(
         conn,
         actor,

@@ -381,39 +381,48 @@ pub async fn append(
     let part = photos.part_path(&id);
     let got = receive::append(part.clone(), up.received as u64, up.size as u64, body).await?;
     let received = got.received as i64;
-    let (from, uid2) = (up.received, up.id.clone());
+    // Complete: every byte is here (a connection lost after the last byte changes nothing).
+    // The finishing transaction records the offset itself, so it needs no write of its own.
+    let complete =
+        received == up.size && !matches!(got.failure, Some(Error::PayloadTooLarge { .. }));
     let expires = now() + photos.limits.idle_expiry;
-    let moved = state
-        .db
-        .write(move |c| rows::advance(c, &uid2, from, received, now(), expires))
-        .await?;
-    if !moved {
-        return Err(Error::Conflict {
-            code: "upload_busy",
-            detail: Msg::fixed(
-                "该上传已被另一请求修改，请查询偏移量。",
-                "Another request changed this upload: ask for the offset.",
-            ),
-        });
-    }
-    if let Some(e) = got.failure {
-        return Ok(with_offset(HttpResponse::from_error(e), received));
-    }
-    let up = UploadRow {
-        received,
-        expires_at: expires,
-        ..up
-    };
-    if received < up.size {
+    if !complete {
+        let (from, uid2) = (up.received, up.id.clone());
+        let moved = state
+            .db
+            .write(move |c| rows::advance(c, &uid2, from, received, now(), expires))
+            .await?;
+        if !moved {
+            return Err(busy_elsewhere());
+        }
+        if let Some(e) = got.failure {
+            return Ok(with_offset(HttpResponse::from_error(e), received));
+        }
+        let up = UploadRow {
+            received,
+            expires_at: expires,
+            ..up
+        };
         return Ok(answer(StatusCode::OK, &UploadOut::of(&up, None)));
     }
     let (blob, _) = receive::finish(&state.db, &photos, caller.actor(), up.clone(), part).await?;
     let done = UploadRow {
+        received,
         state: COMPLETE.to_owned(),
         expires_at: now() + keep_finished(),
         ..up
     };
     Ok(answer(StatusCode::OK, &UploadOut::of(&done, Some(blob))))
+}
+
+fn busy_elsewhere() -> Error {
+    Error::Conflict {
+        code: "upload_busy",
+        detail: Msg::fixed(
+            "该上传已被另一请求修改，请查询偏移量。",
+            "Another request changed this upload: ask for the offset.",
+        ),
+    }
 }
 
 /// Cancel an unfinished upload and discard its bytes.
