@@ -657,3 +657,63 @@ fn photos_live_in_s3_compatible_storage_when_configured() {
     s.call("GET", &path, Some(&other.access), None)
         .assert_problem(404, "not_found");
 }
+
+fn field(s: &TestServer, store: &str, args: &[&str], input: &str) -> String {
+    let mut argv = vec!["bangfu-field", "--store", store, "--server", &s.base];
+    argv.extend_from_slice(args);
+    let mut out = Vec::new();
+    bangfu_sync::client::cli::run(argv, &mut input.as_bytes(), &mut out)
+        .unwrap_or_else(|e| panic!("bangfu-field {args:?}: {e}"));
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn the_field_cli_uploads_the_photos_its_records_name_and_resumes() {
+    let s = TestServer::start();
+    let officer = s.login("qingshan_officer");
+    let village = s.region_id(&officer.access, "530123101001");
+    let dir = tempfile::tempdir().expect("dir");
+    let store = dir.path().join("phone.db").to_string_lossy().into_owned();
+    let file = dir.path().join("IMG_0001.jpg");
+    let photo = jpeg(500, 9, true);
+    std::fs::write(&file, &photo).expect("photo file");
+    let digest = sha(&photo);
+    let password = format!("{}\n", bangfu_e2e::DEMO_PASSWORD);
+    field(&s, &store, &["login", "qingshan_helper"], &password);
+
+    let household = new_id();
+    let out = field(
+        &s,
+        &store,
+        &[
+            "photo",
+            "--file",
+            &file.to_string_lossy(),
+            "--region",
+            &village,
+            "--subject-id",
+            &household,
+            "--caption",
+            "新修的屋顶",
+        ],
+        "",
+    );
+    assert!(out.contains(&format!("file {digest} waiting")), "{out}");
+    assert!(field(&s, &store, &["sync"], "").starts_with("sent 1 (applied 1"));
+
+    // The network gives out after 100,000 bytes: the file waits, the server keeps the part.
+    let out = field(&s, &store, &["upload", "--max-bytes", "100000"], "");
+    assert_eq!(out.trim(), "uploaded 0, waiting 1, refused 0");
+    let path = format!("/v1/photos/{digest}");
+    assert_eq!(fetch(&s, &officer, &path, &[]).0, 404);
+    // The next round resumes from the server's offset and completes.
+    let out = field(&s, &store, &["upload"], "");
+    assert_eq!(out.trim(), "uploaded 1, waiting 0, refused 0");
+    let (status, _, body) = fetch(&s, &officer, &path, &[]);
+    assert_eq!(status, 200);
+    assert!(body == photo, "the served photo differs");
+    assert_eq!(
+        field(&s, &store, &["upload"], "").trim(),
+        "uploaded 0, waiting 0, refused 0"
+    );
+}
