@@ -377,9 +377,16 @@ impl BlobStore for S3Store {
         Box::pin(async move {
             let dest = scratch.join(format!("fetch-{}", uuid::Uuid::now_v7().simple()));
             let mut s = self.get(key, None).await?;
-            let mut f = std::fs::File::create(&dest).map_err(io)?;
+            let d = dest.clone();
+            let mut f = blocking(move || std::fs::File::create(&d).map_err(io)).await?;
             while let Some(chunk) = s.next().await {
-                f.write_all(&chunk.map_err(io)?).map_err(io)?;
+                let chunk = chunk.map_err(io)?;
+                f = blocking(move || {
+                    let mut f = f;
+                    f.write_all(&chunk).map_err(io)?;
+                    Ok(f)
+                })
+                .await?;
             }
             Ok(dest)
         })

@@ -335,6 +335,19 @@ pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
             remove_part(&photos.part_path(&u));
         }
     }
+    // Scratch copies of S3 objects left by an interrupted resize.
+    if let Ok(entries) = std::fs::read_dir(&photos.parts_dir) {
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for e in entries.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < hour_ago);
+            if old && e.file_name().to_string_lossy().starts_with("fetch-") {
+                remove_part(&e.path());
+            }
+        }
+    }
     let stale = now() - chrono::Duration::minutes(10);
     let pending = db.read(|c| rows::pending_derivatives(c, 100)).await?;
     for b in pending.into_iter().filter(|b| b.created_at < stale) {
