@@ -323,3 +323,54 @@ pub fn expire(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<String>> {
     diesel::delete(uploads::table.filter(uploads::expires_at.le(now))).execute(conn)?;
     Ok(open)
 }
+
+/// Digests that the live photo records `user_id` made inside `scope` name, of which the
+/// server holds no complete copy from that user (at most `limit` records are looked at,
+/// newest first): the files the user's phone still has to send.
+pub fn missing_for(
+    conn: &mut DbConn,
+    scope: &Scope,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
+    let data: Vec<String> = sync_records::table
+        .filter(sync_records::entity.eq("photo"))
+        .filter(sync_records::deleted.eq(false))
+        .filter(sync_records::created_by.eq(user_id))
+        .filter(super::scoped::path_in_scope(
+            sync_records::region_path,
+            scope,
+        ))
+        .order(sync_records::seq.desc())
+        .limit(limit)
+        .select(sync_records::data)
+        .load(conn)?;
+    let mut named: Vec<String> = data
+        .iter()
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|v| v["sha256"].as_str().map(str::to_ascii_lowercase))
+        .collect();
+    named.sort();
+    named.dedup();
+    let held: Vec<String> = blob_holders::table
+        .filter(blob_holders::user_id.eq(user_id))
+        .filter(blob_holders::sha256.eq_any(&named))
+        .select(blob_holders::sha256)
+        .load(conn)?;
+    Ok(named.into_iter().filter(|s| !held.contains(s)).collect())
+}
+
+/// The unfinished uploads of `user_id`.
+pub fn open_uploads(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<UploadRow>> {
+    Ok(uploads::table
+        .filter(uploads::user_id.eq(user_id))
+        .filter(uploads::state.eq(OPEN))
+        .filter(uploads::expires_at.gt(now))
+        .order(uploads::id.asc())
+        .select(UploadRow::as_select())
+        .load(conn)?)
+}

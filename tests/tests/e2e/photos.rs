@@ -258,6 +258,13 @@ fn an_interrupted_upload_resumes_and_is_served_within_scope_only() {
     let path = format!("/v1/photos/{digest}");
     assert_eq!(fetch(&s, &helper, &path, &[]).0, 404);
     link(&s, &helper, "530123101001", &digest);
+    // A record naming a file the server lacks shows up as missing until it is sent.
+    let absent = sha(b"a photo still on the phone");
+    link(&s, &helper, "530123101001", &absent);
+    let out = s.call("GET", "/v1/uploads", Some(&helper.access), None);
+    assert_eq!(out.status, 200, "{}", out.text);
+    assert_eq!(out.body["missing"], json!([absent]), "{}", out.text);
+    assert_eq!(out.body["open"], json!([]));
 
     // The township officer may see location: the original, byte for byte, with ranges.
     let officer = s.login("qingshan_officer");

@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(sync::list_conflicts)
         .service(sync::resolve_conflict)
         .service(uploads::create)
+        .service(uploads::outstanding)
         .service(uploads::progress)
         .service(uploads::append)
         .service(uploads::cancel)

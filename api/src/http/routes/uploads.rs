@@ -253,6 +253,42 @@ pub async fn create(
     }
 }
 
+/// What the caller's phone still has to send.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"open": [], "missing": ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]}))]
+pub struct Outstanding {
+    /// Unfinished uploads, with the offset to resume from.
+    pub open: Vec<UploadOut>,
+    /// Digests named by the caller's photo records (the latest 1000) of which the server
+    /// has no complete copy from the caller: upload these files.
+    pub missing: Vec<String>,
+}
+
+/// The caller's unfinished uploads, and the files their photo records name that the server
+/// does not hold yet (say, after the phone was reinstalled).
+#[utoipa::path(tag = "uploads", security(("bearer" = [])),
+    responses((status = 200, body = Outstanding)))]
+#[get("/v1/uploads")]
+pub async fn outstanding(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+) -> Result<web::Json<Outstanding>> {
+    let (uid, scope) = (caller.user_id.clone(), caller.scope.clone());
+    let (open, missing) = state
+        .db
+        .read(move |c| {
+            Ok((
+                rows::open_uploads(c, &uid, now())?,
+                rows::missing_for(c, &scope, &uid, 1000)?,
+            ))
+        })
+        .await?;
+    Ok(web::Json(Outstanding {
+        open: open.iter().map(|u| UploadOut::of(u, None)).collect(),
+        missing,
+    }))
+}
+
 /// How far an upload got: resume from `offset` (also in the `Upload-Offset` header).
 #[utoipa::path(tag = "uploads", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = UploadOut, headers(("Upload-Offset" = i64, description = "Bytes the server holds"))),
