@@ -72,8 +72,9 @@ pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 pub trait BlobStore: Debug + Send + Sync {
     /// Size of the object, `None` if it is not there.
     fn size<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<u64>>>;
-    /// Takes in a finished local file (consumed). `false` if the key was already there, in
-    /// which case the stored bytes are kept (same name, same bytes).
+    /// Takes in a finished local file (consumed; its bytes already synced to disk by the
+    /// caller). `false` if the key was already there, in which case the stored bytes are
+    /// kept (same name, same bytes).
     fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>>;
     /// Stores a small object held in memory (a resized copy).
     fn put_bytes<'a>(&'a self, key: &'a BlobKey, bytes: Bytes) -> BoxFuture<'a, Result<()>>;
@@ -149,9 +150,6 @@ impl BlobStore for LocalStore {
             }
             let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
             std::fs::create_dir_all(dir).map_err(io)?;
-            std::fs::File::open(&src)
-                .and_then(|f| f.sync_all())
-                .map_err(io)?;
             // The part file usually sits on the same file system: a rename, not a copy.
             if std::fs::rename(&src, &dest).is_err() {
                 let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));

@@ -3,12 +3,13 @@
 //! decoded at a time, so a burst of uploads cannot exhaust memory. HEIF and PDF are stored
 //! without resized copies: no HEVC decoder is built in.
 
-use std::io::{BufReader, Cursor};
+use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 use std::sync::Mutex;
 
 use actix_web::web::Bytes;
 use image::codecs::jpeg::JpegEncoder;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::sniff::FileType;
@@ -49,15 +50,23 @@ fn format(ty: FileType) -> Option<image::ImageFormat> {
     }
 }
 
+/// Where the header of a JPEG, PNG or WebP lies, nearly always: the decoders read what
+/// they are given whole, so only this much is given to them first.
+const HEADER_PREFIX: u64 = 512 * 1024;
+
 /// Width and height from the header alone; `Err` if the image is not legible.
 pub fn dimensions(path: &Path, ty: FileType) -> Result<(u32, u32), String> {
     let Some(fmt) = format(ty) else {
         return Err("not decodable".into());
     };
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut r = ImageReader::with_format(BufReader::new(f), fmt);
-    r.limits(limits());
-    r.into_dimensions().map_err(|e| e.to_string())
+    let read = |limit: u64| {
+        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let mut r = ImageReader::with_format(BufReader::new(f.take(limit)), fmt);
+        r.limits(limits());
+        r.into_dimensions().map_err(|e| e.to_string())
+    };
+    // A header past the prefix (a very large EXIF block) is read from the whole file.
+    read(HEADER_PREFIX).or_else(|_| read(u64::MAX))
 }
 
 fn jpeg(img: &DynamicImage) -> Result<Bytes, String> {
@@ -72,30 +81,42 @@ fn jpeg(img: &DynamicImage) -> Result<Bytes, String> {
 /// Makes the copies for one original held in a local file. `strip_metadata`: also make a
 /// copy of the original without EXIF/XMP.
 pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, String> {
+    // Taken first: queued jobs hold no file in memory while they wait.
+    let _one_at_a_time = DECODING.lock().map_err(|e| e.to_string())?;
     let mut d = Derived::default();
-    if strip_metadata {
+    let mut without_metadata = None;
+    if strip_metadata || ty == FileType::Jpeg {
         let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        d.stripped = strip::strip(ty, &bytes).map(Bytes::from);
+        without_metadata = strip::strip(ty, &bytes).map(Bytes::from);
+    }
+    if strip_metadata {
+        d.stripped = without_metadata.clone();
     }
     let Some(fmt) = format(ty) else {
         return Ok(d);
     };
-    let _one_at_a_time = DECODING.lock().map_err(|e| e.to_string())?;
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut r = ImageReader::with_format(BufReader::new(f), fmt);
     r.limits(limits());
     let mut decoder = r.into_decoder().map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    let upright = matches!(orientation, None | Some(Orientation::NoTransforms));
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
-    let medium = if img.width().max(img.height()) > MEDIUM_PX {
-        img.resize(MEDIUM_PX, MEDIUM_PX, image::imageops::FilterType::Triangle)
-    } else {
+    let small = img.width().max(img.height()) <= MEDIUM_PX;
+    let medium = if small {
         img
+    } else {
+        img.resize(MEDIUM_PX, MEDIUM_PX, image::imageops::FilterType::Triangle)
     };
-    d.medium = Some(jpeg(&medium)?);
+    // An upright JPEG within the medium size is its own medium copy, without metadata:
+    // no second encoding (the encoder is most of the cost).
+    d.medium = match without_metadata {
+        Some(b) if small && upright => Some(b),
+        _ => Some(jpeg(&medium)?),
+    };
     d.thumb = Some(jpeg(&medium.thumbnail(THUMB_PX, THUMB_PX))?);
     Ok(d)
 }
