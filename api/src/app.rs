@@ -28,6 +28,13 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
     }
     let secret = config.jwt_secret()?;
     let data_key = config.data_key()?;
+    let store = crate::photos::blobstore::open(&config.photo_store, &config.s3_options)?;
+    tracing::info!(store = %store.describe(), "photo store");
+    let photos = crate::photos::Photos::new(
+        store,
+        config.data_dir.join("uploads"),
+        crate::photos::Limits::default(),
+    )?;
     Ok(AppState {
         db,
         keys: Keys::from_secret(secret.as_bytes()),
@@ -43,6 +50,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
             .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?,
         wechat: config.wechat.clone(),
         clock: crate::state::server_clock(),
+        photos: std::sync::Arc::new(photos),
     })
 }
 
@@ -117,6 +125,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "bangfu serving; API docs at /docs/"
     );
     let db = state.db.clone();
+    let photos = state.photos.clone();
     let server = run(state, listener, config.workers)?;
     // Hourly housekeeping keeps session, login and idempotency tables bounded.
     actix_web::rt::spawn(async move {
@@ -129,6 +138,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             {
                 Ok(p) => tracing::info!(?p, "housekeeping"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+            // Abandoned uploads expire with their part files.
+            match crate::photos::uploads::housekeeping(&db, &photos).await {
+                Ok(n) => tracing::info!(expired_uploads = n, "upload housekeeping"),
+                Err(e) => tracing::warn!(error = %e, "upload housekeeping failed"),
             }
         }
     });

@@ -40,6 +40,9 @@ pub struct FileConfig {
     pub sqlite_synchronous: Option<SqliteSync>,
     pub access_token_minutes: Option<i64>,
     pub log_format: Option<LogFormat>,
+    pub photo_store: Option<String>,
+    #[serde(default)]
+    pub s3: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -60,6 +63,12 @@ pub struct Config {
     pub access_token_minutes: i64,
     pub log_format: LogFormat,
     pub wechat: WechatConfig,
+    /// Where photo and document bytes go: a folder (default `<data dir>/photos`) or
+    /// `s3://bucket[/prefix]` (endpoint and credentials from the `AWS_*` variables).
+    pub photo_store: String,
+    /// S3 settings by `object_store` name (`aws_endpoint`, `aws_access_key_id`, …), applied
+    /// over the `AWS_*` variables; empty unless set in code (tests) or the file.
+    pub s3_options: Vec<(String, String)>,
     jwt_secret: Option<String>,
 }
 
@@ -100,6 +109,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database", &self.db.target.redacted())
             .field("workers", &self.workers)
+            .field("photo_store", &self.photo_store)
             .finish_non_exhaustive()
     }
 }
@@ -146,7 +156,12 @@ impl Config {
             Some(_) => LogFormat::Text,
             None => file.log_format.unwrap_or_default(),
         };
+        let photo_store = env("BANGFU_PHOTO_STORE")
+            .or(file.photo_store)
+            .unwrap_or_else(|| data_dir.join("photos").to_string_lossy().into_owned());
         Ok(Config {
+            photo_store,
+            s3_options: file.s3.into_iter().collect(),
             addr: o
                 .addr
                 .or(file.addr)

@@ -104,6 +104,9 @@ pub enum Error {
     /// A sync cursor older than the tombstone horizon: deletions it would need are gone.
     #[error("sync reset required")]
     ResetRequired { detail: Msg },
+    /// A `Range` header that lies outside the file (`size` is the file's length).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) is down; retrying later may succeed.

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod photos;
 pub mod state;
 pub mod store;
 pub mod sync;

@@ -6,6 +6,7 @@ use bangfu_sync::Clock;
 use chrono::Duration;
 
 use crate::auth::tokens::Keys;
+use crate::photos::Photos;
 use crate::store::Db;
 use crate::store::login_limits::Limit;
 use crate::store::sealing::DataKey;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub wechat: crate::config::WechatConfig,
     /// The server's hybrid logical clock, shared by every worker.
     pub clock: Arc<Mutex<Clock>>,
+    /// Photo and document storage, and uploads in progress.
+    pub photos: Arc<Photos>,
 }
 
 /// How far ahead of the server's clock a device's clock may run before its changes are

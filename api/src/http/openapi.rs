@@ -39,6 +39,8 @@ use super::routes;
         (name = "applications", description = "Run-at-most-once applications from the mini-program and app, and their review"),
         (name = "calculations", description = "Difficulty classification and aid standards, explained (stores nothing)"),
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
+        (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256"),
+        (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
     )
 )]
 struct ApiDoc;

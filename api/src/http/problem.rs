@@ -163,6 +163,12 @@ fn parts(e: &Error) -> Parts<'_> {
             Msg::fixed("需要重新同步", "Sync reset required"),
             Some(detail),
         ),
+        Error::RangeNotSatisfiable { .. } => p(
+            S::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            Msg::fixed("请求的字节范围无效", "Range not satisfiable"),
+            None,
+        ),
         Error::TooManyRequests { .. } => p(
             S::TOO_MANY_REQUESTS,
             "too_many_requests",
@@ -226,6 +232,10 @@ fn default_detail(e: &Error) -> Msg {
             format!("每批最多 {max} 条变更，请分批推送。"),
             format!("Push at most {max} mutations per batch."),
         ),
+        Error::RangeNotSatisfiable { size } => Msg::new(
+            format!("文件共 {size} 字节，请求的范围超出文件。"),
+            format!("The file has {size} bytes; the range requested lies outside it."),
+        ),
         Error::TooManyRequests { retry_after_secs } => Msg::new(
             format!("请 {retry_after_secs} 秒后再试。"),
             format!("Try again in {retry_after_secs} seconds."),
@@ -278,6 +288,9 @@ pub fn respond(e: &Error, lang: Lang, request_id: Option<&str>) -> HttpResponse 
         }
         Error::Unavailable(_) => {
             res.insert_header((header::RETRY_AFTER, "5"));
+        }
+        Error::RangeNotSatisfiable { size } => {
+            res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
         }
         _ => {}
     }

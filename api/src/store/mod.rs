@@ -17,6 +17,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
 pub mod migrate;
+pub mod photos;
 pub mod programs;
 pub mod regions;
 pub mod schema;

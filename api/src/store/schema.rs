@@ -407,6 +407,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        kind -> Text,
+        media_type -> Text,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        exif -> Nullable<Text>,
+        derivatives -> Text,
+        stripped -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blob_holders (sha256, user_id) {
+        sha256 -> Text,
+        user_id -> Text,
+        first_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        user_id -> Text,
+        device_id -> Nullable<Text>,
+        region_path -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        kind -> Text,
+        file_name -> Nullable<Text>,
+        received -> BigInt,
+        state -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sync_device_status -> devices (device_id));
@@ -452,4 +494,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     duplicate_candidates,
     sync_device_status,
     sync_quarantine,
+    blobs,
+    blob_holders,
+    uploads,
 );

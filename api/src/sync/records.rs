@@ -7,8 +7,9 @@ use diesel::upsert::excluded;
 use crate::domain::access::Scope;
 use crate::error::Result;
 use crate::store::schema::{sync_conflicts, sync_mutations, sync_records};
-use crate::store::scoped::path_in_scope;
+use crate::store::scoped::{MultiBackend, path_in_scope};
 use crate::store::{DbConn, insert_all};
+use diesel::sql_types::Bool;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = sync_records)]
@@ -77,6 +78,17 @@ pub fn write(conn: &mut DbConn, rows: &[RecordRow]) -> Result<()> {
     Ok(())
 }
 
+/// The records a scope reaches: by their region, or by the household or school they
+/// belong to.
+pub fn reached_by(
+    scope: &Scope,
+) -> Box<dyn BoxableExpression<sync_records::table, MultiBackend, SqlType = Bool>> {
+    Box::new(
+        path_in_scope(sync_records::region_path, scope)
+            .or(path_in_scope(sync_records::reach_path, scope)),
+    )
+}
+
 /// Records inside the scope (by region or reach) changed after feed position `after`, in feed order.
 pub fn changed_since(
     conn: &mut DbConn,
@@ -87,10 +99,7 @@ pub fn changed_since(
     Ok(sync_records::table
         .select(RecordRow::as_select())
         .filter(sync_records::seq.gt(after))
-        .filter(
-            path_in_scope(sync_records::region_path, scope)
-                .or(path_in_scope(sync_records::reach_path, scope)),
-        )
+        .filter(reached_by(scope))
         .order(sync_records::seq.asc())
         .limit(limit)
         .load(conn)?)

@@ -77,6 +77,26 @@ enum Command {
     Status,
     /// Open conflicts in your scope.
     Conflicts,
+    /// Record a photo of a file as evidence (offline is fine); `upload` sends the file.
+    Photo {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long)]
+        region: String,
+        /// visit, retrieval_attempt, teaching_session or household
+        #[arg(long, default_value = "household")]
+        subject_entity: String,
+        #[arg(long)]
+        subject_id: String,
+        #[arg(long)]
+        caption: Option<String>,
+    },
+    /// Send the photo files your records name, resuming unfinished uploads.
+    Upload {
+        /// Send at most this many bytes now (the rest goes next time).
+        #[arg(long)]
+        max_bytes: Option<u64>,
+    },
 }
 
 fn now() -> String {
@@ -236,6 +256,38 @@ fn execute(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(),
             for c in f.conflicts()? {
                 print(out, &c)?;
             }
+        }
+        Command::Photo {
+            file,
+            region,
+            subject_entity,
+            subject_id,
+            caption,
+        } => {
+            let (id, sha) = f.attach_photo(
+                &file,
+                &super::photos::Photo {
+                    region_id: &region,
+                    subject_entity: &subject_entity,
+                    subject_id: &subject_id,
+                    caption: caption.as_deref(),
+                },
+            )?;
+            writeln!(
+                out,
+                "photo {id} recorded, file {sha} waiting ({} change(s) waiting)",
+                f.pending()?
+            )
+            .map_err(w)?;
+        }
+        Command::Upload { max_bytes } => {
+            let s = f.upload_photos_within(max_bytes.unwrap_or(u64::MAX))?;
+            writeln!(
+                out,
+                "uploaded {}, waiting {}, refused {}",
+                s.uploaded, s.waiting, s.refused
+            )
+            .map_err(w)?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! server has it.
 
 pub mod cli;
+pub mod photos;
 pub mod store;
 
 use std::collections::BTreeMap;

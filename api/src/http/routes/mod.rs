@@ -12,10 +12,12 @@ pub mod case_files;
 pub mod devices;
 pub mod health;
 pub mod households;
+pub mod photos;
 pub mod programs;
 pub mod regions;
 pub mod sync;
 pub mod sync_supervision;
+pub mod uploads;
 pub mod users;
 
 /// Everything under `/v1` plus health and metrics.
@@ -77,7 +79,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(sync::resolve_conflict)
         .service(sync_supervision::devices)
         .service(sync_supervision::quarantine)
-        .service(sync_supervision::settle);
+        .service(sync_supervision::settle)
+        .service(uploads::create)
+        .service(uploads::outstanding)
+        .service(uploads::progress)
+        .service(uploads::append)
+        .service(uploads::cancel)
+        .service(photos::download);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.

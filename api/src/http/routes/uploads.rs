@@ -1,0 +1,502 @@
+//! Resumable uploads: `/v1/uploads`. A phone declares the file (SHA-256, size, kind), sends
+//! it in chunks with `Upload-Offset` (the tus protocol's semantics), asks for the offset
+//! after losing the connection and continues from there. The chunk that completes the file
+//! gets the verdict: stored (by digest, once), or refused with a problem.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::utc;
+use crate::auth::{Caller, Require, perm};
+use crate::domain::validate::Checks;
+use crate::error::{Error, FieldError, Msg, Result};
+use crate::http::json::ApiJson;
+use crate::photos::exif::ExifInfo;
+use crate::photos::uploads::{self as receive, keep_finished};
+use crate::photos::{Kind, Sha256Hex};
+use crate::state::AppState;
+use crate::store::now;
+use crate::store::photos::{self as rows, BlobRow, COMPLETE, OPEN, UploadRow};
+
+/// The header carrying byte offsets, as in the tus protocol.
+pub const UPLOAD_OFFSET: &str = "Upload-Offset";
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "size": 2483112, "kind": "photo", "file_name": "IMG_0412.jpg"}))]
+pub struct NewUpload {
+    /// SHA-256 of the whole file, 64 hex digits: the file's name once stored.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: i64,
+    pub kind: Kind,
+    /// The name on the phone, kept for people only; it never names anything on the server.
+    pub file_name: Option<String>,
+}
+
+/// A blob as stored: what the bytes are and what their EXIF says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlobOut {
+    pub sha256: String,
+    pub size: i64,
+    pub kind: Kind,
+    /// Judged from the bytes: `image/jpeg`, `image/png`, `image/webp`, `image/heic`,
+    /// `application/pdf`.
+    pub media_type: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// Capture time and place from EXIF, if the file has them.
+    pub exif: Option<ExifInfo>,
+    /// Resized copies: `pending`, `ready`, or `none` (stored without them, e.g. HEIC, PDF).
+    pub derivatives: String,
+}
+
+impl From<BlobRow> for BlobOut {
+    fn from(b: BlobRow) -> Self {
+        BlobOut {
+            kind: Kind::parse(&b.kind).unwrap_or(Kind::Photo),
+            exif: b.exif.as_deref().and_then(|e| serde_json::from_str(e).ok()),
+            sha256: b.sha256,
+            size: b.size,
+            media_type: b.media_type,
+            width: b.width,
+            height: b.height,
+            derivatives: b.derivatives,
+        }
+    }
+}
+
+/// An upload and how far it got.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "size": 2483112, "kind": "photo", "offset": 1048576, "state": "open",
+    "expires_at": "2026-11-23T09:30:00Z", "blob": null
+}))]
+pub struct UploadOut {
+    /// Empty when the server already held these bytes from the caller and no upload was needed.
+    pub id: String,
+    pub sha256: String,
+    pub size: i64,
+    pub kind: Kind,
+    /// Bytes the server holds: send the next chunk from here.
+    pub offset: i64,
+    /// `open` (send more) or `complete` (stored).
+    pub state: String,
+    /// An open upload untouched until then is removed.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The stored file, once complete.
+    pub blob: Option<BlobOut>,
+}
+
+impl UploadOut {
+    fn of(u: &UploadRow, blob: Option<BlobRow>) -> UploadOut {
+        UploadOut {
+            id: u.id.clone(),
+            sha256: u.sha256.clone(),
+            size: u.size,
+            kind: Kind::parse(&u.kind).unwrap_or(Kind::Photo),
+            offset: u.received,
+            state: u.state.clone(),
+            expires_at: (u.state == OPEN).then(|| utc(u.expires_at)),
+            blob: blob.map(BlobOut::from),
+        }
+    }
+}
+
+fn with_offset(mut res: HttpResponse, offset: i64) -> HttpResponse {
+    if let Ok(v) = HeaderValue::from_str(&offset.to_string()) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("upload-offset"), v);
+    }
+    res
+}
+
+fn answer(status: StatusCode, out: &UploadOut) -> HttpResponse {
+    with_offset(HttpResponse::build(status).json(out), out.offset)
+}
+
+fn check_file_name(c: &mut Checks, name: &str) {
+    c.text("file_name", name, 1, 255);
+    let unsafe_name = name.contains(['/', '\\', '\0'])
+        || name.split(['/', '\\']).any(|p| p == "..")
+        || name.starts_with('.')
+        || name.chars().any(char::is_control);
+    if unsafe_name {
+        c.errors.push(FieldError::new(
+            "file_name",
+            "invalid_format",
+            Msg::fixed(
+                "文件名不得含路径（/、\\、..）或控制字符。",
+                "A file name may not contain a path (/, \\, ..) or control characters.",
+            ),
+        ));
+    }
+}
+
+fn device_of(caller: &Caller) -> Option<String> {
+    caller.device_id.clone()
+}
+
+/// Start an upload (201), or resume the caller's unfinished upload of the same bytes (200).
+/// If the caller already sent these bytes before, the answer is `complete` at once.
+#[utoipa::path(tag = "uploads", security(("bearer" = [])), request_body = NewUpload,
+    responses((status = 201, description = "Upload started; send chunks with PATCH", body = UploadOut),
+              (status = 200, description = "An unfinished upload of these bytes to resume, or already stored", body = UploadOut),
+              (status = 409, description = "Too many unfinished uploads on this device (code `too_many_open_uploads`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 413, description = "Larger than the limit for its kind", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/uploads")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+    body: ApiJson<NewUpload>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut c = Checks::default();
+    let sha = Sha256Hex::parse(&b.sha256);
+    if let Err(Error::Validation(fs)) = &sha {
+        c.errors.extend(fs.iter().cloned());
+    }
+    if b.size < 1 {
+        c.errors.push(FieldError::new(
+            "size",
+            "out_of_range",
+            Msg::fixed("size 须为正数。", "size must be positive."),
+        ));
+    }
+    if let Some(n) = &b.file_name {
+        check_file_name(&mut c, n);
+    }
+    c.finish()?;
+    let sha = sha?;
+    let limit = state.photos.limits.max_bytes(b.kind);
+    if b.size as u64 > limit {
+        return Err(Error::PayloadTooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        });
+    }
+    let photos = state.photos.clone();
+    let id = Uuid::now_v7();
+    let row = UploadRow {
+        id: id.to_string(),
+        user_id: caller.user_id.clone(),
+        device_id: device_of(&caller),
+        region_path: caller.region_path.clone(),
+        sha256: sha.to_string(),
+        size: b.size,
+        kind: b.kind.as_str().to_owned(),
+        file_name: b.file_name.clone(),
+        received: 0,
+        state: OPEN.to_owned(),
+        created_at: now(),
+        updated_at: now(),
+        expires_at: now() + photos.limits.idle_expiry,
+    };
+    let actor = caller.actor();
+    let max_open = photos.limits.max_open_per_device;
+    // Decided in one transaction: resume, already held, too many, or a new upload.
+    enum Outcome {
+        Resume(UploadRow),
+        Held(BlobRow),
+        Created(UploadRow),
+    }
+    let r = row.clone();
+    let outcome = state
+        .db
+        .write(move |c| {
+            let t = now();
+            if let Some(open) = rows::find_open_for(c, &r.user_id, &r.sha256, t)? {
+                return Ok(Outcome::Resume(open));
+            }
+            if let Some(blob) = rows::find_blob(c, &r.sha256)?
+                && rows::holds(c, &r.sha256, &r.user_id)?
+            {
+                return Ok(Outcome::Held(blob));
+            }
+            if rows::count_open(c, &r.user_id, r.device_id.as_deref(), t)? >= max_open {
+                return Err(Error::Conflict {
+                    code: "too_many_open_uploads",
+                    detail: Msg::new(
+                        format!("本设备未完成的上传已达 {max_open} 个，请先续传完成或取消。"),
+                        format!("This device has {max_open} unfinished uploads: finish or cancel one first."),
+                    ),
+                });
+            }
+            rows::create_upload(c, &actor, &r)?;
+            Ok(Outcome::Created(r))
+        })
+        .await?;
+    match outcome {
+        Outcome::Resume(u) => Ok(answer(StatusCode::OK, &UploadOut::of(&u, None))),
+        Outcome::Held(blob) => {
+            let done = UploadRow {
+                id: String::new(),
+                received: blob.size,
+                state: COMPLETE.to_owned(),
+                ..row
+            };
+            Ok(answer(StatusCode::OK, &UploadOut::of(&done, Some(blob))))
+        }
+        Outcome::Created(u) => {
+            receive::create_part(photos.part_path(&id)).await?;
+            let mut res = answer(StatusCode::CREATED, &UploadOut::of(&u, None));
+            if let Ok(v) = HeaderValue::from_str(&format!("/v1/uploads/{id}")) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(res)
+        }
+    }
+}
+
+/// What the caller's phone still has to send.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"open": [], "missing": ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]}))]
+pub struct Outstanding {
+    /// Unfinished uploads, with the offset to resume from.
+    pub open: Vec<UploadOut>,
+    /// Digests named by the caller's photo records (the latest 1000) of which the server
+    /// has no complete copy from the caller: upload these files.
+    pub missing: Vec<String>,
+}
+
+/// The caller's unfinished uploads, and the files their photo records name that the server
+/// does not hold yet (say, after the phone was reinstalled).
+#[utoipa::path(tag = "uploads", security(("bearer" = [])),
+    responses((status = 200, body = Outstanding)))]
+#[get("/v1/uploads")]
+pub async fn outstanding(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+) -> Result<web::Json<Outstanding>> {
+    let (uid, scope) = (caller.user_id.clone(), caller.scope.clone());
+    let (open, missing) = state
+        .db
+        .read(move |c| {
+            Ok((
+                rows::open_uploads(c, &uid, now())?,
+                rows::missing_for(c, &scope, &uid, 1000)?,
+            ))
+        })
+        .await?;
+    Ok(web::Json(Outstanding {
+        open: open.iter().map(|u| UploadOut::of(u, None)).collect(),
+        missing,
+    }))
+}
+
+/// How far an upload got: resume from `offset` (also in the `Upload-Offset` header).
+#[utoipa::path(tag = "uploads", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = UploadOut, headers(("Upload-Offset" = i64, description = "Bytes the server holds"))),
+              (status = 404, description = "No such upload of the caller's, or it expired", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/v1/uploads/{id}")]
+pub async fn progress(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let (uid, id) = (caller.user_id.clone(), id.to_string());
+    let (u, blob) = state
+        .db
+        .read(move |c| {
+            let u = rows::find_upload(c, &uid, &id, now())?;
+            let blob = if u.state == COMPLETE {
+                rows::find_blob(c, &u.sha256)?
+            } else {
+                None
+            };
+            Ok((u, blob))
+        })
+        .await?;
+    Ok(answer(StatusCode::OK, &UploadOut::of(&u, blob)))
+}
+
+fn offset_header(req: &HttpRequest) -> Result<i64> {
+    req.headers()
+        .get(UPLOAD_OFFSET)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or(Error::BadRequest {
+            code: "upload_offset_required",
+            detail: Msg::fixed(
+                "请在 Upload-Offset 头中给出本块的起始字节位置。",
+                "Send the chunk's starting byte in an Upload-Offset header.",
+            ),
+        })
+}
+
+fn check_chunk_type(req: &HttpRequest) -> Result<()> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match ct.as_deref() {
+        Some("application/offset+octet-stream" | "application/octet-stream") => Ok(()),
+        _ => Err(Error::UnsupportedMediaType {
+            expected: "application/offset+octet-stream",
+        }),
+    }
+}
+
+/// Send the next chunk, starting at `Upload-Offset` (which must equal the server's offset).
+/// The chunk that completes the file is verified: the digest must match, and the bytes must
+/// be a photo (JPEG, PNG, HEIC/HEIF, WebP) or document (PDF) as declared; a refused file is
+/// discarded. If the connection drops, the bytes that arrived are kept: ask for the offset.
+#[utoipa::path(tag = "uploads", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("Upload-Offset" = i64, Header, description = "Where this chunk starts")),
+    request_body(content = String, content_type = "application/offset+octet-stream", description = "The chunk's bytes"),
+    responses((status = 200, description = "Chunk kept; `state` is `complete` once the file is stored", body = UploadOut, headers(("Upload-Offset" = i64, description = "Bytes the server holds"))),
+              (status = 404, description = "No such upload of the caller's, or it expired", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Wrong offset (`offset_mismatch`, the header tells the right one), another chunk in progress (`upload_busy`), or already complete (`upload_complete`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 413, description = "The chunk runs past the declared size", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Complete but refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable`", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[patch("/v1/uploads/{id}")]
+pub async fn append(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Payload,
+) -> Result<HttpResponse> {
+    check_chunk_type(&req)?;
+    let offset = offset_header(&req)?;
+    let id = id.into_inner();
+    let (uid, sid) = (caller.user_id.clone(), id.to_string());
+    let up = state
+        .db
+        .read(move |c| rows::find_upload(c, &uid, &sid, now()))
+        .await?;
+    if up.state == COMPLETE {
+        return Err(Error::Conflict {
+            code: "upload_complete",
+            detail: Msg::fixed("该上传已完成。", "This upload is already complete."),
+        });
+    }
+    if offset != up.received {
+        let e = Error::Conflict {
+            code: "offset_mismatch",
+            detail: Msg::new(
+                format!("服务器已收到 {} 字节，请从该位置续传。", up.received),
+                format!("The server holds {} bytes: resume from there.", up.received),
+            ),
+        };
+        return Ok(with_offset(HttpResponse::from_error(e), up.received));
+    }
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    if declared_len.is_some_and(|n| n > up.size - up.received) {
+        return Err(Error::PayloadTooLarge {
+            limit: usize::try_from(up.size - up.received).unwrap_or(usize::MAX),
+        });
+    }
+    let photos = state.photos.clone();
+    let Some(_claim) = photos.claim(&up.id) else {
+        return Err(Error::Conflict {
+            code: "upload_busy",
+            detail: Msg::fixed(
+                "该上传正在接收另一块数据。",
+                "Another chunk of this upload is being received.",
+            ),
+        });
+    };
+    let part = photos.part_path(&id);
+    let got = receive::append(part.clone(), up.received as u64, up.size as u64, body).await?;
+    let received = got.received as i64;
+    // Complete: every byte is here (a connection lost after the last byte changes nothing).
+    // The finishing transaction records the offset itself, so it needs no write of its own.
+    let complete =
+        received == up.size && !matches!(got.failure, Some(Error::PayloadTooLarge { .. }));
+    let expires = now() + photos.limits.idle_expiry;
+    if !complete {
+        let (from, uid2) = (up.received, up.id.clone());
+        let moved = state
+            .db
+            .write(move |c| rows::advance(c, &uid2, from, received, now(), expires))
+            .await?;
+        if !moved {
+            return Err(busy_elsewhere());
+        }
+        if let Some(e) = got.failure {
+            return Ok(with_offset(HttpResponse::from_error(e), received));
+        }
+        let up = UploadRow {
+            received,
+            expires_at: expires,
+            ..up
+        };
+        return Ok(answer(StatusCode::OK, &UploadOut::of(&up, None)));
+    }
+    let (blob, _) = receive::finish(&state.db, &photos, caller.actor(), up.clone(), part).await?;
+    let done = UploadRow {
+        received,
+        state: COMPLETE.to_owned(),
+        expires_at: now() + keep_finished(),
+        ..up
+    };
+    Ok(answer(StatusCode::OK, &UploadOut::of(&done, Some(blob))))
+}
+
+fn busy_elsewhere() -> Error {
+    Error::Conflict {
+        code: "upload_busy",
+        detail: Msg::fixed(
+            "该上传已被另一请求修改，请查询偏移量。",
+            "Another request changed this upload: ask for the offset.",
+        ),
+    }
+}
+
+/// Cancel an unfinished upload and discard its bytes.
+#[utoipa::path(tag = "uploads", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Cancelled"),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[delete("/v1/uploads/{id}")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let id = id.into_inner();
+    let (uid, sid, actor) = (caller.user_id.clone(), id.to_string(), caller.actor());
+    let photos = state.photos.clone();
+    let Some(_claim) = photos.claim(&sid) else {
+        return Err(Error::Conflict {
+            code: "upload_busy",
+            detail: Msg::fixed(
+                "该上传正在接收数据。",
+                "A chunk of this upload is being received.",
+            ),
+        });
+    };
+    let s = sid.clone();
+    state
+        .db
+        .write(move |c| {
+            let u = rows::find_upload(c, &uid, &s, now())?;
+            if u.state != OPEN {
+                return Err(Error::Conflict {
+                    code: "upload_complete",
+                    detail: Msg::fixed("该上传已完成。", "This upload is already complete."),
+                });
+            }
+            rows::delete_upload(c, &actor, &u, "cancelled")
+        })
+        .await?;
+    receive::remove_part(&photos.part_path(&id));
+    Ok(HttpResponse::NoContent().finish())
+}

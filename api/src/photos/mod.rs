@@ -1,0 +1,197 @@
+//! Photo evidence and documents: content-addressed storage, resumable uploads, checking
+//! what arrives, EXIF, resized copies and copies without location.
+//!
+//! - [`blobstore`]: one interface, two stores (the local data folder, S3-compatible);
+//! - [`sniff`]: what a file really is, from its bytes;
+//! - [`exif`]: capture time and place as the camera wrote them;
+//! - [`strip`]: copies without EXIF (and so without GPS) for roles that may not see it;
+//! - [`derive`]: thumbnail and medium size, made off the request path;
+//! - [`uploads`]: receiving, resuming and finishing uploads.
+
+pub mod blobstore;
+pub mod derive;
+pub mod exif;
+pub mod sniff;
+pub mod strip;
+pub mod uploads;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+
+use crate::error::{Error, Msg, Result};
+pub use blobstore::{BlobKey, BlobStore, Variant};
+
+/// A SHA-256 digest as 64 lowercase hex digits: the name of a blob. Nothing else a client
+/// sends ever becomes part of a storage path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    /// Accepts 64 hex digits in either case.
+    pub fn parse(s: &str) -> Result<Sha256Hex> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Sha256Hex(s.to_ascii_lowercase()))
+        } else {
+            Err(Error::validation(
+                "sha256",
+                "invalid_format",
+                Msg::fixed(
+                    "sha256 须为 64 位十六进制字符。",
+                    "sha256 must be 64 hexadecimal digits.",
+                ),
+            ))
+        }
+    }
+
+    pub fn from_digest(d: &[u8]) -> Sha256Hex {
+        Sha256Hex(hex::encode(d))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Sha256Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What an upload is for; each kind admits its own file types.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// JPEG, PNG, HEIC/HEIF or WebP.
+    Photo,
+    /// PDF.
+    Document,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Photo => "photo",
+            Kind::Document => "document",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "photo" => Some(Kind::Photo),
+            "document" => Some(Kind::Document),
+            _ => None,
+        }
+    }
+}
+
+/// Limits on uploads.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_photo_bytes: u64,
+    pub max_document_bytes: u64,
+    /// Unfinished uploads one device (or one account without a device) may hold at once.
+    pub max_open_per_device: i64,
+    /// An unfinished upload untouched this long is removed, bytes and all.
+    pub idle_expiry: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_photo_bytes: 25 * 1024 * 1024,
+            max_document_bytes: 50 * 1024 * 1024,
+            max_open_per_device: 8,
+            idle_expiry: Duration::hours(24),
+        }
+    }
+}
+
+impl Limits {
+    pub fn max_bytes(&self, kind: Kind) -> u64 {
+        match kind {
+            Kind::Photo => self.max_photo_bytes,
+            Kind::Document => self.max_document_bytes,
+        }
+    }
+}
+
+/// Everything the photo endpoints share.
+#[derive(Debug)]
+pub struct Photos {
+    pub store: Arc<dyn BlobStore>,
+    /// Part files of uploads in progress, named `<upload id>.part`.
+    pub parts_dir: PathBuf,
+    pub limits: Limits,
+    /// Uploads receiving a chunk right now (one writer per upload).
+    busy: Mutex<HashSet<String>>,
+}
+
+impl Photos {
+    pub fn new(store: Arc<dyn BlobStore>, parts_dir: PathBuf, limits: Limits) -> Result<Photos> {
+        std::fs::create_dir_all(&parts_dir).map_err(Error::internal)?;
+        Ok(Photos {
+            store,
+            parts_dir,
+            limits,
+            busy: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The part file of an upload. `id` is a UUID the server made.
+    pub fn part_path(&self, id: &uuid::Uuid) -> PathBuf {
+        self.parts_dir.join(format!("{}.part", id.as_hyphenated()))
+    }
+
+    /// Marks an upload as receiving; `None` if another request is already writing to it.
+    pub fn claim(self: &Arc<Self>, id: &str) -> Option<Claim> {
+        let mut busy = self.busy.lock().ok()?;
+        busy.insert(id.to_owned()).then(|| Claim {
+            photos: self.clone(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// Held while a request writes to an upload; released when dropped.
+#[derive(Debug)]
+pub struct Claim {
+    photos: Arc<Photos>,
+    id: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.photos.busy.lock() {
+            busy.remove(&self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_hex_digests_name_blobs() {
+        let ok = "A".repeat(64);
+        assert_eq!(
+            Sha256Hex::parse(&ok).map(|s| s.0).ok(),
+            Some("a".repeat(64))
+        );
+        for bad in [
+            "../../etc/passwd",
+            &"g".repeat(64),
+            &"a".repeat(63),
+            &format!("{}/", "a".repeat(63)),
+            "",
+        ] {
+            assert!(Sha256Hex::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Receiving uploads: chunks stream into a part file (bounded memory, fsync before the new
+//! offset is recorded, so a crash never leaves the database ahead of the bytes); the last
+//! chunk triggers verification (digest, type from the bytes, EXIF) and the move into the
+//! blob store; resized copies follow in the background.
+
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::web::{self, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+
+use super::exif::{self, ExifInfo};
+use super::sniff::{self, FileType};
+use super::{BlobKey, Kind, Photos, Sha256Hex, Variant, derive};
+use crate::error::{Error, Msg, Result};
+use crate::store::audit::Actor;
+use crate::store::photos::{self as rows, BlobRow, UploadRow};
+use crate::store::{Db, now};
+
+/// Bytes gathered in memory before they are written: the most one request holds.
+pub const FLUSH_AT: usize = 256 * 1024;
+/// A finished upload's record is kept this long, so a phone that lost the last answer can
+/// still ask how it ended.
+pub fn keep_finished() -> chrono::Duration {
+    chrono::Duration::hours(24)
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::internal(e)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    web::block(f)
+        .await
+        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+}
+
+/// Creates the empty part file of a new upload.
+pub async fn create_part(path: PathBuf) -> Result<()> {
+    blocking(move || {
+        std::fs::File::create(&path).map_err(io)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Removes a part file if it is there.
+pub fn remove_part(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, "removing an upload part file failed");
+    }
+}
+
+/// How one chunk went.
+pub struct Appended {
+    /// Bytes the server now holds.
+    pub received: u64,
+    /// Why the chunk stopped early (the bytes before it are kept).
+    pub failure: Option<Error>,
+}
+
+/// Appends the body to the part file from offset `at`, never past `size`. Whatever arrived
+/// before an interruption is kept and made durable.
+pub async fn append<S, E>(path: PathBuf, at: u64, size: u64, mut body: S) -> Result<Appended>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+{
+    let mut file = blocking(move || {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::NotFound,
+                _ => io(e),
+            })?;
+        // Bytes past the recorded offset (written before a crash) are dropped.
+        f.set_len(at).map_err(io)?;
+        f.seek(SeekFrom::Start(at)).map_err(io)?;
+        Ok(f)
+    })
+    .await?;
+    let write = |mut f: std::fs::File, b: Bytes| {
+        blocking(move || {
+            f.write_all(&b).map_err(io)?;
+            Ok(f)
+        })
+    };
+    let mut buf = BytesMut::with_capacity(FLUSH_AT);
+    let mut held = at;
+    let mut failure = None;
+    loop {
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                if held + (buf.len() + chunk.len()) as u64 > size {
+                    failure = Some(Error::PayloadTooLarge {
+                        limit: usize::try_from(size - at).unwrap_or(usize::MAX),
+                    });
+                    break;
+                }
+                buf.extend_from_slice(&chunk);
+                if buf.len() >= FLUSH_AT {
+                    let b = buf.split().freeze();
+                    held += b.len() as u64;
+                    file = write(file, b).await?;
+                }
+            }
+            Some(Err(_)) => {
+                failure = Some(Error::BadRequest {
+                    code: "upload_interrupted",
+                    detail: Msg::fixed(
+                        "上传中断；已收到的部分已保存，请查询偏移量后续传。",
+                        "The upload was interrupted; what arrived is kept. Ask for the offset and resume.",
+                    ),
+                });
+                break;
+            }
+            None => break,
+        }
+    }
+    if !buf.is_empty() {
+        let b = buf.split().freeze();
+        held += b.len() as u64;
+        file = write(file, b).await?;
+    }
+    blocking(move || file.sync_data().map_err(io)).await?;
+    Ok(Appended {
+        received: held,
+        failure,
+    })
+}
+
+/// What the bytes of a finished upload turned out to be.
+#[derive(Debug)]
+pub struct Inspected {
+    pub ty: FileType,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub exif: Option<ExifInfo>,
+}
+
+fn refused(code: &'static str, zh: &'static str, en: &'static str) -> Error {
+    Error::Unprocessable {
+        code,
+        detail: Msg::fixed(zh, en),
+    }
+}
+
+/// Checks a complete part file: its digest must be the declared one, its bytes a type the
+/// kind admits (and, for JPEG, PNG and WebP, a legible image).
+pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspected> {
+    let mut f = BufReader::with_capacity(FLUSH_AT, std::fs::File::open(path).map_err(io)?);
+    let mut h = Sha256::new();
+    let mut head = Vec::with_capacity(sniff::HEAD_LEN);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < sniff::HEAD_LEN {
+            let take = (sniff::HEAD_LEN - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        h.update(&buf[..n]);
+    }
+    if Sha256Hex::from_digest(&h.finalize()) != *declared {
+        return Err(refused(
+            "hash_mismatch",
+            "文件的 SHA-256 与声明的不一致，文件已丢弃，请重新上传。",
+            "The file's SHA-256 differs from the one declared; it was discarded. Upload it again.",
+        ));
+    }
+    let ty = sniff::sniff(&head).filter(|t| t.kind() == kind).ok_or_else(|| match kind {
+        Kind::Photo => refused(
+            "unsupported_file_type",
+            "照片须为 JPEG、PNG、HEIC/HEIF 或 WebP 图像（按文件内容判断，而非文件名）。",
+            "A photo must be a JPEG, PNG, HEIC/HEIF or WebP image (judged from its bytes, not its name).",
+        ),
+        Kind::Document => refused(
+            "unsupported_file_type",
+            "文档须为 PDF（按文件内容判断，而非文件名）。",
+            "A document must be a PDF (judged from its bytes, not its name).",
+        ),
+    })?;
+    let (mut width, mut height) = (None, None);
+    if ty.decodable() {
+        let (w, h) = derive::dimensions(path, ty).map_err(|_| {
+            refused(
+                "image_unreadable",
+                "图像已损坏或无法识别。",
+                "The image is damaged or cannot be read.",
+            )
+        })?;
+        (width, height) = (Some(w), Some(h));
+    }
+    let exif = match ty {
+        FileType::Pdf => None,
+        _ => {
+            f.seek(SeekFrom::Start(0)).map_err(io)?;
+            exif::read(&mut f)
+        }
+    };
+    Ok(Inspected {
+        ty,
+        width,
+        height,
+        exif,
+    })
+}
+
+/// Verifies a complete upload, moves it into the store and records it. A refused upload
+/// is removed with its bytes. Returns the blob and whether its bytes were new.
+pub async fn finish(
+    db: &Db,
+    photos: &Arc<Photos>,
+    actor: Actor,
+    up: UploadRow,
+    part: PathBuf,
+) -> Result<(BlobRow, bool)> {
+    let declared = Sha256Hex::parse(&up.sha256)?;
+    let kind = Kind::parse(&up.kind).ok_or_else(|| Error::internal("upload kind"))?;
+    let (p, d) = (part.clone(), declared.clone());
+    let inspected = match blocking(move || inspect(&p, &d, kind)).await {
+        Ok(i) => i,
+        Err(e) => {
+            let (a, u) = (actor.clone(), up.clone());
+            db.write(move |c| rows::delete_upload(c, &a, &u, "refused"))
+                .await?;
+            remove_part(&part);
+            return Err(e);
+        }
+    };
+    let key = BlobKey::new(&declared, Variant::Original);
+    photos.store.put_file(&key, &part).await?;
+    let derivatives = if inspected.ty.decodable() {
+        "pending"
+    } else {
+        "none"
+    };
+    let blob = BlobRow {
+        sha256: declared.to_string(),
+        size: up.size,
+        kind: kind.as_str().to_owned(),
+        media_type: inspected.ty.media_type().to_owned(),
+        width: inspected.width.and_then(|w| i32::try_from(w).ok()),
+        height: inspected.height.and_then(|h| i32::try_from(h).ok()),
+        exif: inspected
+            .exif
+            .as_ref()
+            .and_then(|e| serde_json::to_string(e).ok()),
+        derivatives: derivatives.to_owned(),
+        stripped: false,
+        created_by: up.user_id.clone(),
+        created_at: now(),
+    };
+    let keep_until = now() + keep_finished();
+    let (blob, created) = db
+        .write(move |c| rows::finish(c, &actor, &up, blob, keep_until))
+        .await?;
+    if created && blob.derivatives == "pending" {
+        spawn_derivatives(db.clone(), photos.clone(), blob.clone());
+    }
+    Ok((blob, created))
+}
+
+/// Makes the resized copies and the copy without metadata in the background.
+pub fn spawn_derivatives(db: Db, photos: Arc<Photos>, blob: BlobRow) {
+    actix_web::rt::spawn(async move {
+        let sha = blob.sha256.clone();
+        let state = match make_derivatives(&photos, &blob).await {
+            Ok(stripped) => ("ready", stripped),
+            Err(e) => {
+                tracing::warn!(sha256 = %sha, error = %e, "making resized copies failed");
+                ("failed", false)
+            }
+        };
+        let s = sha.clone();
+        if let Err(e) = db
+            .write(move |c| rows::set_derivatives(c, &s, state.0, state.1))
+            .await
+        {
+            tracing::warn!(sha256 = %sha, error = %e, "recording resized copies failed");
+        }
+    });
+}
+
+async fn make_derivatives(photos: &Photos, blob: &BlobRow) -> Result<bool> {
+    let sha = Sha256Hex::parse(&blob.sha256)?;
+    let ty = FileType::from_media_type(&blob.media_type)
+        .ok_or_else(|| Error::internal("unknown media type"))?;
+    let has_gps = blob
+        .exif
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<ExifInfo>(e).ok())
+        .is_some_and(|e| e.has_gps());
+    let original = BlobKey::new(&sha, Variant::Original);
+    let local = photos
+        .store
+        .local_copy(&original, &photos.parts_dir)
+        .await?;
+    let is_copy = local.starts_with(&photos.parts_dir);
+    let l = local.clone();
+    let made = blocking(move || derive::make(&l, ty, has_gps).map_err(Error::Internal)).await;
+    if is_copy {
+        remove_part(&local);
+    }
+    let made = made?;
+    let mut stripped = false;
+    for (variant, bytes) in [
+        (Variant::Thumb, made.thumb),
+        (Variant::Medium, made.medium),
+        (Variant::Stripped, made.stripped),
+    ] {
+        if let Some(b) = bytes {
+            photos
+                .store
+                .put_bytes(&BlobKey::new(&sha, variant), b)
+                .await?;
+            stripped |= variant == Variant::Stripped;
+        }
+    }
+    Ok(stripped)
+}
+
+/// Expires abandoned uploads and deletes their part files; also retries resized copies
+/// that a restart interrupted. Run by the hourly housekeeping.
+pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
+    let expired = db.write(|c| rows::expire(c, now())).await?;
+    for id in &expired {
+        if let Ok(u) = uuid::Uuid::parse_str(id) {
+            remove_part(&photos.part_path(&u));
+        }
+    }
+    // Scratch copies of S3 objects left by an interrupted resize.
+    if let Ok(entries) = std::fs::read_dir(&photos.parts_dir) {
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for e in entries.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < hour_ago);
+            if old && e.file_name().to_string_lossy().starts_with("fetch-") {
+                remove_part(&e.path());
+            }
+        }
+    }
+    let stale = now() - chrono::Duration::minutes(10);
+    let pending = db.read(|c| rows::pending_derivatives(c, 100)).await?;
+    for b in pending.into_iter().filter(|b| b.created_at < stale) {
+        spawn_derivatives(db.clone(), photos.clone(), b);
+    }
+    Ok(expired.len())
+}

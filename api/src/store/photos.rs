@@ -1,0 +1,370 @@
+//! Blobs, who holds them, and uploads in progress. Every change is audited in the same
+//! transaction; chunk progress (`received`) is bookkeeping and is not.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::audit::{self, Action, Actor, Event};
+use super::db::DbConn;
+use super::schema::{blob_holders, blobs, sync_records, uploads};
+use crate::domain::access::Scope;
+use crate::error::Result;
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = uploads)]
+pub struct UploadRow {
+    pub id: String,
+    pub user_id: String,
+    pub device_id: Option<String>,
+    pub region_path: String,
+    pub sha256: String,
+    pub size: i64,
+    pub kind: String,
+    pub file_name: Option<String>,
+    pub received: i64,
+    pub state: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = blobs)]
+pub struct BlobRow {
+    pub sha256: String,
+    pub size: i64,
+    pub kind: String,
+    pub media_type: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub exif: Option<String>,
+    pub derivatives: String,
+    pub stripped: bool,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub const OPEN: &str = "open";
+pub const COMPLETE: &str = "complete";
+
+/// Starts an upload.
+pub fn create_upload(conn: &mut DbConn, actor: &Actor, row: &UploadRow) -> Result<()> {
+    diesel::insert_into(uploads::table)
+        .values(row)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Create,
+            entity: "upload",
+            entity_id: &row.id,
+            region_path: &row.region_path,
+            changes: audit::diff(
+                &serde_json::Value::Null,
+                &json!({"sha256": row.sha256, "size": row.size, "kind": row.kind, "file_name": row.file_name}),
+            ),
+            reason: None,
+        },
+    )
+}
+
+/// An upload of `user_id` that has not expired.
+pub fn find_upload(
+    conn: &mut DbConn,
+    user_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<UploadRow> {
+    Ok(uploads::table
+        .find(id)
+        .filter(uploads::user_id.eq(user_id))
+        .filter(uploads::expires_at.gt(now))
+        .select(UploadRow::as_select())
+        .first(conn)?)
+}
+
+/// The caller's unfinished upload of the same bytes, to resume instead of starting over.
+pub fn find_open_for(
+    conn: &mut DbConn,
+    user_id: &str,
+    sha256: &str,
+    now: NaiveDateTime,
+) -> Result<Option<UploadRow>> {
+    Ok(uploads::table
+        .filter(uploads::user_id.eq(user_id))
+        .filter(uploads::sha256.eq(sha256))
+        .filter(uploads::state.eq(OPEN))
+        .filter(uploads::expires_at.gt(now))
+        .select(UploadRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Unfinished uploads of one device (or of one account signed in without a device).
+pub fn count_open(
+    conn: &mut DbConn,
+    user_id: &str,
+    device_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<i64> {
+    let mut q = uploads::table
+        .filter(uploads::user_id.eq(user_id))
+        .filter(uploads::state.eq(OPEN))
+        .filter(uploads::expires_at.gt(now))
+        .into_boxed();
+    q = match device_id {
+        Some(d) => q.filter(uploads::device_id.eq(d.to_owned())),
+        None => q.filter(uploads::device_id.is_null()),
+    };
+    Ok(q.count().get_result(conn)?)
+}
+
+/// Records progress: `received` moves from `from` to `to`. `false` if another request
+/// moved it first.
+pub fn advance(
+    conn: &mut DbConn,
+    id: &str,
+    from: i64,
+    to: i64,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<bool> {
+    let n = diesel::update(
+        uploads::table
+            .find(id)
+            .filter(uploads::received.eq(from))
+            .filter(uploads::state.eq(OPEN)),
+    )
+    .set((
+        uploads::received.eq(to),
+        uploads::updated_at.eq(now),
+        uploads::expires_at.eq(expires_at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Removes an upload (cancelled, or refused when finished).
+pub fn delete_upload(conn: &mut DbConn, actor: &Actor, up: &UploadRow, reason: &str) -> Result<()> {
+    diesel::delete(uploads::table.find(&up.id)).execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Delete,
+            entity: "upload",
+            entity_id: &up.id,
+            region_path: &up.region_path,
+            changes: json!({}),
+            reason: Some(reason),
+        },
+    )
+}
+
+pub fn find_blob(conn: &mut DbConn, sha256: &str) -> Result<Option<BlobRow>> {
+    Ok(blobs::table
+        .find(sha256)
+        .select(BlobRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether `user_id` has sent the complete bytes of this blob before.
+pub fn holds(conn: &mut DbConn, sha256: &str, user_id: &str) -> Result<bool> {
+    Ok(blob_holders::table
+        .find((sha256, user_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Finishes an upload whose bytes are verified and stored: records the blob (unless the
+/// same bytes are already known), the sender as a holder, and the upload as complete.
+/// Returns the blob as stored and whether it is new.
+pub fn finish(
+    conn: &mut DbConn,
+    actor: &Actor,
+    up: &UploadRow,
+    blob: BlobRow,
+    keep_until: NaiveDateTime,
+) -> Result<(BlobRow, bool)> {
+    let now = super::now();
+    let existing = find_blob(conn, &blob.sha256)?;
+    let created = existing.is_none();
+    let stored = match existing {
+        Some(b) => b,
+        None => {
+            diesel::insert_into(blobs::table)
+                .values(&blob)
+                .execute(conn)?;
+            audit::record(
+                conn,
+                actor,
+                Event {
+                    action: Action::Create,
+                    entity: "blob",
+                    entity_id: &blob.sha256,
+                    region_path: &up.region_path,
+                    changes: audit::diff(
+                        &serde_json::Value::Null,
+                        &json!({"size": blob.size, "kind": blob.kind, "media_type": blob.media_type}),
+                    ),
+                    reason: None,
+                },
+            )?;
+            blob
+        }
+    };
+    if !holds(conn, &stored.sha256, &up.user_id)? {
+        diesel::insert_into(blob_holders::table)
+            .values((
+                blob_holders::sha256.eq(&stored.sha256),
+                blob_holders::user_id.eq(&up.user_id),
+                blob_holders::first_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    let finished = diesel::update(
+        uploads::table
+            .find(&up.id)
+            .filter(uploads::state.eq(OPEN))
+            .filter(uploads::received.eq(up.received)),
+    )
+    .set((
+        uploads::state.eq(COMPLETE),
+        uploads::received.eq(up.size),
+        uploads::updated_at.eq(now),
+        uploads::expires_at.eq(keep_until),
+    ))
+    .execute(conn)?;
+    if finished != 1 {
+        return Err(crate::error::Error::Conflict {
+            code: "upload_busy",
+            detail: crate::error::Msg::fixed(
+                "该上传已被另一请求修改，请查询偏移量。",
+                "Another request changed this upload: ask for the offset.",
+            ),
+        });
+    }
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Update,
+            entity: "upload",
+            entity_id: &up.id,
+            region_path: &up.region_path,
+            changes: audit::diff(
+                &json!({"state": OPEN}),
+                &json!({"state": COMPLETE, "sha256": stored.sha256}),
+            ),
+            reason: None,
+        },
+    )?;
+    Ok((stored, created))
+}
+
+/// Notes the outcome of making resized copies (`ready` or `failed`).
+pub fn set_derivatives(conn: &mut DbConn, sha256: &str, state: &str, stripped: bool) -> Result<()> {
+    diesel::update(blobs::table.find(sha256))
+        .set((blobs::derivatives.eq(state), blobs::stripped.eq(stripped)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Blobs still waiting for resized copies (after a restart, say).
+pub fn pending_derivatives(conn: &mut DbConn, limit: i64) -> Result<Vec<BlobRow>> {
+    Ok(blobs::table
+        .filter(blobs::derivatives.eq("pending"))
+        .select(BlobRow::as_select())
+        .order(blobs::created_at.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// The blob, if a live photo record inside `scope` references it and that record's author
+/// has sent its complete bytes. Knowing a digest is not enough to fetch a photo: a record
+/// naming someone else's digest shows nothing.
+pub fn visible_blob(conn: &mut DbConn, scope: &Scope, sha256: &str) -> Result<BlobRow> {
+    let blob = find_blob(conn, sha256)?.ok_or(crate::error::Error::NotFound)?;
+    let holders: Vec<String> = blob_holders::table
+        .filter(blob_holders::sha256.eq(sha256))
+        .select(blob_holders::user_id)
+        .load(conn)?;
+    // Record data is compact JSON (serde_json), and a digest is plain hex: no escaping.
+    let needle = format!("%\"sha256\":\"{sha256}\"%");
+    let referenced: i64 = sync_records::table
+        .filter(sync_records::entity.eq("photo"))
+        .filter(sync_records::deleted.eq(false))
+        .filter(crate::sync::records::reached_by(scope))
+        .filter(sync_records::data.like(needle))
+        .filter(sync_records::created_by.eq_any(holders))
+        .count()
+        .get_result(conn)?;
+    if referenced == 0 {
+        return Err(crate::error::Error::NotFound);
+    }
+    Ok(blob)
+}
+
+/// Removes expired uploads; returns the ids of the unfinished ones, whose part files the
+/// caller deletes.
+pub fn expire(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<String>> {
+    let open: Vec<String> = uploads::table
+        .filter(uploads::expires_at.le(now))
+        .filter(uploads::state.eq(OPEN))
+        .select(uploads::id)
+        .load(conn)?;
+    diesel::delete(uploads::table.filter(uploads::expires_at.le(now))).execute(conn)?;
+    Ok(open)
+}
+
+/// Digests that the live photo records `user_id` made inside `scope` name, of which the
+/// server holds no complete copy from that user (at most `limit` records are looked at,
+/// newest first): the files the user's phone still has to send.
+pub fn missing_for(
+    conn: &mut DbConn,
+    scope: &Scope,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
+    let data: Vec<String> = sync_records::table
+        .filter(sync_records::entity.eq("photo"))
+        .filter(sync_records::deleted.eq(false))
+        .filter(sync_records::created_by.eq(user_id))
+        .filter(crate::sync::records::reached_by(scope))
+        .order(sync_records::seq.desc())
+        .limit(limit)
+        .select(sync_records::data)
+        .load(conn)?;
+    let mut named: Vec<String> = data
+        .iter()
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|v| v["sha256"].as_str().map(str::to_ascii_lowercase))
+        .collect();
+    named.sort();
+    named.dedup();
+    let held: Vec<String> = blob_holders::table
+        .filter(blob_holders::user_id.eq(user_id))
+        .filter(blob_holders::sha256.eq_any(&named))
+        .select(blob_holders::sha256)
+        .load(conn)?;
+    Ok(named.into_iter().filter(|s| !held.contains(s)).collect())
+}
+
+/// The unfinished uploads of `user_id`.
+pub fn open_uploads(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<UploadRow>> {
+    Ok(uploads::table
+        .filter(uploads::user_id.eq(user_id))
+        .filter(uploads::state.eq(OPEN))
+        .filter(uploads::expires_at.gt(now))
+        .order(uploads::id.asc())
+        .select(UploadRow::as_select())
+        .load(conn)?)
+}

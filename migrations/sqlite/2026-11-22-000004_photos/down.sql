@@ -1,0 +1,3 @@
+DROP TABLE uploads;
+DROP TABLE blob_holders;
+DROP TABLE blobs;

@@ -1,0 +1,267 @@
+//! Upload benchmark: photos uploaded to a real `bangfu serve` process through
+//! `POST /v1/uploads` + one `PATCH` each, one and four at a time, with the server's CPU time
+//! and peak memory (from /proc, so the client's work is not counted). The limit is the same
+//! bytes written straight to files on the same disk, each with fsync.
+//!
+//!   cargo build --release -p bangfu -p bangfu-e2e
+//!   ./target/release/upload-bench [sqlite|postgres]
+//!
+//! Workloads: 200 photos of 2–4 MB and 100 photos of 256 KiB. Each photo is a real JPEG
+//! (noise, so it does not compress) followed by unique padding, so every file has its own
+//! digest, passes the type check and gets its resized copies made in the background.
+
+use std::io::{BufRead, Cursor, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb};
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// (CPU seconds, peak RSS in MiB) of a process.
+fn usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    ((ticks(11) + ticks(12)) / 100.0, hwm / 1024.0)
+}
+
+fn start(db: &TestDb) -> Server {
+    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18091);
+    let mut server = Server {
+        child: Command::new(bin)
+            .args(["serve", "--demo"])
+            .env("BANGFU_DATA_DIR", db.dir.path())
+            .env("DATABASE_URL", &db.url)
+            .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
+            .env("BANGFU_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bangfu (build it with cargo build --release -p bangfu)"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    if let Some(out) = server.child.stdout.take() {
+        std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
+    }
+    let http = Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("{}/ready", server.base))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(server);
+    panic!("server did not become ready");
+}
+
+/// Signs in on a fresh device; returns the access token.
+fn device_login(http: &Client, base: &str, user: &str) -> String {
+    let login = |device: Option<&Value>| -> Value {
+        http.post(format!("{base}/v1/auth/login"))
+            .json(&json!({"username": user, "password": DEMO_PASSWORD, "device_id": device}))
+            .send()
+            .expect("login")
+            .json()
+            .expect("json")
+    };
+    let t = login(None);
+    let d: Value = http
+        .post(format!("{base}/v1/devices"))
+        .bearer_auth(t["access_token"].as_str().unwrap_or_default())
+        .json(&json!({"name": "bench", "platform": "bench"}))
+        .send()
+        .expect("device")
+        .json()
+        .expect("json");
+    login(Some(&d["id"]))["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A noise JPEG of `side` pixels, padded after its end marker to `size` bytes with bytes
+/// that make it unique.
+fn photos(side: u32, sizes: &[usize]) -> Vec<Vec<u8>> {
+    let mut x: u32 = 0x9E37_79B9;
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let b = x.to_le_bytes();
+        image::Rgb([b[0], b[1], b[2]])
+    });
+    let mut base = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut Cursor::new(&mut base), image::ImageFormat::Jpeg)
+        .expect("encode");
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            assert!(size > base.len() + 16, "base JPEG {} > {size}", base.len());
+            let mut f = base.clone();
+            let mut n = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            while f.len() < size {
+                n ^= n << 7;
+                n ^= n >> 9;
+                f.extend_from_slice(&n.to_le_bytes());
+            }
+            f.truncate(size);
+            f
+        })
+        .collect()
+}
+
+struct Run {
+    seconds: f64,
+    cpu: f64,
+    rss: f64,
+}
+
+fn upload_all(server: &Server, files: &[Vec<u8>], threads: usize) -> Run {
+    let http = Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .expect("client");
+    let tokens: Vec<String> = (0..threads)
+        .map(|_| device_login(&http, &server.base, "qingshan_helper"))
+        .collect();
+    let pid = server.child.id();
+    let (cpu0, _) = usage(pid);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for (t, token) in tokens.iter().enumerate() {
+            let (http, base) = (http.clone(), server.base.clone());
+            scope.spawn(move || {
+                for f in files.iter().skip(t).step_by(threads) {
+                    let digest = hex::encode(Sha256::digest(f));
+                    let r: Value = http
+                        .post(format!("{base}/v1/uploads"))
+                        .bearer_auth(token)
+                        .json(&json!({"sha256": digest, "size": f.len(), "kind": "photo"}))
+                        .send()
+                        .expect("create")
+                        .json()
+                        .expect("json");
+                    let id = r["id"].as_str().expect("upload id");
+                    let done = http
+                        .patch(format!("{base}/v1/uploads/{id}"))
+                        .bearer_auth(token)
+                        .header("content-type", "application/offset+octet-stream")
+                        .header("upload-offset", "0")
+                        .body(f.clone())
+                        .send()
+                        .expect("patch");
+                    assert!(done.status().is_success(), "upload: {}", done.status());
+                    let _ = done.bytes();
+                }
+            });
+        }
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    // Resized copies are made after the answers: wait until the server is idle again, so
+    // their CPU time is counted too.
+    let mut last = usage(pid).0;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = usage(pid).0;
+        if now - last < 0.02 {
+            break;
+        }
+        last = now;
+    }
+    let (cpu1, rss) = usage(pid);
+    Run {
+        seconds,
+        cpu: cpu1 - cpu0,
+        rss,
+    }
+}
+
+/// The same bytes written to new files on the same disk, each with fsync.
+fn disk_limit(dir: &std::path::Path, files: &[Vec<u8>], threads: usize) -> f64 {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            scope.spawn(move || {
+                for (i, f) in files.iter().enumerate().skip(t).step_by(threads) {
+                    let mut out =
+                        std::fs::File::create(dir.join(format!("{i}.bin"))).expect("create");
+                    out.write_all(f).expect("write");
+                    out.sync_all().expect("fsync");
+                }
+            });
+        }
+    });
+    started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let backend = match std::env::args().nth(1).as_deref() {
+        Some("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let mib = |b: usize| b as f64 / 1024.0 / 1024.0;
+    let large: Vec<usize> = (0..200).map(|i| 2_000_000 + i * 10_000).collect();
+    let small = vec![256 * 1024; 100];
+    let workloads = [
+        ("200 photos of 2–4 MB", photos(700, &large)),
+        ("100 photos of 256 KiB", photos(200, &small)),
+    ];
+    println!(
+        "| workload | at a time | uploads/s | MiB/s | disk limit files/s | % of limit | server CPU-s (with resized copies) | CPU-ms per upload | server peak RSS MiB |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (name, files) in &workloads {
+        let bytes: usize = files.iter().map(Vec::len).sum();
+        for threads in [1, 4] {
+            let scratch = tempfile::tempdir().expect("scratch");
+            let limit = disk_limit(scratch.path(), files, threads);
+            drop(scratch);
+            let db = TestDb::new(backend);
+            let server = start(&db);
+            let r = upload_all(&server, files, threads);
+            let n = files.len() as f64;
+            println!(
+                "| {name} | {threads} | {:.0} | {:.0} | {:.0} | {:.0} % | {:.2} | {:.1} | {:.0} |",
+                n / r.seconds,
+                mib(bytes) / r.seconds,
+                n / limit,
+                100.0 * limit / r.seconds,
+                r.cpu,
+                1000.0 * r.cpu / n,
+                r.rss
+            );
+        }
+    }
+}
