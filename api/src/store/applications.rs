@@ -504,6 +504,34 @@ pub fn deficiencies_of(
                 "invalid_format",
                 "材料须先上传，以其 SHA-256 引用。",
             ));
+            continue;
+        }
+        // The file must have arrived whole from this applicant, and be of a kind the
+        // checklist item accepts (checked from its bytes at upload).
+        let sha = m.sha256.to_ascii_lowercase();
+        let blob = super::photos::find_blob(conn, &sha)?;
+        let held = super::photos::holds(conn, &sha, &format!("applicant:{}", row.applicant_id))?;
+        match blob {
+            Some(b) if held => {
+                let kind = if b.kind == "document" { "pdf" } else { "image" };
+                let accepts = program
+                    .checklist
+                    .iter()
+                    .find(|item| item.code == m.code)
+                    .is_none_or(|item| item.accepts.iter().any(|a| a == kind));
+                if !accepts {
+                    out.push(def(
+                        &format!("materials[{i}].sha256"),
+                        "material_wrong_type",
+                        "该项材料不接受这种文件类型。",
+                    ));
+                }
+            }
+            _ => out.push(def(
+                &format!("materials[{i}].sha256"),
+                "material_not_uploaded",
+                "材料文件尚未完整上传。",
+            )),
         }
     }
     out.extend(rules::missing_materials(
@@ -566,6 +594,8 @@ fn static_code(code: &str) -> &'static str {
         "not_on_checklist",
         "material_missing",
         "already_filed",
+        "material_not_uploaded",
+        "material_wrong_type",
     ];
     CODES
         .iter()

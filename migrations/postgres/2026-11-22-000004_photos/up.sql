@@ -23,7 +23,8 @@ CREATE TABLE blobs (
 -- Users who sent the complete bytes of a blob (a photo record of theirs may show it).
 CREATE TABLE blob_holders (
     sha256    TEXT NOT NULL REFERENCES blobs (sha256),
-    user_id   TEXT NOT NULL REFERENCES users (id),
+    -- A staff user id, or `applicant:<id>` for an applicant's materials.
+    user_id   TEXT NOT NULL,
     first_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (sha256, user_id)
 );
@@ -31,7 +32,8 @@ CREATE TABLE blob_holders (
 -- An upload in progress (or just finished): the bytes so far sit in a part file named by id.
 CREATE TABLE uploads (
     id           TEXT PRIMARY KEY NOT NULL,
-    user_id      TEXT NOT NULL REFERENCES users (id),
+    -- A staff user id, or `applicant:<id>` for an applicant's materials.
+    user_id      TEXT NOT NULL,
     device_id    TEXT,
     region_path  TEXT NOT NULL,
     sha256       TEXT NOT NULL,

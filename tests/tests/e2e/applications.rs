@@ -7,6 +7,7 @@ use bangfu::domain::calendar::{Calendar, YearSchedule};
 use bangfu_e2e::{FakeWechat, Reply, TestDb, TestServer, backend, resident_id};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 fn start() -> TestServer {
     let wechat = FakeWechat::start();
@@ -35,8 +36,33 @@ fn program(s: &TestServer, code: &str) -> Value {
 
 const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-fn material(code: &str) -> Value {
-    json!({"code": code, "sha256": SHA, "file_name": format!("{code}.jpg")})
+/// Uploads a small PDF for the checklist item as the applicant and names it as a material.
+fn material(s: &TestServer, token: &str, code: &str) -> Value {
+    let bytes = format!("%PDF-1.4\n% {code} {}\n%%EOF\n", bangfu_e2e::new_id()).into_bytes();
+    let digest = hex::encode(sha2::Sha256::digest(&bytes));
+    let r = s.call(
+        "POST",
+        "/v1/uploads",
+        Some(token),
+        Some(json!({"sha256": digest, "size": bytes.len(), "kind": "document", "file_name": format!("{code}.pdf")})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().expect("upload id");
+    let done = s
+        .client
+        .patch(s.url(&format!("/v1/uploads/{id}")))
+        .bearer_auth(token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(bytes)
+        .send()
+        .expect("patch");
+    assert!(
+        done.status().is_success(),
+        "upload {code}: {}",
+        done.status()
+    );
+    json!({"code": code, "sha256": digest, "file_name": format!("{code}.pdf")})
 }
 
 fn body(program: &Value, village: &str, id: &(String, String), materials: Vec<Value>) -> Value {
@@ -159,7 +185,11 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
         &p,
         &village,
         &(person.0.clone(), "1930-01-01".into()),
-        vec![material("id_cards")],
+        // A material named but never uploaded.
+        vec![
+            material(&s, &me, "id_cards"),
+            json!({"code": "income_proof", "sha256": SHA, "file_name": "income.pdf"}),
+        ],
     );
     let replies: Vec<Reply> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..20)
@@ -202,7 +232,7 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     for want in [
         "form.members[0].birth_date:inconsistent_with_id_number",
         "materials.household_register:material_missing",
-        "materials.income_proof:material_missing",
+        "materials[1].sha256:material_not_uploaded",
         "materials.diagnosis:material_missing",
     ] {
         assert!(got.iter().any(|g| g == want), "missing {want} in {got:?}");
@@ -224,14 +254,14 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
             "diagnosis",
         ]
         .iter()
-        .map(|c| material(c))
+        .map(|c| material(&s, &me, c))
         .collect(),
     );
     let r = s.call(
         "PUT",
         &format!("/v1/applications/{id}"),
         Some(&me),
-        Some(complete),
+        Some(complete.clone()),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     let submits: Vec<Reply> = std::thread::scope(|scope| {
@@ -268,6 +298,36 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     );
     assert!(submits[0].body["next_step"]["zh"].as_str().is_some());
     assert!(submits[0].body["step_due_on"].as_str().is_some());
+    // Reviewers read the materials in their jurisdiction; nobody else does.
+    let doc = complete["materials"][0]["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let path = format!("/v1/applications/{id}/materials/{doc}");
+    let officer_view = s
+        .client
+        .get(s.url(&path))
+        .bearer_auth(&county.access)
+        .send()
+        .expect("get");
+    assert_eq!(officer_view.status().as_u16(), 200);
+    assert_eq!(
+        officer_view
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/pdf")
+    );
+    assert!(officer_view.bytes().expect("bytes").starts_with(b"%PDF-"));
+    s.call("GET", &path, Some(&s.login("hekou_officer").access), None)
+        .assert_problem(404, "not_found");
+    s.call(
+        "GET",
+        &format!("/v1/applications/{id}/materials/{SHA}"),
+        Some(&me),
+        None,
+    )
+    .assert_problem(404, "not_found");
     let mine = s.call("GET", "/v1/applications", Some(&me), None);
     assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1));
 
@@ -428,7 +488,7 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
                 "diagnosis",
             ]
             .iter()
-            .map(|c| material(c))
+            .map(|c| material(&s, &me, c))
             .collect(),
         )),
     );
@@ -457,7 +517,7 @@ fn a_returned_application_comes_back_as_a_linked_version_and_accidents_take_the_
     let person = resident_id(true);
     let materials: Vec<Value> = ["id_cards", "accident_proof", "expense_receipts"]
         .iter()
-        .map(|c| material(c))
+        .map(|c| material(&s, &me, c))
         .collect();
     let r = s.call(
         "POST",
@@ -568,7 +628,7 @@ fn approved_file(s: &TestServer, name: &str) -> (String, bangfu_e2e::Session) {
         "diagnosis",
     ]
     .iter()
-    .map(|c| material(c))
+    .map(|c| material(s, &me, c))
     .collect();
     let r = s.call(
         "POST",

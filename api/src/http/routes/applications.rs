@@ -1,7 +1,9 @@
 //! Applications, run at most once: the applicant signs in from the mini-program, drafts,
 //! attaches materials, submits once; officers decide along the entry process.
 
+use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,7 @@ use crate::error::{Error, Msg, Result};
 use crate::http::idempotency::{answer, create_once_for};
 use crate::http::json::ApiJson;
 use crate::http::page::{Page, PageParams};
+use crate::photos::{BlobKey, Sha256Hex, Variant};
 use crate::state::AppState;
 use crate::store::applications::{
     self, ApplicationRow, Decision, Draft, FormInput, Material, Reader,
@@ -489,4 +492,49 @@ pub async fn decide(
         })
         .await?;
     Ok(web::Json(answer_for(&state, row).await?))
+}
+
+/// One material of an application, as uploaded: for the applicant and for the officers
+/// whose jurisdiction holds the application. Only files the application names are served.
+#[utoipa::path(tag = "applications", security(("bearer" = []), ("applicant" = [])),
+    params(("id" = Uuid, Path), ("sha256" = String, Path)),
+    responses((status = 200, description = "The file (application/pdf or an image)"),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[get("/v1/applications/{id}/materials/{sha256}")]
+pub async fn material(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse> {
+    reader_allowed(&who)?;
+    let (id, sha) = (path.0.to_string(), path.1.to_ascii_lowercase());
+    let digest = Sha256Hex::parse(&sha).map_err(|_| Error::NotFound)?;
+    let s = sha.clone();
+    let blob = state
+        .db
+        .read(move |c| {
+            let row = match &who {
+                Principal::Applicant(a) => applications::find_own(c, &a.id, &id)?,
+                Principal::Staff(st) => applications::find_in_scope(c, &st.scope, &id)?,
+            };
+            if !applications::materials(&row)?
+                .iter()
+                .any(|m| m.sha256.eq_ignore_ascii_case(&s))
+            {
+                return Err(Error::NotFound);
+            }
+            crate::store::photos::find_blob(c, &s)?.ok_or(Error::NotFound)
+        })
+        .await?;
+    let stream = state
+        .photos
+        .store
+        .get(&BlobKey::new(&digest, Variant::Original), None)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, blob.media_type.clone()))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .body(SizedStream::new(blob.size as u64, stream)))
 }

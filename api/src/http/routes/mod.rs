@@ -64,6 +64,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(applications::submit)
         .service(applications::revise)
         .service(applications::decide)
+        .service(applications::material)
         .service(case_files::exit_candidates)
         .service(case_files::get)
         .service(case_files::pay)

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::utc;
-use crate::auth::{Caller, Require, perm};
+use crate::auth::applicant::Principal;
+use crate::auth::{Require, perm};
 use crate::domain::validate::Checks;
 use crate::error::{Error, FieldError, Msg, Result};
 use crate::http::json::ApiJson;
@@ -139,13 +140,60 @@ fn check_file_name(c: &mut Checks, name: &str) {
     }
 }
 
-fn device_of(caller: &Caller) -> Option<String> {
-    caller.device_id.clone()
+/// Who uploads: staff on their devices (photos and documents), or an applicant attaching
+/// materials to an application (documents and photos of papers).
+pub struct Uploader {
+    /// The key uploads and held files are filed under (`applicant:<id>` for applicants).
+    pub user_id: String,
+    pub device_id: Option<String>,
+    pub region_path: String,
+    pub actor: crate::store::audit::Actor,
+}
+
+impl Uploader {
+    fn actor(&self) -> crate::store::audit::Actor {
+        self.actor.clone()
+    }
+}
+
+impl actix_web::FromRequest for Uploader {
+    type Error = Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let who = Principal::from_request(req, payload);
+        Box::pin(async move {
+            Ok(match who.await? {
+                Principal::Staff(c) => {
+                    c.require(crate::domain::role::Permission::SyncPush)?;
+                    Uploader {
+                        user_id: c.user_id.clone(),
+                        device_id: c.device_id.clone(),
+                        region_path: c.region_path.clone(),
+                        actor: c.actor(),
+                    }
+                }
+                Principal::Applicant(a) => Uploader {
+                    user_id: format!("applicant:{}", a.id),
+                    device_id: None,
+                    region_path: String::new(),
+                    actor: a.actor(),
+                },
+            })
+        })
+    }
+}
+
+fn device_of(who: &Uploader) -> Option<String> {
+    who.device_id.clone()
 }
 
 /// Start an upload (201), or resume the caller's unfinished upload of the same bytes (200).
 /// If the caller already sent these bytes before, the answer is `complete` at once.
-#[utoipa::path(tag = "uploads", security(("bearer" = [])), request_body = NewUpload,
+#[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])), request_body = NewUpload,
     responses((status = 201, description = "Upload started; send chunks with PATCH", body = UploadOut),
               (status = 200, description = "An unfinished upload of these bytes to resume, or already stored", body = UploadOut),
               (status = 409, description = "Too many unfinished uploads on this device (code `too_many_open_uploads`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
@@ -153,7 +201,7 @@ fn device_of(caller: &Caller) -> Option<String> {
 #[post("/v1/uploads")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Require<perm::SyncPush>,
+    caller: Uploader,
     body: ApiJson<NewUpload>,
 ) -> Result<HttpResponse> {
     let b = body.0;
@@ -290,13 +338,13 @@ pub async fn outstanding(
 }
 
 /// How far an upload got: resume from `offset` (also in the `Upload-Offset` header).
-#[utoipa::path(tag = "uploads", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = UploadOut, headers(("Upload-Offset" = i64, description = "Bytes the server holds"))),
               (status = 404, description = "No such upload of the caller's, or it expired", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
 #[get("/v1/uploads/{id}")]
 pub async fn progress(
     state: web::Data<AppState>,
-    caller: Require<perm::SyncPush>,
+    caller: Uploader,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let (uid, id) = (caller.user_id.clone(), id.to_string());
@@ -354,7 +402,7 @@ fn check_chunk_type(req: &HttpRequest) -> Result<()> {
 /// The chunk that completes the file is verified: the digest must match, and the bytes must
 /// be a photo (JPEG, PNG, HEIC/HEIF, WebP) or document (PDF) as declared; a refused file is
 /// discarded. If the connection drops, the bytes that arrived are kept: ask for the offset.
-#[utoipa::path(tag = "uploads", security(("bearer" = [])),
+#[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])),
     params(("id" = Uuid, Path), ("Upload-Offset" = i64, Header, description = "Where this chunk starts")),
     request_body(content = String, content_type = "application/offset+octet-stream", description = "The chunk's bytes"),
     responses((status = 200, description = "Chunk kept; `state` is `complete` once the file is stored", body = UploadOut, headers(("Upload-Offset" = i64, description = "Bytes the server holds"))),
@@ -365,7 +413,7 @@ fn check_chunk_type(req: &HttpRequest) -> Result<()> {
 #[patch("/v1/uploads/{id}")]
 pub async fn append(
     state: web::Data<AppState>,
-    caller: Require<perm::SyncPush>,
+    caller: Uploader,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Payload,
@@ -462,13 +510,13 @@ fn busy_elsewhere() -> Error {
 }
 
 /// Cancel an unfinished upload and discard its bytes.
-#[utoipa::path(tag = "uploads", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])), params(("id" = Uuid, Path)),
     responses((status = 204, description = "Cancelled"),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
 #[delete("/v1/uploads/{id}")]
 pub async fn cancel(
     state: web::Data<AppState>,
-    caller: Require<perm::SyncPush>,
+    caller: Uploader,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let id = id.into_inner();
