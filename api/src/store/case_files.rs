@@ -57,18 +57,6 @@ pub fn find(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<FileRow> {
     }
 }
 
-/// The monthly dibao where the file's household lives.
-fn dibao_of(conn: &mut DbConn, household_id: &str) -> Result<i64> {
-    let region_id: String = households::table
-        .find(household_id)
-        .select(households::region_id)
-        .first(conn)?;
-    let region = regions::find(conn, None, &region_id)?;
-    Ok(regions::view(conn, region)?
-        .effective_dibao_fen
-        .unwrap_or(0))
-}
-
 /// Records (or corrects) a month's per-capita income.
 pub fn record_income(
     conn: &mut DbConn,
@@ -156,20 +144,39 @@ pub fn exit_candidates(
             records.entry(file).or_default().push((m, income));
         }
     }
-    let mut dibao_by_household: HashMap<String, i64> = HashMap::new();
+    // The dibao of each village the files' households live in: a few regions, however
+    // many files.
+    let household_ids: Vec<&str> = files
+        .iter()
+        .filter(|f| records.contains_key(&f.id))
+        .map(|f| f.household_id.as_str())
+        .collect();
+    let region_of: HashMap<String, String> = households::table
+        .filter(households::id.eq_any(&household_ids))
+        .select((households::id, households::region_id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut dibao_of_region: HashMap<String, i64> = HashMap::new();
+    for region_id in region_of.values() {
+        if !dibao_of_region.contains_key(region_id) {
+            let region = regions::find(conn, None, region_id)?;
+            let d = regions::view(conn, region)?
+                .effective_dibao_fen
+                .unwrap_or(0);
+            dibao_of_region.insert(region_id.clone(), d);
+        }
+    }
     let mut out = Vec::new();
     for f in files {
         let Some(recs) = records.get(&f.id) else {
             continue;
         };
-        let dibao = match dibao_by_household.get(&f.household_id) {
-            Some(d) => *d,
-            None => {
-                let d = dibao_of(conn, &f.household_id)?;
-                dibao_by_household.insert(f.household_id.clone(), d);
-                d
-            }
-        };
+        let dibao = region_of
+            .get(&f.household_id)
+            .and_then(|r| dibao_of_region.get(r))
+            .copied()
+            .unwrap_or(0);
         if exit::qualifies_for_exit(recs, dibao, through) {
             out.push((f, dibao));
         }

@@ -148,15 +148,30 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
-/// The members of a pair, for showing both side by side.
-pub fn members_of(conn: &mut DbConn, c: &CandidateRow) -> Result<(MemberRow, MemberRow)> {
-    let get = |conn: &mut DbConn, id: &str| -> Result<MemberRow> {
-        Ok(household_members::table
-            .find(id)
-            .select(MemberRow::as_select())
-            .first(conn)?)
-    };
-    Ok((get(conn, &c.member_a)?, get(conn, &c.member_b)?))
+/// The members of each pair, for showing both side by side: one query for a whole page.
+pub fn with_members(
+    conn: &mut DbConn,
+    pairs: Vec<CandidateRow>,
+) -> Result<Vec<(CandidateRow, MemberRow, MemberRow)>> {
+    let ids: Vec<&str> = pairs
+        .iter()
+        .flat_map(|c| [c.member_a.as_str(), c.member_b.as_str()])
+        .collect();
+    let members: std::collections::HashMap<String, MemberRow> = household_members::table
+        .filter(household_members::id.eq_any(&ids))
+        .select(MemberRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
+    pairs
+        .into_iter()
+        .map(|c| {
+            let a = members.get(&c.member_a).cloned().ok_or(Error::NotFound)?;
+            let b = members.get(&c.member_b).cloned().ok_or(Error::NotFound)?;
+            Ok((c, a, b))
+        })
+        .collect()
 }
 
 /// Settles a pair: `distinct`, or `merge` keeping one record (`keep_a`) and removing the

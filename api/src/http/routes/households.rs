@@ -391,12 +391,7 @@ pub async fn list_candidates(
         .db
         .read(move |c| {
             let rows = duplicates::list(c, &scope, Some(&status), after, limit + 1)?;
-            rows.into_iter()
-                .map(|r| {
-                    let (a, b) = duplicates::members_of(c, &r)?;
-                    Ok((r, a, b))
-                })
-                .collect::<Result<Vec<_>>>()
+            duplicates::with_members(c, rows)
         })
         .await?;
     let page = Page::from_rows(
