@@ -145,4 +145,8 @@ pub struct PullResponse {
     /// The latest mutation of this device the server has answered: everything up to it
     /// can leave the device's outbox.
     pub last_mutation_id: Option<String>,
+    /// On the last page: SHA-256 digests that the user's photo records name and of which
+    /// the server holds no complete copy from them. Upload these files (again).
+    #[serde(default)]
+    pub missing_photos: Vec<String>,
 }

@@ -265,6 +265,23 @@ fn an_interrupted_upload_resumes_and_is_served_within_scope_only() {
     assert_eq!(out.status, 200, "{}", out.text);
     assert_eq!(out.body["missing"], json!([absent]), "{}", out.text);
     assert_eq!(out.body["open"], json!([]));
+    // A pull that brings the phone up to date says the same.
+    let phone = s.device_session("qingshan_helper");
+    let mut cursor: Option<String> = None;
+    let last = loop {
+        let r = s.pull(&phone, cursor.as_deref());
+        assert_eq!(r.status, 200, "{}", r.text);
+        if r.body["has_more"] != true {
+            break r;
+        }
+        cursor = r.body["next_cursor"].as_str().map(str::to_owned);
+    };
+    assert_eq!(
+        last.body["missing_photos"],
+        json!([absent]),
+        "{}",
+        last.text
+    );
 
     // The township officer may see location: the original, byte for byte, with ranges.
     let officer = s.login("qingshan_officer");

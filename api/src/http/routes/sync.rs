@@ -183,7 +183,8 @@ pub async fn pull(
         .unwrap_or(Cursor::START);
     let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
     let pulled_by = device.clone();
-    let (page, last_mutation_id) = state
+    let user_id = caller.user_id.clone();
+    let (page, last_mutation_id, missing_photos) = state
         .db
         .read(move |c| {
             let page = feed_pull::pull(c, &scope, after, limit)?;
@@ -191,7 +192,13 @@ pub async fn pull(
                 Some(d) => records::last_answered(c, d)?,
                 None => None,
             };
-            Ok((page, last))
+            // Once the device is up to date, tell it which of its photos to send.
+            let missing = if page.has_more {
+                Vec::new()
+            } else {
+                crate::store::photos::missing_for(c, &scope, &user_id, 1000)?
+            };
+            Ok((page, last, missing))
         })
         .await?;
     if let Some(device_id) = pulled_by {
@@ -218,6 +225,7 @@ pub async fn pull(
         has_more: page.has_more,
         server_hlc: server_hlc(&state)?,
         last_mutation_id,
+        missing_photos,
     }))
 }
 
