@@ -2,6 +2,8 @@
 //! database, SQLite file or PostgreSQL (chosen by `BANGFU_TEST_BACKEND`), loads the demo
 //! county, and talks HTTP to it. Each server gets its own database, dropped afterwards.
 
+pub mod bench;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::mpsc;

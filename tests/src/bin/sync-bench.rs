@@ -8,84 +8,14 @@
 //! The raw limit is the same rows written straight into the same kind of database in one
 //! transaction with prepared statements.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bangfu_e2e::bench::{BenchServer, usage};
 use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb, hlc, new_id};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 const BATCH: usize = 500;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// (CPU seconds, peak RSS in MiB) of a process.
-fn usage(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which is in parentheses).
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    (cpu, hwm / 1024.0)
-}
-
-fn start(db: &TestDb) -> Server {
-    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18090);
-    // Held in `Server` at once: dropping it kills and reaps the process on every path.
-    let mut server = Server {
-        child: Command::new(bin)
-            .args(["serve", "--demo"])
-            .env("BANGFU_DATA_DIR", db.dir.path())
-            .env("DATABASE_URL", &db.url)
-            .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
-            .env("BANGFU_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bangfu (build it with cargo build --release -p bangfu)"),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    if let Some(out) = server.child.stdout.take() {
-        // Drain the demo loader's output so the process never blocks on a full pipe.
-        std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
-    }
-    let http = Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("{}/ready", server.base))
-            .send()
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    drop(server);
-    panic!("server did not become ready");
-}
 
 fn json(r: reqwest::blocking::Response) -> Value {
     r.json().expect("json")
@@ -170,7 +100,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Pushes `total` visits from `devices` devices at once; returns (seconds, batch latencies in ms).
-fn push(server: &Server, devices: usize, total: usize) -> (f64, Vec<f64>) {
+fn push(server: &BenchServer, devices: usize, total: usize) -> (f64, Vec<f64>) {
     let http = Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -235,7 +165,7 @@ fn push(server: &Server, devices: usize, total: usize) -> (f64, Vec<f64>) {
 }
 
 /// Pulls everything a fresh county device sees; returns (rows, bytes, seconds).
-fn pull(server: &Server, gzip: bool) -> (usize, usize, f64) {
+fn pull(server: &BenchServer, gzip: bool) -> (usize, usize, f64) {
     let http = Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -285,7 +215,7 @@ fn raw_limit(backend: Backend, total: usize) -> f64 {
     use bangfu::sync::records::RecordRow;
     use diesel::prelude::*;
     let db = TestDb::new(backend);
-    drop(start(&db)); // migrations and the demo regions, as on the server
+    drop(BenchServer::start(&db)); // migrations and the demo regions, as on the server
     let now = chrono::Utc::now().naive_utc();
     let make = |region: &(String, String)| -> Vec<RecordRow> {
         (0..total)
@@ -359,7 +289,7 @@ fn main() {
 
     for devices in [1, 8] {
         let db = TestDb::new(backend);
-        let server = start(&db);
+        let server = BenchServer::start(&db);
         let (cpu0, _) = usage(server.child.id());
         let (secs, mut lat) = push(&server, devices, total);
         let (cpu1, rss) = usage(server.child.id());

@@ -10,81 +10,15 @@
 //! (noise, so it does not compress) followed by unique padding, so every file has its own
 //! digest, passes the type check and gets its resized copies made in the background.
 
-use std::io::{BufRead, Cursor, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{Cursor, Write};
 use std::time::{Duration, Instant};
 
+use bangfu_e2e::bench::{BenchServer, usage};
 use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// (CPU seconds, peak RSS in MiB) of a process.
-fn usage(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    ((ticks(11) + ticks(12)) / 100.0, hwm / 1024.0)
-}
-
-fn start(db: &TestDb) -> Server {
-    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18091);
-    let mut server = Server {
-        child: Command::new(bin)
-            .args(["serve", "--demo"])
-            .env("BANGFU_DATA_DIR", db.dir.path())
-            .env("DATABASE_URL", &db.url)
-            .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
-            .env("BANGFU_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bangfu (build it with cargo build --release -p bangfu)"),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    if let Some(out) = server.child.stdout.take() {
-        std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
-    }
-    let http = Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("{}/ready", server.base))
-            .send()
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    drop(server);
-    panic!("server did not become ready");
-}
-
-/// Signs in on a fresh device; returns the access token.
 fn device_login(http: &Client, base: &str, user: &str) -> String {
     let login = |device: Option<&Value>| -> Value {
         http.post(format!("{base}/v1/auth/login"))
@@ -148,7 +82,7 @@ struct Run {
     rss: f64,
 }
 
-fn upload_all(server: &Server, files: &[Vec<u8>], threads: usize) -> Run {
+fn upload_all(server: &BenchServer, files: &[Vec<u8>], threads: usize) -> Run {
     let http = Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -249,7 +183,7 @@ fn main() {
             let limit = disk_limit(scratch.path(), files, threads);
             drop(scratch);
             let db = TestDb::new(backend);
-            let server = start(&db);
+            let server = BenchServer::start(&db);
             let r = upload_all(&server, files, threads);
             let n = files.len() as f64;
             println!(

@@ -1,0 +1,87 @@
+//! What the benchmark binaries share: a real `bangfu serve` process on a fresh database,
+//! and its CPU time and peak memory read from /proc (so the client's work is not counted).
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+
+use crate::TestDb;
+
+/// A running server process; dropping it kills and reaps it on every path.
+pub struct BenchServer {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BenchServer {
+    /// Starts `BANGFU_BIN` (default `target/release/bangfu`) with the demo data on `db` and
+    /// waits until it is ready.
+    pub fn start(db: &TestDb) -> BenchServer {
+        let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(18090);
+        let mut server = BenchServer {
+            child: Command::new(bin)
+                .args(["serve", "--demo"])
+                .env("BANGFU_DATA_DIR", db.dir.path())
+                .env("DATABASE_URL", &db.url)
+                .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
+                .env("BANGFU_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start bangfu (build it with cargo build --release -p bangfu)"),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        if let Some(out) = server.child.stdout.take() {
+            // Drain the demo loader's output so the process never blocks on a full pipe.
+            std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
+        }
+        let http = Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("{}/ready", server.base))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(server);
+        panic!("server did not become ready");
+    }
+
+    /// (CPU seconds, peak RSS in MiB) of the server process so far.
+    pub fn usage(&self) -> (f64, f64) {
+        usage(self.child.id())
+    }
+}
+
+/// (CPU seconds, peak RSS in MiB) of a process.
+pub fn usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    ((ticks(11) + ticks(12)) / 100.0, hwm / 1024.0)
+}
