@@ -173,8 +173,11 @@ pub const PHOTO: EntityDef = EntityDef {
         f("subject_id", T::Id, M::Immutable, true),
         // The household the evidence concerns, when it concerns one: its helpers see it.
         f("household_id", T::Id, M::Immutable, false),
+        // What the app recorded at capture, apart from the file's EXIF: time, place with
+        // its accuracy, and the device (make and model) that took it.
         f("taken_at", T::Instant, M::Immutable, true),
         f("location", T::Geo, M::Immutable, false),
+        f("capture_device", T::Text(200), M::Immutable, false),
         f("caption", T::Text(500), M::LastWriterWins, false),
         f(
             "review_status",
@@ -183,6 +186,9 @@ pub const PHOTO: EntityDef = EntityDef {
             false,
         ),
         f("review_reason", T::Text(500), M::LastWriterWins, false),
+        // Set by the reviewer's decision (`/v1/photo-reviews`), never by a device.
+        f("reviewed_by", T::Id, M::LastWriterWins, false),
+        f("reviewed_at", T::Instant, M::LastWriterWins, false),
     ],
 };
 

@@ -87,6 +87,8 @@ impl TestDb {
             diesel::sql_query(sql).execute(&mut c)
         } else {
             let mut c = diesel::SqliteConnection::establish(&self.url).expect("sqlite");
+            // The server may be writing at the same moment: wait for it, as it waits.
+            diesel::sql_query("PRAGMA busy_timeout = 10000").execute(&mut c)?;
             diesel::sql_query(sql).execute(&mut c)
         }
     }

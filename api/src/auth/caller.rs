@@ -190,5 +190,7 @@ pub mod perm {
         ReviewApplications,
         PayAid,
         SuperviseSync,
+        ReviewPhotos,
+        ReadPhotoReviews,
     );
 }

@@ -5,6 +5,7 @@ pub mod aid;
 pub mod application;
 pub mod calendar;
 pub mod classification;
+pub mod evidence;
 pub mod exit;
 pub mod household;
 pub mod region;

@@ -85,6 +85,8 @@ impl Role {
             ),
             P::PayAid => matches!(self, R::CountyOfficer | R::Admin),
             P::SuperviseSync => !matches!(self, R::Helper),
+            P::ReviewPhotos => self == R::VillageSecretary,
+            P::ReadPhotoReviews => !matches!(self, R::Helper),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -126,6 +128,10 @@ pub enum Permission {
     SuperviseSync,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
+    /// Approve or reject evidence photos (R-VISIT-3): the village (first) secretary.
+    ReviewPhotos,
+    /// See the photo review queue and backlog.
+    ReadPhotoReviews,
 }
 
 #[cfg(test)]

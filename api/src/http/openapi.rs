@@ -41,6 +41,7 @@ use super::routes;
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
         (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256"),
         (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
+        (name = "photo-reviews", description = "Review of evidence photos by the village (first) secretary, with integrity flags"),
     )
 )]
 struct ApiDoc;

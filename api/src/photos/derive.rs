@@ -31,6 +31,8 @@ pub struct Derived {
     pub thumb: Option<Bytes>,
     pub medium: Option<Bytes>,
     pub stripped: Option<Bytes>,
+    /// Perceptual hash of the upright picture.
+    pub dhash: Option<i64>,
 }
 
 fn limits() -> Limits {
@@ -117,7 +119,9 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
         Some(b) if small && upright => Some(b),
         _ => Some(jpeg(&medium)?),
     };
-    d.thumb = Some(jpeg(&medium.thumbnail(THUMB_PX, THUMB_PX))?);
+    let thumb = medium.thumbnail(THUMB_PX, THUMB_PX);
+    d.dhash = Some(super::phash::dhash(&thumb));
+    d.thumb = Some(jpeg(&thumb)?);
     Ok(d)
 }
 

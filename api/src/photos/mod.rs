@@ -6,11 +6,13 @@
 //! - [`exif`]: capture time and place as the camera wrote them;
 //! - [`strip`]: copies without EXIF (and so without GPS) for roles that may not see it;
 //! - [`derive`]: thumbnail and medium size, made off the request path;
+//! - [`phash`]: the perceptual hash that finds the same picture used twice;
 //! - [`uploads`]: receiving, resuming and finishing uploads.
 
 pub mod blobstore;
 pub mod derive;
 pub mod exif;
+pub mod phash;
 pub mod sniff;
 pub mod strip;
 pub mod uploads;

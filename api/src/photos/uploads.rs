@@ -256,6 +256,7 @@ pub async fn finish(
         stripped: false,
         created_by: up.user_id.clone(),
         created_at: now(),
+        dhash: None,
     };
     let keep_until = now() + keep_finished();
     let (blob, created) = db
@@ -272,15 +273,15 @@ pub fn spawn_derivatives(db: Db, photos: Arc<Photos>, blob: BlobRow) {
     actix_web::rt::spawn(async move {
         let sha = blob.sha256.clone();
         let state = match make_derivatives(&photos, &blob).await {
-            Ok(stripped) => ("ready", stripped),
+            Ok((stripped, dhash)) => ("ready", stripped, dhash),
             Err(e) => {
                 tracing::warn!(sha256 = %sha, error = %e, "making resized copies failed");
-                ("failed", false)
+                ("failed", false, None)
             }
         };
         let s = sha.clone();
         if let Err(e) = db
-            .write(move |c| rows::set_derivatives(c, &s, state.0, state.1))
+            .write(move |c| rows::set_derivatives(c, &s, state.0, state.1, state.2))
             .await
         {
             tracing::warn!(sha256 = %sha, error = %e, "recording resized copies failed");
@@ -288,15 +289,13 @@ pub fn spawn_derivatives(db: Db, photos: Arc<Photos>, blob: BlobRow) {
     });
 }
 
-async fn make_derivatives(photos: &Photos, blob: &BlobRow) -> Result<bool> {
+/// Makes and stores the copies; returns whether a copy without metadata was made, and the
+/// picture's perceptual hash.
+async fn make_derivatives(photos: &Photos, blob: &BlobRow) -> Result<(bool, Option<i64>)> {
     let sha = Sha256Hex::parse(&blob.sha256)?;
     let ty = FileType::from_media_type(&blob.media_type)
         .ok_or_else(|| Error::internal("unknown media type"))?;
-    let has_gps = blob
-        .exif
-        .as_deref()
-        .and_then(|e| serde_json::from_str::<ExifInfo>(e).ok())
-        .is_some_and(|e| e.has_gps());
+    let has_gps = blob.has_gps();
     let original = BlobKey::new(&sha, Variant::Original);
     let local = photos
         .store
@@ -323,11 +322,12 @@ async fn make_derivatives(photos: &Photos, blob: &BlobRow) -> Result<bool> {
             stripped |= variant == Variant::Stripped;
         }
     }
-    Ok(stripped)
+    Ok((stripped, made.dhash))
 }
 
 /// Expires abandoned uploads and deletes their part files; also retries resized copies
-/// that a restart interrupted. Run by the hourly housekeeping.
+/// that a restart interrupted, and checks photos indexed without their flags. Run by the
+/// hourly housekeeping.
 pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
     let expired = db.write(|c| rows::expire(c, now())).await?;
     for id in &expired {
@@ -353,5 +353,13 @@ pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
     for b in pending.into_iter().filter(|b| b.created_at < stale) {
         spawn_derivatives(db.clone(), photos.clone(), b);
     }
+    // Photo records indexed before their flags could be worked out (an upgrade): each pass
+    // checks some, until none is left.
+    const BATCH: i64 = 200;
+    while db
+        .write(|c| crate::store::evidence::check_unchecked(c, BATCH))
+        .await?
+        == BATCH as usize
+    {}
     Ok(expired.len())
 }

@@ -920,6 +920,8 @@ fn open_file(
                     phone: form.phone.as_deref(),
                     members: &checked,
                     items: &form.items,
+                    // Recorded by the village when it updates the household.
+                    location: None,
                 },
             )?
             .row

@@ -19,6 +19,7 @@ use super::scoped::path_in_scope;
 use super::sealing::DataKey;
 use super::{feed, new_id, now};
 use crate::domain::access::Scope;
+use crate::domain::evidence::Place;
 use crate::domain::household::{CheckedMember, ItemInput};
 use crate::domain::region::RegionLevel;
 use crate::domain::resident_id;
@@ -38,6 +39,18 @@ pub struct HouseholdRow {
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub seq: i64,
+    /// Where the household lives (WGS 84), if recorded: photos of it are checked against it.
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+}
+
+impl HouseholdRow {
+    pub fn location(&self) -> Option<Place> {
+        Some(Place {
+            lat: self.lat?,
+            lng: self.lng?,
+        })
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
@@ -84,6 +97,7 @@ impl Household {
         json!({
             "region_id": self.row.region_id, "address": self.row.address,
             "phone": self.row.phone, "status": self.row.status,
+            "location": self.row.location().map(|p| json!({"lat": p.lat, "lng": p.lng})),
             "members": self.members.iter().map(|m| json!({
                 "name": m.name, "relation": m.relation, "id_number": m.id_masked,
                 "birth_date": m.birth_date, "gender": m.gender,
@@ -102,6 +116,7 @@ pub struct NewHousehold<'a> {
     pub phone: Option<&'a str>,
     pub members: &'a [CheckedMember],
     pub items: &'a [ItemInput],
+    pub location: Option<Place>,
 }
 
 fn village_in_scope(conn: &mut DbConn, scope: &Scope, region_id: &str) -> Result<RegionRow> {
@@ -164,6 +179,8 @@ pub fn create(
         updated_at: t,
         version: 1,
         seq: feed::take(conn, 1)?,
+        lat: new.location.map(|p| p.lat),
+        lng: new.location.map(|p| p.lng),
     };
     let members = new
         .members
@@ -398,6 +415,84 @@ pub fn changed_since(
         .limit(limit)
         .load(conn)?;
     complete(conn, rows)
+}
+
+/// A change to a household's own fields; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct HouseholdChange {
+    pub address: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub location: Option<Option<Place>>,
+}
+
+/// Changes a household read at `expected_version` (412 if it moved on since). It moves in
+/// the feed, so devices learn of it; a new location has its photos checked again.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    id: &str,
+    expected_version: i64,
+    change: HouseholdChange,
+) -> Result<Household> {
+    let seq = feed::take(conn, 1)?;
+    let before = find(conn, scope, id)?;
+    if before.row.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut row = before.row.clone();
+    if let Some(a) = change.address {
+        row.address = a.trim().to_owned();
+    }
+    if let Some(p) = change.phone {
+        row.phone = p;
+    }
+    let moved = change.location.is_some_and(|l| l != before.row.location());
+    if let Some(l) = change.location {
+        row.lat = l.map(|p| p.lat);
+        row.lng = l.map(|p| p.lng);
+    }
+    row.version += 1;
+    row.seq = seq;
+    row.updated_at = now();
+    let n = diesel::update(
+        households::table
+            .find(id)
+            .filter(households::version.eq(expected_version)),
+    )
+    .set((
+        households::address.eq(&row.address),
+        households::phone.eq(&row.phone),
+        households::lat.eq(row.lat),
+        households::lng.eq(row.lng),
+        households::version.eq(row.version),
+        households::seq.eq(row.seq),
+        households::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(Error::PreconditionFailed);
+    }
+    let after = Household {
+        row,
+        ..before.clone()
+    };
+    if moved {
+        super::evidence::household_moved(conn, id)?;
+    }
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Update,
+            entity: "household",
+            entity_id: id,
+            region_path: &after.row.path,
+            changes: audit::diff(&before.audit_view(), &after.audit_view()),
+            reason: None,
+        },
+    )?;
+    Ok(after)
 }
 
 /// The paths of the households a user is assigned to: part of their scope.

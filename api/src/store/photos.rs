@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::audit::{self, Action, Actor, Event};
 use super::db::DbConn;
-use super::schema::{blob_holders, blobs, sync_records, uploads};
+use super::evidence;
+use super::schema::{blob_holders, blobs, uploads};
 use crate::domain::access::Scope;
 use crate::error::Result;
 
@@ -43,6 +44,18 @@ pub struct BlobRow {
     pub stripped: bool,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// Perceptual hash, once the image has been decoded.
+    pub dhash: Option<i64>,
+}
+
+impl BlobRow {
+    /// Whether the file's EXIF says where it was taken.
+    pub fn has_gps(&self) -> bool {
+        self.exif
+            .as_deref()
+            .and_then(|e| serde_json::from_str::<crate::photos::exif::ExifInfo>(e).ok())
+            .is_some_and(|e| e.has_gps())
+    }
 }
 
 pub const OPEN: &str = "open";
@@ -217,6 +230,10 @@ pub fn finish(
             blob
         }
     };
+    if created {
+        // Its EXIF is known now: photo records that already name it are checked again.
+        evidence::file_changed(conn, &stored.sha256)?;
+    }
     if !holds(conn, &stored.sha256, &up.user_id)? {
         diesel::insert_into(blob_holders::table)
             .values((
@@ -266,11 +283,22 @@ pub fn finish(
     Ok((stored, created))
 }
 
-/// Notes the outcome of making resized copies (`ready` or `failed`).
-pub fn set_derivatives(conn: &mut DbConn, sha256: &str, state: &str, stripped: bool) -> Result<()> {
+/// Notes the outcome of making resized copies (`ready` or `failed`) and the picture's
+/// perceptual hash; the photos showing it are checked again for reuse.
+pub fn set_derivatives(
+    conn: &mut DbConn,
+    sha256: &str,
+    state: &str,
+    stripped: bool,
+    dhash: Option<i64>,
+) -> Result<()> {
     diesel::update(blobs::table.find(sha256))
         .set((blobs::derivatives.eq(state), blobs::stripped.eq(stripped)))
         .execute(conn)?;
+    if let Some(h) = dhash {
+        evidence::set_dhash(conn, sha256, h)?;
+        evidence::file_changed(conn, sha256)?;
+    }
     Ok(())
 }
 
@@ -286,27 +314,17 @@ pub fn pending_derivatives(conn: &mut DbConn, limit: i64) -> Result<Vec<BlobRow>
 
 /// The blob, if a live photo record inside `scope` references it and that record's author
 /// has sent its complete bytes. Knowing a digest is not enough to fetch a photo: a record
-/// naming someone else's digest shows nothing.
-pub fn visible_blob(conn: &mut DbConn, scope: &Scope, sha256: &str) -> Result<BlobRow> {
+/// naming someone else's digest shows nothing. Returns the blob and the region path of a
+/// record naming it (for the audit log).
+pub fn visible_blob(conn: &mut DbConn, scope: &Scope, sha256: &str) -> Result<(BlobRow, String)> {
     let blob = find_blob(conn, sha256)?.ok_or(crate::error::Error::NotFound)?;
     let holders: Vec<String> = blob_holders::table
         .filter(blob_holders::sha256.eq(sha256))
         .select(blob_holders::user_id)
         .load(conn)?;
-    // Record data is compact JSON (serde_json), and a digest is plain hex: no escaping.
-    let needle = format!("%\"sha256\":\"{sha256}\"%");
-    let referenced: i64 = sync_records::table
-        .filter(sync_records::entity.eq("photo"))
-        .filter(sync_records::deleted.eq(false))
-        .filter(crate::sync::records::reached_by(scope))
-        .filter(sync_records::data.like(needle))
-        .filter(sync_records::created_by.eq_any(holders))
-        .count()
-        .get_result(conn)?;
-    if referenced == 0 {
-        return Err(crate::error::Error::NotFound);
-    }
-    Ok(blob)
+    let path = evidence::named_in_scope(conn, scope, sha256, &holders)?
+        .ok_or(crate::error::Error::NotFound)?;
+    Ok((blob, path))
 }
 
 /// Removes expired uploads; returns the ids of the unfinished ones, whose part files the
@@ -330,22 +348,7 @@ pub fn missing_for(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<String>> {
-    let data: Vec<String> = sync_records::table
-        .filter(sync_records::entity.eq("photo"))
-        .filter(sync_records::deleted.eq(false))
-        .filter(sync_records::created_by.eq(user_id))
-        .filter(crate::sync::records::reached_by(scope))
-        .order(sync_records::seq.desc())
-        .limit(limit)
-        .select(sync_records::data)
-        .load(conn)?;
-    let mut named: Vec<String> = data
-        .iter()
-        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-        .filter_map(|v| v["sha256"].as_str().map(str::to_ascii_lowercase))
-        .collect();
-    named.sort();
-    named.dedup();
+    let named = evidence::named_by(conn, scope, user_id, limit)?;
     let held: Vec<String> = blob_holders::table
         .filter(blob_holders::user_id.eq(user_id))
         .filter(blob_holders::sha256.eq_any(&named))

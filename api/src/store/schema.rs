@@ -155,6 +155,8 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         seq -> BigInt,
+        lat -> Nullable<Double>,
+        lng -> Nullable<Double>,
     }
 }
 
@@ -420,6 +422,43 @@ diesel::table! {
         stripped -> Bool,
         created_by -> Text,
         created_at -> Timestamp,
+        dhash -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    blob_hash_bands (band, value, sha256) {
+        band -> Integer,
+        value -> Integer,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    photo_evidence (id) {
+        id -> Text,
+        sha256 -> Text,
+        region_id -> Text,
+        region_path -> Text,
+        reach_path -> Text,
+        created_by -> Nullable<Text>,
+        subject_entity -> Text,
+        subject_id -> Text,
+        household_id -> Nullable<Text>,
+        taken_at -> Nullable<Timestamp>,
+        lat -> Nullable<Double>,
+        lng -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        capture_device -> Nullable<Text>,
+        review_status -> Text,
+        review_reason -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        flags -> Text,
+        flag_count -> Integer,
+        checked -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -497,4 +536,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blobs,
     blob_holders,
     uploads,
+    blob_hash_bands,
+    photo_evidence,
 );

@@ -141,6 +141,7 @@ fn household_change(h: Household) -> Change {
         "region_id": h.row.region_id, "region_name": h.region_name, "address": h.row.address,
         "phone": h.row.phone.as_deref().map(mask_phone), "status": h.row.status,
         "members": members, "helper_ids": h.helper_ids,
+        "location": h.row.location().map(|p| json!({"lat": p.lat, "lng": p.lng})),
     });
     Change {
         entity: "household".into(),

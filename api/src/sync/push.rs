@@ -305,6 +305,8 @@ pub fn apply(
         })
         .collect();
     records::write(conn, &rows)?;
+    // The photo evidence index follows the records it indexes, in the same transaction.
+    store::evidence::records_written(conn, &rows)?;
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
@@ -445,6 +447,9 @@ fn judge(
         delete: m.op == Op::Delete,
         fields: &m.fields,
     };
+    if let Some(p) = store::photo_reviews::set_from_device(m, &who.device_id) {
+        return Ok(rejected(m, p));
+    }
     let errors = merge::validate(def, current.as_ref(), &inc);
     if !errors.is_empty() {
         return Ok(rejected(

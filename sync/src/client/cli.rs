@@ -88,8 +88,23 @@ enum Command {
         subject_entity: String,
         #[arg(long)]
         subject_id: String,
+        /// The household it concerns
+        #[arg(long)]
+        household: Option<String>,
         #[arg(long)]
         caption: Option<String>,
+        /// Where it was taken: latitude (WGS 84)
+        #[arg(long, requires = "lng")]
+        lat: Option<f64>,
+        /// Where it was taken: longitude (WGS 84)
+        #[arg(long, requires = "lat")]
+        lng: Option<f64>,
+        /// The fix's accuracy in metres
+        #[arg(long)]
+        accuracy_m: Option<f64>,
+        /// The device that took it (make and model)
+        #[arg(long)]
+        device: Option<String>,
     },
     /// Send the photo files your records name, resuming unfinished uploads.
     Upload {
@@ -262,7 +277,12 @@ fn execute(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(),
             region,
             subject_entity,
             subject_id,
+            household,
             caption,
+            lat,
+            lng,
+            accuracy_m,
+            device,
         } => {
             let (id, sha) = f.attach_photo(
                 &file,
@@ -270,7 +290,10 @@ fn execute(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(),
                     region_id: &region,
                     subject_entity: &subject_entity,
                     subject_id: &subject_id,
+                    household_id: household.as_deref(),
                     caption: caption.as_deref(),
+                    location: lat.zip(lng).map(|(a, b)| (a, b, accuracy_m)),
+                    device: device.as_deref(),
                 },
             )?;
             writeln!(

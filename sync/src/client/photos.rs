@@ -38,7 +38,13 @@ pub struct Photo<'a> {
     /// `visit`, `retrieval_attempt`, `teaching_session` or `household`.
     pub subject_entity: &'a str,
     pub subject_id: &'a str,
+    /// The household it concerns (its helpers see it).
+    pub household_id: Option<&'a str>,
     pub caption: Option<&'a str>,
+    /// The phone's fix when it was taken: latitude, longitude, accuracy in metres.
+    pub location: Option<(f64, f64, Option<f64>)>,
+    /// The device that took it (make and model).
+    pub device: Option<&'a str>,
 }
 
 /// What one round of uploading did.
@@ -107,6 +113,19 @@ impl Field {
         );
         if let Some(c) = p.caption {
             fields.insert("caption".into(), json!(c));
+        }
+        if let Some(h) = p.household_id {
+            fields.insert("household_id".into(), json!(h));
+        }
+        if let Some((lat, lng, accuracy)) = p.location {
+            let mut place = json!({"lat": lat, "lng": lng});
+            if let Some(a) = accuracy {
+                place["accuracy_m"] = json!(a);
+            }
+            fields.insert("location".into(), place);
+        }
+        if let Some(d) = p.device {
+            fields.insert("capture_device".into(), json!(d));
         }
         let id = self.capture("photo", None, fields)?;
         Ok((id, sha))

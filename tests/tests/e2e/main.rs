@@ -8,6 +8,7 @@ mod calculations;
 mod contract;
 mod convergence;
 mod errors;
+mod evidence;
 mod field_cli;
 mod households;
 mod housekeeping;

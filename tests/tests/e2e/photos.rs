@@ -11,12 +11,12 @@ use bangfu_e2e::{Reply, Session, TestServer, hlc, new_id};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 /// An EXIF block (big-endian TIFF) with a capture time and a GPS position in the north-east.
-fn exif_block(lat: (u32, u32, u32), lon: (u32, u32, u32)) -> Vec<u8> {
+pub(crate) fn exif_block(lat: (u32, u32, u32), lon: (u32, u32, u32)) -> Vec<u8> {
     let mut t: Vec<u8> = Vec::new();
     let u16b = |t: &mut Vec<u8>, v: u16| t.extend_from_slice(&v.to_be_bytes());
     let u32b = |t: &mut Vec<u8>, v: u32| t.extend_from_slice(&v.to_be_bytes());
@@ -63,7 +63,7 @@ fn exif_block(lat: (u32, u32, u32), lon: (u32, u32, u32)) -> Vec<u8> {
 
 /// A real JPEG of noise (so it does not compress away), `side` pixels square, seeded, with
 /// EXIF GPS when asked.
-fn jpeg(side: u32, seed: u32, gps: bool) -> Vec<u8> {
+pub(crate) fn jpeg(side: u32, seed: u32, gps: bool) -> Vec<u8> {
     let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
     let img = image::RgbImage::from_fn(side, side, |_, _| {
         x ^= x << 13;
@@ -86,7 +86,7 @@ fn jpeg(side: u32, seed: u32, gps: bool) -> Vec<u8> {
     }
 }
 
-fn start_upload(s: &TestServer, who: &Session, bytes: &[u8], kind: &str) -> Reply {
+pub(crate) fn start_upload(s: &TestServer, who: &Session, bytes: &[u8], kind: &str) -> Reply {
     s.call(
         "POST",
         "/v1/uploads",
@@ -95,7 +95,7 @@ fn start_upload(s: &TestServer, who: &Session, bytes: &[u8], kind: &str) -> Repl
     )
 }
 
-fn patch(s: &TestServer, who: &Session, id: &str, offset: usize, chunk: &[u8]) -> Reply {
+pub(crate) fn patch(s: &TestServer, who: &Session, id: &str, offset: usize, chunk: &[u8]) -> Reply {
     let r = s
         .client
         .patch(s.url(&format!("/v1/uploads/{id}")))
@@ -109,7 +109,7 @@ fn patch(s: &TestServer, who: &Session, id: &str, offset: usize, chunk: &[u8]) -
 }
 
 /// Uploads all of `bytes` in one chunk; returns the final answer.
-fn upload(s: &TestServer, who: &Session, bytes: &[u8], kind: &str) -> Reply {
+pub(crate) fn upload(s: &TestServer, who: &Session, bytes: &[u8], kind: &str) -> Reply {
     let r = start_upload(s, who, bytes, kind);
     assert!(r.status == 201 || r.status == 200, "{}", r.text);
     if r.body["state"] == "complete" {
@@ -135,7 +135,7 @@ fn link(s: &TestServer, who: &Session, village_code: &str, digest: &str) {
     assert_eq!(r.body["results"][0]["status"], "applied", "{}", r.text);
 }
 
-fn fetch(
+pub(crate) fn fetch(
     s: &TestServer,
     who: &Session,
     path: &str,
@@ -151,7 +151,7 @@ fn fetch(
 }
 
 /// Waits for the resized copies made in the background.
-fn fetch_ready(
+pub(crate) fn fetch_ready(
     s: &TestServer,
     who: &Session,
     path: &str,
@@ -517,8 +517,16 @@ fn open_uploads_per_device_are_limited_and_expire() {
 
 /// Ages every upload past its expiry and runs the upload housekeeping.
 fn expire_all(s: &TestServer) {
+    s.db.execute("UPDATE uploads SET expires_at = created_at")
+        .expect("age uploads");
+    let n = photo_housekeeping(s);
+    assert!(n >= 9, "expired {n}");
+}
+
+/// Runs the photo housekeeping (as the hourly pass does) on the server's database and
+/// store; returns how many uploads expired.
+pub(crate) fn photo_housekeeping(s: &TestServer) -> usize {
     use bangfu::store::db::{DbOptions, DbTarget, SqliteSync};
-    use diesel::RunQueryDsl;
     let db = bangfu::store::Db::connect(&DbOptions {
         target: DbTarget::parse(&s.db.url),
         pool_size: 2,
@@ -526,9 +534,6 @@ fn expire_all(s: &TestServer) {
         connect_timeout: Duration::from_secs(5),
     })
     .expect("db");
-    diesel::sql_query("UPDATE uploads SET expires_at = created_at")
-        .execute(&mut *db.conn().expect("conn"))
-        .expect("age uploads");
     let dir = s.db.dir.path();
     let store =
         bangfu::photos::blobstore::open(&dir.join("photos").to_string_lossy(), &[]).expect("store");
@@ -540,10 +545,9 @@ fn expire_all(s: &TestServer) {
         )
         .expect("photos"),
     );
-    let n = actix_web::rt::System::new()
+    actix_web::rt::System::new()
         .block_on(bangfu::photos::uploads::housekeeping(&db, &photos))
-        .expect("housekeeping");
-    assert!(n >= 9, "expired {n}");
+        .expect("housekeeping")
 }
 
 /// A moto S3 server on a free loopback port, stopped when dropped.

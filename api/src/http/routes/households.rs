@@ -1,7 +1,7 @@
 //! The household registry: `/v1/households` and the helpers assigned to each.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::utc;
 use crate::auth::{Caller, Require, perm};
+use crate::domain::evidence::Place;
 use crate::domain::household::{self, ItemInput, MemberInput};
 use crate::domain::validate::{Checks, mask_phone, valid_phone};
 use crate::error::{Error, FieldError, Msg, Result};
@@ -17,9 +18,10 @@ use crate::http::json::ApiJson;
 use crate::http::page::{Page, PageParams};
 use crate::http::unmask::{self, Found, UnmaskQuery};
 use crate::http::versioning::etag;
+use crate::http::versioning::if_match;
 use crate::state::AppState;
 use crate::store::duplicates;
-use crate::store::households::{self, Household, ListFilter, NewHousehold};
+use crate::store::households::{self, Household, HouseholdChange, ListFilter, NewHousehold};
 use crate::store::sealing::DataKey;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,9 +67,44 @@ pub struct HouseholdOut {
     pub items: Vec<ItemOut>,
     /// The helpers (帮扶责任人) assigned to the household.
     pub helper_ids: Vec<String>,
+    /// Where the household lives, if recorded: evidence photos are checked against it.
+    pub location: Option<Location>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A place on the earth, WGS 84 degrees (as phones report it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lat": 25.0389, "lng": 102.7183}))]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Location {
+    fn check(&self, c: &mut Checks, field: &str) {
+        c.rule(
+            self.lat.is_finite()
+                && self.lng.is_finite()
+                && (-90.0..=90.0).contains(&self.lat)
+                && (-180.0..=180.0).contains(&self.lng),
+            field,
+            "out_of_range",
+            Msg::fixed(
+                "位置须为纬度 −90…90、经度 −180…180（WGS 84）。",
+                "A location is a latitude within −90…90 and a longitude within −180…180 (WGS 84).",
+            ),
+        );
+    }
+
+    fn place(self) -> Place {
+        Place {
+            lat: self.lat,
+            lng: self.lng,
+        }
+    }
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
@@ -110,6 +147,10 @@ pub fn out(h: Household, key: &DataKey, unmask: bool) -> Result<HouseholdOut> {
             })
         })
         .collect::<Result<_>>()?;
+    let location = h.row.location().map(|p| Location {
+        lat: p.lat,
+        lng: p.lng,
+    });
     Ok(HouseholdOut {
         phone: phone(h.row.phone),
         id: h.row.id,
@@ -120,6 +161,7 @@ pub fn out(h: Household, key: &DataKey, unmask: bool) -> Result<HouseholdOut> {
         members,
         items,
         helper_ids: h.helper_ids,
+        location,
         version: h.row.version,
         created_at: utc(h.row.created_at),
         updated_at: utc(h.row.updated_at),
@@ -143,6 +185,8 @@ pub struct NewHouseholdBody {
     pub members: Vec<MemberInput>,
     #[serde(default)]
     pub items: Vec<ItemInput>,
+    /// Where the household lives (WGS 84).
+    pub location: Option<Location>,
 }
 
 /// Register a household (一户一档). Every deficiency is listed in one answer; a person
@@ -171,6 +215,9 @@ pub async fn create(
             "phone is an 11-digit mobile number.",
         ),
     );
+    if let Some(l) = &b.location {
+        l.check(&mut c, "location");
+    }
     let members = household::check(&mut c, &b.members, &b.items, crate::store::now().date());
     c.finish()?;
     let (actor, scope, key) = (caller.actor(), caller.scope.clone(), state.data_key.clone());
@@ -187,6 +234,7 @@ pub async fn create(
                 phone: b.phone.as_deref(),
                 members: &members,
                 items: &b.items,
+                location: b.location.map(Location::place),
             },
         )?;
         answer(StatusCode::CREATED, &out(h, &key, false)?)
@@ -275,6 +323,82 @@ pub async fn get(
     })
     .await?;
     let body = out(h, &state.data_key, q.unmask)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(body.version))
+        .json(body))
+}
+
+/// A change to a household: fields left out stay as they are; `null` clears the phone or
+/// the location.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"location": {"lat": 25.0389, "lng": 102.7183}}))]
+pub struct HouseholdPatch {
+    pub address: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "super::regions::double_option::deserialize"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::regions::double_option::deserialize"
+    )]
+    #[schema(value_type = Option<Location>)]
+    pub location: Option<Option<Location>>,
+}
+
+/// Change a household's address, phone or location (village secretaries and officers).
+/// Needs `If-Match` with the version read; a new location has the household's photos
+/// checked against it again.
+#[utoipa::path(tag = "households", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag read")),
+    request_body = HouseholdPatch,
+    responses((status = 200, body = HouseholdOut, headers(("ETag" = String))),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 412, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[patch("/v1/households/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: ApiJson<HouseholdPatch>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut c = Checks::default();
+    if let Some(a) = &b.address {
+        c.text("address", a, 2, 200);
+    }
+    if let Some(Some(p)) = &b.phone {
+        c.rule(
+            valid_phone(p),
+            "phone",
+            "invalid_format",
+            Msg::fixed(
+                "手机号须为 11 位数字。",
+                "phone is an 11-digit mobile number.",
+            ),
+        );
+    }
+    if let Some(Some(l)) = &b.location {
+        l.check(&mut c, "location");
+    }
+    c.finish()?;
+    let version = if_match(&req)?;
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
+    let change = HouseholdChange {
+        address: b.address,
+        phone: b.phone,
+        location: b.location.map(|l| l.map(Location::place)),
+    };
+    let h = state
+        .db
+        .write(move |c| households::update(c, &actor, &scope, &id, version, change))
+        .await?;
+    let body = out(h, &state.data_key, false)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
         .json(body))

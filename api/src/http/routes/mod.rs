@@ -12,6 +12,7 @@ pub mod case_files;
 pub mod devices;
 pub mod health;
 pub mod households;
+pub mod photo_reviews;
 pub mod photos;
 pub mod programs;
 pub mod regions;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(households::create)
         .service(households::list)
         .service(households::get)
+        .service(households::update)
         .service(households::assign_helper)
         .service(households::release_helper)
         .service(households::list_candidates)
@@ -86,7 +88,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(uploads::progress)
         .service(uploads::append)
         .service(uploads::cancel)
-        .service(photos::download);
+        .service(photos::download)
+        .service(photo_reviews::queue)
+        .service(photo_reviews::backlog)
+        .service(photo_reviews::decide);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.

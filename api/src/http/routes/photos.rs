@@ -14,9 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Require, perm};
 use crate::domain::role::Permission;
 use crate::error::{Error, Msg, Result};
-use crate::photos::exif::ExifInfo;
 use crate::photos::{BlobKey, Sha256Hex, Variant};
 use crate::state::AppState;
+use crate::store::audit::{self, Action, Event};
 use crate::store::photos::{self as rows, BlobRow};
 
 /// Which form of the file to fetch.
@@ -68,12 +68,7 @@ fn choose(blob: &BlobRow, size: Size, sees_location: bool) -> Result<(Variant, S
         Size::Medium => ready().map(|()| (Variant::Medium, "image/jpeg".into())),
         Size::Thumb => ready().map(|()| (Variant::Thumb, "image/jpeg".into())),
         Size::Original => {
-            let has_gps = blob
-                .exif
-                .as_deref()
-                .and_then(|e| serde_json::from_str::<ExifInfo>(e).ok())
-                .is_some_and(|e| e.has_gps());
-            if sees_location || !has_gps {
+            if sees_location || !blob.has_gps() {
                 Ok((Variant::Original, blob.media_type.clone()))
             } else if blob.stripped {
                 Ok((Variant::Stripped, blob.media_type.clone()))
@@ -142,7 +137,8 @@ pub fn parse_range(value: Option<&str>, size: u64) -> Result<Option<Range<u64>>>
 
 /// Fetch a stored photo (or document) by its SHA-256, whole or a byte range. Allowed when a
 /// photo record in the caller's scope names it; `404` otherwise, as for a file that does not
-/// exist. Roles without the right to see personal data get originals without EXIF location.
+/// exist. Roles without the right to see personal data get originals without EXIF location;
+/// every original with EXIF location sent to a role that may see it is in the audit log.
 #[utoipa::path(tag = "photos", security(("bearer" = [])),
     params(("sha256" = String, Path, description = "SHA-256 of the file, 64 hex digits"), PhotoQuery,
            ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-65535`"),
@@ -167,11 +163,38 @@ pub async fn download(
     let sha = Sha256Hex::parse(&sha256).map_err(|_| Error::NotFound)?;
     let scope = caller.scope.clone();
     let s = sha.to_string();
-    let blob = state
-        .db
-        .read(move |c| rows::visible_blob(c, &scope, &s))
-        .await?;
     let sees_location = caller.role.has(Permission::UnmaskPersonalData);
+    let blob = if sees_location && q.size == Size::Original {
+        // An original may carry where it was taken: showing that is recorded, in the same
+        // transaction as the read.
+        let actor = caller.actor();
+        state
+            .db
+            .write(move |c| {
+                let (blob, path) = rows::visible_blob(c, &scope, &s)?;
+                if blob.has_gps() {
+                    audit::record(
+                        c,
+                        &actor,
+                        Event {
+                            action: Action::Unmask,
+                            entity: "photo_file",
+                            entity_id: &blob.sha256,
+                            region_path: &path,
+                            changes: serde_json::json!({ "unmasked": ["exif_gps"] }),
+                            reason: None,
+                        },
+                    )?;
+                }
+                Ok(blob)
+            })
+            .await?
+    } else {
+        state
+            .db
+            .read(move |c| rows::visible_blob(c, &scope, &s).map(|(b, _)| b))
+            .await?
+    };
     let (variant, media_type) = choose(&blob, q.size, sees_location)?;
     let etag = format!("\"{}.{}\"", sha, variant_tag(variant));
     let header_str = |name: header::HeaderName| {
