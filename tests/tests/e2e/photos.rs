@@ -711,7 +711,7 @@ fn the_field_cli_uploads_the_photos_its_records_name_and_resumes() {
     let password = format!("{}\n", bangfu_e2e::DEMO_PASSWORD);
     field(&s, &store, &["login", "qingshan_helper"], &password);
 
-    let household = new_id();
+    let household = s.register_household(&officer, &village);
     let out = field(
         &s,
         &store,
@@ -723,13 +723,35 @@ fn the_field_cli_uploads_the_photos_its_records_name_and_resumes() {
             &village,
             "--subject-id",
             &household,
+            "--household",
+            &household,
             "--caption",
             "新修的屋顶",
+            "--lat",
+            "25.04",
+            "--lng",
+            "102.71",
+            "--accuracy-m",
+            "12",
+            "--device",
+            "HUAWEI nova 12",
         ],
         "",
     );
     assert!(out.contains(&format!("file {digest} waiting")), "{out}");
-    assert!(field(&s, &store, &["sync"], "").starts_with("sent 1 (applied 1"));
+    let sent = field(&s, &store, &["sync"], "");
+    assert!(sent.starts_with("sent 1 (applied 1"), "{sent}");
+    // The app's capture metadata reaches the reviewer, apart from the file's EXIF.
+    let id = out.split_whitespace().nth(1).expect("photo id");
+    let queue = s.call("GET", "/v1/photo-reviews", Some(&officer.access), None);
+    let p = queue.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|p| p["id"] == id))
+        .unwrap_or_else(|| panic!("{}", queue.text));
+    assert_eq!(p["capture_device"], "HUAWEI nova 12");
+    assert_eq!(p["accuracy_m"], 12.0);
+    assert_eq!(p["location"], json!({"lat": 25.04, "lng": 102.71}));
+    assert_eq!(p["household_id"], household.as_str());
 
     // The network gives out after 100,000 bytes: the file waits, the server keeps the part.
     let out = field(&s, &store, &["upload", "--max-bytes", "100000"], "");
