@@ -9,5 +9,6 @@ pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod routes;
+pub mod tus;
 pub mod unmask;
 pub mod versioning;

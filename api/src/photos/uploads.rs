@@ -212,14 +212,17 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
     })
 }
 
-/// Verifies a complete upload, moves it into the store and records it. A refused upload
-/// is removed with its bytes. Returns the blob and whether its bytes were new.
+/// Verifies a complete upload, moves it into the store and records it, in one transaction
+/// (`new_row`: the upload came whole with its creation and is recorded by it too). A
+/// refused upload is removed with its bytes. Returns the blob and whether its bytes were
+/// new.
 pub async fn finish(
     db: &Db,
     photos: &Arc<Photos>,
     actor: Actor,
     up: UploadRow,
     part: PathBuf,
+    new_row: bool,
 ) -> Result<(BlobRow, bool)> {
     let declared = Sha256Hex::parse(&up.sha256)?;
     let kind = Kind::parse(&up.kind).ok_or_else(|| Error::internal("upload kind"))?;
@@ -227,9 +230,11 @@ pub async fn finish(
     let inspected = match blocking(move || inspect(&p, &d, kind)).await {
         Ok(i) => i,
         Err(e) => {
-            let (a, u) = (actor.clone(), up.clone());
-            db.write(move |c| rows::delete_upload(c, &a, &u, "refused"))
-                .await?;
+            if !new_row {
+                let (a, u) = (actor.clone(), up.clone());
+                db.write(move |c| rows::delete_upload(c, &a, &u, "refused"))
+                    .await?;
+            }
             remove_part(&part);
             return Err(e);
         }
@@ -260,7 +265,12 @@ pub async fn finish(
     };
     let keep_until = now() + keep_finished();
     let (blob, created) = db
-        .write(move |c| rows::finish(c, &actor, &up, blob, keep_until))
+        .write(move |c| {
+            if new_row {
+                rows::create_upload(c, &actor, &up)?;
+            }
+            rows::finish(c, &actor, &up, blob, keep_until)
+        })
         .await?;
     if created && blob.derivatives == "pending" {
         spawn_derivatives(db.clone(), photos.clone(), blob.clone());

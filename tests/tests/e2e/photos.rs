@@ -769,3 +769,133 @@ fn the_field_cli_uploads_the_photos_its_records_name_and_resumes() {
         "uploaded 0, waiting 0, refused 0"
     );
 }
+
+/// `POST /v1/uploads` with the file as the body (tus creation-with-upload).
+fn post_whole(s: &TestServer, who: &Session, bytes: &[u8], declared: &[u8], kind: &str) -> Reply {
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    let r = s
+        .client
+        .post(s.url("/v1/uploads"))
+        .bearer_auth(&who.access)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-length", declared.len().to_string())
+        .header(
+            "upload-metadata",
+            format!(
+                "sha256 {},kind {},filename {}",
+                b64(&sha(declared)),
+                b64(kind),
+                b64("IMG_0413.jpg")
+            ),
+        )
+        .body(bytes.to_vec())
+        .send()
+        .expect("post");
+    Reply::from(r)
+}
+
+#[test]
+fn a_photo_goes_up_in_one_request_and_a_cut_one_resumes() {
+    let s = TestServer::start();
+    let helper = s.device_session("qingshan_helper");
+    let photo = jpeg(300, 51, true);
+    let r = post_whole(&s, &helper, &photo, &photo, "photo");
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["state"], "complete");
+    assert_eq!(r.body["offset"], photo.len());
+    assert_eq!(r.body["blob"]["media_type"], "image/jpeg");
+    assert_eq!(r.body["blob"]["width"], 300);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/v1/uploads/{id}").as_str())
+    );
+    let st = s.call(
+        "GET",
+        &format!("/v1/uploads/{id}"),
+        Some(&helper.access),
+        None,
+    );
+    assert_eq!(st.body["state"], "complete", "{}", st.text);
+    // Once held, the same bytes need not come again.
+    let again = post_whole(&s, &helper, &photo, &photo, "photo");
+    assert_eq!(
+        (again.status, again.body["state"].as_str()),
+        (200, Some("complete"))
+    );
+
+    // What arrives whole is checked as in chunks, and nothing of a refused file is kept.
+    let mut tampered = photo.clone();
+    tampered[photo.len() - 5] ^= 0xFF;
+    let other = jpeg(40, 52, false);
+    let mut forged = other.clone();
+    forged[other.len() - 5] ^= 0xFF;
+    post_whole(&s, &helper, &forged, &other, "photo").assert_problem(422, "hash_mismatch");
+    let text = b"words saved as a .jpg".repeat(8);
+    post_whole(&s, &helper, &text, &text, "photo").assert_problem(422, "unsupported_file_type");
+    let longer = [other.clone(), b"tail".to_vec()].concat();
+    post_whole(&s, &helper, &longer, &other, "photo").assert_problem(413, "payload_too_large");
+    let out = s.call("GET", "/v1/uploads", Some(&helper.access), None);
+    assert_eq!(out.body["open"], json!([]), "{}", out.text);
+    // A declaration in headers must be complete.
+    let r = s.raw(
+        "POST",
+        "/v1/uploads",
+        Some(&helper.access),
+        "application/offset+octet-stream",
+        other.clone(),
+    );
+    r.assert_problem(422, "validation_failed");
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["Upload-Length", "sha256"]);
+
+    // The connection drops halfway: what arrived is an open upload; repeating the request
+    // resumes it, skipping what the server holds.
+    let big = jpeg(600, 53, false);
+    let addr = s.base.trim_start_matches("http://");
+    let mut sock = TcpStream::connect(addr).expect("connect");
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    let head = format!(
+        "POST /v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/offset+octet-stream\r\nUpload-Length: {n}\r\n\
+         Upload-Metadata: sha256 {}\r\nContent-Length: {n}\r\n\r\n",
+        helper.access,
+        b64(&sha(&big)),
+        n = big.len()
+    );
+    sock.write_all(head.as_bytes()).expect("head");
+    sock.write_all(&big[..150_000]).expect("part");
+    sock.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+    sock.shutdown(std::net::Shutdown::Both).expect("drop");
+    let mut open = json!([]);
+    for _ in 0..50 {
+        open = s
+            .call("GET", "/v1/uploads", Some(&helper.access), None)
+            .body["open"]
+            .clone();
+        if open.as_array().is_some_and(|o| !o.is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let held = open[0]["offset"].as_u64().unwrap_or(0) as usize;
+    assert!(held > 0 && held <= 150_000, "{open}");
+    assert_eq!(open[0]["sha256"], sha(&big));
+    let done = post_whole(&s, &helper, &big, &big, "photo");
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["state"], "complete", "{}", done.text);
+    assert_eq!(done.body["id"], open[0]["id"]);
+    let officer = s.login("qingshan_officer");
+    link(&s, &helper, "530123101001", &sha(&big));
+    let (status, _, body) = fetch(&s, &officer, &format!("/v1/photos/{}", sha(&big)), &[]);
+    assert_eq!(status, 200);
+    assert!(body == big, "the stored file differs");
+}

@@ -5,8 +5,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,13 +18,13 @@ use crate::auth::applicant::Principal;
 use crate::auth::{Require, perm};
 use crate::domain::validate::Checks;
 use crate::error::{Error, FieldError, Msg, Result};
-use crate::http::json::ApiJson;
+use crate::http::tus::Creation;
 use crate::photos::exif::ExifInfo;
 use crate::photos::uploads::{self as receive, keep_finished};
 use crate::photos::{Kind, Sha256Hex};
 use crate::state::AppState;
-use crate::store::now;
 use crate::store::photos::{self as rows, BlobRow, COMPLETE, OPEN, UploadRow};
+use crate::store::{DbConn, now};
 
 /// The header carrying byte offsets, as in the tus protocol.
 pub const UPLOAD_OFFSET: &str = "Upload-Offset";
@@ -193,18 +195,36 @@ fn device_of(who: &Uploader) -> Option<String> {
 
 /// Start an upload (201), or resume the caller's unfinished upload of the same bytes (200).
 /// If the caller already sent these bytes before, the answer is `complete` at once.
-#[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])), request_body = NewUpload,
-    responses((status = 201, description = "Upload started; send chunks with PATCH", body = UploadOut),
+///
+/// The file may come with the request (tus creation-with-upload): `Content-Type:
+/// application/offset+octet-stream`, `Upload-Length: <size>` and `Upload-Metadata: sha256
+/// <base64>,kind <base64>,filename <base64>`, the bytes from the start as the body. A small
+/// photo is then stored with this one request (201, `complete`); a body cut short leaves
+/// an open upload to resume with `PATCH` (find it again by repeating this request, or in
+/// `GET /v1/uploads`). Repeating it for an unfinished upload of the same bytes resumes
+/// that upload, skipping the bytes the server holds.
+#[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])),
+    params(("Upload-Length" = Option<i64>, Header, description = "With the file as the body: its size in bytes"),
+           ("Upload-Metadata" = Option<String>, Header, description = "With the file as the body: `sha256 <base64>,kind <base64>,filename <base64>`")),
+    request_body(description = "The declaration (JSON), or the file's bytes from the start with tus headers (creation-with-upload)", content(
+        (NewUpload = "application/json"),
+        (String = "application/offset+octet-stream"))),
+    responses((status = 201, description = "Upload started (send chunks with PATCH), or, with the file as the body, stored (`complete`)", body = UploadOut),
               (status = 200, description = "An unfinished upload of these bytes to resume, or already stored", body = UploadOut),
               (status = 409, description = "Too many unfinished uploads on this device (code `too_many_open_uploads`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 413, description = "Larger than the limit for its kind", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 413, description = "Larger than the limit for its kind", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 422, description = "Invalid declaration, or the file with the request refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable`", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
 #[post("/v1/uploads")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Uploader,
-    body: ApiJson<NewUpload>,
+    req: HttpRequest,
+    creation: Creation,
 ) -> Result<HttpResponse> {
-    let b = body.0;
+    let (b, body) = match creation {
+        Creation::Declared(b) => (b, None),
+        Creation::WithBody(b, p) => (b, Some(p)),
+    };
     let mut c = Checks::default();
     let sha = Sha256Hex::parse(&b.sha256);
     if let Err(Error::Validation(fs)) = &sha {
@@ -223,9 +243,9 @@ pub async fn create(
     c.finish()?;
     let sha = sha?;
     let limit = state.photos.limits.max_bytes(b.kind);
-    if b.size as u64 > limit {
+    if b.size as u64 > limit || (body.is_some() && declared_len(&req).is_some_and(|n| n > b.size)) {
         return Err(Error::PayloadTooLarge {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            limit: usize::try_from(limit.min(b.size as u64)).unwrap_or(usize::MAX),
         });
     }
     let photos = state.photos.clone();
@@ -247,41 +267,37 @@ pub async fn create(
     };
     let actor = caller.actor();
     let max_open = photos.limits.max_open_per_device;
-    // Decided in one transaction: resume, already held, too many, or a new upload.
-    enum Outcome {
-        Resume(UploadRow),
-        Held(BlobRow),
-        Created(UploadRow),
-    }
-    let r = row.clone();
-    let outcome = state
-        .db
-        .write(move |c| {
-            let t = now();
-            if let Some(open) = rows::find_open_for(c, &r.user_id, &r.sha256, t)? {
-                return Ok(Outcome::Resume(open));
-            }
-            if let Some(blob) = rows::find_blob(c, &r.sha256)?
-                && rows::holds(c, &r.sha256, &r.user_id)?
-            {
-                return Ok(Outcome::Held(blob));
-            }
-            if rows::count_open(c, &r.user_id, r.device_id.as_deref(), t)? >= max_open {
-                return Err(Error::Conflict {
-                    code: "too_many_open_uploads",
-                    detail: Msg::new(
-                        format!("本设备未完成的上传已达 {max_open} 个，请先续传完成或取消。"),
-                        format!("This device has {max_open} unfinished uploads: finish or cancel one first."),
-                    ),
-                });
-            }
-            rows::create_upload(c, &actor, &r)?;
-            Ok(Outcome::Created(r))
-        })
-        .await?;
-    match outcome {
-        Outcome::Resume(u) => Ok(answer(StatusCode::OK, &UploadOut::of(&u, None))),
-        Outcome::Held(blob) => {
+    // Decided in one transaction: resume, already held, too many, or a new upload. A new
+    // upload that brings its bytes is written once they are in, with the verdict.
+    let (r, a, record) = (row.clone(), actor.clone(), body.is_none());
+    let decide = move |c: &mut DbConn| {
+        let t = now();
+        if let Some(open) = rows::find_open_for(c, &r.user_id, &r.sha256, t)? {
+            return Ok(Outcome::Resume(open));
+        }
+        if let Some(blob) = rows::find_blob(c, &r.sha256)?
+            && rows::holds(c, &r.sha256, &r.user_id)?
+        {
+            return Ok(Outcome::Held(blob));
+        }
+        check_open_limit(c, &r, max_open)?;
+        if record {
+            rows::create_upload(c, &a, &r)?;
+        }
+        Ok(Outcome::Created(r))
+    };
+    let outcome = match body {
+        None => state.db.write(decide).await?,
+        Some(_) => state.db.read(decide).await?,
+    };
+    match (outcome, body) {
+        (Outcome::Resume(u), None) => Ok(answer(StatusCode::OK, &UploadOut::of(&u, None))),
+        (Outcome::Resume(u), Some(bytes)) => {
+            // The body starts at the first byte: what the server holds already is skipped.
+            let held = u.received as u64;
+            take_chunk(&state, actor, u, skip_bytes(bytes, held)).await
+        }
+        (Outcome::Held(blob), _) => {
             let done = UploadRow {
                 id: String::new(),
                 received: blob.size,
@@ -290,15 +306,108 @@ pub async fn create(
             };
             Ok(answer(StatusCode::OK, &UploadOut::of(&done, Some(blob))))
         }
-        Outcome::Created(u) => {
+        (Outcome::Created(u), None) => {
             receive::create_part(photos.part_path(&id)).await?;
-            let mut res = answer(StatusCode::CREATED, &UploadOut::of(&u, None));
-            if let Ok(v) = HeaderValue::from_str(&format!("/v1/uploads/{id}")) {
-                res.headers_mut().insert(header::LOCATION, v);
+            Ok(located(
+                answer(StatusCode::CREATED, &UploadOut::of(&u, None)),
+                &id,
+            ))
+        }
+        (Outcome::Created(u), Some(bytes)) => {
+            let part = photos.part_path(&id);
+            receive::create_part(part.clone()).await?;
+            let got = receive::append(part.clone(), 0, u.size as u64, bytes).await?;
+            let received = got.received as i64;
+            if complete(&got, u.size) {
+                let up = UploadRow { received, ..u };
+                let (blob, _) =
+                    receive::finish(&state.db, &photos, actor, up.clone(), part, true).await?;
+                let done = UploadRow {
+                    state: COMPLETE.to_owned(),
+                    expires_at: now() + keep_finished(),
+                    ..up
+                };
+                return Ok(located(
+                    answer(StatusCode::CREATED, &UploadOut::of(&done, Some(blob))),
+                    &id,
+                ));
             }
-            Ok(res)
+            // Cut short: kept as an open upload to resume.
+            let up = UploadRow { received, ..u };
+            let r = up.clone();
+            let kept = state
+                .db
+                .write(move |c| {
+                    check_open_limit(c, &r, max_open)?;
+                    rows::create_upload(c, &actor, &r)
+                })
+                .await;
+            if let Err(e) = kept {
+                receive::remove_part(&part);
+                return Err(e);
+            }
+            let res = match got.failure {
+                Some(e) => with_offset(HttpResponse::from_error(e), received),
+                None => answer(StatusCode::CREATED, &UploadOut::of(&up, None)),
+            };
+            Ok(located(res, &id))
         }
     }
+}
+
+enum Outcome {
+    Resume(UploadRow),
+    Held(BlobRow),
+    Created(UploadRow),
+}
+
+fn check_open_limit(c: &mut DbConn, r: &UploadRow, max_open: i64) -> Result<()> {
+    if rows::count_open(c, &r.user_id, r.device_id.as_deref(), now())? >= max_open {
+        return Err(Error::Conflict {
+            code: "too_many_open_uploads",
+            detail: Msg::new(
+                format!("本设备未完成的上传已达 {max_open} 个，请先续传完成或取消。"),
+                format!(
+                    "This device has {max_open} unfinished uploads: finish or cancel one first."
+                ),
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn located(mut res: HttpResponse, id: &Uuid) -> HttpResponse {
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/uploads/{id}")) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+fn declared_len(req: &HttpRequest) -> Option<i64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+}
+
+/// The body without its first `n` bytes.
+fn skip_bytes<S, E>(body: S, n: u64) -> impl Stream<Item = std::result::Result<Bytes, E>> + Unpin
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+{
+    let mut left = n;
+    body.map(move |chunk| {
+        chunk.map(|b| {
+            let k = usize::try_from(left).unwrap_or(usize::MAX).min(b.len());
+            left -= k as u64;
+            b.slice(k..)
+        })
+    })
+}
+
+/// Complete: every byte is here (a connection lost after the last byte changes nothing).
+fn complete(got: &receive::Appended, size: i64) -> bool {
+    got.received as i64 == size && !matches!(got.failure, Some(Error::PayloadTooLarge { .. }))
 }
 
 /// What the caller's phone still has to send.
@@ -442,16 +551,25 @@ pub async fn append(
         };
         return Ok(with_offset(HttpResponse::from_error(e), up.received));
     }
-    let declared_len = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok());
-    if declared_len.is_some_and(|n| n > up.size - up.received) {
+    if declared_len(&req).is_some_and(|n| n > up.size - up.received) {
         return Err(Error::PayloadTooLarge {
             limit: usize::try_from(up.size - up.received).unwrap_or(usize::MAX),
         });
     }
+    take_chunk(&state, caller.actor(), up, body).await
+}
+
+/// Receives bytes for an open upload from its offset: kept and recorded, or, with the last
+/// byte, verified and stored.
+async fn take_chunk<S, E>(
+    state: &AppState,
+    actor: crate::store::audit::Actor,
+    up: UploadRow,
+    body: S,
+) -> Result<HttpResponse>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+{
     let photos = state.photos.clone();
     let Some(_claim) = photos.claim(&up.id) else {
         return Err(Error::Conflict {
@@ -462,15 +580,13 @@ pub async fn append(
             ),
         });
     };
+    let id = Uuid::parse_str(&up.id).map_err(Error::internal)?;
     let part = photos.part_path(&id);
     let got = receive::append(part.clone(), up.received as u64, up.size as u64, body).await?;
     let received = got.received as i64;
-    // Complete: every byte is here (a connection lost after the last byte changes nothing).
     // The finishing transaction records the offset itself, so it needs no write of its own.
-    let complete =
-        received == up.size && !matches!(got.failure, Some(Error::PayloadTooLarge { .. }));
     let expires = now() + photos.limits.idle_expiry;
-    if !complete {
+    if !complete(&got, up.size) {
         let (from, uid2) = (up.received, up.id.clone());
         let moved = state
             .db
@@ -489,7 +605,7 @@ pub async fn append(
         };
         return Ok(answer(StatusCode::OK, &UploadOut::of(&up, None)));
     }
-    let (blob, _) = receive::finish(&state.db, &photos, caller.actor(), up.clone(), part).await?;
+    let (blob, _) = receive::finish(&state.db, &photos, actor, up.clone(), part, false).await?;
     let done = UploadRow {
         received,
         state: COMPLETE.to_owned(),
