@@ -76,7 +76,9 @@ pub trait BlobStore: Debug + Send + Sync {
     /// caller). `false` if the key was already there, in which case the stored bytes are
     /// kept (same name, same bytes).
     fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>>;
-    /// Stores a small object held in memory (a resized copy).
+    /// Stores a small object held in memory: a resized copy or the copy without metadata,
+    /// which can be made again from the original. The local store does not sync these to
+    /// disk (a copy lost in a crash is made again when asked for, see `photos::download`).
     fn put_bytes<'a>(&'a self, key: &'a BlobKey, bytes: Bytes) -> BoxFuture<'a, Result<()>>;
     /// The bytes in `range` (all of them if `None`), streamed.
     fn get<'a>(
@@ -171,12 +173,10 @@ impl BlobStore for LocalStore {
             let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
             std::fs::create_dir_all(dir).map_err(io)?;
             let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+            // Written whole, then renamed into place: readers never see half a copy.
             let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(&bytes)
-                .and_then(|()| f.sync_all())
-                .map_err(io)?;
+            f.write_all(&bytes).map_err(io)?;
             std::fs::rename(&tmp, &dest).map_err(io)?;
-            sync_dir(dir);
             Ok(())
         }))
     }

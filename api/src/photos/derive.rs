@@ -1,11 +1,10 @@
-//! Resized copies (thumbnail, medium) and the copy without metadata, made after an upload
-//! has been answered. Decoding is bounded (pixel and memory limits) and one image is
-//! decoded at a time, so a burst of uploads cannot exhaust memory. HEIF and PDF are stored
-//! without resized copies: no HEVC decoder is built in.
+//! Resized copies (thumbnail, medium), the copy without metadata and the perceptual hash,
+//! made after an upload has been answered, on the copy thread ([`super::worker`]), so one
+//! image is decoded at a time. Decoding is bounded (pixel and memory limits). HEIF and PDF
+//! are stored without resized copies: no HEVC decoder is built in.
 
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
-use std::sync::Mutex;
 
 use actix_web::web::Bytes;
 use image::codecs::jpeg::JpegEncoder;
@@ -21,9 +20,6 @@ pub const MEDIUM_PX: u32 = 1600;
 /// Largest image decoded: 16,384 pixels a side, 1 GiB of decoder memory at most.
 const MAX_SIDE: u32 = 16_384;
 const MAX_ALLOC: u64 = 1024 * 1024 * 1024;
-
-/// One decode at a time across the server.
-static DECODING: Mutex<()> = Mutex::new(());
 
 /// What was made from one original.
 #[derive(Debug, Default)]
@@ -83,8 +79,6 @@ fn jpeg(img: &DynamicImage) -> Result<Bytes, String> {
 /// Makes the copies for one original held in a local file. `strip_metadata`: also make a
 /// copy of the original without EXIF/XMP.
 pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, String> {
-    // Taken first: queued jobs hold no file in memory while they wait.
-    let _one_at_a_time = DECODING.lock().map_err(|e| e.to_string())?;
     let mut d = Derived::default();
     let mut without_metadata = None;
     if strip_metadata || ty == FileType::Jpeg {

@@ -7,7 +7,8 @@
 //! - [`strip`]: copies without EXIF (and so without GPS) for roles that may not see it;
 //! - [`derive`]: thumbnail and medium size, made off the request path;
 //! - [`phash`]: the perceptual hash that finds the same picture used twice;
-//! - [`uploads`]: receiving, resuming and finishing uploads.
+//! - [`uploads`]: receiving, resuming and finishing uploads;
+//! - [`worker`]: the one thread that makes the copies, from a bounded queue.
 
 pub mod blobstore;
 pub mod derive;
@@ -16,6 +17,7 @@ pub mod phash;
 pub mod sniff;
 pub mod strip;
 pub mod uploads;
+pub mod worker;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -132,6 +134,8 @@ pub struct Photos {
     pub limits: Limits,
     /// Uploads receiving a chunk right now (one writer per upload).
     busy: Mutex<HashSet<String>>,
+    /// Originals waiting for their resized copies.
+    copies: worker::Queue,
 }
 
 impl Photos {
@@ -142,7 +146,24 @@ impl Photos {
             parts_dir,
             limits,
             busy: Mutex::new(HashSet::new()),
+            copies: worker::Queue::default(),
         })
+    }
+
+    /// Has the copies of a stored original made in the background (`again`: made anew,
+    /// whatever was recorded, because they are gone).
+    pub fn make_copies(
+        &self,
+        db: &crate::store::Db,
+        blob: crate::store::photos::BlobRow,
+        again: bool,
+    ) {
+        self.copies.push(
+            db,
+            &self.store,
+            &self.parts_dir,
+            worker::Job { blob, again },
+        );
     }
 
     /// The part file of an upload. `id` is a UUID the server made.

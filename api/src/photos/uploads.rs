@@ -1,7 +1,7 @@
 //! Receiving uploads: chunks stream into a part file (bounded memory, fsync before the new
 //! offset is recorded, so a crash never leaves the database ahead of the bytes); the last
 //! chunk triggers verification (digest, type from the bytes, EXIF) and the move into the
-//! blob store; resized copies follow in the background.
+//! blob store; resized copies follow in the background ([`super::worker`]).
 
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -273,66 +273,9 @@ pub async fn finish(
         })
         .await?;
     if created && blob.derivatives == "pending" {
-        spawn_derivatives(db.clone(), photos.clone(), blob.clone());
+        photos.make_copies(db, blob.clone(), false);
     }
     Ok((blob, created))
-}
-
-/// Makes the resized copies and the copy without metadata in the background.
-pub fn spawn_derivatives(db: Db, photos: Arc<Photos>, blob: BlobRow) {
-    actix_web::rt::spawn(async move {
-        let sha = blob.sha256.clone();
-        let state = match make_derivatives(&photos, &blob).await {
-            Ok((stripped, dhash)) => ("ready", stripped, dhash),
-            Err(e) => {
-                tracing::warn!(sha256 = %sha, error = %e, "making resized copies failed");
-                ("failed", false, None)
-            }
-        };
-        let s = sha.clone();
-        if let Err(e) = db
-            .write(move |c| rows::set_derivatives(c, &s, state.0, state.1, state.2))
-            .await
-        {
-            tracing::warn!(sha256 = %sha, error = %e, "recording resized copies failed");
-        }
-    });
-}
-
-/// Makes and stores the copies; returns whether a copy without metadata was made, and the
-/// picture's perceptual hash.
-async fn make_derivatives(photos: &Photos, blob: &BlobRow) -> Result<(bool, Option<i64>)> {
-    let sha = Sha256Hex::parse(&blob.sha256)?;
-    let ty = FileType::from_media_type(&blob.media_type)
-        .ok_or_else(|| Error::internal("unknown media type"))?;
-    let has_gps = blob.has_gps();
-    let original = BlobKey::new(&sha, Variant::Original);
-    let local = photos
-        .store
-        .local_copy(&original, &photos.parts_dir)
-        .await?;
-    let is_copy = local.starts_with(&photos.parts_dir);
-    let l = local.clone();
-    let made = blocking(move || derive::make(&l, ty, has_gps).map_err(Error::Internal)).await;
-    if is_copy {
-        remove_part(&local);
-    }
-    let made = made?;
-    let mut stripped = false;
-    for (variant, bytes) in [
-        (Variant::Thumb, made.thumb),
-        (Variant::Medium, made.medium),
-        (Variant::Stripped, made.stripped),
-    ] {
-        if let Some(b) = bytes {
-            photos
-                .store
-                .put_bytes(&BlobKey::new(&sha, variant), b)
-                .await?;
-            stripped |= variant == Variant::Stripped;
-        }
-    }
-    Ok((stripped, made.dhash))
 }
 
 /// Expires abandoned uploads and deletes their part files; also retries resized copies
@@ -361,7 +304,7 @@ pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
     let stale = now() - chrono::Duration::minutes(10);
     let pending = db.read(|c| rows::pending_derivatives(c, 100)).await?;
     for b in pending.into_iter().filter(|b| b.created_at < stale) {
-        spawn_derivatives(db.clone(), photos.clone(), b);
+        photos.make_copies(db, b, false);
     }
     // Photo records indexed before their flags could be worked out (an upgrade): each pass
     // checks some, until none is left.

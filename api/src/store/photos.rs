@@ -302,6 +302,15 @@ pub fn set_derivatives(
     Ok(())
 }
 
+/// Which of these blobs still wait for their resized copies.
+pub fn still_pending(conn: &mut DbConn, shas: &[String]) -> Result<Vec<String>> {
+    Ok(blobs::table
+        .filter(blobs::sha256.eq_any(shas))
+        .filter(blobs::derivatives.eq("pending"))
+        .select(blobs::sha256)
+        .load(conn)?)
+}
+
 /// Blobs still waiting for resized copies (after a restart, say).
 pub fn pending_derivatives(conn: &mut DbConn, limit: i64) -> Result<Vec<BlobRow>> {
     Ok(blobs::table

@@ -899,3 +899,36 @@ fn a_photo_goes_up_in_one_request_and_a_cut_one_resumes() {
     assert_eq!(status, 200);
     assert!(body == big, "the stored file differs");
 }
+
+#[test]
+fn a_resized_copy_lost_in_a_crash_is_made_again() {
+    let s = TestServer::start();
+    let helper = s.device_session("qingshan_helper");
+    let photo = jpeg(400, 61, true);
+    upload(&s, &helper, &photo, "photo");
+    link(&s, &helper, "530123101001", &sha(&photo));
+    let path = format!("/v1/photos/{}", sha(&photo));
+    let thumb = format!("{path}?size=thumb");
+    assert_eq!(fetch_ready(&s, &helper, &thumb).0, 200);
+    assert_eq!(fetch_ready(&s, &helper, &path).0, 200);
+    // Copies are not synced to disk: after a crash one may be empty, or gone.
+    let derived = s.db.dir.path().join("photos").join("derived");
+    let mut copies = files_under(&derived);
+    copies.sort();
+    assert_eq!(copies.len(), 3, "{copies:?}");
+    for f in &copies {
+        if f.ends_with("thumb.jpg") {
+            std::fs::write(f, b"").expect("empty the thumbnail");
+        } else if f.ends_with("stripped") {
+            std::fs::remove_file(f).expect("lose the stripped copy");
+        }
+    }
+    let (status, _, _) = fetch(&s, &helper, &thumb, &[]);
+    assert!(status == 409 || status == 200, "{status}");
+    let (status, _, body) = fetch_ready(&s, &helper, &thumb);
+    assert_eq!(status, 200);
+    assert!(image::load_from_memory(&body).is_ok_and(|t| t.width() <= 320));
+    let (status, _, body) = fetch_ready(&s, &helper, &path);
+    assert_eq!(status, 200);
+    assert!(!body.is_empty() && !body.windows(4).any(|w| w == b"Exif"));
+}

@@ -215,12 +215,14 @@ pub async fn download(
     let key = BlobKey::new(&sha, variant);
     let size = match variant {
         Variant::Original => blob.size as u64,
-        _ => state
-            .photos
-            .store
-            .size(&key)
-            .await?
-            .ok_or(Error::NotFound)?,
+        // Copies are not synced to disk: one lost in a crash (gone, or empty) is made again.
+        _ => match state.photos.store.size(&key).await? {
+            Some(n) if n > 0 => n,
+            _ => {
+                state.photos.make_copies(&state.db, blob, true);
+                return Err(pending());
+            }
+        },
     };
     // If-Range with another validator: send the whole file.
     let range_header = match header_str(header::IF_RANGE) {
