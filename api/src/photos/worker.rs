@@ -5,7 +5,7 @@
 //! the queue has room; results are recorded a batch per transaction.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -40,14 +40,14 @@ pub struct Queue {
 impl Queue {
     /// Hands a job to the thread (started on first use with this database and store).
     /// Never waits: a full queue leaves the blob `pending` for the sweep.
-    pub fn push(&self, db: &Db, store: &Arc<dyn BlobStore>, scratch: &PathBuf, job: Job) {
+    pub fn push(&self, db: &Db, store: &Arc<dyn BlobStore>, scratch: &Path, job: Job) {
         let Ok(mut tx) = self.tx.lock() else { return };
         let sender = tx.get_or_insert_with(|| {
             let (sender, rx) = sync_channel(QUEUE);
             let w = Worker {
                 db: db.clone(),
                 store: store.clone(),
-                scratch: scratch.clone(),
+                scratch: scratch.to_path_buf(),
                 overflowed: self.overflowed.clone(),
             };
             if let Err(e) = std::thread::Builder::new()
