@@ -55,12 +55,14 @@ impl BlobKey {
         }
     }
 
-    /// `blobs/ab/abcdef…` for originals, `derived/ab/abcdef…/thumb.jpg` for the rest.
+    /// `blobs/ab/abcdef…` for originals, `derived/ab/abcdef….thumb.jpg` for the rest: one
+    /// folder per first byte, never one per file (making a folder costs more than the
+    /// file).
     pub fn path(&self) -> String {
         let h = self.sha256.as_str();
         match self.variant {
             Variant::Original => format!("blobs/{}/{h}", &h[..2]),
-            v => format!("derived/{}/{h}/{}", &h[..2], v.name()),
+            v => format!("derived/{}/{h}.{}", &h[..2], v.name()),
         }
     }
 }
@@ -419,7 +421,7 @@ mod tests {
         );
         assert_eq!(
             BlobKey::new(&h, Variant::Thumb).path(),
-            format!("derived/ab/{}/thumb.jpg", "ab".repeat(32))
+            format!("derived/ab/{}.thumb.jpg", "ab".repeat(32))
         );
         Ok(())
     }

@@ -101,21 +101,29 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
-    let small = img.width().max(img.height()) <= MEDIUM_PX;
-    let medium = if small {
+    let side = img.width().max(img.height());
+    let medium = if side <= MEDIUM_PX {
         img
     } else {
         img.resize(MEDIUM_PX, MEDIUM_PX, image::imageops::FilterType::Triangle)
     };
-    // An upright JPEG within the medium size is its own medium copy, without metadata:
-    // no second encoding (the encoder is most of the cost).
-    d.medium = match without_metadata {
-        Some(b) if small && upright => Some(b),
+    // An upright JPEG within a size is its own copy of that size, without metadata: no
+    // encoding (the encoder is most of the cost), and never scaled up.
+    let as_is = without_metadata.filter(|_| upright && ty == FileType::Jpeg);
+    d.medium = match &as_is {
+        Some(b) if side <= MEDIUM_PX => Some(b.clone()),
         _ => Some(jpeg(&medium)?),
     };
-    let thumb = medium.thumbnail(THUMB_PX, THUMB_PX);
+    let thumb = if side <= THUMB_PX {
+        medium
+    } else {
+        medium.thumbnail(THUMB_PX, THUMB_PX)
+    };
     d.dhash = Some(super::phash::dhash(&thumb));
-    d.thumb = Some(jpeg(&thumb)?);
+    d.thumb = match as_is {
+        Some(b) if side <= THUMB_PX => Some(b),
+        _ => Some(jpeg(&thumb)?),
+    };
     Ok(d)
 }
 

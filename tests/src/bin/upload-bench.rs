@@ -1,10 +1,11 @@
-//! Upload benchmark: photos uploaded to a real `bangfu serve` process through
-//! `POST /v1/uploads` + one `PATCH` each, one and four at a time, with the server's CPU time
+//! Upload benchmark: photos uploaded to a real `bangfu serve` process, each in one
+//! `POST /v1/uploads` carrying the file (tus creation-with-upload; with `two-requests`, a
+//! JSON declaration and one `PATCH`), one and four at a time, with the server's CPU time
 //! and peak memory (from /proc, so the client's work is not counted). The limit is the same
 //! bytes written straight to files on the same disk, each with fsync.
 //!
 //!   cargo build --release -p bangfu -p bangfu-e2e
-//!   ./target/release/upload-bench [sqlite|postgres]
+//!   ./target/release/upload-bench [sqlite|postgres] [two-requests] [small|large]
 //!
 //! Workloads: 200 photos of 2–4 MB and 100 photos of 256 KiB. Each photo is a real JPEG
 //! (noise, so it does not compress) followed by unique padding, so every file has its own
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use bangfu_e2e::bench::{BenchServer, usage};
 use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -82,7 +85,7 @@ struct Run {
     rss: f64,
 }
 
-fn upload_all(server: &BenchServer, files: &[Vec<u8>], threads: usize) -> Run {
+fn upload_all(server: &BenchServer, files: &[Vec<u8>], threads: usize, two_requests: bool) -> Run {
     let http = Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -99,23 +102,34 @@ fn upload_all(server: &BenchServer, files: &[Vec<u8>], threads: usize) -> Run {
             scope.spawn(move || {
                 for f in files.iter().skip(t).step_by(threads) {
                     let digest = hex::encode(Sha256::digest(f));
-                    let r: Value = http
-                        .post(format!("{base}/v1/uploads"))
-                        .bearer_auth(token)
-                        .json(&json!({"sha256": digest, "size": f.len(), "kind": "photo"}))
-                        .send()
-                        .expect("create")
-                        .json()
-                        .expect("json");
-                    let id = r["id"].as_str().expect("upload id");
-                    let done = http
-                        .patch(format!("{base}/v1/uploads/{id}"))
-                        .bearer_auth(token)
-                        .header("content-type", "application/offset+octet-stream")
-                        .header("upload-offset", "0")
-                        .body(f.clone())
-                        .send()
-                        .expect("patch");
+                    let done = if two_requests {
+                        let r: Value = http
+                            .post(format!("{base}/v1/uploads"))
+                            .bearer_auth(token)
+                            .json(&json!({"sha256": digest, "size": f.len(), "kind": "photo"}))
+                            .send()
+                            .expect("create")
+                            .json()
+                            .expect("json");
+                        let id = r["id"].as_str().expect("upload id");
+                        http.patch(format!("{base}/v1/uploads/{id}"))
+                            .bearer_auth(token)
+                            .header("content-type", "application/offset+octet-stream")
+                            .header("upload-offset", "0")
+                            .body(f.clone())
+                            .send()
+                            .expect("patch")
+                    } else {
+                        // tus creation-with-upload: the declaration and the bytes at once.
+                        http.post(format!("{base}/v1/uploads"))
+                            .bearer_auth(token)
+                            .header("content-type", "application/offset+octet-stream")
+                            .header("upload-length", f.len().to_string())
+                            .header("upload-metadata", format!("sha256 {}", B64.encode(&digest)))
+                            .body(f.clone())
+                            .send()
+                            .expect("upload")
+                    };
                     assert!(done.status().is_success(), "upload: {}", done.status());
                     let _ = done.bytes();
                 }
@@ -161,10 +175,14 @@ fn disk_limit(dir: &std::path::Path, files: &[Vec<u8>], threads: usize) -> f64 {
 }
 
 fn main() {
-    let backend = match std::env::args().nth(1).as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let backend = match args.first().map(String::as_str) {
         Some("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,
     };
+    // `two-requests`: declare with JSON, then one PATCH (the resumable path); by default
+    // each photo goes up in one request.
+    let two_requests = args.iter().any(|a| a == "two-requests");
     let mib = |b: usize| b as f64 / 1024.0 / 1024.0;
     let large: Vec<usize> = (0..200).map(|i| 2_000_000 + i * 10_000).collect();
     let small = vec![256 * 1024; 100];
@@ -176,7 +194,12 @@ fn main() {
         "| workload | at a time | uploads/s | MiB/s | disk limit files/s | % of limit | server CPU-s (with resized copies) | CPU-ms per upload | server peak RSS MiB |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (name, files) in &workloads {
+    // `small` / `large`: one workload only (e.g. under a profiler).
+    let only = |name: &str| {
+        let small = name.contains("256 KiB");
+        !(args.iter().any(|a| a == "small") && !small || args.iter().any(|a| a == "large") && small)
+    };
+    for (name, files) in workloads.iter().filter(|(n, _)| only(n)) {
         let bytes: usize = files.iter().map(Vec::len).sum();
         for threads in [1, 4] {
             let scratch = tempfile::tempdir().expect("scratch");
@@ -184,7 +207,7 @@ fn main() {
             drop(scratch);
             let db = TestDb::new(backend);
             let server = BenchServer::start(&db);
-            let r = upload_all(&server, files, threads);
+            let r = upload_all(&server, files, threads, two_requests);
             let n = files.len() as f64;
             println!(
                 "| {name} | {threads} | {:.0} | {:.0} | {:.0} | {:.0} % | {:.2} | {:.1} | {:.0} |",
