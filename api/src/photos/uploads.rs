@@ -265,7 +265,7 @@ pub async fn finish(
     };
     let keep_until = now() + keep_finished();
     let (blob, created) = db
-        .write(move |c| {
+        .write_shared(move |c| {
             if new_row {
                 rows::create_upload(c, &actor, &up)?;
             }

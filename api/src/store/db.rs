@@ -166,6 +166,8 @@ pub struct Db {
     /// lock. PostgreSQL: the same pool as the readers.
     writers: Pool,
     backend: Backend,
+    /// Writes that may share a commit (SQLite).
+    shared: std::sync::Arc<super::group_commit::Queue>,
 }
 
 impl std::fmt::Debug for Db {
@@ -208,6 +210,7 @@ impl Db {
             readers,
             writers,
             backend: opts.target.backend(),
+            shared: Default::default(),
         })
     }
 
@@ -238,6 +241,37 @@ impl Db {
     {
         let pool = self.writers.clone();
         blocking(move || write_tx(&mut *pool.get()?, f)).await
+    }
+}
+
+impl Db {
+    /// Like [`Db::write`] (all of `f` commits or none of it, and it has committed when this
+    /// returns), but on SQLite concurrent calls share one commit, each in a savepoint: for
+    /// small writes on hot paths (finishing uploads), where the commit's fsync is the cost.
+    pub async fn write_shared<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.backend == Backend::Postgres {
+            return self.write(f).await;
+        }
+        let answer = self.shared.push(f);
+        let (pool, shared) = (self.writers.clone(), self.shared.clone());
+        blocking(move || {
+            // Whoever holds the writer runs everything queued; if another holder ran this
+            // write, it answered before letting the writer go.
+            if let Ok(r) = answer.try_recv() {
+                return r;
+            }
+            let mut conn = pool.get()?;
+            shared.run(&mut conn);
+            drop(conn);
+            answer
+                .recv()
+                .map_err(|_| Error::Internal("shared write lost".into()))?
+        })
+        .await
     }
 }
 

@@ -13,6 +13,7 @@ pub mod duplicates;
 pub mod evidence;
 pub mod feed;
 pub mod grants;
+pub mod group_commit;
 pub mod households;
 pub mod housekeeping;
 pub mod idempotency;

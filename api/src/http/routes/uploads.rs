@@ -590,7 +590,7 @@ where
         let (from, uid2) = (up.received, up.id.clone());
         let moved = state
             .db
-            .write(move |c| rows::advance(c, &uid2, from, received, now(), expires))
+            .write_shared(move |c| rows::advance(c, &uid2, from, received, now(), expires))
             .await?;
         if !moved {
             return Err(busy_elsewhere());
