@@ -7,19 +7,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use bangfu_sync::Clock;
-use bangfu_sync::wire::{Mutation, MutationProblem, MutationStatus, Op};
+use bangfu_sync::wire::{Mutation, MutationProblem};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::db::DbConn;
 use super::evidence::{self, EvidenceRow, PHOTO};
+use super::feed;
 use super::photos::{self as blobs_store, BlobRow};
 use super::schema::{blob_holders, blobs, photo_evidence, regions, users};
-use super::{feed, new_id};
 use crate::domain::access::Scope;
 use crate::error::{Error, Msg, Result};
-use crate::sync::push::{self, Pusher, wall_ms};
+use crate::sync::push::{self, Pusher};
 
 /// Fields of a photo record only a decision sets.
 const REVIEW_FIELDS: &[&str] = &[
@@ -178,11 +178,6 @@ pub fn decide(
     let record = crate::sync::records::load(conn, PHOTO, std::slice::from_ref(&row.id))?
         .pop()
         .ok_or(Error::NotFound)?;
-    let hlc = clock
-        .lock()
-        .map_err(|_| Error::Internal("clock poisoned".into()))?
-        .tick(wall_ms())
-        .map_err(Error::internal)?;
     let mut fields = Map::new();
     fields.insert("review_status".into(), json!(verdict.as_str()));
     fields.insert("review_reason".into(), json!(reason));
@@ -191,20 +186,8 @@ pub fn decide(
         "reviewed_at".into(),
         json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
     );
-    let m = Mutation {
-        mutation_id: new_id(),
-        entity: PHOTO.into(),
-        id: row.id.clone(),
-        op: Op::Upsert,
-        base_version: record.version,
-        hlc: hlc.to_string(),
-        fields,
-    };
-    let result = push::apply(conn, who, clock, std::slice::from_ref(&m))?
-        .pop()
-        .ok_or_else(|| Error::Internal("no result".into()))?;
-    if result.status == MutationStatus::Rejected {
-        let detail = result.problem.map(|p| p.detail).unwrap_or_default();
+    let at = (PHOTO, row.id.as_str(), record.version);
+    if let Err(detail) = push::apply_on_server(conn, who, clock, at, fields)? {
         return Err(Error::Internal(format!("review not applied: {detail}")));
     }
     Ok(decided(find(conn, &who.scope, photo_id)?, true))

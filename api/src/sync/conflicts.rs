@@ -2,14 +2,14 @@
 //! choice is applied like any other change, so it reaches every device on its next pull.
 
 use bangfu_sync::Clock;
-use bangfu_sync::wire::{Mutation, MutationResult, MutationStatus, Op};
+use bangfu_sync::wire::MutationResult;
 use serde_json::{Map, Value, json};
 
-use super::push::{self, Pusher, wall_ms};
+use super::push::{self, Pusher};
 use super::records::{self, ConflictRow, RecordRow};
 use crate::error::{Error, Msg, Result};
+use crate::store::DbConn;
 use crate::store::audit::{self, Action, Event};
-use crate::store::{self, DbConn};
 
 /// What the person chose.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,37 +60,23 @@ pub fn resolve(
                 m.insert(conflict.field.clone(), v);
                 m
             };
-            let hlc = clock
-                .lock()
-                .map_err(|_| Error::Internal("clock poisoned".into()))?
-                .tick(wall_ms())
-                .map_err(Error::internal)?;
-            let m = Mutation {
-                mutation_id: store::new_id(),
-                entity: conflict.entity.clone(),
-                id: conflict.record_id.clone(),
-                op: Op::Upsert,
-                base_version: record.version,
-                hlc: hlc.to_string(),
-                fields,
+            let at = (
+                conflict.entity.as_str(),
+                conflict.record_id.as_str(),
+                record.version,
+            );
+            let result = match push::apply_on_server(conn, who, clock, at, fields)? {
+                Ok(r) => r,
+                Err(detail) => {
+                    return Err(Error::Unprocessable {
+                        code: "resolution_rejected",
+                        detail: Msg::new(
+                            format!("所选取值无法写入：{detail}"),
+                            format!("The chosen value cannot be applied: {detail}"),
+                        ),
+                    });
+                }
             };
-            let result = push::apply(conn, who, clock, std::slice::from_ref(&m))?
-                .pop()
-                .ok_or_else(|| Error::Internal("no result".into()))?;
-            if result.status == MutationStatus::Rejected {
-                let detail = result
-                    .problem
-                    .as_ref()
-                    .map(|p| p.detail.clone())
-                    .unwrap_or_default();
-                return Err(Error::Unprocessable {
-                    code: "resolution_rejected",
-                    detail: Msg::new(
-                        format!("所选取值无法写入：{detail}"),
-                        format!("The chosen value cannot be applied: {detail}"),
-                    ),
-                });
-            }
             Some(result)
         }
     };

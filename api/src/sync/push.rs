@@ -191,6 +191,40 @@ impl Places {
     }
 }
 
+/// Applies one change made on the server on a person's behalf (a conflict settled, a photo
+/// reviewed) to record `entity`/`id` at `base_version`, as a push of its own: merged,
+/// audited and fed to devices like any other. `Err(detail)` if the change was refused.
+pub fn apply_on_server(
+    conn: &mut DbConn,
+    who: &Pusher,
+    clock: &std::sync::Mutex<Clock>,
+    (entity, id, base_version): (&str, &str, i64),
+    fields: Map<String, Value>,
+) -> Result<std::result::Result<MutationResult, String>> {
+    let hlc = clock
+        .lock()
+        .map_err(|_| Error::Internal("clock poisoned".into()))?
+        .tick(wall_ms())
+        .map_err(Error::internal)?;
+    let m = Mutation {
+        mutation_id: store::new_id(),
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+        op: Op::Upsert,
+        base_version,
+        hlc: hlc.to_string(),
+        fields,
+    };
+    let result = apply(conn, who, clock, std::slice::from_ref(&m))?
+        .pop()
+        .ok_or_else(|| Error::Internal("no result".into()))?;
+    Ok(if result.status == MutationStatus::Rejected {
+        Err(result.problem.map(|p| p.detail).unwrap_or_default())
+    } else {
+        Ok(result)
+    })
+}
+
 /// Applies a batch inside the caller's write transaction and returns one answer per
 /// mutation, in order.
 pub fn apply(
