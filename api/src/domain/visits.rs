@@ -158,35 +158,39 @@ pub fn correction_clocks(c: &Correction, cal: &Calendar) -> Vec<Clock> {
     out
 }
 
+/// An evidence photo a reviewer rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedPhoto<'a> {
+    pub photo_id: &'a str,
+    pub region_path: &'a str,
+    pub author: Owner,
+    /// (entity, id) of what the photo was to prove.
+    pub subject: (&'a str, &'a str),
+    pub rejected_at: NaiveDateTime,
+    pub reason: Option<&'a str>,
+}
+
 /// A rejected evidence photo: its author takes the picture again. Met by the first photo of
-/// the same subject taken after the rejection that has not itself been rejected.
-pub fn photo_rework(
-    photo_id: &str,
-    region_path: &str,
-    author: Owner,
-    subject: (&str, &str),
-    rejected_at: NaiveDateTime,
-    reason: Option<&str>,
-    replacements: &[NaiveDateTime],
-    cal: &Calendar,
-) -> Clock {
+/// the same subject taken after the rejection that has not itself been rejected
+/// (`replacements`: when the other photos of the subject were taken).
+pub fn photo_rework(p: RejectedPhoto<'_>, replacements: &[NaiveDateTime], cal: &Calendar) -> Clock {
     let term = Term::WorkingDays(PHOTO_REWORK_WORKDAYS);
     Clock {
         kind: "photo_rework",
-        key: format!("photo_rework:{photo_id}"),
+        key: format!("photo_rework:{}", p.photo_id),
         subject_entity: "photo",
-        subject_id: photo_id.to_owned(),
-        region_path: region_path.to_owned(),
-        owner: author,
-        starts_at: rejected_at,
-        due_at: term.due(rejected_at, cal),
+        subject_id: p.photo_id.to_owned(),
+        region_path: p.region_path.to_owned(),
+        owner: p.author,
+        starts_at: p.rejected_at,
+        due_at: term.due(p.rejected_at, cal),
         term,
         met_at: replacements
             .iter()
             .copied()
-            .filter(|t| *t > rejected_at)
+            .filter(|t| *t > p.rejected_at)
             .min(),
-        params: json!({"reason": reason, "subject_entity": subject.0, "subject_id": subject.1}),
+        params: json!({"reason": p.reason, "subject_entity": p.subject.0, "subject_id": p.subject.1}),
     }
 }
 
@@ -319,31 +323,22 @@ mod tests {
             id: "h".into(),
             region_path: "/c/t/v/".into(),
         };
-        let k = photo_rework(
-            "p",
-            "/c/t/v/",
-            owner.clone(),
-            ("visit", "v"),
-            at("2026-11-02"),
-            Some("模糊"),
-            &[at("2026-11-01")],
-            &cal,
-        );
+        let rejected = |reason| RejectedPhoto {
+            photo_id: "p",
+            region_path: "/c/t/v/",
+            author: owner.clone(),
+            subject: ("visit", "v"),
+            rejected_at: at("2026-11-02"),
+            reason,
+        };
+        let k = photo_rework(rejected(Some("模糊")), &[at("2026-11-01")], &cal);
         assert_eq!(
             k.met_at, None,
             "an earlier picture does not answer the rejection"
         );
         assert_eq!(k.due_at, end_of_local_day(d("2026-11-05")));
-        let k = photo_rework(
-            "p",
-            "/c/t/v/",
-            owner,
-            ("visit", "v"),
-            at("2026-11-02"),
-            None,
-            &[at("2026-11-01"), at("2026-11-04")],
-            &cal,
-        );
+        assert_eq!(k.params["reason"], "模糊");
+        let k = photo_rework(rejected(None), &[at("2026-11-01"), at("2026-11-04")], &cal);
         assert_eq!(k.met_at, Some(at("2026-11-04")));
     }
 }

@@ -5,8 +5,10 @@
 pub mod applications;
 pub mod audit;
 pub mod calendar;
+pub mod campaigns;
 pub mod case_files;
 pub mod db;
+pub mod deadlines;
 pub mod devices;
 pub mod disbursements;
 pub mod duplicates;

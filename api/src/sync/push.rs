@@ -237,6 +237,7 @@ pub fn apply(
     }
 
     let places = Places::load(conn, batch, &staged)?;
+    let mut numbers = crate::fieldwork::case_numbers::Admission::load(conn, &who.device_id, batch)?;
 
     let now = store::now();
     let mut results = Vec::with_capacity(batch.len());
@@ -267,6 +268,7 @@ pub fn apply(
             who,
             clock,
             &places,
+            &mut numbers,
             &mut staged,
             &mut conflicts,
             &mut audit_changes,
@@ -305,6 +307,7 @@ pub fn apply(
         })
         .collect();
     records::write(conn, &rows)?;
+    numbers.save(conn)?;
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
@@ -329,6 +332,7 @@ fn judge(
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
     places: &Places,
+    numbers: &mut crate::fieldwork::case_numbers::Admission,
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
     audit_changes: &mut Vec<(Action, String, String, String, Value)>,
@@ -479,6 +483,14 @@ fn judge(
     };
     if !may(&path, &reach) {
         return Ok(out_of_scope());
+    }
+    // A new case's number must come from a block this device reserved (checked last, so a
+    // number is only taken by a mutation that is accepted).
+    if current.is_none()
+        && let Some(no) = merged.record.data.get("case_no").and_then(Value::as_str)
+        && let Err((code, detail)) = numbers.admit(&m.entity, &m.id, no)
+    {
+        return Ok(rejected(m, field_problem("case_no", code, &detail)));
     }
     let mut conflict_ids = Vec::new();
     for c in &merged.conflicts {
