@@ -381,6 +381,12 @@ pub const CORRECTION: EntityDef = EntityDef {
             ]),
             false,
         ),
+        // When each level decided (set by the decision endpoint): each level's review
+        // clock runs from the decision below it.
+        f("village_decided_at", T::Instant, M::Immutable, false),
+        f("township_decided_at", T::Instant, M::Immutable, false),
+        f("county_decided_at", T::Instant, M::Immutable, false),
+        f("decision_reason", T::Text(1000), M::LastWriterWins, false),
     ],
 };
 

@@ -190,5 +190,10 @@ pub mod perm {
         ReviewApplications,
         PayAid,
         SuperviseSync,
+        ReadFieldWork,
+        ManageCampaigns,
+        DecideCorrections,
+        RecordDropoutDocuments,
+        ReadMetrics,
     );
 }

@@ -286,6 +286,27 @@ fn cases(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
         return Ok(Vec::new());
     }
     let (loaded, places) = load_cases(conn, ids)?;
+    // The case's fact carries its judged close-out, so that metrics count only closings
+    // with their evidence.
+    let mut by_state: HashMap<&'static str, Vec<String>> = HashMap::new();
+    for c in &loaded {
+        let state = match dropout::evaluate(c).close_out {
+            dropout::CloseOut::Open => "open",
+            dropout::CloseOut::Confirmed { outcome } if outcome == "returned" => "closed_returned",
+            dropout::CloseOut::Confirmed { .. } => "closed_other",
+            dropout::CloseOut::Unconfirmed { .. } => "closed_unconfirmed",
+        };
+        by_state.entry(state).or_default().push(c.id.clone());
+    }
+    for (state, case_ids) in by_state {
+        diesel::update(
+            field_facts::table
+                .filter(field_facts::entity.eq("dropout_case"))
+                .filter(field_facts::id.eq_any(case_ids)),
+        )
+        .set(field_facts::state.eq(state))
+        .execute(conn)?;
+    }
     let mut by_id: HashMap<String, Vec<Clock>> = HashMap::new();
     for c in &loaded {
         let township = places
@@ -714,7 +735,7 @@ pub fn start_of_term_progress(
     conn: &mut DbConn,
     c: &CampaignRow,
     term_starts_on: NaiveDate,
-) -> Result<HashMap<String, Progress>> {
+) -> Result<(HashMap<String, Progress>, Vec<String>)> {
     let prefix = crate::store::scoped::like_prefix(&c.region_path);
     let (earliest, latest) = campaign::compulsory_birth_range(term_starts_on);
     let children: Vec<(String, String, String)> = field_facts::table
@@ -753,6 +774,7 @@ pub fn start_of_term_progress(
         first_check.extend(rows.into_iter().filter_map(|(s, t)| Some((s, t?))));
     }
     let mut out: HashMap<String, Progress> = HashMap::new();
+    let mut unchecked = Vec::new();
     for (id, region, reach) in &children {
         let office = if reach.is_empty() {
             region.clone()
@@ -765,12 +787,16 @@ pub fn start_of_term_progress(
             completed_at: None,
         });
         p.total += 1;
-        if let Some(t) = first_check.get(id) {
-            p.done += 1;
-            p.completed_at = p.completed_at.max(Some(*t));
+        match first_check.get(id) {
+            Some(t) => {
+                p.done += 1;
+                p.completed_at = p.completed_at.max(Some(*t));
+            }
+            None => unchecked.push(id.clone()),
         }
     }
-    Ok(out)
+    unchecked.sort();
+    Ok((out, unchecked))
 }
 
 fn campaigns_progress(
@@ -824,7 +850,7 @@ fn campaigns_progress(
             }
             Some(CampaignKind::Dropout) => {
                 if let Some(term) = c.term_starts_on()? {
-                    let progress = start_of_term_progress(conn, &c, term)?;
+                    let (progress, _) = start_of_term_progress(conn, &c, term)?;
                     let mut sorted: Vec<(&String, &Progress)> = progress.iter().collect();
                     sorted.sort_by(|a, b| a.0.cmp(b.0));
                     for (office, p) in sorted {

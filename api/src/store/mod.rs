@@ -18,6 +18,7 @@ pub mod households;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
+pub mod metrics;
 pub mod migrate;
 pub mod photos;
 pub mod programs;

@@ -2,14 +2,14 @@
 //! choice is applied like any other change, so it reaches every device on its next pull.
 
 use bangfu_sync::Clock;
-use bangfu_sync::wire::{Mutation, MutationResult, MutationStatus, Op};
+use bangfu_sync::wire::MutationResult;
 use serde_json::{Map, Value, json};
 
-use super::push::{self, Pusher, wall_ms};
+use super::push::{self, Pusher};
 use super::records::{self, ConflictRow, RecordRow};
 use crate::error::{Error, Msg, Result};
+use crate::store::DbConn;
 use crate::store::audit::{self, Action, Event};
-use crate::store::{self, DbConn};
 
 /// What the person chose.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,37 +60,23 @@ pub fn resolve(
                 m.insert(conflict.field.clone(), v);
                 m
             };
-            let hlc = clock
-                .lock()
-                .map_err(|_| Error::Internal("clock poisoned".into()))?
-                .tick(wall_ms())
-                .map_err(Error::internal)?;
-            let m = Mutation {
-                mutation_id: store::new_id(),
-                entity: conflict.entity.clone(),
-                id: conflict.record_id.clone(),
-                op: Op::Upsert,
-                base_version: record.version,
-                hlc: hlc.to_string(),
+            let m = push::server_mutation(
+                clock,
+                &conflict.entity,
+                &conflict.record_id,
+                record.version,
                 fields,
-            };
-            let result = push::apply(conn, who, clock, std::slice::from_ref(&m))?
-                .pop()
-                .ok_or_else(|| Error::Internal("no result".into()))?;
-            if result.status == MutationStatus::Rejected {
-                let detail = result
-                    .problem
-                    .as_ref()
-                    .map(|p| p.detail.clone())
-                    .unwrap_or_default();
-                return Err(Error::Unprocessable {
+            )?;
+            let result = push::apply_one(conn, who, clock, m).map_err(|e| match e {
+                Error::Validation(_) | Error::Unprocessable { .. } => Error::Unprocessable {
                     code: "resolution_rejected",
-                    detail: Msg::new(
-                        format!("所选取值无法写入：{detail}"),
-                        format!("The chosen value cannot be applied: {detail}"),
+                    detail: Msg::fixed(
+                        "所选取值无法写入该记录。",
+                        "The chosen value cannot be applied to the record.",
                     ),
-                });
-            }
+                },
+                other => other,
+            })?;
             Some(result)
         }
     };

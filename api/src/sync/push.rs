@@ -325,6 +325,73 @@ pub fn apply(
     Ok(results)
 }
 
+/// Applies one change made on the server (a decision, a resolution, a document recorded
+/// online) like any pushed change, so it reaches every device; a change the rules refuse
+/// is an error naming why.
+pub fn apply_one(
+    conn: &mut DbConn,
+    who: &Pusher,
+    clock: &std::sync::Mutex<Clock>,
+    m: Mutation,
+) -> Result<MutationResult> {
+    let result = apply(conn, who, clock, std::slice::from_ref(&m))?
+        .pop()
+        .ok_or_else(|| Error::Internal("no result".into()))?;
+    if result.status == MutationStatus::Rejected {
+        let p = result.problem.unwrap_or(MutationProblem {
+            code: "rejected".into(),
+            detail: String::new(),
+            errors: Vec::new(),
+        });
+        let errors: Vec<crate::error::FieldError> = p
+            .errors
+            .iter()
+            .map(|e| {
+                crate::error::FieldError::new(
+                    e.field.clone(),
+                    "invalid",
+                    crate::error::Msg::new(e.message.clone(), e.message.clone()),
+                )
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        return Err(Error::Unprocessable {
+            code: "change_rejected",
+            detail: crate::error::Msg::new(
+                format!("该修改无法写入：{}", p.detail),
+                format!("The change cannot be applied: {}", p.detail),
+            ),
+        });
+    }
+    Ok(result)
+}
+
+/// A server-made change of `entity` record `id`: fields set now, by the server's clock.
+pub fn server_mutation(
+    clock: &std::sync::Mutex<Clock>,
+    entity: &str,
+    id: &str,
+    base_version: i64,
+    fields: Map<String, Value>,
+) -> Result<Mutation> {
+    let hlc = clock
+        .lock()
+        .map_err(|_| Error::Internal("clock poisoned".into()))?
+        .tick(wall_ms())
+        .map_err(Error::internal)?;
+    Ok(Mutation {
+        mutation_id: store::new_id(),
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+        op: Op::Upsert,
+        base_version,
+        hlc: hlc.to_string(),
+        fields,
+    })
+}
+
 /// Judges and stages one mutation.
 #[allow(clippy::too_many_arguments)]
 fn judge(

@@ -9,6 +9,7 @@ mod contract;
 mod convergence;
 mod errors;
 mod field_cli;
+mod field_work;
 mod households;
 mod housekeeping;
 mod idempotency;
