@@ -31,6 +31,7 @@ pub enum Source {
     Correction(String),
     PhotoSubject(String),
     Campaign(String),
+    Application(String),
 }
 
 impl Source {
@@ -44,6 +45,7 @@ impl Source {
             Source::Correction(id) => format!("correction:{id}"),
             Source::PhotoSubject(id) => format!("photo_subject:{id}"),
             Source::Campaign(id) => format!("campaign:{id}"),
+            Source::Application(id) => format!("application:{id}"),
         }
     }
 }
@@ -179,6 +181,75 @@ pub fn derive(
             }
         }),
     )?);
+    out.extend(applications(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Application(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    Ok(out)
+}
+
+/// The entry-process clocks of applications, from their status changes as the audit log
+/// records them (the append-only history of every step).
+fn applications(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    ids: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    use crate::domain::application::{self, ReviewOffices, Status};
+    use crate::store::schema::{applications as apps, audit_log, programs};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, i32)> = apps::table
+        .inner_join(programs::table)
+        .filter(apps::id.eq_any(ids))
+        .select((apps::id, apps::region_path, programs::notice_workdays))
+        .load(conn)?;
+    let history: Vec<(String, NaiveDateTime, String)> = audit_log::table
+        .filter(audit_log::entity.eq("application"))
+        .filter(audit_log::entity_id.eq_any(ids))
+        .order((audit_log::at.asc(), audit_log::id.asc()))
+        .select((audit_log::entity_id, audit_log::at, audit_log::changes))
+        .load(conn)?;
+    let places = Places::load(conn, rows.iter().map(|(_, p, _)| p.as_str()), &[])?;
+    let mut out = Vec::new();
+    for (id, path, notice_workdays) in &rows {
+        let transitions: Vec<(NaiveDateTime, Status)> = history
+            .iter()
+            .filter(|(e, _, _)| e == id)
+            .filter_map(|(_, at, changes)| {
+                let v: Value = serde_json::from_str(changes).ok()?;
+                Some((
+                    *at,
+                    Status::parse(v.get("status")?.get("after")?.as_str()?)?,
+                ))
+            })
+            .collect();
+        let county = places
+            .ancestor(path, "county")
+            .unwrap_or_else(|| path.clone());
+        let offices = ReviewOffices {
+            region_path: path,
+            grassroots_path: path,
+            county_path: &county,
+        };
+        let clocks = application::clocks(
+            id,
+            &transitions,
+            u32::try_from(*notice_workdays).unwrap_or(5),
+            &offices,
+            ctx.cal,
+            ctx.now,
+        );
+        out.push((Source::Application(id.clone()).key(), clocks));
+    }
     Ok(out)
 }
 

@@ -185,6 +185,20 @@ pub fn photo_counts(conn: &mut DbConn, subjects: &[String]) -> Result<HashMap<St
         .collect())
 }
 
+/// Evidence photos waiting for review inside the scope.
+pub fn pending_photos(conn: &mut DbConn, scope: &crate::domain::access::Scope) -> Result<i64> {
+    Ok(field_facts::table
+        .filter(field_facts::entity.eq("photo"))
+        .filter(field_facts::state.eq("pending"))
+        .filter(field_facts::deleted.eq(false))
+        .filter(crate::store::scoped::path_in_scope(
+            field_facts::region_path,
+            scope,
+        ))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Parses a stored record's fields.
 pub fn data_of(r: &RecordRow) -> Result<Map<String, Value>> {
     serde_json::from_str(&r.data).map_err(Error::internal)

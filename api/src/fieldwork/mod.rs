@@ -177,6 +177,15 @@ pub fn rederive(
     deadlines::replace(conn, &derived, now)
 }
 
+/// Derives an application's entry-process clocks again, inside the transaction that moved
+/// it (applications are online: their clocks follow each decision at once).
+pub fn application_moved(conn: &mut DbConn, id: &str) -> Result<()> {
+    feed::take(conn, 0)?;
+    let set: BTreeSet<Source> = [Source::Application(id.to_owned())].into_iter().collect();
+    rederive(conn, &set, crate::store::now())?;
+    Ok(())
+}
+
 /// Projects one page of the feed; returns how many records it read.
 pub fn project_page(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     feed::take(conn, 0)?;
@@ -236,7 +245,7 @@ pub fn project_page(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
 }
 
 /// Every source with clocks that move with time alone: cases with a deadline notice,
-/// children taught at home, pairs, employment plans.
+/// children taught at home, pairs, employment plans, applications on notice, campaigns.
 pub fn time_driven_sources(conn: &mut DbConn) -> Result<BTreeSet<Source>> {
     let live = |entity: &'static str| {
         field_facts::table

@@ -206,6 +206,9 @@ pub struct WorkList {
     pub overdue: usize,
     pub due_today: usize,
     pub upcoming: usize,
+    /// Evidence photos in the caller's jurisdiction waiting for review (R-VISIT-3): the
+    /// village secretary's backlog; 0 for helpers, who do not review.
+    pub photo_reviews_pending: i64,
 }
 
 /// What is due and overdue: for the caller (their own clocks and those of the office
@@ -261,14 +264,20 @@ pub async fn work_list(
     let now = crate::store::now();
     let today = crate::fieldwork::today();
     let until = end_of_local_day(today + Duration::days(horizon));
-    let (rows, cal) = state
+    let (rows, cal, backlog) = state
         .db
         .read(move |c| {
             let level = regions::find(c, None, &region_id)?.level;
             worker.acts_for_office = acts_for_office(&role_caller, &level);
+            let backlog = if role_caller.role == Role::Helper {
+                0
+            } else {
+                crate::fieldwork::facts::pending_photos(c, &role_caller.scope)?
+            };
             Ok((
                 deadlines::open_due(c, &worker, view, until, after, limit + 1)?,
                 calendar::load(c)?,
+                backlog,
             ))
         })
         .await?;
@@ -290,6 +299,7 @@ pub async fn work_list(
         due_today,
         items: p.items,
         next_cursor: p.next_cursor,
+        photo_reviews_pending: backlog,
     }))
 }
 
