@@ -608,6 +608,12 @@ fn a_rejected_photo_becomes_a_task_on_the_helpers_phone_until_retaken() {
     ]);
     assert_eq!(r.body["results"][1]["status"], "applied", "{}", r.text);
     let secretary = s.device_session("qingshan_secretary");
+    let backlog = s.call("GET", "/v1/work-list", Some(&secretary.access), None);
+    assert_eq!(
+        backlog.body["photo_reviews_pending"], 1,
+        "the secretary's review backlog: {}",
+        backlog.text
+    );
     let r = s.push(
         &secretary,
         vec![m(
