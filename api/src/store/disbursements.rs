@@ -36,6 +36,8 @@ pub struct DisbursementRow {
     pub created_at: NaiveDateTime,
     /// The last day (local) a payment for its period is on time.
     pub due_on: Option<String>,
+    /// Made by the end of that day.
+    pub on_time: bool,
 }
 
 /// A payment as proposed by an officer.
@@ -245,6 +247,8 @@ pub fn pay(
         created_by: actor.user_id.clone(),
         created_at: now(),
         due_on: period_end(p.period).map(|d| d.to_string()),
+        on_time: period_end(p.period)
+            .is_some_and(|d| now() <= crate::domain::deadline::end_of_local_day(d)),
     };
     diesel::insert_into(disbursements::table)
         .values(&row)

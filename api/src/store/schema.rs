@@ -337,6 +337,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         due_on -> Nullable<Text>,
+        on_time -> Bool,
     }
 }
 

@@ -22,8 +22,11 @@ CREATE TABLE field_facts (
     PRIMARY KEY (entity, id)
 );
 CREATE INDEX field_facts_subject ON field_facts (entity, subject_id);
-CREATE INDEX field_facts_time ON field_facts (entity, occurred_at);
-CREATE INDEX field_facts_region ON field_facts (entity, region_path text_pattern_ops);
+-- Metrics find the households visited in a period, and the photos waiting for review,
+-- from these indexes alone, without reading the rows.
+CREATE INDEX field_facts_time ON field_facts (entity, occurred_at, subject_id, deleted);
+CREATE INDEX field_facts_rollup ON field_facts (entity, region_path text_pattern_ops, subject_id, occurred_at, deleted);
+CREATE INDEX field_facts_state ON field_facts (entity, state, region_path text_pattern_ops, deleted);
 
 -- How far the projector has read the change feed.
 CREATE TABLE field_work_progress (
@@ -65,7 +68,7 @@ CREATE TABLE deadlines (
 CREATE INDEX deadlines_source ON deadlines (source);
 CREATE INDEX deadlines_owner ON deadlines (owner_user_id, due_at);
 CREATE INDEX deadlines_office ON deadlines (owner_region_path text_pattern_ops);
-CREATE INDEX deadlines_region ON deadlines (region_path text_pattern_ops);
+CREATE INDEX deadlines_region ON deadlines (region_path text_pattern_ops, due_at, kind);
 CREATE INDEX deadlines_due ON deadlines (kind, due_at);
 CREATE INDEX deadlines_seq ON deadlines (seq);
 
@@ -119,11 +122,19 @@ CREATE TABLE case_numbers (
     created_at TIMESTAMP NOT NULL
 );
 
--- The last day a payment for its period is on time (R-SUP-1: timeliness of disbursement).
+-- Metrics count per region and period.
+CREATE INDEX audit_log_entity_at ON audit_log (entity, at);
+CREATE INDEX households_region ON households (region_id, status);
+
+-- The last day a payment for its period is on time (R-SUP-1: timeliness of disbursement),
+-- and whether it was made by then (end of that day, China time).
 ALTER TABLE disbursements ADD COLUMN due_on TEXT;
+ALTER TABLE disbursements ADD COLUMN on_time BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE disbursements SET due_on = CASE
     WHEN length(period) = 4 THEN period || '-12-31'
     WHEN period LIKE '%-S1' THEN substr(period, 1, 4) || '-06-30'
     WHEN period LIKE '%-S2' THEN substr(period, 1, 4) || '-12-31'
     ELSE to_char((period || '-01')::date + interval '1 month' - interval '1 day', 'YYYY-MM-DD')
 END;
+UPDATE disbursements SET on_time = (created_at <= CAST(due_on || ' 15:59:59.999999' AS TIMESTAMP));
+CREATE INDEX disbursements_region ON disbursements (region_path text_pattern_ops, created_at, on_time, amount_fen);
