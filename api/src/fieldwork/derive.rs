@@ -75,6 +75,23 @@ fn load_data(
     Ok(out)
 }
 
+/// Each source's clocks, in the order asked, empty for a source that derived none (its
+/// earlier clocks are then cancelled).
+fn per_source(
+    ids: &[String],
+    source: fn(String) -> Source,
+    mut by_id: HashMap<String, Vec<Clock>>,
+) -> Vec<(String, Vec<Clock>)> {
+    ids.iter()
+        .map(|id| {
+            (
+                source(id.clone()).key(),
+                by_id.remove(id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 fn ids_of(rows: &[FactRow]) -> Vec<String> {
     rows.iter().map(|f| f.id.clone()).collect()
 }
@@ -388,15 +405,7 @@ fn cases(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
             dropout::clocks(c, ctx.now, ctx.cal, &township),
         );
     }
-    Ok(ids
-        .iter()
-        .map(|id| {
-            (
-                Source::Case(id.clone()).key(),
-                by_id.remove(id).unwrap_or_default(),
-            )
-        })
-        .collect())
+    Ok(per_source(ids, Source::Case, by_id))
 }
 
 /// Children taught at home, with their agreement, sessions and the sessions' photos.
@@ -462,19 +471,11 @@ fn home_teaching_children(
         return Ok(Vec::new());
     }
     let today = local_date(ctx.now);
-    let mut by_id: HashMap<String, Vec<Clock>> = load_home_teaching(conn, ids)?
+    let by_id: HashMap<String, Vec<Clock>> = load_home_teaching(conn, ids)?
         .iter()
         .map(|c| (c.id.clone(), home_teaching::clocks(c, today)))
         .collect();
-    Ok(ids
-        .iter()
-        .map(|id| {
-            (
-                Source::HomeTeaching(id.clone()).key(),
-                by_id.remove(id).unwrap_or_default(),
-            )
-        })
-        .collect())
+    Ok(per_source(ids, Source::HomeTeaching, by_id))
 }
 
 /// Pairs with their sessions, as the rules read them.
@@ -518,19 +519,11 @@ fn pairs(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
         return Ok(Vec::new());
     }
     let today = local_date(ctx.now);
-    let mut by_id: HashMap<String, Vec<Clock>> = load_pairs(conn, ids)?
+    let by_id: HashMap<String, Vec<Clock>> = load_pairs(conn, ids)?
         .iter()
         .map(|p| (p.id.clone(), pairing::clocks(p, today)))
         .collect();
-    Ok(ids
-        .iter()
-        .map(|id| {
-            (
-                Source::Pair(id.clone()).key(),
-                by_id.remove(id).unwrap_or_default(),
-            )
-        })
-        .collect())
+    Ok(per_source(ids, Source::Pair, by_id))
 }
 
 fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String, Vec<Clock>)>> {
@@ -573,15 +566,7 @@ fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
         };
         by_id.insert(r.id.clone(), employment::clocks(&plan, ctx.now, ctx.cal));
     }
-    Ok(ids
-        .iter()
-        .map(|id| {
-            (
-                Source::Plan(id.clone()).key(),
-                by_id.remove(id).unwrap_or_default(),
-            )
-        })
-        .collect())
+    Ok(per_source(ids, Source::Plan, by_id))
 }
 
 fn look_backs(
@@ -673,15 +658,7 @@ fn corrections(
         };
         by_id.insert(r.id.clone(), visits::correction_clocks(&c, ctx.cal));
     }
-    Ok(ids
-        .iter()
-        .map(|id| {
-            (
-                Source::Correction(id.clone()).key(),
-                by_id.remove(id).unwrap_or_default(),
-            )
-        })
-        .collect())
+    Ok(per_source(ids, Source::Correction, by_id))
 }
 
 /// When a field was last set, by the hybrid clock of the change that set it.
