@@ -127,6 +127,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = state.db.clone();
     let photos = state.photos.clone();
     let server = run(state, listener, config.workers)?;
+    // The field-work projector follows the change feed a few seconds behind the pushes
+    // (reads of deadlines catch up first, so nobody waits on it), and derives the
+    // time-driven clocks again every hour.
+    let projector_db = db.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::fieldwork::catch_up(&projector_db).await {
+                tracing::warn!(error = %e, "field-work projector failed");
+            }
+        }
+    });
     // Hourly housekeeping keeps session, login and idempotency tables bounded.
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));

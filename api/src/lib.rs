@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod fieldwork;
 pub mod http;
 pub mod photos;
 pub mod state;

@@ -166,6 +166,9 @@ pub const PHOTO: EntityDef = EntityDef {
                 "retrieval_attempt",
                 "teaching_session",
                 "household",
+                "dropout_document",
+                "pupil_check",
+                "pair_session",
             ]),
             M::Immutable,
             true,
@@ -291,7 +294,12 @@ pub const DROPOUT_CASE: EntityDef = EntityDef {
             false,
         ),
         f("studying_elsewhere", T::Object, M::LastWriterWins, false),
+        // 三帮一: the user ids of the retrieval team (school, teacher, village cadre).
         f("team", T::SetOf(&[]), M::Union, false),
+        // Human-readable number from a block the device reserved (`/v1/case-number-blocks`).
+        f("case_no", T::Text(40), M::Immutable, false),
+        // When the case was closed out (销号); the evidence decides whether it counts.
+        f("closed_at", T::Instant, M::LastWriterWins, false),
         f("notes", T::Text(4000), M::LastWriterWins, false),
     ],
 };
@@ -313,6 +321,13 @@ pub const RETRIEVAL_ATTEMPT: EntityDef = EntityDef {
         ),
         f("attempted_at", T::Instant, M::Immutable, true),
         f("by_user_id", T::Id, M::Immutable, true),
+        // Who persuaded: two-way persuasion (双向劝学) needs the school and the village.
+        f(
+            "party",
+            T::OneOf(&["school", "village", "township"]),
+            M::Immutable,
+            false,
+        ),
         f(
             "result",
             T::OneOf(&["no_contact", "refused", "promised", "returned"]),
@@ -372,6 +387,209 @@ pub const CORRECTION: EntityDef = EntityDef {
             ]),
             false,
         ),
+        // When each level decided (set by the decision endpoint): each level's review
+        // clock runs from the decision below it.
+        f("village_decided_at", T::Instant, M::Immutable, false),
+        f("township_decided_at", T::Instant, M::Immutable, false),
+        f("county_decided_at", T::Instant, M::Immutable, false),
+        f("decision_reason", T::Text(1000), M::LastWriterWins, false),
+    ],
+};
+
+/// The kinds of dropout-control documents: the legal steps' papers (R-DROP-3/4) and the
+/// evidence each other outcome needs (R-DROP-2/5/7).
+pub const DROPOUT_DOCUMENT_KINDS: &[&str] = &[
+    "enrollment_notice",
+    "registration",
+    "dropout_confirmation",
+    "upward_report",
+    "return_deadline_notice",
+    "penalty_decision",
+    "court_application",
+    "return_confirmation",
+    "elsewhere_proof",
+    "guardian_application",
+    "county_approval",
+    "home_teaching_agreement",
+    "investigation_report",
+    "letter_sent",
+];
+
+/// A paper in a child's dropout-control file: a notice, a decision, a confirmation, an
+/// agreement. Evidence: never changed once made; the case's progress is judged from them.
+pub const DROPOUT_DOCUMENT: EntityDef = EntityDef {
+    name: "dropout_document",
+    append_only: true,
+    reach: Reach::School("school_id"),
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("child_id", T::Id, M::Immutable, true),
+        // The case it belongs to; a home-teaching agreement may belong to the child alone.
+        f("case_id", T::Id, M::Immutable, false),
+        f("school_id", T::Id, M::Immutable, false),
+        f("kind", T::OneOf(DROPOUT_DOCUMENT_KINDS), M::Immutable, true),
+        // The date the document bears (a notice's issue date, a decision's date).
+        f("issued_on", T::Date, M::Immutable, true),
+        // A return deadline notice: the day by which the child must be back (R-DROP-4).
+        f("deadline_on", T::Date, M::Immutable, false),
+        f(
+            "issued_by",
+            T::OneOf(&[
+                "school",
+                "village",
+                "township",
+                "county",
+                "court",
+                "guardian",
+                "other_school",
+            ]),
+            M::Immutable,
+            true,
+        ),
+        f("document_no", T::Text(60), M::Immutable, false),
+        f("by_user_id", T::Id, M::Immutable, true),
+        f("notes", T::Text(4000), M::Immutable, false),
+    ],
+};
+
+/// A start-of-term check of one pupil (R-DROP-6): seen at school, visited at home, or
+/// reached by phone, and what was found. Append-only.
+pub const PUPIL_CHECK: EntityDef = EntityDef {
+    name: "pupil_check",
+    append_only: true,
+    reach: Reach::School("school_id"),
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("child_id", T::Id, M::Immutable, true),
+        f("school_id", T::Id, M::Immutable, false),
+        f("checked_at", T::Instant, M::Immutable, true),
+        f("by_user_id", T::Id, M::Immutable, true),
+        f(
+            "method",
+            T::OneOf(&["at_school", "home_visit", "phone_call"]),
+            M::Immutable,
+            true,
+        ),
+        f(
+            "finding",
+            T::OneOf(&[
+                "in_school",
+                "not_in_school",
+                "studying_elsewhere",
+                "home_teaching",
+            ]),
+            M::Immutable,
+            true,
+        ),
+        f("notes", T::Text(2000), M::Immutable, false),
+    ],
+};
+
+/// A teacher paired with a pupil (R-PAIR-1, "four ones") or a class teacher with a
+/// left-behind child (R-PAIR-2).
+pub const PAIR: EntityDef = EntityDef {
+    name: "pair",
+    append_only: false,
+    reach: Reach::School("school_id"),
+    fields: &[
+        f(REGION_FIELD, T::Id, M::LastWriterWins, true),
+        f("school_id", T::Id, M::LastWriterWins, false),
+        f("teacher_id", T::Id, M::Immutable, true),
+        f("child_id", T::Id, M::Immutable, true),
+        f(
+            "program",
+            T::OneOf(&["four_ones", "left_behind"]),
+            M::Immutable,
+            true,
+        ),
+        // Four ones: each teacher takes one pupil of each kind of difficulty.
+        f(
+            "difficulty",
+            T::OneOf(&["moral", "learning", "poverty"]),
+            M::LastWriterWins,
+            false,
+        ),
+        // Left-behind children: the proxy parent (代理家长).
+        f("proxy_parent", T::Text(50), M::LastWriterWins, false),
+        f("starts_on", T::Date, M::LastWriterWins, true),
+        f("ends_on", T::Date, M::LastWriterWins, false),
+        f("notes", T::Text(2000), M::LastWriterWins, false),
+    ],
+};
+
+/// One recorded session of a pair (每次辅导有记载). Append-only.
+pub const PAIR_SESSION: EntityDef = EntityDef {
+    name: "pair_session",
+    append_only: true,
+    reach: Reach::School("school_id"),
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("pair_id", T::Id, M::Immutable, true),
+        f("school_id", T::Id, M::Immutable, false),
+        f(
+            "kind",
+            T::OneOf(&[
+                "talk",
+                "study_check",
+                "joint_activity",
+                "home_visit",
+                "guardians_meeting",
+            ]),
+            M::Immutable,
+            true,
+        ),
+        f("held_at", T::Instant, M::Immutable, true),
+        f("by_user_id", T::Id, M::Immutable, true),
+        f("notes", T::Text(4000), M::Immutable, false),
+    ],
+};
+
+/// A one-on-one employment plan (R-PAIR-3) for a person in a household.
+pub const EMPLOYMENT_PLAN: EntityDef = EntityDef {
+    name: "employment_plan",
+    append_only: false,
+    reach: Reach::Household("household_id"),
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("household_id", T::Id, M::Immutable, true),
+        f("person_name", T::Text(50), M::LastWriterWins, true),
+        f(
+            "category",
+            T::OneOf(&["zero_employment_family", "age_4050", "college_graduate"]),
+            M::Immutable,
+            true,
+        ),
+        f("helper_id", T::Id, M::LastWriterWins, true),
+        f("agreement_signed_on", T::Date, M::LastWriterWins, false),
+        // The placement clock runs from here.
+        f("opened_at", T::Instant, M::Immutable, true),
+        // Stable employment reached: follow-ups end.
+        f("stable_on", T::Date, M::LastWriterWins, false),
+        f("case_no", T::Text(40), M::Immutable, false),
+        f("notes", T::Text(4000), M::LastWriterWins, false),
+    ],
+};
+
+/// An event of an employment plan: an offer, a refusal, the placement, a follow-up.
+/// Append-only.
+pub const EMPLOYMENT_EVENT: EntityDef = EntityDef {
+    name: "employment_event",
+    append_only: true,
+    reach: Reach::Household("household_id"),
+    fields: &[
+        f(REGION_FIELD, T::Id, M::Immutable, true),
+        f("plan_id", T::Id, M::Immutable, true),
+        f("household_id", T::Id, M::Immutable, true),
+        f(
+            "kind",
+            T::OneOf(&["offer_made", "offer_refused", "placed", "follow_up"]),
+            M::Immutable,
+            true,
+        ),
+        f("at", T::Instant, M::Immutable, true),
+        f("by_user_id", T::Id, M::Immutable, true),
+        f("employer", T::Text(200), M::Immutable, false),
+        f("notes", T::Text(4000), M::Immutable, false),
     ],
 };
 
@@ -384,6 +602,12 @@ pub const ENTITIES: &[EntityDef] = &[
     RETRIEVAL_ATTEMPT,
     TEACHING_SESSION,
     CORRECTION,
+    DROPOUT_DOCUMENT,
+    PUPIL_CHECK,
+    PAIR,
+    PAIR_SESSION,
+    EMPLOYMENT_PLAN,
+    EMPLOYMENT_EVENT,
 ];
 
 pub fn entity(name: &str) -> Option<&'static EntityDef> {

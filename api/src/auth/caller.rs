@@ -192,5 +192,10 @@ pub mod perm {
         SuperviseSync,
         ReviewPhotos,
         ReadPhotoReviews,
+        ReadFieldWork,
+        ManageCampaigns,
+        DecideCorrections,
+        RecordDropoutDocuments,
+        ReadMetrics,
     );
 }

@@ -245,6 +245,104 @@ pub fn missing_materials(
         .collect()
 }
 
+/// Working days the county has to approve once the notice has run (a hand-over like any
+/// other, R-FILE-5).
+pub const APPROVAL_WORKDAYS: u32 = HANDOVER_WORKDAYS;
+
+/// Where an application is reviewed: its village (the grassroots level) and its county.
+pub struct ReviewOffices<'a> {
+    pub region_path: &'a str,
+    pub grassroots_path: &'a str,
+    pub county_path: &'a str,
+}
+
+/// The clocks of an application's entry process, from its status changes in order
+/// (`(when, new status)`): grassroots and county review within their hand-over deadlines,
+/// the public notice counting down its working days, and the county's approval after it.
+/// Each is met when the application moves on.
+pub fn clocks(
+    id: &str,
+    transitions: &[(chrono::NaiveDateTime, Status)],
+    notice_workdays: u32,
+    offices: &ReviewOffices<'_>,
+    cal: &Calendar,
+    now: chrono::NaiveDateTime,
+) -> Vec<super::deadline::Clock> {
+    use super::deadline::{Clock, Owner, Term, end_of_local_day, local_date};
+    let mut out = Vec::new();
+    let clock = |step: &str, owner: &str, start, due, term, met| Clock {
+        kind: "application_step",
+        key: format!("application_step:{id}:{step}:{}", out_len_key(start)),
+        subject_entity: "application",
+        subject_id: id.to_owned(),
+        region_path: offices.region_path.to_owned(),
+        owner: Owner::Office {
+            region_path: owner.to_owned(),
+        },
+        starts_at: start,
+        due_at: due,
+        term,
+        met_at: met,
+        params: serde_json::json!({"step": step}),
+    };
+    for (i, (at, to)) in transitions.iter().enumerate() {
+        let next = transitions.get(i + 1).map(|(t, _)| *t);
+        let handover = Term::WorkingDays(HANDOVER_WORKDAYS);
+        match to {
+            Status::GrassrootsReview => out.push(clock(
+                "grassroots_review",
+                offices.grassroots_path,
+                *at,
+                handover.due(*at, cal),
+                handover,
+                next,
+            )),
+            Status::CountyReview => out.push(clock(
+                "county_review",
+                offices.county_path,
+                *at,
+                handover.due(*at, cal),
+                handover,
+                next,
+            )),
+            Status::InNotice => {
+                let ends = end_of_local_day(notice_ends_on(cal, local_date(*at), notice_workdays));
+                let term = Term::WorkingDays(notice_workdays.max(1));
+                // The notice is met by running its course, unless the application moved first.
+                let ran = next.map_or(now > ends, |n| n >= ends);
+                out.push(clock(
+                    "public_notice",
+                    offices.county_path,
+                    *at,
+                    ends,
+                    term,
+                    ran.then_some(ends),
+                ));
+                if ran {
+                    let start = ends + chrono::Duration::seconds(1);
+                    let approval = Term::WorkingDays(APPROVAL_WORKDAYS);
+                    out.push(clock(
+                        "approval",
+                        offices.county_path,
+                        start,
+                        approval.due(start, cal),
+                        approval,
+                        next,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A step may be passed through more than once (a returned application resubmitted):
+/// each passage is its own clock, told apart by when it started.
+fn out_len_key(start: chrono::NaiveDateTime) -> String {
+    start.format("%Y%m%dT%H%M%S%.6f").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +499,72 @@ mod tests {
         for s in ["draft", "in_notice", "superseded"] {
             assert_eq!(Status::parse(s).map(Status::as_str), Some(s));
         }
+    }
+
+    #[test]
+    fn each_step_of_the_entry_process_has_its_clock() {
+        use crate::domain::deadline::{end_of_local_day, start_of_local_day};
+        let cal = Calendar::default();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        let at = |s: &str| start_of_local_day(d(s)) + chrono::Duration::hours(10);
+        let offices = ReviewOffices {
+            region_path: "/c/t/v/",
+            grassroots_path: "/c/t/v/",
+            county_path: "/c/",
+        };
+        // Submitted Monday 2 November, passed on the 5th, to notice on the 10th (5 working
+        // days to the 17th), approved on the 20th.
+        let steps = [
+            (at("2026-11-02"), Status::GrassrootsReview),
+            (at("2026-11-05"), Status::CountyReview),
+            (at("2026-11-10"), Status::InNotice),
+            (at("2026-11-20"), Status::Approved),
+        ];
+        let c = clocks("a", &steps, 5, &offices, &cal, at("2026-11-25"));
+        let shown: Vec<(&str, String, bool)> = c
+            .iter()
+            .map(|k| {
+                (
+                    k.params["step"].as_str().unwrap_or_default(),
+                    k.due_at.to_string(),
+                    k.met_at.is_some_and(|m| m <= k.due_at),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "grassroots_review",
+                    end_of_local_day(d("2026-11-09")).to_string(),
+                    true
+                ),
+                (
+                    "county_review",
+                    end_of_local_day(d("2026-11-12")).to_string(),
+                    true
+                ),
+                (
+                    "public_notice",
+                    end_of_local_day(d("2026-11-17")).to_string(),
+                    true
+                ),
+                (
+                    "approval",
+                    end_of_local_day(d("2026-11-25")).to_string(),
+                    true
+                ),
+            ]
+        );
+        assert_eq!(
+            c[1].owner,
+            crate::domain::deadline::Owner::Office {
+                region_path: "/c/".into()
+            }
+        );
+        // Still on notice: the notice counts down, no approval clock yet.
+        let c = clocks("a", &steps[..3], 5, &offices, &cal, at("2026-11-12"));
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[2].met_at, None);
     }
 }

@@ -90,6 +90,19 @@ impl Role {
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
+            // Everyone in the field has a work list; auditors read everyone's.
+            P::ReadFieldWork => true,
+            P::ManageCampaigns => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
+            // Each level decides at its own level (village, township, county).
+            P::DecideCorrections => {
+                matches!(
+                    self,
+                    R::VillageSecretary | R::TownshipOfficer | R::CountyOfficer
+                )
+            }
+            // Notices, decisions and confirmations are made by the staff who issue them.
+            P::RecordDropoutDocuments => !matches!(self, R::Auditor | R::Admin),
+            P::ReadMetrics => !matches!(self, R::Helper),
         }
     }
 }
@@ -132,6 +145,16 @@ pub enum Permission {
     ReviewPhotos,
     /// See the photo review queue and backlog.
     ReadPhotoReviews,
+    /// Read one's work list, deadlines, case judgements and compliance in one's scope.
+    ReadFieldWork,
+    /// Create campaigns and mark their phases done.
+    ManageCampaigns,
+    /// Accept or reject household corrections at one's level.
+    DecideCorrections,
+    /// Record dropout-control documents online (a notice, a penalty decision).
+    RecordDropoutDocuments,
+    /// Read supervision metrics of one's jurisdiction.
+    ReadMetrics,
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ use super::routes;
         (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256"),
         (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
         (name = "photo-reviews", description = "Review of evidence photos by the village (first) secretary, with integrity flags"),
+        (name = "field_work", description = "Work lists and deadlines, campaigns, dropout cases judged from their evidence, home teaching, corrections, supervision metrics"),
     )
 )]
 struct ApiDoc;

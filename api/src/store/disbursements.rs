@@ -34,6 +34,10 @@ pub struct DisbursementRow {
     pub region_path: String,
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The last day (local) a payment for its period is on time.
+    pub due_on: Option<String>,
+    /// Made by the end of that day.
+    pub on_time: bool,
 }
 
 /// A payment as proposed by an officer.
@@ -88,6 +92,19 @@ pub fn period_year(period: &str) -> Option<i32> {
         _ => false,
     };
     (ok && (2000..=2100).contains(&year)).then_some(year)
+}
+
+/// The last day of a period (`2026` → 31 December, `2026-02` → 28 February, `2026-S1` →
+/// 30 June): a payment made by then is on time.
+pub fn period_end(period: &str) -> Option<chrono::NaiveDate> {
+    let year = period_year(period)?;
+    let ymd = |m, d| chrono::NaiveDate::from_ymd_opt(year, m, d);
+    match period.get(4..) {
+        Some("") | Some("-S2") => ymd(12, 31),
+        Some("-S1") => ymd(6, 30),
+        Some(m) => ymd(m.get(1..)?.parse().ok()?, 1).map(crate::domain::deadline::month_end),
+        None => None,
+    }
 }
 
 /// The key of the yearly total a payment counts toward: accidental aid has one cap for all
@@ -229,6 +246,9 @@ pub fn pay(
         region_path: file.region_path.clone(),
         created_by: actor.user_id.clone(),
         created_at: now(),
+        due_on: period_end(p.period).map(|d| d.to_string()),
+        on_time: period_end(p.period)
+            .is_some_and(|d| now() <= crate::domain::deadline::end_of_local_day(d)),
     };
     diesel::insert_into(disbursements::table)
         .values(&row)

@@ -5,8 +5,10 @@
 pub mod applications;
 pub mod audit;
 pub mod calendar;
+pub mod campaigns;
 pub mod case_files;
 pub mod db;
+pub mod deadlines;
 pub mod devices;
 pub mod disbursements;
 pub mod duplicates;
@@ -18,6 +20,7 @@ pub mod households;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod login_limits;
+pub mod metrics;
 pub mod migrate;
 pub mod photo_reviews;
 pub mod photos;

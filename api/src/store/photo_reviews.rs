@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use bangfu_sync::Clock;
+use bangfu_sync::merge::Stored;
 use bangfu_sync::wire::{Mutation, MutationProblem};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -30,16 +31,23 @@ const REVIEW_FIELDS: &[&str] = &[
 ];
 pub const PENDING: &str = "pending";
 
-/// Whether a change pushed from a device touches review fields of a photo: the problem to
-/// refuse it with. A device may create a photo as `pending`, nothing more (the merge takes
-/// a change made on top of the latest version as sent, so a phone could otherwise move a
-/// decision back). Changes the server makes on a person's behalf come from devices named
-/// `server:<user id>`.
-pub fn set_from_device(m: &Mutation, device_id: &str) -> Option<MutationProblem> {
-    if m.entity != PHOTO || device_id.starts_with("server:") {
+/// Whether a change pushed from a device may not touch the review fields of a photo: the
+/// problem to refuse it with. Any device may create a photo as `pending`. A village
+/// secretary's device may decide a pending photo (not their own) once, as the decision
+/// endpoint does; everyone else's changes to review fields are refused, and so is any
+/// change to a decided review (the merge takes a change made on top of the latest version
+/// as sent, so without this a phone could move a decision back). Changes the server makes
+/// on a person's behalf come from devices named `server:<user id>`.
+pub fn set_from_device(
+    m: &Mutation,
+    who: &Pusher,
+    current: Option<&Stored>,
+    author: Option<&str>,
+) -> Option<MutationProblem> {
+    if m.entity != PHOTO || who.device_id.starts_with("server:") {
         return None;
     }
-    let creating = m.base_version == 0;
+    let creating = current.is_none();
     let touches = |f: &&&str| match m.fields.get(**f) {
         None => false,
         Some(Value::Null) => !creating,
@@ -47,10 +55,33 @@ pub fn set_from_device(m: &Mutation, device_id: &str) -> Option<MutationProblem>
         Some(_) => true,
     };
     let field = REVIEW_FIELDS.iter().find(touches)?;
+    let reviewer = who
+        .actor
+        .role
+        .is_some_and(|r| r.has(crate::domain::role::Permission::ReviewPhotos));
+    let pending = current.is_some_and(|c| {
+        c.data
+            .get("review_status")
+            .and_then(Value::as_str)
+            .is_none_or(|s| s == PENDING)
+    });
+    let reason = m
+        .fields
+        .get("review_reason")
+        .and_then(Value::as_str)
+        .is_some_and(|r| !r.trim().is_empty());
+    let decides = match m.fields.get("review_status").and_then(Value::as_str) {
+        Some("approved") => true,
+        Some("rejected") => reason,
+        _ => false,
+    };
+    if reviewer && pending && decides && author != Some(who.user_id.as_str()) {
+        return None;
+    }
     Some(MutationProblem {
         code: "review_by_reviewer".into(),
         detail: format!(
-            "{field}: a photo's review is decided by the village secretary through /v1/photo-reviews, not by a device"
+            "{field}: a photo's review is decided once, by the village secretary (POST /v1/photo-reviews/{{id}}/decision), not changed from a device"
         ),
         errors: Vec::new(),
     })
@@ -186,10 +217,8 @@ pub fn decide(
         "reviewed_at".into(),
         json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
     );
-    let at = (PHOTO, row.id.as_str(), record.version);
-    if let Err(detail) = push::apply_on_server(conn, who, clock, at, fields)? {
-        return Err(Error::Internal(format!("review not applied: {detail}")));
-    }
+    let m = push::server_mutation(clock, PHOTO, &row.id, record.version, fields)?;
+    push::apply_one(conn, who, clock, m)?;
     Ok(decided(find(conn, &who.scope, photo_id)?, true))
 }
 

@@ -338,6 +338,8 @@ diesel::table! {
         region_path -> Text,
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
+        due_on -> Nullable<Text>,
+        on_time -> Bool,
     }
 }
 
@@ -488,6 +490,103 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    field_facts (entity, id) {
+        entity -> Text,
+        id -> Text,
+        region_path -> Text,
+        reach_path -> Text,
+        subject_id -> Text,
+        actor_id -> Text,
+        occurred_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        state -> Text,
+        deleted -> Bool,
+    }
+}
+
+diesel::table! {
+    field_work_progress (id) {
+        id -> Integer,
+        projected_through -> BigInt,
+        refreshed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deadlines (id) {
+        id -> Text,
+        key -> Text,
+        source -> Text,
+        kind -> Text,
+        subject_entity -> Text,
+        subject_id -> Text,
+        region_path -> Text,
+        owner_user_id -> Nullable<Text>,
+        owner_region_path -> Text,
+        starts_at -> Timestamp,
+        due_at -> Timestamp,
+        term -> Text,
+        met_at -> Nullable<Timestamp>,
+        cancelled -> Bool,
+        params -> Text,
+        version -> BigInt,
+        seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        region_id -> Text,
+        region_path -> Text,
+        kind -> Text,
+        name -> Text,
+        starts_on -> Text,
+        term_starts_on -> Nullable<Text>,
+        phases -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_number_series (county_code, year, series) {
+        county_code -> Text,
+        year -> Integer,
+        series -> Text,
+        next_serial -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_number_blocks (id) {
+        id -> Text,
+        county_code -> Text,
+        year -> Integer,
+        series -> Text,
+        first_serial -> BigInt,
+        last_serial -> BigInt,
+        device_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_numbers (case_no) {
+        case_no -> Text,
+        entity -> Text,
+        record_id -> Text,
+        block_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sync_device_status -> devices (device_id));
@@ -538,4 +637,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     uploads,
     blob_hash_bands,
     photo_evidence,
+    field_facts,
+    field_work_progress,
+    deadlines,
+    campaigns,
+    case_number_series,
+    case_number_blocks,
+    case_numbers,
 );

@@ -60,23 +60,23 @@ pub fn resolve(
                 m.insert(conflict.field.clone(), v);
                 m
             };
-            let at = (
-                conflict.entity.as_str(),
-                conflict.record_id.as_str(),
+            let m = push::server_mutation(
+                clock,
+                &conflict.entity,
+                &conflict.record_id,
                 record.version,
-            );
-            let result = match push::apply_on_server(conn, who, clock, at, fields)? {
-                Ok(r) => r,
-                Err(detail) => {
-                    return Err(Error::Unprocessable {
-                        code: "resolution_rejected",
-                        detail: Msg::new(
-                            format!("所选取值无法写入：{detail}"),
-                            format!("The chosen value cannot be applied: {detail}"),
-                        ),
-                    });
-                }
-            };
+                fields,
+            )?;
+            let result = push::apply_one(conn, who, clock, m).map_err(|e| match e {
+                Error::Validation(_) | Error::Unprocessable { .. } => Error::Unprocessable {
+                    code: "resolution_rejected",
+                    detail: Msg::fixed(
+                        "所选取值无法写入该记录。",
+                        "The chosen value cannot be applied to the record.",
+                    ),
+                },
+                other => other,
+            })?;
             Some(result)
         }
     };

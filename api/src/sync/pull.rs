@@ -54,7 +54,15 @@ fn parse_object(s: &str) -> Result<Map<String, Value>> {
     serde_json::from_str(s).map_err(Error::internal)
 }
 
-pub fn pull(conn: &mut DbConn, scope: &Scope, after: Cursor, limit: i64) -> Result<Page> {
+/// The changes after `after` that `user_id`, seeing `scope`, receives: records, regions,
+/// households, and the deadlines the user owns (their work list, on the phone).
+pub fn pull(
+    conn: &mut DbConn,
+    scope: &Scope,
+    user_id: &str,
+    after: Cursor,
+    limit: i64,
+) -> Result<Page> {
     // Everything at or below the head is committed (writers hold the counter until they
     // commit), so a page that comes up short may move the cursor to the head.
     let head = feed::head(conn)?;
@@ -109,6 +117,9 @@ pub fn pull(conn: &mut DbConn, scope: &Scope, after: Cursor, limit: i64) -> Resu
     for h in homes {
         items.push((h.row.seq, household_change(h)));
     }
+    for d in crate::store::deadlines::owned_changed_since(conn, user_id, after.0, limit + 1)? {
+        items.push((d.seq, deadline_change(d)));
+    }
     items.sort_by_key(|(seq, _)| *seq);
     let has_more = items.len() as i64 > limit;
     items.truncate(limit as usize);
@@ -149,6 +160,31 @@ fn household_change(h: Household) -> Change {
         version: h.row.version,
         deleted: false,
         fields: fields.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+/// A deadline the user owns, as the phone shows it on the work list; a cancelled one
+/// travels as a deletion.
+fn deadline_change(d: crate::store::deadlines::DeadlineRow) -> Change {
+    let utc = |t: chrono::NaiveDateTime| {
+        t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let fields = json!({
+        "kind": d.kind, "subject_entity": d.subject_entity, "subject_id": d.subject_id,
+        "starts_at": utc(d.starts_at), "due_at": utc(d.due_at), "term": d.term,
+        "met_at": d.met_at.map(utc), "params": serde_json::from_str::<Value>(&d.params).unwrap_or(Value::Null),
+    });
+    Change {
+        entity: "deadline".into(),
+        id: d.id,
+        version: d.version,
+        deleted: d.cancelled,
+        fields: if d.cancelled {
+            Map::new()
+        } else {
+            fields.as_object().cloned().unwrap_or_default()
+        },
     }
 }
 

@@ -191,40 +191,6 @@ impl Places {
     }
 }
 
-/// Applies one change made on the server on a person's behalf (a conflict settled, a photo
-/// reviewed) to record `entity`/`id` at `base_version`, as a push of its own: merged,
-/// audited and fed to devices like any other. `Err(detail)` if the change was refused.
-pub fn apply_on_server(
-    conn: &mut DbConn,
-    who: &Pusher,
-    clock: &std::sync::Mutex<Clock>,
-    (entity, id, base_version): (&str, &str, i64),
-    fields: Map<String, Value>,
-) -> Result<std::result::Result<MutationResult, String>> {
-    let hlc = clock
-        .lock()
-        .map_err(|_| Error::Internal("clock poisoned".into()))?
-        .tick(wall_ms())
-        .map_err(Error::internal)?;
-    let m = Mutation {
-        mutation_id: store::new_id(),
-        entity: entity.to_owned(),
-        id: id.to_owned(),
-        op: Op::Upsert,
-        base_version,
-        hlc: hlc.to_string(),
-        fields,
-    };
-    let result = apply(conn, who, clock, std::slice::from_ref(&m))?
-        .pop()
-        .ok_or_else(|| Error::Internal("no result".into()))?;
-    Ok(if result.status == MutationStatus::Rejected {
-        Err(result.problem.map(|p| p.detail).unwrap_or_default())
-    } else {
-        Ok(result)
-    })
-}
-
 /// Applies a batch inside the caller's write transaction and returns one answer per
 /// mutation, in order.
 pub fn apply(
@@ -271,6 +237,7 @@ pub fn apply(
     }
 
     let places = Places::load(conn, batch, &staged)?;
+    let mut numbers = crate::fieldwork::case_numbers::Admission::load(conn, &who.device_id, batch)?;
 
     let now = store::now();
     let mut results = Vec::with_capacity(batch.len());
@@ -301,6 +268,7 @@ pub fn apply(
             who,
             clock,
             &places,
+            &mut numbers,
             &mut staged,
             &mut conflicts,
             &mut audit_changes,
@@ -341,6 +309,7 @@ pub fn apply(
     records::write(conn, &rows)?;
     // The photo evidence index follows the records it indexes, in the same transaction.
     store::evidence::records_written(conn, &rows)?;
+    numbers.save(conn)?;
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
@@ -358,6 +327,73 @@ pub fn apply(
     Ok(results)
 }
 
+/// Applies one change made on the server (a decision, a resolution, a document recorded
+/// online) like any pushed change, so it reaches every device; a change the rules refuse
+/// is an error naming why.
+pub fn apply_one(
+    conn: &mut DbConn,
+    who: &Pusher,
+    clock: &std::sync::Mutex<Clock>,
+    m: Mutation,
+) -> Result<MutationResult> {
+    let result = apply(conn, who, clock, std::slice::from_ref(&m))?
+        .pop()
+        .ok_or_else(|| Error::Internal("no result".into()))?;
+    if result.status == MutationStatus::Rejected {
+        let p = result.problem.unwrap_or(MutationProblem {
+            code: "rejected".into(),
+            detail: String::new(),
+            errors: Vec::new(),
+        });
+        let errors: Vec<crate::error::FieldError> = p
+            .errors
+            .iter()
+            .map(|e| {
+                crate::error::FieldError::new(
+                    e.field.clone(),
+                    "invalid",
+                    crate::error::Msg::new(e.message.clone(), e.message.clone()),
+                )
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        return Err(Error::Unprocessable {
+            code: "change_rejected",
+            detail: crate::error::Msg::new(
+                format!("该修改无法写入：{}", p.detail),
+                format!("The change cannot be applied: {}", p.detail),
+            ),
+        });
+    }
+    Ok(result)
+}
+
+/// A server-made change of `entity` record `id`: fields set now, by the server's clock.
+pub fn server_mutation(
+    clock: &std::sync::Mutex<Clock>,
+    entity: &str,
+    id: &str,
+    base_version: i64,
+    fields: Map<String, Value>,
+) -> Result<Mutation> {
+    let hlc = clock
+        .lock()
+        .map_err(|_| Error::Internal("clock poisoned".into()))?
+        .tick(wall_ms())
+        .map_err(Error::internal)?;
+    Ok(Mutation {
+        mutation_id: store::new_id(),
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+        op: Op::Upsert,
+        base_version,
+        hlc: hlc.to_string(),
+        fields,
+    })
+}
+
 /// Judges and stages one mutation.
 #[allow(clippy::too_many_arguments)]
 fn judge(
@@ -365,6 +401,7 @@ fn judge(
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
     places: &Places,
+    numbers: &mut crate::fieldwork::case_numbers::Admission,
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
     audit_changes: &mut Vec<(Action, String, String, String, Value)>,
@@ -481,7 +518,8 @@ fn judge(
         delete: m.op == Op::Delete,
         fields: &m.fields,
     };
-    if let Some(p) = store::photo_reviews::set_from_device(m, &who.device_id) {
+    let author = stored_row.and_then(|r| r.created_by.as_deref());
+    if let Some(p) = store::photo_reviews::set_from_device(m, who, current.as_ref(), author) {
         return Ok(rejected(m, p));
     }
     let errors = merge::validate(def, current.as_ref(), &inc);
@@ -518,6 +556,14 @@ fn judge(
     };
     if !may(&path, &reach) {
         return Ok(out_of_scope());
+    }
+    // A new case's number must come from a block this device reserved (checked last, so a
+    // number is only taken by a mutation that is accepted).
+    if current.is_none()
+        && let Some(no) = merged.record.data.get("case_no").and_then(Value::as_str)
+        && let Err((code, detail)) = numbers.admit(&m.entity, &m.id, no)
+    {
+        return Ok(rejected(m, field_problem("case_no", code, &detail)));
     }
     let mut conflict_ids = Vec::new();
     for c in &merged.conflicts {

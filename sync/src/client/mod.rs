@@ -4,6 +4,7 @@
 //! state with the pending changes laid over it, so nothing captured disappears before the
 //! server has it.
 
+pub mod case_numbers;
 pub mod cli;
 pub mod photos;
 pub mod store;

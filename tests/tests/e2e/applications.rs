@@ -344,6 +344,19 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     decide(&hekou.access, json!({"action": "pass"})).assert_problem(404, "not_found");
     decide(&county.access, json!({"action": "pass"})).assert_problem(403, "not_your_step");
     let secretary = s.login("qingshan_secretary");
+    // The hand-over clock is on the village's work list.
+    let list = s.call("GET", "/v1/work-list", Some(&secretary.access), None);
+    let steps: Vec<&Value> = list.body["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|d| d["subject_id"] == id.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(steps.len(), 1, "{}", list.text);
+    assert_eq!(steps[0]["params"]["step"], "grassroots_review");
+    assert_eq!(steps[0]["term"], "working_days:5");
     let r = decide(&secretary.access, json!({"action": "pass"}));
     assert_eq!(r.body["status"], "county_review", "{}", r.text);
     decide(&secretary.access, json!({"action": "pass"})).assert_problem(403, "not_your_step");
@@ -356,6 +369,44 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     let ends = bangfu::domain::application::notice_ends_on(&cal, today, 5);
     let plain = bangfu::domain::application::notice_ends_on(&Calendar::default(), today, 5);
     assert_eq!(r.body["notice_ends_on"], ends.to_string());
+    // Each step of the entry process is a clock: the reviews met, the notice counting down
+    // to its last day.
+    let clocks = s.call(
+        "GET",
+        &format!("/v1/deadlines?subject_entity=application&subject_id={id}"),
+        Some(&county.access),
+        None,
+    );
+    let steps: Vec<(String, bool)> = clocks.body["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    (
+                        d["params"]["step"].as_str().unwrap_or_default().to_owned(),
+                        d["met_at"].is_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        steps,
+        [
+            ("grassroots_review".to_owned(), true),
+            ("county_review".to_owned(), true),
+            ("public_notice".to_owned(), false)
+        ],
+        "{}",
+        clocks.text
+    );
+    assert!(
+        clocks.body["items"][2]["due_at"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&(ends).to_string())),
+        "{}",
+        clocks.text
+    );
     assert!(
         ends > plain + Duration::days(4),
         "the holidays lengthen the notice"

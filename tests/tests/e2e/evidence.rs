@@ -574,6 +574,34 @@ fn the_secretary_reviews_each_photo_and_the_decision_syncs_back() {
         Some(json!({"decision": "approved"})),
     )
     .assert_problem(404, "not_found");
+    // The secretary's phone may decide a pending photo once, by sync (with a reason to
+    // reject); not change it afterwards.
+    let by_phone = photo(&s, &helper, fields(&sha(&roof)));
+    let review = |f: Value| {
+        s.push(
+            &secretary,
+            vec![json!({"mutation_id": new_id(), "entity": "photo", "id": by_phone, "base_version": 1,
+                        "hlc": hlc(0, "s"), "fields": f})],
+        )
+    };
+    let r = review(json!({"review_status": "rejected"}));
+    assert_eq!(
+        r.body["results"][0]["problem"]["code"], "review_by_reviewer",
+        "{}",
+        r.text
+    );
+    let r = review(json!({"review_status": "rejected", "review_reason": "重拍"}));
+    assert_eq!(r.body["results"][0]["status"], "applied", "{}", r.text);
+    let r = review(json!({"review_status": "approved"}));
+    assert_eq!(
+        r.body["results"][0]["problem"]["code"], "review_by_reviewer",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        reviewed(&s, &secretary, &by_phone)["review_status"],
+        "rejected"
+    );
     // Approving is final too.
     let second = photo(&s, &helper, fields(&sha(&roof)));
     let r = s.call(

@@ -10,6 +10,7 @@ mod convergence;
 mod errors;
 mod evidence;
 mod field_cli;
+mod field_work;
 mod households;
 mod housekeeping;
 mod idempotency;

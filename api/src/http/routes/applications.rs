@@ -330,7 +330,9 @@ pub async fn submit(
         .db
         .write(move |c| {
             let cal = calendar::load(c)?;
-            applications::submit(c, &actor, &applicant_id, &id, &key, &cal, today())
+            let row = applications::submit(c, &actor, &applicant_id, &id, &key, &cal, today())?;
+            crate::fieldwork::application_moved(c, &row.id)?;
+            Ok(row)
         })
         .await?;
     Ok(web::Json(answer_for(&state, row).await?))
@@ -472,7 +474,7 @@ pub async fn decide(
         .db
         .write(move |c| {
             let cal = calendar::load(c)?;
-            applications::decide(
+            let row = applications::decide(
                 c,
                 &actor,
                 role,
@@ -488,7 +490,9 @@ pub async fn decide(
                     correction_workdays: b.correction_workdays,
                     category: b.category.as_deref(),
                 },
-            )
+            )?;
+            crate::fieldwork::application_moved(c, &row.id)?;
+            Ok(row)
         })
         .await?;
     Ok(web::Json(answer_for(&state, row).await?))

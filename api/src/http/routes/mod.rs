@@ -8,18 +8,24 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod calculations;
+pub mod campaigns;
 pub mod case_files;
+pub mod case_numbers;
+pub mod corrections;
 pub mod devices;
+pub mod dropout;
 pub mod health;
 pub mod households;
 pub mod photo_reviews;
 pub mod photos;
 pub mod programs;
 pub mod regions;
+pub mod supervision_metrics;
 pub mod sync;
 pub mod sync_supervision;
 pub mod uploads;
 pub mod users;
+pub mod work;
 
 /// Everything under `/v1` plus health and metrics.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -91,7 +97,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(photos::download)
         .service(photo_reviews::queue)
         .service(photo_reviews::backlog)
-        .service(photo_reviews::decide);
+        .service(photo_reviews::decide)
+        .service(case_numbers::reserve)
+        .service(case_numbers::list)
+        .service(work::work_list)
+        .service(work::compliance)
+        .service(work::list)
+        .service(campaigns::create)
+        .service(campaigns::list)
+        .service(campaigns::get)
+        .service(campaigns::progress)
+        .service(campaigns::complete_phase)
+        .service(dropout::evaluate)
+        .service(dropout::record_document)
+        .service(dropout::home_teaching_compliance)
+        .service(corrections::decide)
+        .service(supervision_metrics::metrics);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.

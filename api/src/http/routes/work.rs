@@ -1,0 +1,428 @@
+//! Work lists and deadlines: `GET /v1/work-list` (what is due and overdue for the caller, or
+//! for their team), `GET /v1/deadlines` (every clock in scope, filtered) and
+//! `GET /v1/deadlines/compliance` (met on time, late, missed, per kind).
+
+use actix_web::{HttpRequest, get, web};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::utc;
+use crate::auth::{Caller, Require, perm};
+use crate::domain::deadline::{
+    Standing, countdown_secs, end_of_local_day, escalated_to, escalation_level, start_of_local_day,
+};
+use crate::domain::role::Role;
+use crate::error::{Error, FieldError, Lang, Msg, Result};
+use crate::http::envelope::lang_of;
+use crate::http::page::{Page, PageParams};
+use crate::state::AppState;
+use crate::store::deadlines::{self, Compliance, DeadlineRow, Filter, View, Worker};
+use crate::store::{calendar, regions};
+
+/// The person or office that must act, and how far a missed clock has climbed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e01", "kind": "dropout_return_deadline",
+    "title": "限期复学：监护人须在期限内送学生返校", "subject_entity": "dropout_case",
+    "subject_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d40", "region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f",
+    "owner_user_id": null, "owner_region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d11",
+    "starts_at": "2026-11-15T16:00:00Z", "due_at": "2026-11-23T15:59:59Z", "term": "calendar_days:7",
+    "met_at": null, "standing": "overdue", "countdown_seconds": -86400, "escalation_level": 1,
+    "escalated_to_region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d01", "version": 2,
+    "params": {"deadline_on": "2026-11-23", "issued_on": "2026-11-16"}
+}))]
+pub struct DeadlineOut {
+    pub id: String,
+    /// What kind of clock: `dropout_return_deadline`, `dropout_penalty_decision`,
+    /// `home_teaching_month`, `pair_session`, `left_behind_talk`, `employment_placement`,
+    /// `employment_follow_up`, `renewed_help`, `correction_review`, `photo_rework`,
+    /// `campaign_phase`, `campaign_visits`, `start_of_term_check`, `application_step`.
+    pub kind: String,
+    pub title: String,
+    pub subject_entity: String,
+    pub subject_id: String,
+    /// Where the subject lies.
+    pub region_id: String,
+    /// The person who must act; `null` when the office of `owner_region_id` must.
+    pub owner_user_id: Option<String>,
+    pub owner_region_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// How the due time was counted from the start: `working_days:5`, `calendar_days:7`,
+    /// `hours:24`, `month:1`, `end_of_day`, `end_of_period`.
+    pub term: String,
+    pub met_at: Option<DateTime<Utc>>,
+    pub standing: Standing,
+    /// Seconds left until due (negative once overdue); `null` once met.
+    pub countdown_seconds: Option<i64>,
+    /// 0 while not overdue; 1 once missed (the owner's supervisor sees it); one more for
+    /// every 5 working days it stays missed.
+    pub escalation_level: u8,
+    /// The region the missed clock has climbed to.
+    pub escalated_to_region_id: Option<String>,
+    pub version: i64,
+    /// The rule's own numbers and names (a month, a count, the failing items…).
+    #[schema(value_type = Object)]
+    pub params: Value,
+}
+
+/// The region id a path ends with.
+fn last_id(path: &str) -> String {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn title(kind: &str) -> Msg {
+    match kind {
+        "dropout_return_deadline" => Msg::fixed(
+            "限期复学：监护人须在期限内送学生返校",
+            "Return deadline: the guardian must bring the child back",
+        ),
+        "dropout_penalty_decision" => Msg::fixed(
+            "逾期未返校：乡镇政府下达行政处罚决定",
+            "Missed return deadline: the township issues its penalty decision",
+        ),
+        "home_teaching_month" => Msg::fixed(
+            "送教上门：本月至少 2 次、每次至少 2 课时",
+            "Home teaching: 2 sessions of 2 class hours this month",
+        ),
+        "pair_session" => Msg::fixed("结对帮扶“四个一”", "Pairing: the four ones"),
+        "left_behind_talk" => Msg::fixed("留守儿童每月谈心", "Left-behind child: monthly talk"),
+        "employment_placement" => Msg::fixed(
+            "就业援助：按期安置就业",
+            "Employment help: placement deadline",
+        ),
+        "employment_follow_up" => Msg::fixed(
+            "就业援助：安置后跟踪服务",
+            "Employment help: follow-up after placement",
+        ),
+        "renewed_help" => Msg::fixed(
+            "回头帮：“两不愁三保障”未达标项",
+            "Renewed help: a basic need not met",
+        ),
+        "correction_review" => Msg::fixed("信息修改审核", "Review a household correction"),
+        "photo_rework" => Msg::fixed(
+            "帮扶成效照片被退回：请重新拍摄",
+            "Evidence photo rejected: take it again",
+        ),
+        "campaign_phase" => Msg::fixed("活动阶段截止", "Campaign phase deadline"),
+        "campaign_visits" => Msg::fixed(
+            "入户走访：所帮扶户全部走访",
+            "Visit every household assigned to you",
+        ),
+        "start_of_term_check" => Msg::fixed(
+            "开学一周内完成学生走访登记",
+            "Start of term: every pupil seen within a week",
+        ),
+        "application_step" => Msg::fixed("申请审核期限", "Application review deadline"),
+        _ => Msg::fixed("期限", "Deadline"),
+    }
+}
+
+/// Renders a stored deadline as of `now`.
+pub fn deadline_out(
+    r: DeadlineRow,
+    now: NaiveDateTime,
+    cal: &crate::domain::calendar::Calendar,
+    lang: Lang,
+) -> DeadlineOut {
+    let standing = Standing::of(r.due_at, r.met_at, r.cancelled, now);
+    let level = escalation_level(standing, r.due_at, now, cal);
+    DeadlineOut {
+        title: title(&r.kind).get(lang).to_owned(),
+        escalated_to_region_id: (level > 0)
+            .then(|| last_id(&escalated_to(&r.owner_region_path, level))),
+        countdown_seconds: countdown_secs(standing, r.due_at, now),
+        escalation_level: level,
+        standing,
+        region_id: last_id(&r.region_path),
+        owner_region_id: last_id(&r.owner_region_path),
+        starts_at: utc(r.starts_at),
+        due_at: utc(r.due_at),
+        met_at: r.met_at.map(utc),
+        params: serde_json::from_str(&r.params).unwrap_or(Value::Null),
+        id: r.id,
+        kind: r.kind,
+        subject_entity: r.subject_entity,
+        subject_id: r.subject_id,
+        owner_user_id: r.owner_user_id,
+        term: r.term,
+        version: r.version,
+    }
+}
+
+fn position(p: &PageParams) -> Result<Option<(NaiveDateTime, String)>> {
+    let Some(raw) = p.position()? else {
+        return Ok(None);
+    };
+    let bad = || {
+        Error::validation(
+            "cursor",
+            "invalid_cursor",
+            Msg::fixed("cursor 无效。", "Invalid cursor."),
+        )
+    };
+    let (t, id) = raw.split_once('|').ok_or_else(bad)?;
+    let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok(Some((t, id.to_owned())))
+}
+
+fn key(r: &DeadlineRow) -> String {
+    format!("{}|{}", r.due_at.format("%Y-%m-%dT%H:%M:%S%.f"), r.id)
+}
+
+/// Whether the caller acts for their region's office: a school's teachers (helpers whose
+/// region is the school), a village's secretary, a township's or county's officers.
+fn acts_for_office(c: &Caller, region_level: &str) -> bool {
+    match c.role {
+        Role::Auditor | Role::Admin => false,
+        Role::Helper => region_level == "school",
+        _ => true,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorkListParams {
+    /// `mine` (default): the caller's own clocks and their office's; `team`: everyone
+    /// else's in the caller's jurisdiction (a supervisor's view).
+    pub view: Option<String>,
+    /// Also list what falls due within this many days (0 to 31, default 7).
+    pub horizon_days: Option<i64>,
+}
+
+/// The work list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkList {
+    /// Due today or earlier, not met: overdue first, by due time.
+    pub items: Vec<DeadlineOut>,
+    pub next_cursor: Option<String>,
+    /// Counts over the returned page: overdue, due today, later within the horizon.
+    pub overdue: usize,
+    pub due_today: usize,
+    pub upcoming: usize,
+    /// Evidence photos in the caller's jurisdiction waiting for review (R-VISIT-3): the
+    /// village secretary's backlog; 0 for helpers, who do not review.
+    pub photo_reviews_pending: i64,
+}
+
+/// What is due and overdue: for the caller (their own clocks and those of the office
+/// they act for), or with `view=team` for everyone in their jurisdiction, each with its
+/// countdown and how far it has escalated.
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(WorkListParams, PageParams),
+    responses((status = 200, body = WorkList)))]
+#[get("/v1/work-list")]
+pub async fn work_list(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadFieldWork>,
+    q: web::Query<WorkListParams>,
+    page: web::Query<PageParams>,
+    req: HttpRequest,
+) -> Result<web::Json<WorkList>> {
+    let view = match q.view.as_deref() {
+        None | Some("mine") => View::Mine,
+        Some("team") => View::Team,
+        Some(_) => {
+            return Err(Error::validation(
+                "view",
+                "invalid_value",
+                Msg::fixed("view 须为 mine 或 team。", "view is mine or team."),
+            ));
+        }
+    };
+    let horizon = q.horizon_days.unwrap_or(7);
+    if !(0..=31).contains(&horizon) {
+        return Err(Error::validation(
+            "horizon_days",
+            "out_of_range",
+            Msg::fixed(
+                "horizon_days 须在 0 到 31 之间。",
+                "horizon_days is 0 to 31.",
+            ),
+        ));
+    }
+    let limit = page.limit()?;
+    let after = position(&page)?;
+    let lang = lang_of(
+        req.headers()
+            .get("accept-language")
+            .and_then(|v| v.to_str().ok()),
+    );
+    crate::fieldwork::catch_up(&state.db).await?;
+    let mut worker = Worker {
+        user_id: caller.user_id.clone(),
+        region_path: caller.region_path.clone(),
+        acts_for_office: false,
+        scope: caller.scope.clone(),
+    };
+    let (role_caller, region_id): (Caller, String) = ((*caller).clone(), caller.region_id.clone());
+    let now = crate::store::now();
+    let today = crate::fieldwork::today();
+    let until = end_of_local_day(today + Duration::days(horizon));
+    let (rows, cal, backlog) = state
+        .db
+        .read(move |c| {
+            let level = regions::find(c, None, &region_id)?.level;
+            worker.acts_for_office = acts_for_office(&role_caller, &level);
+            let backlog = if role_caller.role == Role::Helper {
+                0
+            } else {
+                crate::fieldwork::facts::pending_photos(c, &role_caller.scope)?
+            };
+            Ok((
+                deadlines::open_due(c, &worker, view, until, after, limit + 1)?,
+                calendar::load(c)?,
+                backlog,
+            ))
+        })
+        .await?;
+    let p = Page::from_rows(rows, limit, key, |r| deadline_out(r, now, &cal, lang));
+    let end_today = end_of_local_day(today);
+    let overdue = p
+        .items
+        .iter()
+        .filter(|d| d.standing == Standing::Overdue)
+        .count();
+    let due_today = p
+        .items
+        .iter()
+        .filter(|d| d.standing == Standing::Open && d.due_at.naive_utc() <= end_today)
+        .count();
+    Ok(web::Json(WorkList {
+        upcoming: p.items.len() - overdue - due_today,
+        overdue,
+        due_today,
+        items: p.items,
+        next_cursor: p.next_cursor,
+        photo_reviews_pending: backlog,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineParams {
+    pub kind: Option<String>,
+    pub subject_entity: Option<String>,
+    pub subject_id: Option<String>,
+    pub owner_user_id: Option<String>,
+    /// Only those not met yet.
+    pub open: Option<bool>,
+    /// Due on or after this local day.
+    pub due_from: Option<NaiveDate>,
+    /// Due on or before this local day.
+    pub due_to: Option<NaiveDate>,
+}
+
+/// Every deadline in the caller's jurisdiction (cancelled ones left out), in due order.
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(DeadlineParams, PageParams),
+    responses((status = 200, body = inline(Page<DeadlineOut>))))]
+#[get("/v1/deadlines")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadFieldWork>,
+    q: web::Query<DeadlineParams>,
+    page: web::Query<PageParams>,
+    req: HttpRequest,
+) -> Result<web::Json<Page<DeadlineOut>>> {
+    let limit = page.limit()?;
+    let after = position(&page)?;
+    let lang = lang_of(
+        req.headers()
+            .get("accept-language")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let q = q.into_inner();
+    let f = Filter {
+        kind: q.kind,
+        subject_entity: q.subject_entity,
+        subject_id: q.subject_id,
+        owner_user_id: q.owner_user_id,
+        open_only: q.open.unwrap_or(false),
+        due_from: q.due_from.map(start_of_local_day),
+        due_to: q.due_to.map(end_of_local_day),
+    };
+    crate::fieldwork::catch_up(&state.db).await?;
+    let scope = caller.scope.clone();
+    let now = crate::store::now();
+    let (rows, cal) = state
+        .db
+        .read(move |c| {
+            Ok((
+                deadlines::list(c, &scope, &f, after, limit + 1)?,
+                calendar::load(c)?,
+            ))
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(rows, limit, key, |r| {
+        deadline_out(r, now, &cal, lang)
+    })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComplianceParams {
+    /// A region inside the caller's jurisdiction (default: the caller's own).
+    pub region_id: Option<String>,
+    /// First local day of the period (clocks due from then).
+    pub from: NaiveDate,
+    /// Last local day of the period.
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComplianceReport {
+    pub region_id: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub kinds: Vec<Compliance>,
+}
+
+/// How the clocks due in a period fared in a region, per kind: met on time, met late,
+/// missed, not yet due.
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(ComplianceParams),
+    responses((status = 200, body = ComplianceReport)))]
+#[get("/v1/deadlines/compliance")]
+pub async fn compliance(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadFieldWork>,
+    q: web::Query<ComplianceParams>,
+) -> Result<web::Json<ComplianceReport>> {
+    let q = q.into_inner();
+    if q.to < q.from || q.to - q.from > Duration::days(800) {
+        return Err(Error::Validation(vec![FieldError::new(
+            "to",
+            "out_of_range",
+            Msg::fixed(
+                "期间须为 1 到 800 天，且结束不早于开始。",
+                "The period runs 1 to 800 days, ending on or after its start.",
+            ),
+        )]));
+    }
+    crate::fieldwork::catch_up(&state.db).await?;
+    let scope = caller.scope.clone();
+    let region_id = q
+        .region_id
+        .clone()
+        .unwrap_or_else(|| caller.region_id.clone());
+    let (from, to) = (start_of_local_day(q.from), end_of_local_day(q.to));
+    let rid = region_id.clone();
+    let kinds = state
+        .db
+        .read(move |c| {
+            let region = regions::find(c, Some(&scope), &rid)?;
+            let inner = crate::domain::access::Scope::new(vec![region.path]);
+            deadlines::compliance(c, &inner, from, to, crate::store::now())
+        })
+        .await?;
+    Ok(web::Json(ComplianceReport {
+        region_id,
+        from: q.from,
+        to: q.to,
+        kinds,
+    }))
+}
