@@ -29,6 +29,19 @@ pub struct Pusher {
     pub scope: Scope,
 }
 
+impl Pusher {
+    /// A change the server makes on a person's behalf (a decision, a resolution, a paper
+    /// recorded online): theirs in the audit log, from the server rather than a phone.
+    pub fn on_behalf_of(caller: &crate::auth::Caller) -> Pusher {
+        Pusher {
+            actor: caller.actor(),
+            user_id: caller.user_id.clone(),
+            device_id: format!("server:{}", caller.user_id),
+            scope: caller.scope.clone(),
+        }
+    }
+}
+
 /// The wall clock in milliseconds.
 pub fn wall_ms() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)

@@ -137,15 +137,7 @@ pub async fn decide(
             if let Some(r) = &reason {
                 fields.insert("decision_reason".into(), json!(r));
             }
-            let who = Pusher {
-                actor: caller.actor(),
-                user_id: caller.user_id.clone(),
-                device_id: caller
-                    .device_id
-                    .clone()
-                    .unwrap_or_else(|| format!("web:{}", caller.user_id)),
-                scope: caller.scope.clone(),
-            };
+            let who = Pusher::on_behalf_of(&caller);
             let m = push::server_mutation(&clock, "correction", &row.id, row.version, fields)?;
             let r = push::apply_one(c, &who, &clock, m)?;
             Ok(DecisionOut {

@@ -278,15 +278,7 @@ pub async fn record_document(
                     fields.insert(k.into(), v);
                 }
             }
-            let who = Pusher {
-                actor: caller.actor(),
-                user_id: caller.user_id.clone(),
-                device_id: caller
-                    .device_id
-                    .clone()
-                    .unwrap_or_else(|| format!("web:{}", caller.user_id)),
-                scope: caller.scope.clone(),
-            };
+            let who = Pusher::on_behalf_of(&caller);
             let m = push::server_mutation(&clock, "dropout_document", &doc_id, 0, fields)?;
             push::apply_one(c, &who, &clock, m)?;
             Ok(candidate)

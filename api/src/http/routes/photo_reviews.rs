@@ -248,13 +248,7 @@ pub async fn decide(
         DecisionKind::Approved => Verdict::Approved,
         DecisionKind::Rejected => Verdict::Rejected,
     };
-    let who = Pusher {
-        actor: caller.actor(),
-        user_id: caller.user_id.clone(),
-        // Made on the server, on behalf of the person (as conflict resolutions are).
-        device_id: format!("server:{}", caller.user_id),
-        scope: caller.scope.clone(),
-    };
+    let who = Pusher::on_behalf_of(&caller);
     let (clock, id) = (state.clock.clone(), id.to_string());
     let reason = b.reason;
     let decided = state
