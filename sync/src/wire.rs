@@ -1,5 +1,7 @@
 //! What travels between a device and the server under `/v1/sync/`. See `sync/PROTOCOL.md`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -145,6 +147,13 @@ pub struct PullResponse {
     /// The latest mutation of this device the server has answered: everything up to it
     /// can leave the device's outbox.
     pub last_mutation_id: Option<String>,
+    /// Per entity (`household`, `region` or a synced entity), the ids of rows the device
+    /// holds that are no longer in its user's scope: a case handed over, a move to another
+    /// region, a record moved away. Drop them, but keep any unsent change to them in the
+    /// outbox: edits made before the scope was lost are still accepted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(example = json!({"visit": ["0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21"], "household": ["0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d22"]}))]
+    pub drops: BTreeMap<String, Vec<String>>,
     /// On the last page: SHA-256 digests that the user's photo records name and of which
     /// the server holds no complete copy from them. Upload these files (again).
     #[serde(default)]

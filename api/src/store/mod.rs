@@ -19,6 +19,7 @@ pub mod login_limits;
 pub mod migrate;
 pub mod photos;
 pub mod programs;
+pub mod reach;
 pub mod regions;
 pub mod schema;
 pub mod scoped;

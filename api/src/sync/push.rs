@@ -9,6 +9,7 @@ use bangfu_sync::wire::{
     Mutation, MutationFieldError, MutationProblem, MutationResult, MutationStatus, Op,
 };
 use bangfu_sync::{Clock, ClockError, Hlc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -17,6 +18,7 @@ use super::records::{self, ConflictRow, MutationRow, RecordRow};
 use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::store::audit::{self, Action, Actor, Event};
+use crate::store::reach::{self, Period, ReachChange};
 use crate::store::schema::regions;
 use crate::store::{self, DbConn, feed, households};
 
@@ -191,6 +193,92 @@ impl Places {
     }
 }
 
+/// Whether a pusher may change something at `region` (reached through `reach`) with an
+/// edit made at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// In their scope now.
+    Now,
+    /// In a part of their scope they held when the edit was made and have lost since.
+    Before,
+    No,
+}
+
+fn access(
+    who: &Pusher,
+    history: &[Period],
+    region: &str,
+    reach: &str,
+    at: NaiveDateTime,
+) -> Access {
+    let now = |p: &str| !p.is_empty() && who.scope.contains(p);
+    if now(region) || now(reach) {
+        Access::Now
+    } else if history
+        .iter()
+        .any(|h| h.covers(region, at) || h.covers(reach, at))
+    {
+        Access::Before
+    } else {
+        Access::No
+    }
+}
+
+/// When an edit was made, by the physical part of its hybrid-clock time.
+fn hlc_instant(h: &Hlc) -> NaiveDateTime {
+    i64::try_from(h.millis)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default()
+}
+
+/// A feed entry a push makes besides the records.
+enum Note {
+    Moved {
+        entity: String,
+        id: String,
+        region_path: String,
+        reach_path: String,
+    },
+    Departed {
+        entity: String,
+        id: String,
+    },
+}
+
+impl Note {
+    fn at(self, seq: i64, user_id: &str, now: NaiveDateTime) -> ReachChange {
+        match self {
+            Note::Moved {
+                entity,
+                id,
+                region_path,
+                reach_path,
+            } => ReachChange {
+                seq,
+                user_id: None,
+                entity,
+                id,
+                arrived: false,
+                region_path,
+                reach_path,
+                at: now,
+            },
+            Note::Departed { entity, id } => ReachChange {
+                seq,
+                user_id: Some(user_id.to_owned()),
+                entity,
+                id,
+                arrived: false,
+                region_path: String::new(),
+                reach_path: String::new(),
+                at: now,
+            },
+        }
+    }
+}
+
 /// Applies a batch inside the caller's write transaction and returns one answer per
 /// mutation, in order.
 pub fn apply(
@@ -237,6 +325,8 @@ pub fn apply(
     }
 
     let places = Places::load(conn, batch, &staged)?;
+    let history = reach::periods(conn, &who.user_id)?;
+    let mut notes: Vec<Note> = Vec::new();
 
     let now = store::now();
     let mut results = Vec::with_capacity(batch.len());
@@ -267,6 +357,8 @@ pub fn apply(
             who,
             clock,
             &places,
+            &history,
+            &mut notes,
             &mut staged,
             &mut conflicts,
             &mut audit_changes,
@@ -294,7 +386,12 @@ pub fn apply(
     // Feed positions in the order the records were last changed.
     let mut dirty: Vec<&Staged> = staged.values().filter(|s| s.last_change > 0).collect();
     dirty.sort_by_key(|s| s.last_change);
-    let first = feed::take(conn, dirty.len() as i64)?;
+    let first = feed::take(conn, (dirty.len() + notes.len()) as i64)?;
+    let reach_rows: Vec<ReachChange> = notes
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| n.at(first + (dirty.len() + i) as i64, &who.user_id, now))
+        .collect();
     let rows: Vec<RecordRow> = dirty
         .iter()
         .filter_map(|s| s.row.clone())
@@ -305,6 +402,7 @@ pub fn apply(
         })
         .collect();
     records::write(conn, &rows)?;
+    reach::write(conn, &reach_rows)?;
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
@@ -329,6 +427,8 @@ fn judge(
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
     places: &Places,
+    history: &[Period],
+    notes: &mut Vec<Note>,
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
     audit_changes: &mut Vec<(Action, String, String, String, Value)>,
@@ -414,14 +514,17 @@ fn judge(
         )
     };
     // A record is the caller's through its region, or through the household or school it
-    // belongs to (an assignment, a school's pupils).
-    let may = |region: &str, reach: &str| {
-        who.scope.contains(region) || (!reach.is_empty() && who.scope.contains(reach))
-    };
-    if let Some(p) = &current_path
-        && !may(p, &current_reach)
-    {
-        return Ok(out_of_scope());
+    // belongs to (an assignment, a school's pupils); or it was when the edit was made, in a
+    // part of their scope they have lost since.
+    let made_at = hlc_instant(&hlc);
+    let may = |region: &str, reach: &str| access(who, history, region, reach, made_at);
+    let mut through_history = false;
+    if let Some(p) = &current_path {
+        match may(p, &current_reach) {
+            Access::No => return Ok(out_of_scope()),
+            Access::Before => through_history = true,
+            Access::Now => {}
+        }
     }
     let new_region = m.fields.get(REGION_FIELD).and_then(Value::as_str);
     let new_path = match new_region {
@@ -473,12 +576,14 @@ fn judge(
         match places.reach(def.reach, &merged.record.data) {
             Ok(r) => r,
             // Outside the caller's region, say no more than that.
-            Err(_) if !who.scope.contains(&path) => return Ok(out_of_scope()),
+            Err(_) if may(&path, "") == Access::No => return Ok(out_of_scope()),
             Err(p) => return Ok(rejected(m, p)),
         }
     };
-    if !may(&path, &reach) {
-        return Ok(out_of_scope());
+    match may(&path, &reach) {
+        Access::No => return Ok(out_of_scope()),
+        Access::Before => through_history = true,
+        Access::Now => {}
     }
     let mut conflict_ids = Vec::new();
     for c in &merged.conflicts {
@@ -541,6 +646,18 @@ fn judge(
             .unwrap_or_default()
             .to_owned();
         let prior = staged.get(&key).and_then(|s| s.row.clone());
+        // Moved away: devices that held it where it was and do not reach it now drop it.
+        if let Some(old) = &prior
+            && !merged.record.deleted
+            && (old.region_path != path || old.reach_path != reach)
+        {
+            notes.push(Note::Moved {
+                entity: m.entity.clone(),
+                id: m.id.clone(),
+                region_path: old.region_path.clone(),
+                reach_path: old.reach_path.clone(),
+            });
+        }
         let row = RecordRow {
             entity: m.entity.clone(),
             id: m.id.clone(),
@@ -569,6 +686,13 @@ fn judge(
                 },
             },
         );
+    }
+    // Taken for a scope the user has lost: their devices keep it until their next pull.
+    if through_history {
+        notes.push(Note::Departed {
+            entity: m.entity.clone(),
+            id: m.id.clone(),
+        });
     }
     let status = match merged.status {
         Status::Applied => MutationStatus::Applied,

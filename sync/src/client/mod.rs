@@ -233,6 +233,11 @@ impl Field {
         store::get_meta(&mut self.db, "user_id")?.ok_or(ClientError::NotSignedIn)
     }
 
+    /// This device's id, once registered.
+    pub fn device_id(&mut self) -> Result<Option<String>, ClientError> {
+        store::get_meta(&mut self.db, "device_id")
+    }
+
     /// A record as the device shows it.
     pub fn record(&mut self, entity: &str, id: &str) -> Result<Option<LocalRecord>, ClientError> {
         let base = store::record(&mut self.db, entity, id)?;
@@ -477,7 +482,7 @@ impl Field {
                     }
                     diesel::delete(outbox::table.find(row.pos)).execute(c)?;
                 }
-                Ok::<_, ClientError>(())
+                store::finish_drops(c)
             })?;
         }
     }
@@ -526,6 +531,10 @@ impl Field {
                             },
                         )?;
                     }
+                }
+                // Out of scope now (a case handed over, a move): drop, keeping unsent work.
+                for (entity, ids) in &page.drops {
+                    store::drop_records(c, entity, ids)?;
                 }
                 store::set_meta(c, "cursor", &page.next_cursor)
             })?;

@@ -15,5 +15,6 @@ mod idempotency;
 mod photos;
 mod schema;
 mod scope;
+mod scope_changes;
 mod supervision;
 mod sync;

@@ -187,7 +187,7 @@ pub async fn pull(
     let (page, last_mutation_id, missing_photos) = state
         .db
         .read(move |c| {
-            let page = feed_pull::pull(c, &scope, after, limit)?;
+            let page = feed_pull::pull(c, &scope, &user_id, after, limit)?;
             let last = match &device {
                 Some(d) => records::last_answered(c, d)?,
                 None => None,
@@ -221,6 +221,7 @@ pub async fn pull(
     }
     Ok(web::Json(PullResponse {
         changes: page.changes,
+        drops: page.drops,
         next_cursor: page.next.encode(),
         has_more: page.has_more,
         server_hlc: server_hlc(&state)?,
