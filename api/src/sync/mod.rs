@@ -6,4 +6,5 @@ pub mod conflicts;
 pub mod pull;
 pub mod push;
 pub mod records;
+pub mod repair;
 pub mod supervision;

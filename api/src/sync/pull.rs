@@ -124,7 +124,7 @@ pub fn pull(
     })
 }
 
-fn record_change(r: RecordRow) -> Result<Change> {
+pub(crate) fn record_change(r: RecordRow) -> Result<Change> {
     Ok(Change {
         fields: if r.deleted {
             Map::new()
@@ -138,7 +138,7 @@ fn record_change(r: RecordRow) -> Result<Change> {
     })
 }
 
-fn region_change(v: RegionView) -> Change {
+pub(crate) fn region_change(v: RegionView) -> Change {
     let fields = json!({
         "parent_id": v.row.parent_id, "level": v.row.level, "code": v.row.code, "name": v.row.name,
         "dibao_fen": v.row.dibao_fen, "effective_dibao_fen": v.effective_dibao_fen,
@@ -232,7 +232,7 @@ fn resolve(
 
 /// A household as reference data: what a helper needs on the doorstep, with ID and phone
 /// numbers masked (devices never hold them in full).
-fn household_change(h: Household) -> Change {
+pub(crate) fn household_change(h: Household) -> Change {
     let members: Vec<Value> = h
         .members
         .iter()

@@ -14,12 +14,14 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
+use crate::digest::{self, Digests};
 use crate::hlc::{Clock, Hlc};
 use crate::merge::{Incoming, Rejection, Stored, validate};
 use crate::schema;
 use crate::wire::{
-    APP_VERSION_HEADER, Mutation, MutationStatus, Op, PENDING_HEADER, PROTOCOL_HEADER,
-    PullResponse, PushRequest, PushResponse,
+    APP_VERSION_HEADER, DigestRequest, DigestResponse, Held, MAX_REPAIR_BUCKETS, Mutation,
+    MutationStatus, Op, PENDING_HEADER, PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse,
+    RepairRequest, RepairResponse,
 };
 use store::{OutboxRow, RecordRow, outbox, records, rejected};
 
@@ -76,6 +78,17 @@ pub struct PushSummary {
     pub applied: usize,
     pub conflicts: usize,
     pub rejected: usize,
+}
+
+/// What a repair did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepairSummary {
+    /// Buckets whose digests differed from the server's.
+    pub buckets: usize,
+    /// Rows received (lacking or held at another version).
+    pub received: usize,
+    /// Rows dropped (not live in the scope).
+    pub dropped: usize,
 }
 
 /// One field device.
@@ -561,6 +574,80 @@ impl Field {
             diesel::delete(store::meta::table.find("cursor")).execute(c)?;
             Ok::<_, ClientError>(())
         })
+    }
+
+    /// Repairs the store without a full restore: compares bucket digests of what it holds
+    /// with the server's for its scope, then fetches only the rows of the buckets that
+    /// differ that it lacks or holds at another version, and drops what it should not hold.
+    /// Unsent changes are kept; the pull cursor is untouched.
+    pub fn repair(&mut self) -> Result<RepairSummary, ClientError> {
+        let held: Vec<(String, String, i64)> = records::table
+            .filter(records::deleted.eq(false))
+            .select((records::entity, records::id, records::version))
+            .load(&mut self.db)?;
+        let mut mine = Digests::default();
+        for (entity, id, version) in &held {
+            mine.add(entity, id, *version);
+        }
+        let url = self.url("/v1/sync/digest");
+        let body = DigestRequest {
+            digests: mine.to_wire(),
+        };
+        let answer = self.send(|http, token| http.post(&url).bearer_auth(token).json(&body))?;
+        let answer: DigestResponse =
+            serde_json::from_value(answer).map_err(|e| ClientError::Local(e.to_string()))?;
+        let differing: Vec<(String, u16)> = answer
+            .differing
+            .into_iter()
+            .flat_map(|(e, bs)| bs.into_iter().map(move |b| (e.clone(), b)))
+            .collect();
+        let mut summary = RepairSummary {
+            buckets: differing.len(),
+            ..RepairSummary::default()
+        };
+        for chunk in differing.chunks(MAX_REPAIR_BUCKETS) {
+            let mut req = RepairRequest {
+                buckets: BTreeMap::new(),
+                held: BTreeMap::new(),
+            };
+            for (e, b) in chunk {
+                req.buckets.entry(e.clone()).or_default().push(*b);
+            }
+            for (entity, id, version) in &held {
+                if chunk.contains(&(entity.clone(), digest::bucket(id))) {
+                    req.held.entry(entity.clone()).or_default().push(Held {
+                        id: id.clone(),
+                        version: *version,
+                    });
+                }
+            }
+            let url = self.url("/v1/sync/repair");
+            let answer = self.send(|http, token| http.post(&url).bearer_auth(token).json(&req))?;
+            let answer: RepairResponse =
+                serde_json::from_value(answer).map_err(|e| ClientError::Local(e.to_string()))?;
+            summary.received += answer.changes.len();
+            summary.dropped += answer.drops.values().map(Vec::len).sum::<usize>();
+            self.db.transaction(|c| {
+                // The server's state is the truth here, whatever version the store held.
+                for ch in &answer.changes {
+                    store::put_record(
+                        c,
+                        &RecordRow {
+                            entity: ch.entity.clone(),
+                            id: ch.id.clone(),
+                            version: ch.version,
+                            deleted: ch.deleted,
+                            data: Value::Object(ch.fields.clone()).to_string(),
+                        },
+                    )?;
+                }
+                for (entity, ids) in &answer.drops {
+                    store::drop_records(c, entity, ids)?;
+                }
+                Ok::<_, ClientError>(())
+            })?;
+        }
+        Ok(summary)
     }
 
     /// Push, then pull.

@@ -13,6 +13,7 @@ mod households;
 mod housekeeping;
 mod idempotency;
 mod photos;
+mod repair;
 mod schema;
 mod scope;
 mod scope_changes;

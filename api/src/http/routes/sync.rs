@@ -3,10 +3,11 @@
 
 use actix_web::{HttpRequest, get, post, web};
 use bangfu_sync::PROTOCOL_VERSION;
+use bangfu_sync::digest::Digests;
 use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule};
 use bangfu_sync::wire::{
-    APP_VERSION_HEADER, MAX_BATCH, MAX_PULL, PENDING_HEADER, PROTOCOL_HEADER, PullResponse,
-    PushRequest, PushResponse,
+    APP_VERSION_HEADER, DigestRequest, DigestResponse, MAX_BATCH, MAX_PULL, PENDING_HEADER,
+    PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ use crate::sync::conflicts::{self, Choice};
 use crate::sync::pull::{self as feed_pull, Cursor};
 use crate::sync::push::{self as apply_push, Pusher, wall_ms};
 use crate::sync::records::{self, ConflictFilter, ConflictRow};
+use crate::sync::repair;
 use crate::sync::supervision::{self, DeviceReport, SyncingDevice};
 
 /// The largest push body: 1000 mutations of a few kilobytes.
@@ -228,6 +230,68 @@ pub async fn pull(
         last_mutation_id,
         missing_photos,
     }))
+}
+
+/// The largest repair body: a device's ids in 64 buckets.
+const REPAIR_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Compare what the device holds with its scope: the device sends a digest per bucket of
+/// each entity's live rows and learns which buckets differ (then asks `/v1/sync/repair`
+/// for those). See `sync/PROTOCOL.md`.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = DigestRequest,
+    responses((status = 200, body = DigestResponse),
+              (status = 422, description = "A digest is not 32 hex digits, or a bucket is not 0–255", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/sync/digest")]
+pub async fn digest(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    body: ApiJson<DigestRequest, REPAIR_LIMIT>,
+) -> Result<web::Json<DigestResponse>> {
+    check_protocol(&req)?;
+    let device = Digests::from_wire(&body.0.digests).ok_or_else(|| {
+        Error::validation(
+            "digests",
+            "invalid_digest",
+            Msg::fixed(
+                "摘要须为 32 位十六进制数，分桶编号为 0 到 255。",
+                "Digests are 32 hex digits and buckets 0 to 255.",
+            ),
+        )
+    })?;
+    let scope = caller.scope.clone();
+    let server = state.db.read(move |c| repair::digests(c, &scope)).await?;
+    Ok(web::Json(DigestResponse {
+        differing: server.differing(&device),
+    }))
+}
+
+/// Repair the buckets that differ: the device lists the rows it holds in them and gets back
+/// only the rows it lacks or holds at another version, and the ids it should drop.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = RepairRequest,
+    responses((status = 200, body = RepairResponse),
+              (status = 422, description = "More than 64 buckets, or an unknown entity", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/sync/repair")]
+pub async fn repair_buckets(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    body: ApiJson<RepairRequest, REPAIR_LIMIT>,
+) -> Result<web::Json<RepairResponse>> {
+    check_protocol(&req)?;
+    let scope = caller.scope.clone();
+    let ask = body.0;
+    let (changes, drops) = state
+        .db
+        .read(move |c| repair::repair(c, &scope, &ask))
+        .await?;
+    Ok(web::Json(RepairResponse { changes, drops }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
