@@ -11,3 +11,4 @@ pub mod region;
 pub mod resident_id;
 pub mod role;
 pub mod validate;
+pub mod workload;

@@ -3,6 +3,7 @@
 //! devices and refused changes.
 
 pub mod conflicts;
+pub mod first;
 pub mod pull;
 pub mod push;
 pub mod records;

@@ -97,6 +97,7 @@ pub struct Field {
     http: reqwest::blocking::Client,
     base_url: String,
     clock: Clock,
+    page_size: Option<u32>,
 }
 
 impl std::fmt::Debug for Field {
@@ -141,6 +142,7 @@ impl Field {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             clock,
+            page_size: None,
         })
     }
 
@@ -506,55 +508,71 @@ impl Field {
         let mut total = 0;
         let mut reset = false;
         loop {
-            let cursor = store::get_meta(&mut self.db, "cursor")?;
-            let path = match &cursor {
-                Some(c) => format!("/v1/sync/pull?cursor={c}"),
-                None => "/v1/sync/pull".to_owned(),
-            };
-            let url = self.url(&path);
-            let page = match self.send(|http, token| http.get(&url).bearer_auth(token)) {
+            match self.pull_page() {
+                Ok((n, more)) => {
+                    total += n;
+                    if !more {
+                        return Ok(total);
+                    }
+                }
                 // Offline longer than the server keeps deletions: start over, once.
                 Err(ClientError::Server { status: 410, body })
                     if !reset && body.contains("reset_required") =>
                 {
                     reset = true;
                     self.reset()?;
-                    continue;
                 }
-                other => other?,
-            };
-            let page: PullResponse =
-                serde_json::from_value(page).map_err(|e| ClientError::Local(e.to_string()))?;
-            if let Ok(h) = page.server_hlc.parse::<Hlc>() {
-                let _ = self.clock.observe(&h, wall_ms());
-            }
-            total += page.changes.len();
-            self.db.transaction(|c| {
-                for ch in &page.changes {
-                    let local = store::record(c, &ch.entity, &ch.id)?;
-                    if local.as_ref().is_none_or(|l| l.version <= ch.version) {
-                        store::put_record(
-                            c,
-                            &RecordRow {
-                                entity: ch.entity.clone(),
-                                id: ch.id.clone(),
-                                version: ch.version,
-                                deleted: ch.deleted,
-                                data: Value::Object(ch.fields.clone()).to_string(),
-                            },
-                        )?;
-                    }
-                }
-                // Out of scope now (a case handed over, a move): drop, keeping unsent work.
-                for (entity, ids) in &page.drops {
-                    store::drop_records(c, entity, ids)?;
-                }
-                store::set_meta(c, "cursor", &page.next_cursor)
-            })?;
-            if !page.has_more {
-                return Ok(total);
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Asks for at most `n` changes per pull page (the server's default otherwise).
+    pub fn set_page_size(&mut self, n: Option<u32>) {
+        self.page_size = n;
+    }
+
+    /// Pulls one page and saves its cursor with it; returns the changes received and
+    /// whether more are waiting. A fresh store's first page is today's work.
+    pub fn pull_page(&mut self) -> Result<(usize, bool), ClientError> {
+        let cursor = store::get_meta(&mut self.db, "cursor")?;
+        let mut query: Vec<String> = Vec::new();
+        if let Some(c) = &cursor {
+            query.push(format!("cursor={c}"));
+        }
+        if let Some(n) = self.page_size {
+            query.push(format!("limit={n}"));
+        }
+        let url = self.url(&format!("/v1/sync/pull?{}", query.join("&")));
+        let page = self.send(|http, token| http.get(&url).bearer_auth(token))?;
+        let page: PullResponse =
+            serde_json::from_value(page).map_err(|e| ClientError::Local(e.to_string()))?;
+        if let Ok(h) = page.server_hlc.parse::<Hlc>() {
+            let _ = self.clock.observe(&h, wall_ms());
+        }
+        self.db.transaction(|c| {
+            for ch in &page.changes {
+                let local = store::record(c, &ch.entity, &ch.id)?;
+                if local.as_ref().is_none_or(|l| l.version <= ch.version) {
+                    store::put_record(
+                        c,
+                        &RecordRow {
+                            entity: ch.entity.clone(),
+                            id: ch.id.clone(),
+                            version: ch.version,
+                            deleted: ch.deleted,
+                            data: Value::Object(ch.fields.clone()).to_string(),
+                        },
+                    )?;
+                }
+            }
+            // Out of scope now (a case handed over, a move): drop, keeping unsent work.
+            for (entity, ids) in &page.drops {
+                store::drop_records(c, entity, ids)?;
+            }
+            store::set_meta(c, "cursor", &page.next_cursor)
+        })?;
+        Ok((page.changes.len(), page.has_more))
     }
 
     /// Forgets what was pulled, keeping every record with unsent changes and the outbox

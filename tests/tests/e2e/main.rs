@@ -9,6 +9,7 @@ mod contract;
 mod convergence;
 mod errors;
 mod field_cli;
+mod first_sync;
 mod households;
 mod housekeeping;
 mod idempotency;

@@ -22,6 +22,7 @@ use crate::http::page::{Page, PageParams};
 use crate::state::AppState;
 use crate::store::devices;
 use crate::sync::conflicts::{self, Choice};
+use crate::sync::first;
 use crate::sync::pull::{self as feed_pull, Cursor};
 use crate::sync::push::{self as apply_push, Pusher, wall_ms};
 use crate::sync::records::{self, ConflictFilter, ConflictRow};
@@ -150,7 +151,10 @@ pub struct PullQuery {
 }
 
 /// Receive what changed in the caller's scope since the cursor: synced records (tombstones
-/// for deleted ones) and regions, in the order they were committed.
+/// for deleted ones) and regions, in the order they were committed, and the ids of rows to
+/// drop (no longer in scope). Without a cursor, the first page is today's work (the
+/// households the caller helps with their open records, the open dropout cases they work)
+/// when there is any, and the history follows from the start of the feed.
 #[utoipa::path(tag = "sync", security(("bearer" = [])),
     params(PullQuery, ("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
     responses((status = 200, body = PullResponse),
@@ -185,11 +189,27 @@ pub async fn pull(
         .unwrap_or(Cursor::START);
     let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
     let pulled_by = device.clone();
-    let user_id = caller.user_id.clone();
+    let (user_id, region_id) = (caller.user_id.clone(), caller.region_id.clone());
+    let fresh = q.cursor.is_none();
     let (page, last_mutation_id, missing_photos) = state
         .db
         .read(move |c| {
-            let page = feed_pull::pull(c, &scope, &user_id, after, limit)?;
+            // A fresh device gets today's work first, then the whole feed from its start.
+            let first = if fresh {
+                first::todays_work(c, &scope, &user_id, &region_id, limit as usize)?
+            } else {
+                Vec::new()
+            };
+            let page = if first.is_empty() {
+                feed_pull::pull(c, &scope, &user_id, after, limit)?
+            } else {
+                feed_pull::Page {
+                    changes: first,
+                    drops: Default::default(),
+                    next: Cursor::START,
+                    has_more: true,
+                }
+            };
             let last = match &device {
                 Some(d) => records::last_answered(c, d)?,
                 None => None,
