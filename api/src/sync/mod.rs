@@ -3,6 +3,8 @@
 //! devices and refused changes.
 
 pub mod conflicts;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod first;
 pub mod pull;
 pub mod push;

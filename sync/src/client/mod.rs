@@ -390,6 +390,14 @@ impl Field {
         Ok(outbox::table.count().get_result(&mut self.db)?)
     }
 
+    /// The outbox in the order it is pushed: (mutation id, entity, id).
+    pub fn outbox(&mut self) -> Result<Vec<(String, String, String)>, ClientError> {
+        Ok(outbox::table
+            .order(outbox::pos.asc())
+            .select((outbox::mutation_id, outbox::entity, outbox::id))
+            .load(&mut self.db)?)
+    }
+
     /// Changes the server refused: (mutation id, entity, id, problem).
     pub fn refused(&mut self) -> Result<Vec<(String, String, String, Value)>, ClientError> {
         let rows: Vec<(String, String, String, String)> = rejected::table

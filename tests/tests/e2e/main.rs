@@ -13,6 +13,7 @@ mod first_sync;
 mod households;
 mod housekeeping;
 mod idempotency;
+mod kill;
 mod photos;
 mod repair;
 mod schema;

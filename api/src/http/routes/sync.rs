@@ -121,20 +121,25 @@ pub async fn push(
     }
     let clock = state.clock.clone();
     let (rep, region_path) = (report(&req), caller.region_path.clone());
-    let results = state
-        .db
-        .write(move |c| {
-            let results = apply_push::apply(c, &who, &clock, &mutations)?;
-            devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
-            let d = SyncingDevice {
-                device_id: &who.device_id,
-                user_id: &who.user_id,
-                region_path: &region_path,
-            };
-            supervision::record_push(c, &d, &rep, &mutations, &results)?;
-            Ok(results)
-        })
-        .await?;
+    let work = move |c: &mut crate::store::DbConn| {
+        let results = apply_push::apply(c, &who, &clock, &mutations)?;
+        devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
+        let d = SyncingDevice {
+            device_id: &who.device_id,
+            user_id: &who.user_id,
+            region_path: &region_path,
+        };
+        supervision::record_push(c, &d, &rep, &mutations, &results)?;
+        Ok(results)
+    };
+    #[cfg(feature = "fault-injection")]
+    let results = if crate::sync::fault::ack_before_commit() {
+        crate::sync::fault::answer_then_commit(&state.db, work).await?
+    } else {
+        state.db.write(work).await?
+    };
+    #[cfg(not(feature = "fault-injection"))]
+    let results = state.db.write(work).await?;
     Ok(web::Json(PushResponse {
         results,
         server_hlc: server_hlc(&state)?,
