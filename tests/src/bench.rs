@@ -112,3 +112,15 @@ pub fn usage(pid: u32) -> (f64, f64) {
         .unwrap_or(0.0);
     ((ticks(11) + ticks(12)) / 100.0, hwm / 1024.0)
 }
+
+/// Resident memory of a process now, in MiB.
+pub fn rss_now(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}

@@ -70,20 +70,43 @@ fn field_errors(rs: Vec<Rejection>) -> Vec<MutationFieldError> {
         .collect()
 }
 
+/// The digest of a mutation as sent, to tell a repeat from a reused id.
 fn hash(m: &Mutation) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(m).unwrap_or_default()))
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Sha256::new());
+    let _ = serde_json::to_writer(&mut h, m);
+    hex::encode(h.0.finalize())
 }
 
 fn stored(row: &RecordRow) -> Result<Stored> {
     let data: Map<String, Value> = serde_json::from_str(&row.data).map_err(Error::internal)?;
     let stamps: BTreeMap<String, FieldStamp> =
-        serde_json::from_str(&row.stamps).map_err(Error::internal)?;
+        merge::stamps_from_json(&row.stamps).map_err(Error::internal)?;
     Ok(Stored {
         version: row.version,
         deleted: row.deleted,
         data,
         stamps,
     })
+}
+
+fn status_name(s: MutationStatus) -> &'static str {
+    match s {
+        MutationStatus::Applied => "applied",
+        MutationStatus::Merged => "merged",
+        MutationStatus::Conflict => "conflict",
+        MutationStatus::Unchanged => "unchanged",
+        MutationStatus::Rejected => "rejected",
+    }
 }
 
 /// A record being changed by this batch.
@@ -372,10 +395,7 @@ pub fn apply(
             entity: m.entity.clone(),
             record_id: m.id.clone(),
             request_hash: h.clone(),
-            status: serde_json::to_value(result.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            status: status_name(result.status).to_owned(),
             result: serde_json::to_string(&result).map_err(Error::internal)?,
             received_at: now,
         });
@@ -406,13 +426,13 @@ pub fn apply(
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
-        .iter()
+        .iter_mut()
         .map(|(action, entity, id, path, changes)| Event {
             action: *action,
             entity: schema::entity(entity).map_or("sync_record", |d| d.name),
             entity_id: id,
             region_path: path,
-            changes: changes.clone(),
+            changes: std::mem::take(changes),
             reason: None,
         })
         .collect();
@@ -565,7 +585,7 @@ fn judge(
             problem("not_found", "there is no such record to delete", Vec::new()),
         ));
     }
-    let merged = merge::merge(def, current.as_ref(), &inc);
+    let mut merged = merge::merge(def, current.as_ref(), &inc);
     let path = new_path
         .clone()
         .or(current_path.clone())
@@ -617,15 +637,14 @@ fn judge(
             created_at: now,
         });
     }
+    let version = merged.record.version;
     if !merged.changed.is_empty() {
-        let before = current
-            .as_ref()
-            .map(|s| Value::Object(s.data.clone()))
-            .unwrap_or(Value::Null);
-        let mut after_data = Value::Object(merged.record.data.clone());
-        if merged.record.deleted {
-            after_data = json!({"deleted": true});
-        }
+        let deleted_mark = json!({"deleted": true});
+        let after_data = if merged.record.deleted {
+            deleted_mark.as_object()
+        } else {
+            Some(&merged.record.data)
+        };
         let action = match (&current, merged.record.deleted) {
             (None, _) => Action::Create,
             (Some(c), true) if !c.deleted => Action::Delete,
@@ -636,7 +655,7 @@ fn judge(
             m.entity.clone(),
             m.id.clone(),
             path.clone(),
-            audit::diff(&before, &after_data),
+            audit::diff_objects(current.as_ref().map(|s| &s.data), after_data),
         ));
         let region_id = merged
             .record
@@ -665,7 +684,7 @@ fn judge(
             region_path: path,
             reach_path: reach,
             data: serde_json::to_string(&merged.record.data).map_err(Error::internal)?,
-            stamps: serde_json::to_string(&merged.record.stamps).map_err(Error::internal)?,
+            stamps: merge::stamps_to_json(&merged.record.stamps),
             version: merged.record.version,
             deleted: merged.record.deleted,
             seq: prior.as_ref().map_or(0, |r| r.seq),
@@ -679,7 +698,7 @@ fn judge(
             key.clone(),
             Staged {
                 row: Some(row),
-                state: Some(merged.record.clone()),
+                state: Some(std::mem::take(&mut merged.record)),
                 last_change: {
                     *changes_made += 1;
                     *changes_made
@@ -705,7 +724,7 @@ fn judge(
         entity: m.entity.clone(),
         id: m.id.clone(),
         status,
-        version: Some(merged.record.version),
+        version: Some(version),
         conflict_ids,
         problem: None,
     })

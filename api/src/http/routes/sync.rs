@@ -196,7 +196,8 @@ pub async fn pull(
     let pulled_by = device.clone();
     let (user_id, region_id) = (caller.user_id.clone(), caller.region_id.clone());
     let fresh = q.cursor.is_none();
-    let (page, last_mutation_id, missing_photos) = state
+    let rep = report(&req);
+    let (page, last_mutation_id, missing_photos, record) = state
         .db
         .read(move |c| {
             // A fresh device gets today's work first, then the whole feed from its start.
@@ -225,10 +226,15 @@ pub async fn pull(
             } else {
                 crate::store::photos::missing_for(c, &scope, &user_id, 1000)?
             };
-            Ok((page, last, missing))
+            // A finished pull is recorded for supervisors, when it tells them something.
+            let record = match &device {
+                Some(d) if !page.has_more => supervision::pull_worth_recording(c, d, &rep)?,
+                _ => false,
+            };
+            Ok((page, last, missing, record))
         })
         .await?;
-    if let Some(device_id) = pulled_by {
+    if let Some(device_id) = pulled_by.filter(|_| record) {
         let (rep, user_id, region_path) = (
             report(&req),
             caller.user_id.clone(),
