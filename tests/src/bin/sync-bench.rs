@@ -371,8 +371,8 @@ fn township(backend: Backend) {
         cpu1 - cpu0
     );
 
-    // 100 changes by another device, then the first device's incremental pull.
-    let (other, _) = device_login(&http, &base, "qingshan_secretary");
+    // 100 changes from another device, then the first device's incremental pull.
+    let (other, _) = device_login(&http, &base, "qingshan_officer");
     let edits: Vec<Value> = visit_ids[..100]
         .iter()
         .map(|id| {
