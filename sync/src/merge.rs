@@ -51,8 +51,14 @@ pub fn stamps_to_json(stamps: &BTreeMap<String, FieldStamp>) -> String {
             .filter(|(_, s)| *s == common)
             .map(|(k, _)| k)
             .collect();
-        out.insert("*".into(), serde_json::to_value(common).unwrap_or(Value::Null));
-        out.insert("*of".into(), serde_json::to_value(of).unwrap_or(Value::Null));
+        out.insert(
+            "*".into(),
+            serde_json::to_value(common).unwrap_or(Value::Null),
+        );
+        out.insert(
+            "*of".into(),
+            serde_json::to_value(of).unwrap_or(Value::Null),
+        );
     }
     for (k, st) in stamps {
         if Some(st) != shared {
