@@ -4,10 +4,11 @@
 //! - [`store`]: the database (SQLite embedded, PostgreSQL for scale), scoped queries, audit;
 //! - [`auth`]: passwords, tokens, the authenticated caller and its permissions;
 //! - [`http`]: routes, problem answers, the OpenAPI contract;
-//! - [`app`]: wiring it together.
+//! - [`app`]: wiring it together; [`cli`]: the `bangfu` command.
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+pub mod digest;
 pub mod hlc;
 pub mod merge;
 pub mod schema;

@@ -27,8 +27,66 @@ pub struct FieldStamp {
     pub dev: Option<String>,
 }
 
+/// Field stamps as stored: the stamp most fields share is written once (`"*"`, with the
+/// fields it stamps in `"*of"`), the others field by field. A record made in one change
+/// stores one stamp instead of one per field. The plain map (every field its own stamp) is
+/// read as well.
+pub fn stamps_to_json(stamps: &BTreeMap<String, FieldStamp>) -> String {
+    let mut counts: Vec<(&FieldStamp, usize)> = Vec::new();
+    for st in stamps.values() {
+        match counts.iter_mut().find(|(s, _)| *s == st) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((st, 1)),
+        }
+    }
+    let shared = counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n >= 2)
+        .map(|(s, _)| *s);
+    let mut out = Map::new();
+    if let Some(common) = shared {
+        let of: Vec<&String> = stamps
+            .iter()
+            .filter(|(_, s)| *s == common)
+            .map(|(k, _)| k)
+            .collect();
+        out.insert(
+            "*".into(),
+            serde_json::to_value(common).unwrap_or(Value::Null),
+        );
+        out.insert(
+            "*of".into(),
+            serde_json::to_value(of).unwrap_or(Value::Null),
+        );
+    }
+    for (k, st) in stamps {
+        if Some(st) != shared {
+            out.insert(k.clone(), serde_json::to_value(st).unwrap_or(Value::Null));
+        }
+    }
+    Value::Object(out).to_string()
+}
+
+/// Reads stamps written by [`stamps_to_json`] (or as a plain map of field to stamp).
+pub fn stamps_from_json(s: &str) -> Result<BTreeMap<String, FieldStamp>, serde_json::Error> {
+    let mut raw: Map<String, Value> = serde_json::from_str(s)?;
+    let mut out = BTreeMap::new();
+    if let Some(common) = raw.remove("*") {
+        let common: FieldStamp = serde_json::from_value(common)?;
+        let of: Vec<String> = serde_json::from_value(raw.remove("*of").unwrap_or_default())?;
+        for f in of {
+            out.insert(f, common.clone());
+        }
+    }
+    for (k, v) in raw {
+        out.insert(k, serde_json::from_value(v)?);
+    }
+    Ok(out)
+}
+
 /// A record as the server holds it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stored {
     pub version: i64,
     pub deleted: bool,
@@ -386,6 +444,44 @@ pub fn merge(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -> M
         changed,
         conflicts,
         status,
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    fn stamp(v: i64, dev: &str) -> FieldStamp {
+        FieldStamp {
+            v,
+            hlc: Hlc {
+                millis: 1_795_373_004_123,
+                counter: 0,
+                node: dev.into(),
+            },
+            dev: Some(dev.into()),
+        }
+    }
+
+    #[test]
+    fn a_shared_stamp_is_stored_once_and_read_back_whole() {
+        let mut stamps = BTreeMap::new();
+        for f in ["region_id", "kind", "notes", "visited_at"] {
+            stamps.insert(f.to_owned(), stamp(1, "a"));
+        }
+        stamps.insert("notes".into(), stamp(2, "b"));
+        let text = stamps_to_json(&stamps);
+        assert_eq!(text.matches("\"dev\"").count(), 2, "{text}");
+        assert_eq!(stamps_from_json(&text).ok(), Some(stamps.clone()));
+        // Every field its own stamp: the plain map, read as before.
+        let mut distinct = BTreeMap::new();
+        distinct.insert("a".to_owned(), stamp(1, "a"));
+        distinct.insert("b".to_owned(), stamp(2, "b"));
+        let plain = serde_json::to_string(&distinct).unwrap_or_default();
+        let as_value = |t: &str| serde_json::from_str::<Value>(t).ok();
+        assert_eq!(as_value(&stamps_to_json(&distinct)), as_value(&plain));
+        assert_eq!(stamps_from_json(&plain).ok(), Some(distinct));
+        assert_eq!(stamps_from_json("{}").ok(), Some(BTreeMap::new()));
     }
 }
 

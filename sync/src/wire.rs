@@ -1,5 +1,7 @@
 //! What travels between a device and the server under `/v1/sync/`. See `sync/PROTOCOL.md`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -145,8 +147,75 @@ pub struct PullResponse {
     /// The latest mutation of this device the server has answered: everything up to it
     /// can leave the device's outbox.
     pub last_mutation_id: Option<String>,
+    /// Per entity (`household`, `region` or a synced entity), the ids of rows the device
+    /// holds that are no longer in its user's scope: a case handed over, a move to another
+    /// region, a record moved away. Drop them, but keep any unsent change to them in the
+    /// outbox: edits made before the scope was lost are still accepted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(example = json!({"visit": ["0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21"], "household": ["0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d22"]}))]
+    pub drops: BTreeMap<String, Vec<String>>,
     /// On the last page: SHA-256 digests that the user's photo records name and of which
     /// the server holds no complete copy from them. Upload these files (again).
     #[serde(default)]
     pub missing_photos: Vec<String>,
 }
+
+/// The most buckets one repair request may ask for.
+pub const MAX_REPAIR_BUCKETS: usize = 64;
+
+/// What a device holds for its scope, as bucket digests (see `bangfu_sync::digest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"digests": {"visit": {"33": "5f0c0e7a1d2b4c6e8f90a1b2c3d4e5f6"}, "household": {"1": "00c0ffee00c0ffee00c0ffee00c0ffee"}}}))]
+pub struct DigestRequest {
+    /// Entity (`region`, `household` or a synced entity) -> bucket (0–255, the last two hex
+    /// digits of the id) -> 32 hex digits: the XOR of the first 16 bytes of
+    /// `sha256("<id>:<version>")` of every live row held. Empty buckets are left out; an
+    /// entity left out holds nothing.
+    #[schema(value_type = Object)]
+    pub digests: BTreeMap<String, BTreeMap<u16, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"differing": {"visit": [33, 140]}}))]
+pub struct DigestResponse {
+    /// Per entity, the buckets whose content differs from the server's for this scope.
+    #[schema(value_type = Object)]
+    pub differing: BTreeMap<String, Vec<u16>>,
+}
+
+/// One row a device holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Held {
+    pub id: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"buckets": {"visit": [33]}, "held": {"visit": [{"id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21", "version": 2}]}}))]
+pub struct RepairRequest {
+    /// Per entity, the buckets to repair (at most 64 in all).
+    #[schema(value_type = Object)]
+    pub buckets: BTreeMap<String, Vec<u16>>,
+    /// Per entity, every live row the device holds in those buckets.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub held: BTreeMap<String, Vec<Held>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RepairResponse {
+    /// The current state of the rows in those buckets the device lacks or holds at another
+    /// version: store them as they are.
+    pub changes: Vec<Change>,
+    /// Per entity, ids the device holds in those buckets that are not live in its scope:
+    /// drop them (keeping unsent changes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub drops: BTreeMap<String, Vec<String>>,
+}
+
+/// Record ids a device must drop, by entity.
+pub type Drops = std::collections::BTreeMap<String, Vec<String>>;

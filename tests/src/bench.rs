@@ -27,21 +27,34 @@ impl BenchServer {
     /// waits until it is ready.
     pub fn start(db: &TestDb) -> BenchServer {
         let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or(18090);
+        BenchServer::launch(db, &bin, free_port(), true, &[])
+    }
+
+    /// Starts `bin serve` on `db` and `port` (with `--demo` when `demo`), with extra
+    /// environment variables, and waits until it is ready.
+    pub fn launch(
+        db: &TestDb,
+        bin: &str,
+        port: u16,
+        demo: bool,
+        env: &[(&str, &str)],
+    ) -> BenchServer {
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve");
+        if demo {
+            cmd.arg("--demo");
+        }
         let mut server = BenchServer {
-            child: Command::new(bin)
-                .args(["serve", "--demo"])
+            child: cmd
                 .env("BANGFU_DATA_DIR", db.dir.path())
                 .env("DATABASE_URL", &db.url)
                 .env("BANGFU_ADDR", format!("127.0.0.1:{port}"))
                 .env("BANGFU_LOG", "warn")
+                .envs(env.iter().copied())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("start bangfu (build it with cargo build --release -p bangfu)"),
+                .unwrap_or_else(|e| panic!("start {bin}: {e} (build it first)")),
             base: format!("http://127.0.0.1:{port}"),
         };
         if let Some(out) = server.child.stdout.take() {
@@ -49,7 +62,7 @@ impl BenchServer {
             std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
         }
         let http = Client::new();
-        for _ in 0..200 {
+        for _ in 0..300 {
             if http
                 .get(format!("{}/ready", server.base))
                 .send()
@@ -63,10 +76,24 @@ impl BenchServer {
         panic!("server did not become ready");
     }
 
+    /// Kills the process at once (SIGKILL: no shutdown, no flushing) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// (CPU seconds, peak RSS in MiB) of the server process so far.
     pub fn usage(&self) -> (f64, f64) {
         usage(self.child.id())
     }
+}
+
+/// A loopback port free at the moment.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18090)
 }
 
 /// (CPU seconds, peak RSS in MiB) of a process.
@@ -84,4 +111,16 @@ pub fn usage(pid: u32) -> (f64, f64) {
         .and_then(|k| k.parse::<f64>().ok())
         .unwrap_or(0.0);
     ((ticks(11) + ticks(12)) / 100.0, hwm / 1024.0)
+}
+
+/// Resident memory of a process now, in MiB.
+pub fn rss_now(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }

@@ -20,3 +20,4 @@ pub mod resident_id;
 pub mod role;
 pub mod validate;
 pub mod visits;
+pub mod workload;

@@ -134,9 +134,17 @@ pub fn record_many(conn: &mut DbConn, actor: &Actor, events: &[Event<'_>]) -> Re
 /// The fields whose values differ between two JSON objects, as
 /// `{field: {"before": old, "after": new}}`. A created record is a diff from `null`.
 pub fn diff(before: &Value, after: &Value) -> Value {
+    diff_objects(before.as_object(), after.as_object())
+}
+
+/// [`diff`] of two objects held as maps (`None`: nothing, as for a created record).
+pub fn diff_objects(
+    before: Option<&Map<String, Value>>,
+    after: Option<&Map<String, Value>>,
+) -> Value {
     let empty = Map::new();
-    let b = before.as_object().unwrap_or(&empty);
-    let a = after.as_object().unwrap_or(&empty);
+    let b = before.unwrap_or(&empty);
+    let a = after.unwrap_or(&empty);
     let mut out = Map::new();
     for key in b.keys().chain(a.keys()) {
         if out.contains_key(key) {

@@ -12,12 +12,10 @@ use serde_json::{Value, json};
 use super::audit::{self, Action, Actor, Event};
 use super::db::DbConn;
 use super::regions::{self, RegionRow};
-use super::schema::{
-    household_helpers, household_items, household_members, households, sync_records, users,
-};
+use super::schema::{household_helpers, household_items, household_members, households, users};
 use super::scoped::path_in_scope;
 use super::sealing::DataKey;
-use super::{feed, new_id, now};
+use super::{feed, new_id, now, reach};
 use crate::domain::access::Scope;
 use crate::domain::evidence::Place;
 use crate::domain::household::{CheckedMember, ItemInput};
@@ -400,6 +398,15 @@ pub fn list(
     complete(conn, rows)
 }
 
+/// The households with these ids, wherever they are (callers check the scope).
+pub fn with_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Household>> {
+    let rows = households::table
+        .filter(households::id.eq_any(ids))
+        .select(HouseholdRow::as_select())
+        .load(conn)?;
+    complete(conn, rows)
+}
+
 /// Households inside the scope changed after feed position `after`, in feed order.
 pub fn changed_since(
     conn: &mut DbConn,
@@ -515,26 +522,9 @@ pub fn paths(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, (Strin
         .collect())
 }
 
-/// Moves the synced records reached through a household to the head of the feed, so that a
-/// newly assigned helper's next pull brings them whatever its cursor. Others in scope get
-/// them again too: applying a record already held changes nothing.
-fn refeed_records(conn: &mut DbConn, household_path: &str) -> Result<()> {
-    let keys: Vec<(String, String)> = sync_records::table
-        .filter(sync_records::reach_path.eq(household_path))
-        .order(sync_records::seq.asc())
-        .select((sync_records::entity, sync_records::id))
-        .load(conn)?;
-    let first = feed::take(conn, keys.len() as i64)?;
-    for (i, (entity, id)) in keys.iter().enumerate() {
-        diesel::update(sync_records::table.find((entity, id)))
-            .set(sync_records::seq.eq(first + i as i64))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
 /// Assigns (`assign = true`) or releases a helper. The household moves in the feed, so
-/// devices learn its new helpers.
+/// devices learn its new helpers; the helper's own devices receive the household's records,
+/// or are told to drop them (see [`reach`]).
 pub fn set_helper(
     conn: &mut DbConn,
     actor: &Actor,
@@ -568,6 +558,7 @@ pub fn set_helper(
     if present == assign {
         return Ok(before);
     }
+    let scope_before = reach::sync_scope(conn, user_id)?;
     if assign {
         diesel::insert_into(household_helpers::table)
             .values((
@@ -577,16 +568,26 @@ pub fn set_helper(
             ))
             .execute(conn)?;
     } else {
-        diesel::delete(
-            household_helpers::table
-                .filter(household_helpers::household_id.eq(household_id))
-                .filter(household_helpers::user_id.eq(user_id)),
-        )
-        .execute(conn)?;
+        let since: NaiveDateTime = household_helpers::table
+            .find((household_id, user_id))
+            .select(household_helpers::assigned_at)
+            .first(conn)?;
+        diesel::delete(household_helpers::table.find((household_id, user_id))).execute(conn)?;
+        // Edits the helper's phones made while assigned are still accepted.
+        reach::end_period(
+            conn,
+            &reach::Period {
+                user_id: user_id.to_owned(),
+                path: before.row.path.clone(),
+                kind: "household".into(),
+                started_at: since,
+                ended_at: now(),
+            },
+        )?;
     }
-    if assign {
-        refeed_records(conn, &before.row.path)?;
-    }
+    // The household's records arrive on the helper's devices, or leave them.
+    let scope_after = reach::sync_scope(conn, user_id)?;
+    reach::scope_changed(conn, user_id, &scope_before, &scope_after)?;
     let seq = feed::take(conn, 1)?;
     diesel::update(households::table.find(household_id))
         .set((

@@ -1,7 +1,7 @@
 //! Removing what has served its purpose, so tables stay bounded: used and expired refresh
 //! tokens, ended sessions, old failed-login records, and idempotency records past the
 //! window in which a client may still retry, and sync tombstones and answers past the
-//! tombstone horizon. The audit log is kept.
+//! tombstone horizon, with the feed's scope-change entries. The audit log is kept.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -32,6 +32,8 @@ pub struct Pruned {
     pub idempotency_keys: usize,
     pub tombstones: usize,
     pub sync_answers: usize,
+    /// Scope-change entries of the feed (arrivals, drops, moves) past the horizon.
+    pub scope_changes: usize,
 }
 
 /// One pass, inside the caller's write transaction.
@@ -84,6 +86,11 @@ pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> Result<Pruned> {
         super::feed::mark_purged(conn, h)?;
         p.tombstones = diesel::delete(expired).execute(conn)?;
     }
+    let (n, highest) = super::reach::prune(conn, horizon)?;
+    if let Some(h) = highest {
+        super::feed::mark_purged(conn, h)?;
+    }
+    p.scope_changes = n;
     p.sync_answers =
         diesel::delete(sync_mutations::table.filter(sync_mutations::received_at.lt(horizon)))
             .execute(conn)?;

@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod photo_reviews;
 pub mod photos;
 pub mod programs;
+pub mod reach;
 pub mod regions;
 pub mod schema;
 pub mod scoped;

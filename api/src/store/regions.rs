@@ -313,3 +313,11 @@ pub fn changed_since(
         .limit(limit)
         .load(conn)?)
 }
+
+/// The regions with these ids, wherever they are (callers check the scope).
+pub fn with_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<RegionRow>> {
+    Ok(regions::table
+        .filter(regions::id.eq_any(ids))
+        .select(RegionRow::as_select())
+        .load(conn)?)
+}

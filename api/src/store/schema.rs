@@ -602,6 +602,29 @@ diesel::joinable!(applications -> programs (program_id));
 diesel::joinable!(applications -> applicants (applicant_id));
 diesel::joinable!(case_file_members -> case_files (file_id));
 
+diesel::table! {
+    sync_scope_history (user_id, path, started_at) {
+        user_id -> Text,
+        path -> Text,
+        kind -> Text,
+        started_at -> Timestamp,
+        ended_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_reach_changes (seq) {
+        seq -> BigInt,
+        user_id -> Nullable<Text>,
+        entity -> Text,
+        id -> Text,
+        arrived -> Bool,
+        region_path -> Text,
+        reach_path -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     users,
@@ -613,6 +636,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     audit_log,
     sync_counter,
+    sync_scope_history,
+    sync_reach_changes,
     sync_records,
     sync_mutations,
     sync_conflicts,

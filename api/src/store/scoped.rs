@@ -28,16 +28,34 @@ where
         + 'static,
     QS: 'static,
 {
-    let like = |p: &String| col.like(like_prefix(p)).escape('\\');
-    let mut paths = scope.paths().iter();
-    let Some(first) = paths.next() else {
-        // An empty scope sees nothing (a condition no value meets, empty or not).
+    like_any(col, scope.paths().iter().map(|p| like_prefix(p)).collect())
+}
+
+/// The SQL condition `col LIKE 'x1' ESCAPE '\' OR col LIKE 'x2' …` (none: false).
+pub fn like_any<QS, C>(
+    col: C,
+    patterns: Vec<String>,
+) -> Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>
+where
+    C: Expression<SqlType = Text>
+        + SelectableExpression<QS>
+        + QueryFragment<MultiBackend>
+        + ValidGrouping<(), IsAggregate = is_aggregate::No>
+        + QueryId
+        + Copy
+        + Send
+        + 'static,
+    QS: 'static,
+{
+    let mut patterns = patterns.into_iter();
+    let Some(first) = patterns.next() else {
+        // Nothing matches (a condition no value meets, empty or not).
         return Box::new(col.eq("").and(col.ne("")));
     };
     let mut cond: Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>> =
-        Box::new(like(first));
-    for p in paths {
-        cond = Box::new(cond.or(like(p)));
+        Box::new(col.like(first).escape('\\'));
+    for p in patterns {
+        cond = Box::new(cond.or(col.like(p).escape('\\')));
     }
     cond
 }

@@ -220,6 +220,12 @@ pub fn update(
     }
     after.version += 1;
     after.updated_at = super::now();
+    let moved = after.region_id != before.user.region_id;
+    let scope_before = if moved {
+        Some(super::reach::sync_scope(conn, id)?)
+    } else {
+        None
+    };
     let n = diesel::update(
         users::table
             .find(id)
@@ -238,6 +244,9 @@ pub fn update(
     .execute(conn)?;
     if n != 1 {
         return Err(Error::PreconditionFailed);
+    }
+    if let Some(scope_before) = scope_before {
+        region_moved(conn, id, &before.region.path, &scope_before)?;
     }
     let ends_sessions = !after.active
         || after.password_hash != before.user.password_hash
@@ -287,4 +296,23 @@ pub fn find_by_id_active(conn: &mut DbConn, id: &str) -> Result<bool> {
         .first::<bool>(conn)
         .optional()?
         .unwrap_or(false))
+}
+
+/// The user moved to another region: the old one is kept as a period of their scope (their
+/// phones' earlier edits there are still accepted), and their devices receive the new
+/// region's rows and drop the old one's.
+fn region_moved(conn: &mut DbConn, id: &str, old_path: &str, before: &Scope) -> Result<()> {
+    let started_at = super::reach::region_since(conn, id)?;
+    super::reach::end_period(
+        conn,
+        &super::reach::Period {
+            user_id: id.to_owned(),
+            path: old_path.to_owned(),
+            kind: "region".into(),
+            started_at,
+            ended_at: super::now(),
+        },
+    )?;
+    let after = super::reach::sync_scope(conn, id)?;
+    super::reach::scope_changed(conn, id, before, &after)
 }

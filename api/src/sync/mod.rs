@@ -3,7 +3,11 @@
 //! devices and refused changes.
 
 pub mod conflicts;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
+pub mod first;
 pub mod pull;
 pub mod push;
 pub mod records;
+pub mod repair;
 pub mod supervision;

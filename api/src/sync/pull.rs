@@ -1,16 +1,21 @@
 //! Pulling: the records inside the caller's scope that changed after the cursor, in feed
-//! order, with regions and households as reference data.
+//! order, with regions and households as reference data, and what the caller's devices must
+//! add or drop because their scope changed or a record moved away.
 
 use bangfu_sync::wire::Change;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::records;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::records::{self, RecordRow};
 use crate::domain::access::Scope;
 use crate::domain::validate::mask_phone;
 use crate::error::{Error, FieldError, Msg, Result};
 use crate::store::households::Household;
+use crate::store::reach::{self, ReachChange};
+use crate::store::regions::RegionView;
 use crate::store::{DbConn, feed, households, regions};
 
 /// A position in the feed; opaque to clients.
@@ -46,6 +51,8 @@ impl Cursor {
 #[derive(Debug)]
 pub struct Page {
     pub changes: Vec<Change>,
+    /// Per entity, the ids the device must drop: no longer in the caller's scope.
+    pub drops: BTreeMap<String, Vec<String>>,
     pub next: Cursor,
     pub has_more: bool,
 }
@@ -54,8 +61,15 @@ fn parse_object(s: &str) -> Result<Map<String, Value>> {
     serde_json::from_str(s).map_err(Error::internal)
 }
 
+/// A feed position's content before scope changes are resolved.
+enum Item {
+    Change(Change),
+    Reach(ReachChange),
+}
+
 /// The changes after `after` that `user_id`, seeing `scope`, receives: records, regions,
-/// households, and the deadlines the user owns (their work list, on the phone).
+/// households, the deadlines the user owns (their work list, on the phone), and what to
+/// drop after a change of scope.
 pub fn pull(
     conn: &mut DbConn,
     scope: &Scope,
@@ -79,47 +93,26 @@ pub fn pull(
     let changed_regions = regions::changed_since(conn, scope, after.0, limit + 1)?;
     let regs = regions::with_dibao(conn, changed_regions)?;
     let homes = households::changed_since(conn, scope, after.0, limit + 1)?;
+    let moves = reach::since(conn, scope, user_id, after.0, limit + 1)?;
 
-    let mut items: Vec<(i64, Change)> = Vec::with_capacity(recs.len() + regs.len());
+    let mut items: Vec<(i64, Item)> = Vec::with_capacity(recs.len() + regs.len());
     for r in recs {
-        let fields = if r.deleted {
-            Map::new()
-        } else {
-            parse_object(&r.data)?
-        };
-        items.push((
-            r.seq,
-            Change {
-                entity: r.entity,
-                id: r.id,
-                version: r.version,
-                deleted: r.deleted,
-                fields,
-            },
-        ));
+        items.push((r.seq, Item::Change(record_change(r)?)));
     }
     for v in regs {
-        let fields = json!({
-            "parent_id": v.row.parent_id, "level": v.row.level, "code": v.row.code, "name": v.row.name,
-            "dibao_fen": v.row.dibao_fen, "effective_dibao_fen": v.effective_dibao_fen,
-        });
-        items.push((
-            v.row.seq,
-            Change {
-                entity: "region".into(),
-                id: v.row.id,
-                version: v.row.version,
-                deleted: false,
-                fields: fields.as_object().cloned().unwrap_or_default(),
-            },
-        ));
+        items.push((v.row.seq, Item::Change(region_change(v))));
     }
     for h in homes {
-        items.push((h.row.seq, household_change(h)));
+        items.push((h.row.seq, Item::Change(household_change(h))));
     }
     for d in crate::store::deadlines::owned_changed_since(conn, user_id, after.0, limit + 1)? {
-        items.push((d.seq, deadline_change(d)));
+        items.push((d.seq, Item::Change(deadline_change(d))));
     }
+    for m in moves {
+        items.push((m.seq, Item::Reach(m)));
+    }
+    // Each source gave its first `limit + 1` positions: the first `limit` of them all are
+    // the page, and the cursor may move past every position listed, resolved or not.
     items.sort_by_key(|(seq, _)| *seq);
     let has_more = items.len() as i64 > limit;
     items.truncate(limit as usize);
@@ -128,16 +121,124 @@ pub fn pull(
         (true, Some(s)) => Cursor(s),
         (_, last) => Cursor(last.unwrap_or(after.0).max(head).max(after.0)),
     };
+    let (changes, drops) = resolve(conn, scope, items.into_iter().map(|(_, i)| i).collect())?;
     Ok(Page {
-        changes: items.into_iter().map(|(_, c)| c).collect(),
+        changes,
+        drops,
         next,
         has_more,
     })
 }
 
+pub(crate) fn record_change(r: RecordRow) -> Result<Change> {
+    Ok(Change {
+        fields: if r.deleted {
+            Map::new()
+        } else {
+            parse_object(&r.data)?
+        },
+        entity: r.entity,
+        id: r.id,
+        version: r.version,
+        deleted: r.deleted,
+    })
+}
+
+pub(crate) fn region_change(v: RegionView) -> Change {
+    let fields = json!({
+        "parent_id": v.row.parent_id, "level": v.row.level, "code": v.row.code, "name": v.row.name,
+        "dibao_fen": v.row.dibao_fen, "effective_dibao_fen": v.effective_dibao_fen,
+    });
+    Change {
+        entity: "region".into(),
+        id: v.row.id,
+        version: v.row.version,
+        deleted: false,
+        fields: fields.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+/// Turns scope changes into what the device does: a row that arrived and is still in the
+/// scope comes as a change (once per page); a row to drop that the scope does not reach
+/// now is listed in `drops` (one that came back into the scope since is not).
+fn resolve(
+    conn: &mut DbConn,
+    scope: &Scope,
+    items: Vec<Item>,
+) -> Result<(Vec<Change>, bangfu_sync::wire::Drops)> {
+    let mut wanted: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for item in &items {
+        if let Item::Reach(r) = item {
+            wanted
+                .entry(r.entity.as_str())
+                .or_default()
+                .push(r.id.clone());
+        }
+    }
+    // The current state and visibility of every row named, a query per entity.
+    let mut now: HashMap<(String, String), (bool, Option<Change>)> = HashMap::new();
+    for (entity, ids) in &wanted {
+        match *entity {
+            "household" => {
+                for h in households::with_ids(conn, ids)? {
+                    let key = (entity.to_string(), h.row.id.clone());
+                    now.insert(
+                        key,
+                        (scope.contains(&h.row.path), Some(household_change(h))),
+                    );
+                }
+            }
+            "region" => {
+                let rows = regions::with_ids(conn, ids)?;
+                for v in regions::with_dibao(conn, rows)? {
+                    let key = (entity.to_string(), v.row.id.clone());
+                    now.insert(key, (scope.contains(&v.row.path), Some(region_change(v))));
+                }
+            }
+            _ => {
+                for r in records::load(conn, entity, ids)? {
+                    let visible = scope.contains(&r.region_path)
+                        || (!r.reach_path.is_empty() && scope.contains(&r.reach_path));
+                    let key = (r.entity.clone(), r.id.clone());
+                    now.insert(key, (visible, Some(record_change(r)?)));
+                }
+            }
+        }
+    }
+    let mut seen: HashSet<(String, String)> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Change(c) => Some((c.entity.clone(), c.id.clone())),
+            Item::Reach(_) => None,
+        })
+        .collect();
+    let mut changes = Vec::with_capacity(items.len());
+    let mut drops: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items {
+        match item {
+            Item::Change(c) => changes.push(c),
+            Item::Reach(r) => {
+                let key = (r.entity, r.id);
+                let visible = now.get(&key).is_some_and(|(v, _)| *v);
+                if r.arrived && visible && seen.insert(key.clone()) {
+                    if let Some(c) = now.get_mut(&key).and_then(|(_, c)| c.take()) {
+                        changes.push(c);
+                    }
+                } else if !r.arrived && !visible {
+                    let ids = drops.entry(key.0).or_default();
+                    if !ids.contains(&key.1) {
+                        ids.push(key.1);
+                    }
+                }
+            }
+        }
+    }
+    Ok((changes, drops))
+}
+
 /// A household as reference data: what a helper needs on the doorstep, with ID and phone
 /// numbers masked (devices never hold them in full).
-fn household_change(h: Household) -> Change {
+pub(crate) fn household_change(h: Household) -> Change {
     let members: Vec<Value> = h
         .members
         .iter()

@@ -9,6 +9,7 @@ use bangfu_sync::wire::{
     Mutation, MutationFieldError, MutationProblem, MutationResult, MutationStatus, Op,
 };
 use bangfu_sync::{Clock, ClockError, Hlc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -17,6 +18,7 @@ use super::records::{self, ConflictRow, MutationRow, RecordRow};
 use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::store::audit::{self, Action, Actor, Event};
+use crate::store::reach::{self, Period, ReachChange};
 use crate::store::schema::regions;
 use crate::store::{self, DbConn, feed, households};
 
@@ -81,20 +83,43 @@ fn field_errors(rs: Vec<Rejection>) -> Vec<MutationFieldError> {
         .collect()
 }
 
+/// The digest of a mutation as sent, to tell a repeat from a reused id.
 fn hash(m: &Mutation) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(m).unwrap_or_default()))
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Sha256::new());
+    let _ = serde_json::to_writer(&mut h, m);
+    hex::encode(h.0.finalize())
 }
 
 fn stored(row: &RecordRow) -> Result<Stored> {
     let data: Map<String, Value> = serde_json::from_str(&row.data).map_err(Error::internal)?;
     let stamps: BTreeMap<String, FieldStamp> =
-        serde_json::from_str(&row.stamps).map_err(Error::internal)?;
+        merge::stamps_from_json(&row.stamps).map_err(Error::internal)?;
     Ok(Stored {
         version: row.version,
         deleted: row.deleted,
         data,
         stamps,
     })
+}
+
+fn status_name(s: MutationStatus) -> &'static str {
+    match s {
+        MutationStatus::Applied => "applied",
+        MutationStatus::Merged => "merged",
+        MutationStatus::Conflict => "conflict",
+        MutationStatus::Unchanged => "unchanged",
+        MutationStatus::Rejected => "rejected",
+    }
 }
 
 /// A record being changed by this batch.
@@ -204,6 +229,92 @@ impl Places {
     }
 }
 
+/// Whether a pusher may change something at `region` (reached through `reach`) with an
+/// edit made at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// In their scope now.
+    Now,
+    /// In a part of their scope they held when the edit was made and have lost since.
+    Before,
+    No,
+}
+
+fn access(
+    who: &Pusher,
+    history: &[Period],
+    region: &str,
+    reach: &str,
+    at: NaiveDateTime,
+) -> Access {
+    let now = |p: &str| !p.is_empty() && who.scope.contains(p);
+    if now(region) || now(reach) {
+        Access::Now
+    } else if history
+        .iter()
+        .any(|h| h.covers(region, at) || h.covers(reach, at))
+    {
+        Access::Before
+    } else {
+        Access::No
+    }
+}
+
+/// When an edit was made, by the physical part of its hybrid-clock time.
+fn hlc_instant(h: &Hlc) -> NaiveDateTime {
+    i64::try_from(h.millis)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default()
+}
+
+/// A feed entry a push makes besides the records.
+enum Note {
+    Moved {
+        entity: String,
+        id: String,
+        region_path: String,
+        reach_path: String,
+    },
+    Departed {
+        entity: String,
+        id: String,
+    },
+}
+
+impl Note {
+    fn at(self, seq: i64, user_id: &str, now: NaiveDateTime) -> ReachChange {
+        match self {
+            Note::Moved {
+                entity,
+                id,
+                region_path,
+                reach_path,
+            } => ReachChange {
+                seq,
+                user_id: None,
+                entity,
+                id,
+                arrived: false,
+                region_path,
+                reach_path,
+                at: now,
+            },
+            Note::Departed { entity, id } => ReachChange {
+                seq,
+                user_id: Some(user_id.to_owned()),
+                entity,
+                id,
+                arrived: false,
+                region_path: String::new(),
+                reach_path: String::new(),
+                at: now,
+            },
+        }
+    }
+}
+
 /// Applies a batch inside the caller's write transaction and returns one answer per
 /// mutation, in order.
 pub fn apply(
@@ -251,6 +362,8 @@ pub fn apply(
 
     let places = Places::load(conn, batch, &staged)?;
     let mut numbers = crate::fieldwork::case_numbers::Admission::load(conn, &who.device_id, batch)?;
+    let history = reach::periods(conn, &who.user_id)?;
+    let mut notes: Vec<Note> = Vec::new();
 
     let now = store::now();
     let mut results = Vec::with_capacity(batch.len());
@@ -282,6 +395,8 @@ pub fn apply(
             clock,
             &places,
             &mut numbers,
+            &history,
+            &mut notes,
             &mut staged,
             &mut conflicts,
             &mut audit_changes,
@@ -295,10 +410,7 @@ pub fn apply(
             entity: m.entity.clone(),
             record_id: m.id.clone(),
             request_hash: h.clone(),
-            status: serde_json::to_value(result.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            status: status_name(result.status).to_owned(),
             result: serde_json::to_string(&result).map_err(Error::internal)?,
             received_at: now,
         });
@@ -309,7 +421,12 @@ pub fn apply(
     // Feed positions in the order the records were last changed.
     let mut dirty: Vec<&Staged> = staged.values().filter(|s| s.last_change > 0).collect();
     dirty.sort_by_key(|s| s.last_change);
-    let first = feed::take(conn, dirty.len() as i64)?;
+    let first = feed::take(conn, (dirty.len() + notes.len()) as i64)?;
+    let reach_rows: Vec<ReachChange> = notes
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| n.at(first + (dirty.len() + i) as i64, &who.user_id, now))
+        .collect();
     let rows: Vec<RecordRow> = dirty
         .iter()
         .filter_map(|s| s.row.clone())
@@ -323,16 +440,17 @@ pub fn apply(
     // The photo evidence index follows the records it indexes, in the same transaction.
     store::evidence::records_written(conn, &rows)?;
     numbers.save(conn)?;
+    reach::write(conn, &reach_rows)?;
     records::save_answers(conn, &answers)?;
     records::save_conflicts(conn, &conflicts)?;
     let events: Vec<Event<'_>> = audit_changes
-        .iter()
+        .iter_mut()
         .map(|(action, entity, id, path, changes)| Event {
             action: *action,
             entity: schema::entity(entity).map_or("sync_record", |d| d.name),
             entity_id: id,
             region_path: path,
-            changes: changes.clone(),
+            changes: std::mem::take(changes),
             reason: None,
         })
         .collect();
@@ -415,6 +533,8 @@ fn judge(
     clock: &std::sync::Mutex<Clock>,
     places: &Places,
     numbers: &mut crate::fieldwork::case_numbers::Admission,
+    history: &[Period],
+    notes: &mut Vec<Note>,
     staged: &mut HashMap<(String, String), Staged>,
     conflicts: &mut Vec<ConflictRow>,
     audit_changes: &mut Vec<(Action, String, String, String, Value)>,
@@ -500,14 +620,17 @@ fn judge(
         )
     };
     // A record is the caller's through its region, or through the household or school it
-    // belongs to (an assignment, a school's pupils).
-    let may = |region: &str, reach: &str| {
-        who.scope.contains(region) || (!reach.is_empty() && who.scope.contains(reach))
-    };
-    if let Some(p) = &current_path
-        && !may(p, &current_reach)
-    {
-        return Ok(out_of_scope());
+    // belongs to (an assignment, a school's pupils); or it was when the edit was made, in a
+    // part of their scope they have lost since.
+    let made_at = hlc_instant(&hlc);
+    let may = |region: &str, reach: &str| access(who, history, region, reach, made_at);
+    let mut through_history = false;
+    if let Some(p) = &current_path {
+        match may(p, &current_reach) {
+            Access::No => return Ok(out_of_scope()),
+            Access::Before => through_history = true,
+            Access::Now => {}
+        }
     }
     let new_region = m.fields.get(REGION_FIELD).and_then(Value::as_str);
     let new_path = match new_region {
@@ -552,7 +675,7 @@ fn judge(
             problem("not_found", "there is no such record to delete", Vec::new()),
         ));
     }
-    let merged = merge::merge(def, current.as_ref(), &inc);
+    let mut merged = merge::merge(def, current.as_ref(), &inc);
     let path = new_path
         .clone()
         .or(current_path.clone())
@@ -563,12 +686,14 @@ fn judge(
         match places.reach(def.reach, &merged.record.data) {
             Ok(r) => r,
             // Outside the caller's region, say no more than that.
-            Err(_) if !who.scope.contains(&path) => return Ok(out_of_scope()),
+            Err(_) if may(&path, "") == Access::No => return Ok(out_of_scope()),
             Err(p) => return Ok(rejected(m, p)),
         }
     };
-    if !may(&path, &reach) {
-        return Ok(out_of_scope());
+    match may(&path, &reach) {
+        Access::No => return Ok(out_of_scope()),
+        Access::Before => through_history = true,
+        Access::Now => {}
     }
     // A new case's number must come from a block this device reserved (checked last, so a
     // number is only taken by a mutation that is accepted).
@@ -610,15 +735,14 @@ fn judge(
             created_at: now,
         });
     }
+    let version = merged.record.version;
     if !merged.changed.is_empty() {
-        let before = current
-            .as_ref()
-            .map(|s| Value::Object(s.data.clone()))
-            .unwrap_or(Value::Null);
-        let mut after_data = Value::Object(merged.record.data.clone());
-        if merged.record.deleted {
-            after_data = json!({"deleted": true});
-        }
+        let deleted_mark = json!({"deleted": true});
+        let after_data = if merged.record.deleted {
+            deleted_mark.as_object()
+        } else {
+            Some(&merged.record.data)
+        };
         let action = match (&current, merged.record.deleted) {
             (None, _) => Action::Create,
             (Some(c), true) if !c.deleted => Action::Delete,
@@ -629,7 +753,7 @@ fn judge(
             m.entity.clone(),
             m.id.clone(),
             path.clone(),
-            audit::diff(&before, &after_data),
+            audit::diff_objects(current.as_ref().map(|s| &s.data), after_data),
         ));
         let region_id = merged
             .record
@@ -639,6 +763,18 @@ fn judge(
             .unwrap_or_default()
             .to_owned();
         let prior = staged.get(&key).and_then(|s| s.row.clone());
+        // Moved away: devices that held it where it was and do not reach it now drop it.
+        if let Some(old) = &prior
+            && !merged.record.deleted
+            && (old.region_path != path || old.reach_path != reach)
+        {
+            notes.push(Note::Moved {
+                entity: m.entity.clone(),
+                id: m.id.clone(),
+                region_path: old.region_path.clone(),
+                reach_path: old.reach_path.clone(),
+            });
+        }
         let row = RecordRow {
             entity: m.entity.clone(),
             id: m.id.clone(),
@@ -646,7 +782,7 @@ fn judge(
             region_path: path,
             reach_path: reach,
             data: serde_json::to_string(&merged.record.data).map_err(Error::internal)?,
-            stamps: serde_json::to_string(&merged.record.stamps).map_err(Error::internal)?,
+            stamps: merge::stamps_to_json(&merged.record.stamps),
             version: merged.record.version,
             deleted: merged.record.deleted,
             seq: prior.as_ref().map_or(0, |r| r.seq),
@@ -660,13 +796,20 @@ fn judge(
             key.clone(),
             Staged {
                 row: Some(row),
-                state: Some(merged.record.clone()),
+                state: Some(std::mem::take(&mut merged.record)),
                 last_change: {
                     *changes_made += 1;
                     *changes_made
                 },
             },
         );
+    }
+    // Taken for a scope the user has lost: their devices keep it until their next pull.
+    if through_history {
+        notes.push(Note::Departed {
+            entity: m.entity.clone(),
+            id: m.id.clone(),
+        });
     }
     let status = match merged.status {
         Status::Applied => MutationStatus::Applied,
@@ -679,7 +822,7 @@ fn judge(
         entity: m.entity.clone(),
         id: m.id.clone(),
         status,
-        version: Some(merged.record.version),
+        version: Some(version),
         conflict_ids,
         problem: None,
     })

@@ -124,12 +124,22 @@ pub fn record_push(
     let (mut s, exists) = load_or_new(conn, d, r)?;
     apply_report(&mut s, d, r);
     s.last_push_at = Some(now());
-    let ids: Vec<&str> = batch.iter().map(|m| m.mutation_id.as_str()).collect();
-    let already: Vec<String> = sync_quarantine::table
-        .filter(sync_quarantine::device_id.eq(d.device_id))
-        .filter(sync_quarantine::mutation_id.eq_any(&ids))
-        .select(sync_quarantine::mutation_id)
-        .load(conn)?;
+    // Only refused mutations go to quarantine: look up those alone, and only if any.
+    let ids: Vec<&str> = batch
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| r.status == MutationStatus::Rejected)
+        .map(|(m, _)| m.mutation_id.as_str())
+        .collect();
+    let already: Vec<String> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        sync_quarantine::table
+            .filter(sync_quarantine::device_id.eq(d.device_id))
+            .filter(sync_quarantine::mutation_id.eq_any(&ids))
+            .select(sync_quarantine::mutation_id)
+            .load(conn)?
+    };
     let t = now();
     let mut fresh = Vec::new();
     for (m, res) in batch.iter().zip(results) {
@@ -170,6 +180,30 @@ pub fn record_push(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// How stale a device's last-pull time may get before a pull records it again.
+const PULL_RECORD_INTERVAL: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Whether a finished pull should be recorded: the device is new here, reports something
+/// new (its outbox, app or protocol version), or last recorded a pull a while ago. Read on a
+/// read connection, so that most pulls never take the writer.
+pub fn pull_worth_recording(conn: &mut DbConn, device_id: &str, r: &DeviceReport) -> Result<bool> {
+    let found: Option<StatusRow> = sync_device_status::table
+        .find(device_id)
+        .select(StatusRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match found {
+        None => true,
+        Some(s) => {
+            s.protocol_version != r.protocol_version
+                || (r.app_version.is_some() && s.app_version != r.app_version)
+                || (r.pending.is_some() && s.pending_reported != r.pending)
+                || s.last_pull_at
+                    .is_none_or(|t| now() - t >= PULL_RECORD_INTERVAL)
+        }
+    })
 }
 
 /// After a pull: when the device last received, and what it reported.

@@ -73,6 +73,8 @@ enum Command {
     },
     /// List the records of an entity held on this device.
     Show { entity: String },
+    /// Compare the store with the server and fetch only what differs (no full restore).
+    Repair,
     /// Changes waiting to be sent, and changes the server refused.
     Status,
     /// Open conflicts in your scope.
@@ -158,6 +160,15 @@ fn execute(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(),
             .map_err(w)?;
         }
         Command::Pull => writeln!(out, "received {} change(s)", f.pull()?).map_err(w)?,
+        Command::Repair => {
+            let r = f.repair()?;
+            writeln!(
+                out,
+                "{} bucket(s) differed; received {}, dropped {}",
+                r.buckets, r.received, r.dropped
+            )
+            .map_err(w)?;
+        }
         Command::Sync => {
             let (s, n) = f.sync()?;
             writeln!(

@@ -15,12 +15,14 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
+use crate::digest::{self, Digests};
 use crate::hlc::{Clock, Hlc};
 use crate::merge::{Incoming, Rejection, Stored, validate};
 use crate::schema;
 use crate::wire::{
-    APP_VERSION_HEADER, Mutation, MutationStatus, Op, PENDING_HEADER, PROTOCOL_HEADER,
-    PullResponse, PushRequest, PushResponse,
+    APP_VERSION_HEADER, DigestRequest, DigestResponse, Held, MAX_REPAIR_BUCKETS, Mutation,
+    MutationStatus, Op, PENDING_HEADER, PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse,
+    RepairRequest, RepairResponse,
 };
 use store::{OutboxRow, RecordRow, outbox, records, rejected};
 
@@ -79,12 +81,24 @@ pub struct PushSummary {
     pub rejected: usize,
 }
 
+/// What a repair did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepairSummary {
+    /// Buckets whose digests differed from the server's.
+    pub buckets: usize,
+    /// Rows received (lacking or held at another version).
+    pub received: usize,
+    /// Rows dropped (not live in the scope).
+    pub dropped: usize,
+}
+
 /// One field device.
 pub struct Field {
     db: SqliteConnection,
     http: reqwest::blocking::Client,
     base_url: String,
     clock: Clock,
+    page_size: Option<u32>,
 }
 
 impl std::fmt::Debug for Field {
@@ -129,6 +143,7 @@ impl Field {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             clock,
+            page_size: None,
         })
     }
 
@@ -232,6 +247,11 @@ impl Field {
     /// The user this device is signed in as.
     pub fn user_id(&mut self) -> Result<String, ClientError> {
         store::get_meta(&mut self.db, "user_id")?.ok_or(ClientError::NotSignedIn)
+    }
+
+    /// This device's id, once registered.
+    pub fn device_id(&mut self) -> Result<Option<String>, ClientError> {
+        store::get_meta(&mut self.db, "device_id")
     }
 
     /// A record as the device shows it.
@@ -371,6 +391,14 @@ impl Field {
         Ok(outbox::table.count().get_result(&mut self.db)?)
     }
 
+    /// The outbox in the order it is pushed: (mutation id, entity, id).
+    pub fn outbox(&mut self) -> Result<Vec<(String, String, String)>, ClientError> {
+        Ok(outbox::table
+            .order(outbox::pos.asc())
+            .select((outbox::mutation_id, outbox::entity, outbox::id))
+            .load(&mut self.db)?)
+    }
+
     /// Changes the server refused: (mutation id, entity, id, problem).
     pub fn refused(&mut self) -> Result<Vec<(String, String, String, Value)>, ClientError> {
         let rows: Vec<(String, String, String, String)> = rejected::table
@@ -478,7 +506,7 @@ impl Field {
                     }
                     diesel::delete(outbox::table.find(row.pos)).execute(c)?;
                 }
-                Ok::<_, ClientError>(())
+                store::finish_drops(c)
             })?;
         }
     }
@@ -489,51 +517,71 @@ impl Field {
         let mut total = 0;
         let mut reset = false;
         loop {
-            let cursor = store::get_meta(&mut self.db, "cursor")?;
-            let path = match &cursor {
-                Some(c) => format!("/v1/sync/pull?cursor={c}"),
-                None => "/v1/sync/pull".to_owned(),
-            };
-            let url = self.url(&path);
-            let page = match self.send(|http, token| http.get(&url).bearer_auth(token)) {
+            match self.pull_page() {
+                Ok((n, more)) => {
+                    total += n;
+                    if !more {
+                        return Ok(total);
+                    }
+                }
                 // Offline longer than the server keeps deletions: start over, once.
                 Err(ClientError::Server { status: 410, body })
                     if !reset && body.contains("reset_required") =>
                 {
                     reset = true;
                     self.reset()?;
-                    continue;
                 }
-                other => other?,
-            };
-            let page: PullResponse =
-                serde_json::from_value(page).map_err(|e| ClientError::Local(e.to_string()))?;
-            if let Ok(h) = page.server_hlc.parse::<Hlc>() {
-                let _ = self.clock.observe(&h, wall_ms());
-            }
-            total += page.changes.len();
-            self.db.transaction(|c| {
-                for ch in &page.changes {
-                    let local = store::record(c, &ch.entity, &ch.id)?;
-                    if local.as_ref().is_none_or(|l| l.version <= ch.version) {
-                        store::put_record(
-                            c,
-                            &RecordRow {
-                                entity: ch.entity.clone(),
-                                id: ch.id.clone(),
-                                version: ch.version,
-                                deleted: ch.deleted,
-                                data: Value::Object(ch.fields.clone()).to_string(),
-                            },
-                        )?;
-                    }
-                }
-                store::set_meta(c, "cursor", &page.next_cursor)
-            })?;
-            if !page.has_more {
-                return Ok(total);
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Asks for at most `n` changes per pull page (the server's default otherwise).
+    pub fn set_page_size(&mut self, n: Option<u32>) {
+        self.page_size = n;
+    }
+
+    /// Pulls one page and saves its cursor with it; returns the changes received and
+    /// whether more are waiting. A fresh store's first page is today's work.
+    pub fn pull_page(&mut self) -> Result<(usize, bool), ClientError> {
+        let cursor = store::get_meta(&mut self.db, "cursor")?;
+        let mut query: Vec<String> = Vec::new();
+        if let Some(c) = &cursor {
+            query.push(format!("cursor={c}"));
+        }
+        if let Some(n) = self.page_size {
+            query.push(format!("limit={n}"));
+        }
+        let url = self.url(&format!("/v1/sync/pull?{}", query.join("&")));
+        let page = self.send(|http, token| http.get(&url).bearer_auth(token))?;
+        let page: PullResponse =
+            serde_json::from_value(page).map_err(|e| ClientError::Local(e.to_string()))?;
+        if let Ok(h) = page.server_hlc.parse::<Hlc>() {
+            let _ = self.clock.observe(&h, wall_ms());
+        }
+        self.db.transaction(|c| {
+            for ch in &page.changes {
+                let local = store::record(c, &ch.entity, &ch.id)?;
+                if local.as_ref().is_none_or(|l| l.version <= ch.version) {
+                    store::put_record(
+                        c,
+                        &RecordRow {
+                            entity: ch.entity.clone(),
+                            id: ch.id.clone(),
+                            version: ch.version,
+                            deleted: ch.deleted,
+                            data: Value::Object(ch.fields.clone()).to_string(),
+                        },
+                    )?;
+                }
+            }
+            // Out of scope now (a case handed over, a move): drop, keeping unsent work.
+            for (entity, ids) in &page.drops {
+                store::drop_records(c, entity, ids)?;
+            }
+            store::set_meta(c, "cursor", &page.next_cursor)
+        })?;
+        Ok((page.changes.len(), page.has_more))
     }
 
     /// Forgets what was pulled, keeping every record with unsent changes and the outbox
@@ -553,6 +601,80 @@ impl Field {
             diesel::delete(store::meta::table.find("cursor")).execute(c)?;
             Ok::<_, ClientError>(())
         })
+    }
+
+    /// Repairs the store without a full restore: compares bucket digests of what it holds
+    /// with the server's for its scope, then fetches only the rows of the buckets that
+    /// differ that it lacks or holds at another version, and drops what it should not hold.
+    /// Unsent changes are kept; the pull cursor is untouched.
+    pub fn repair(&mut self) -> Result<RepairSummary, ClientError> {
+        let held: Vec<(String, String, i64)> = records::table
+            .filter(records::deleted.eq(false))
+            .select((records::entity, records::id, records::version))
+            .load(&mut self.db)?;
+        let mut mine = Digests::default();
+        for (entity, id, version) in &held {
+            mine.add(entity, id, *version);
+        }
+        let url = self.url("/v1/sync/digest");
+        let body = DigestRequest {
+            digests: mine.to_wire(),
+        };
+        let answer = self.send(|http, token| http.post(&url).bearer_auth(token).json(&body))?;
+        let answer: DigestResponse =
+            serde_json::from_value(answer).map_err(|e| ClientError::Local(e.to_string()))?;
+        let differing: Vec<(String, u16)> = answer
+            .differing
+            .into_iter()
+            .flat_map(|(e, bs)| bs.into_iter().map(move |b| (e.clone(), b)))
+            .collect();
+        let mut summary = RepairSummary {
+            buckets: differing.len(),
+            ..RepairSummary::default()
+        };
+        for chunk in differing.chunks(MAX_REPAIR_BUCKETS) {
+            let mut req = RepairRequest {
+                buckets: BTreeMap::new(),
+                held: BTreeMap::new(),
+            };
+            for (e, b) in chunk {
+                req.buckets.entry(e.clone()).or_default().push(*b);
+            }
+            for (entity, id, version) in &held {
+                if chunk.contains(&(entity.clone(), digest::bucket(id))) {
+                    req.held.entry(entity.clone()).or_default().push(Held {
+                        id: id.clone(),
+                        version: *version,
+                    });
+                }
+            }
+            let url = self.url("/v1/sync/repair");
+            let answer = self.send(|http, token| http.post(&url).bearer_auth(token).json(&req))?;
+            let answer: RepairResponse =
+                serde_json::from_value(answer).map_err(|e| ClientError::Local(e.to_string()))?;
+            summary.received += answer.changes.len();
+            summary.dropped += answer.drops.values().map(Vec::len).sum::<usize>();
+            self.db.transaction(|c| {
+                // The server's state is the truth here, whatever version the store held.
+                for ch in &answer.changes {
+                    store::put_record(
+                        c,
+                        &RecordRow {
+                            entity: ch.entity.clone(),
+                            id: ch.id.clone(),
+                            version: ch.version,
+                            deleted: ch.deleted,
+                            data: Value::Object(ch.fields.clone()).to_string(),
+                        },
+                    )?;
+                }
+                for (entity, ids) in &answer.drops {
+                    store::drop_records(c, entity, ids)?;
+                }
+                Ok::<_, ClientError>(())
+            })?;
+        }
+        Ok(summary)
     }
 
     /// Push, then pull.

@@ -41,6 +41,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Records the server said to drop while the outbox still changes them: kept until
+    /// those changes are answered, then dropped.
+    dropping (entity, id) {
+        entity -> Text,
+        id -> Text,
+    }
+}
+
+diesel::table! {
     meta (key) {
         key -> Text,
         value -> Text,
@@ -60,6 +69,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS rejected (
     mutation_id TEXT PRIMARY KEY NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL,
     problem TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dropping (entity TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (entity, id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
 ";
 
@@ -129,4 +139,47 @@ pub fn put_record(conn: &mut SqliteConnection, row: &RecordRow) -> Result<(), Cl
 
 pub fn parse_object(s: &str) -> Result<Map<String, Value>, ClientError> {
     serde_json::from_str(s).map_err(|e| ClientError::Local(e.to_string()))
+}
+
+/// Drops records the server says are no longer in scope. One the outbox still changes is
+/// kept (and dropped once those changes are answered): unsent work is never lost.
+pub fn drop_records(
+    conn: &mut SqliteConnection,
+    entity: &str,
+    ids: &[String],
+) -> Result<(), ClientError> {
+    for id in ids {
+        let pending: i64 = outbox::table
+            .filter(outbox::entity.eq(entity))
+            .filter(outbox::id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if pending > 0 {
+            diesel::replace_into(dropping::table)
+                .values((dropping::entity.eq(entity), dropping::id.eq(id)))
+                .execute(conn)?;
+        } else {
+            diesel::delete(records::table.find((entity, id))).execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops the records kept for their unsent changes once nothing of theirs is left to send.
+pub fn finish_drops(conn: &mut SqliteConnection) -> Result<(), ClientError> {
+    let waiting: Vec<(String, String)> = dropping::table
+        .select((dropping::entity, dropping::id))
+        .load(conn)?;
+    for (entity, id) in waiting {
+        let pending: i64 = outbox::table
+            .filter(outbox::entity.eq(&entity))
+            .filter(outbox::id.eq(&id))
+            .count()
+            .get_result(conn)?;
+        if pending == 0 {
+            diesel::delete(records::table.find((&entity, &id))).execute(conn)?;
+            diesel::delete(dropping::table.find((&entity, &id))).execute(conn)?;
+        }
+    }
+    Ok(())
 }

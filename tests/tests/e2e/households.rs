@@ -327,8 +327,11 @@ fn an_assigned_helper_reaches_the_household_and_nothing_else_of_its_village() {
     let mine = visit(&qingshan, &assigned, &phone.user_id, "入户走访");
     let r = s.push(&phone, vec![mine.clone()]);
     assert_eq!(r.body["results"][0]["status"], "applied", "{}", r.text);
+    // (From scratch, today's work comes first and again with the history.)
     let (changes, _) = s.pull_all(&phone, None);
-    assert_eq!(ids_of(&changes, "household"), vec![assigned.clone()]);
+    let mut households = ids_of(&changes, "household");
+    households.dedup();
+    assert_eq!(households, vec![assigned.clone()]);
     let visits = ids_of(&changes, "visit");
     assert!(visits.contains(&on_assigned["id"].as_str().unwrap_or_default().to_owned()));
     assert!(visits.contains(&mine["id"].as_str().unwrap_or_default().to_owned()));

@@ -83,6 +83,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(calculations::aid_check)
         .service(sync::push)
         .service(sync::pull)
+        .service(sync::digest)
+        .service(sync::repair_buckets)
         .service(sync::schema)
         .service(sync::list_conflicts)
         .service(sync::resolve_conflict)

@@ -3,10 +3,11 @@
 
 use actix_web::{HttpRequest, get, post, web};
 use bangfu_sync::PROTOCOL_VERSION;
+use bangfu_sync::digest::Digests;
 use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule};
 use bangfu_sync::wire::{
-    APP_VERSION_HEADER, MAX_BATCH, MAX_PULL, PENDING_HEADER, PROTOCOL_HEADER, PullResponse,
-    PushRequest, PushResponse,
+    APP_VERSION_HEADER, DigestRequest, DigestResponse, MAX_BATCH, MAX_PULL, PENDING_HEADER,
+    PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,9 +22,11 @@ use crate::http::page::{Page, PageParams};
 use crate::state::AppState;
 use crate::store::devices;
 use crate::sync::conflicts::{self, Choice};
+use crate::sync::first;
 use crate::sync::pull::{self as feed_pull, Cursor};
 use crate::sync::push::{self as apply_push, Pusher, wall_ms};
 use crate::sync::records::{self, ConflictFilter, ConflictRow};
+use crate::sync::repair;
 use crate::sync::supervision::{self, DeviceReport, SyncingDevice};
 
 /// The largest push body: 1000 mutations of a few kilobytes.
@@ -118,20 +121,25 @@ pub async fn push(
     }
     let clock = state.clock.clone();
     let (rep, region_path) = (report(&req), caller.region_path.clone());
-    let results = state
-        .db
-        .write(move |c| {
-            let results = apply_push::apply(c, &who, &clock, &mutations)?;
-            devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
-            let d = SyncingDevice {
-                device_id: &who.device_id,
-                user_id: &who.user_id,
-                region_path: &region_path,
-            };
-            supervision::record_push(c, &d, &rep, &mutations, &results)?;
-            Ok(results)
-        })
-        .await?;
+    let work = move |c: &mut crate::store::DbConn| {
+        let results = apply_push::apply(c, &who, &clock, &mutations)?;
+        devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
+        let d = SyncingDevice {
+            device_id: &who.device_id,
+            user_id: &who.user_id,
+            region_path: &region_path,
+        };
+        supervision::record_push(c, &d, &rep, &mutations, &results)?;
+        Ok(results)
+    };
+    #[cfg(feature = "fault-injection")]
+    let results = if crate::sync::fault::ack_before_commit() {
+        crate::sync::fault::answer_then_commit(&state.db, work).await?
+    } else {
+        state.db.write(work).await?
+    };
+    #[cfg(not(feature = "fault-injection"))]
+    let results = state.db.write(work).await?;
     Ok(web::Json(PushResponse {
         results,
         server_hlc: server_hlc(&state)?,
@@ -148,7 +156,10 @@ pub struct PullQuery {
 }
 
 /// Receive what changed in the caller's scope since the cursor: synced records (tombstones
-/// for deleted ones) and regions, in the order they were committed.
+/// for deleted ones) and regions, in the order they were committed, and the ids of rows to
+/// drop (no longer in scope). Without a cursor, the first page is today's work (the
+/// households the caller helps with their open records, the open dropout cases they work)
+/// when there is any, and the history follows from the start of the feed.
 #[utoipa::path(tag = "sync", security(("bearer" = [])),
     params(PullQuery, ("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
     responses((status = 200, body = PullResponse),
@@ -183,11 +194,28 @@ pub async fn pull(
         .unwrap_or(Cursor::START);
     let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
     let pulled_by = device.clone();
-    let user_id = caller.user_id.clone();
-    let (page, last_mutation_id, missing_photos) = state
+    let (user_id, region_id) = (caller.user_id.clone(), caller.region_id.clone());
+    let fresh = q.cursor.is_none();
+    let rep = report(&req);
+    let (page, last_mutation_id, missing_photos, record) = state
         .db
         .read(move |c| {
-            let page = feed_pull::pull(c, &scope, &user_id, after, limit)?;
+            // A fresh device gets today's work first, then the whole feed from its start.
+            let first = if fresh {
+                first::todays_work(c, &scope, &user_id, &region_id, limit as usize)?
+            } else {
+                Vec::new()
+            };
+            let page = if first.is_empty() {
+                feed_pull::pull(c, &scope, &user_id, after, limit)?
+            } else {
+                feed_pull::Page {
+                    changes: first,
+                    drops: Default::default(),
+                    next: Cursor::START,
+                    has_more: true,
+                }
+            };
             let last = match &device {
                 Some(d) => records::last_answered(c, d)?,
                 None => None,
@@ -198,10 +226,15 @@ pub async fn pull(
             } else {
                 crate::store::photos::missing_for(c, &scope, &user_id, 1000)?
             };
-            Ok((page, last, missing))
+            // A finished pull is recorded for supervisors, when it tells them something.
+            let record = match &device {
+                Some(d) if !page.has_more => supervision::pull_worth_recording(c, d, &rep)?,
+                _ => false,
+            };
+            Ok((page, last, missing, record))
         })
         .await?;
-    if let Some(device_id) = pulled_by {
+    if let Some(device_id) = pulled_by.filter(|_| record) {
         let (rep, user_id, region_path) = (
             report(&req),
             caller.user_id.clone(),
@@ -221,12 +254,75 @@ pub async fn pull(
     }
     Ok(web::Json(PullResponse {
         changes: page.changes,
+        drops: page.drops,
         next_cursor: page.next.encode(),
         has_more: page.has_more,
         server_hlc: server_hlc(&state)?,
         last_mutation_id,
         missing_photos,
     }))
+}
+
+/// The largest repair body: a device's ids in 64 buckets.
+const REPAIR_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Compare what the device holds with its scope: the device sends a digest per bucket of
+/// each entity's live rows and learns which buckets differ (then asks `/v1/sync/repair`
+/// for those). See `sync/PROTOCOL.md`.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = DigestRequest,
+    responses((status = 200, body = DigestResponse),
+              (status = 422, description = "A digest is not 32 hex digits, or a bucket is not 0–255", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/sync/digest")]
+pub async fn digest(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    body: ApiJson<DigestRequest, REPAIR_LIMIT>,
+) -> Result<web::Json<DigestResponse>> {
+    check_protocol(&req)?;
+    let device = Digests::from_wire(&body.0.digests).ok_or_else(|| {
+        Error::validation(
+            "digests",
+            "invalid_digest",
+            Msg::fixed(
+                "摘要须为 32 位十六进制数，分桶编号为 0 到 255。",
+                "Digests are 32 hex digits and buckets 0 to 255.",
+            ),
+        )
+    })?;
+    let scope = caller.scope.clone();
+    let server = state.db.read(move |c| repair::digests(c, &scope)).await?;
+    Ok(web::Json(DigestResponse {
+        differing: server.differing(&device),
+    }))
+}
+
+/// Repair the buckets that differ: the device lists the rows it holds in them and gets back
+/// only the rows it lacks or holds at another version, and the ids it should drop.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = RepairRequest,
+    responses((status = 200, body = RepairResponse),
+              (status = 422, description = "More than 64 buckets, or an unknown entity", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/sync/repair")]
+pub async fn repair_buckets(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    body: ApiJson<RepairRequest, REPAIR_LIMIT>,
+) -> Result<web::Json<RepairResponse>> {
+    check_protocol(&req)?;
+    let scope = caller.scope.clone();
+    let ask = body.0;
+    let (changes, drops) = state
+        .db
+        .read(move |c| repair::repair(c, &scope, &ask))
+        .await?;
+    Ok(web::Json(RepairResponse { changes, drops }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,0 +1,230 @@
+//! The `bangfu` command: serve the API, apply migrations, print the contract, manage
+//! regions and staff accounts from the server's shell, load demo data. In the library so
+//! that the end-to-end tests can run the very same command as a process of their own.
+
+use std::io::BufRead;
+
+use crate::auth::{password, service::check_password};
+use crate::config::{Config, LogFormat, Overrides};
+use crate::domain::region::RegionLevel;
+use crate::domain::role::Role;
+use crate::store::audit::Actor;
+use crate::store::db::write_tx;
+use crate::store::{Db, migrate, regions, users};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "bangfu",
+    version,
+    about = "Central server for public assistance case work (帮扶)"
+)]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (applies pending migrations first).
+    Serve {
+        /// Load the demo county and accounts before serving.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Load the demo county, its regions and a user of every role.
+    Demo,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the region tree.
+    #[command(subcommand)]
+    Region(RegionCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account. The password is read from standard input with
+    /// --password-stdin; otherwise one is generated and printed once.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// helper, village_secretary, township_officer, county_officer, auditor or admin
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Code of the region the user belongs to.
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegionCommand {
+    /// Add a region; without --parent it becomes a root (province, city or county).
+    Add {
+        /// province, city, county, township, village or school
+        #[arg(long, value_parser = parse_level)]
+        level: RegionLevel,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Code of the parent region.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Local dibao standard in fen per person per month.
+        #[arg(long)]
+        dibao_fen: Option<i64>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}"))
+}
+
+fn parse_level(s: &str) -> Result<RegionLevel, String> {
+    RegionLevel::parse(s).ok_or_else(|| format!("unknown level {s:?}"))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BANGFU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.db)?;
+    migrate::run_pending(&mut *db.conn()?)?;
+    Ok(db)
+}
+
+/// Runs the command line of this process.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        print!("{}", crate::http::openapi::document_json());
+        return Ok(());
+    }
+    let config = Config::load(&cli.overrides)?;
+    init_logging(config.log_format);
+    match cli.command {
+        Command::Openapi => Ok(()),
+        Command::Serve { demo } => {
+            if demo {
+                load_demo(&open_db(&config)?)?;
+            }
+            actix_web::rt::System::new().block_on(crate::app::serve(config))
+        }
+        Command::Migrate => {
+            let db = Db::connect(&config.db)?;
+            let applied = migrate::run_pending(&mut *db.conn()?)?;
+            println!("{} migration(s) applied", applied.len());
+            Ok(())
+        }
+        Command::Demo => load_demo(&open_db(&config)?),
+        Command::User(UserCommand::Add {
+            username,
+            display_name,
+            role,
+            region,
+            phone,
+            password_stdin,
+        }) => {
+            let db = open_db(&config)?;
+            let (pw, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (crate::auth::tokens::new_secret()?[..20].to_owned(), true)
+            };
+            check_password("password", &pw)
+                .map_err(|_| anyhow::anyhow!("passwords are 10 to 128 characters"))?;
+            let hash = password::hash(&pw)?;
+            let u = write_tx(&mut *db.conn()?, |c| {
+                let r = regions::find_by_code(c, &region)?;
+                users::create(
+                    c,
+                    &Actor::operator(),
+                    None,
+                    users::NewUser {
+                        username: &username,
+                        display_name: display_name.as_deref().unwrap_or(&username),
+                        password_hash: hash,
+                        role,
+                        region_id: &r.id,
+                        phone: phone.as_deref(),
+                    },
+                )
+            })
+            .with_context(|| format!("creating user {username}"))?;
+            println!(
+                "created {} ({}) in {} [{}]",
+                u.user.username, u.user.role, u.region.name, u.user.id
+            );
+            if generated {
+                println!("password: {pw}");
+            }
+            Ok(())
+        }
+        Command::Region(RegionCommand::Add {
+            level,
+            code,
+            name,
+            parent,
+            dibao_fen,
+        }) => {
+            let db = open_db(&config)?;
+            let r = write_tx(&mut *db.conn()?, |c| {
+                let parent_id = parent
+                    .as_deref()
+                    .map(|p| regions::find_by_code(c, p))
+                    .transpose()?
+                    .map(|r| r.id);
+                regions::create(
+                    c,
+                    &Actor::operator(),
+                    None,
+                    regions::NewRegion {
+                        parent_id: parent_id.as_deref(),
+                        level,
+                        code: &code,
+                        name: &name,
+                        dibao_fen,
+                    },
+                )
+            })
+            .with_context(|| format!("adding region {code}"))?;
+            println!("added {} {} [{}]", r.level, r.name, r.id);
+            Ok(())
+        }
+    }
+}
+
+fn load_demo(db: &Db) -> anyhow::Result<()> {
+    let (regions, users) = crate::demo::load(db)?;
+    println!(
+        "demo data: {regions} region(s) and {users} user(s) added; every demo account's password is {}",
+        crate::demo::DEMO_PASSWORD
+    );
+    Ok(())
+}

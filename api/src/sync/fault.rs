@@ -1,0 +1,40 @@
+//! Fault injection for the kill test's control run, compiled only with the
+//! `fault-injection` feature: with `BANGFU_FAULT=ack_before_commit` a push is answered as
+//! soon as it is applied, and its transaction commits a moment later. Killing the server in
+//! between loses acknowledged records, which the kill test must notice.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::error::{Error, Result};
+use crate::store::{Db, DbConn};
+
+/// Whether the control's fault is switched on for this process.
+pub fn ack_before_commit() -> bool {
+    std::env::var("BANGFU_FAULT").as_deref() == Ok("ack_before_commit")
+}
+
+/// Runs `f` in a write transaction, but answers with its result before committing.
+pub async fn answer_then_commit<T, F>(db: &Db, f: F) -> Result<T>
+where
+    F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    T: Clone + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    let db = db.clone();
+    actix_web::rt::spawn(async move {
+        let _ = db
+            .write(move |c| {
+                let value = f(c)?;
+                let _ = tx.send(value.clone());
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(value)
+            })
+            .await;
+    });
+    web::block(move || rx.recv())
+        .await
+        .map_err(Error::internal)?
+        .map_err(|_| Error::Internal("the push failed before it was answered".into()))
+}

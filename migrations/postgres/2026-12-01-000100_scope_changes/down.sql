@@ -1,0 +1,2 @@
+DROP TABLE sync_reach_changes;
+DROP TABLE sync_scope_history;
