@@ -190,5 +190,6 @@ pub mod perm {
         ReviewApplications,
         PayAid,
         SuperviseSync,
+        ReadLedgers,
     );
 }

@@ -85,6 +85,10 @@ impl Role {
             ),
             P::PayAid => matches!(self, R::CountyOfficer | R::Admin),
             P::SuperviseSync => !matches!(self, R::Helper),
+            // Ledgers are how supervision is handed upward (R-SUP-2): officers and auditors
+            // export their jurisdiction, village secretaries their village. Helpers work
+            // from their phones' synced records and hand nothing upward themselves.
+            P::ReadLedgers => !matches!(self, R::Helper),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -124,6 +128,8 @@ pub enum Permission {
     PayAid,
     /// See the sync status of devices and the changes the server refused.
     SuperviseSync,
+    /// Export ledgers (台账) of one's scope as spreadsheets; every export is audited.
+    ReadLedgers,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
 }

@@ -41,6 +41,7 @@ use super::routes;
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
         (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256"),
         (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
+        (name = "ledgers", description = "Ledgers (台账) exported as XLSX or CSV, streamed, within the caller's scope"),
     )
 )]
 struct ApiDoc;

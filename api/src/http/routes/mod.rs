@@ -12,6 +12,7 @@ pub mod case_files;
 pub mod devices;
 pub mod health;
 pub mod households;
+pub mod ledgers;
 pub mod photos;
 pub mod programs;
 pub mod regions;
@@ -86,7 +87,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(uploads::progress)
         .service(uploads::append)
         .service(uploads::cancel)
-        .service(photos::download);
+        .service(photos::download)
+        // The workbook before `{ledger}`, which would otherwise take its path.
+        .service(ledgers::list)
+        .service(ledgers::workbook)
+        .service(ledgers::export);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.
