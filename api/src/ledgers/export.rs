@@ -19,10 +19,11 @@ use crate::store::Db;
 
 /// Source records read per chunk.
 pub const CHUNK_ROWS: i64 = 1000;
-/// Bytes gathered before they are handed to the response.
-const SEND_AT: usize = 64 * 1024;
-/// Pieces waiting in the channel before the writer waits: at most about 512 KiB in flight.
-const IN_FLIGHT: usize = 8;
+/// Bytes gathered before they are handed to the response (small enough that the first
+/// piece leaves while the first chunk is being written, even compressed).
+const SEND_AT: usize = 16 * 1024;
+/// Pieces waiting in the channel before the writer waits: at most about 256 KiB in flight.
+const IN_FLIGHT: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -111,10 +111,10 @@ pub fn records_by_id(
         .collect())
 }
 
-/// How one entity's records name another's, looked up through a partial index on the
-/// field's value inside the JSON (migration `ledger_links`). Entity and expression are
-/// written into the SQL as the index has them (a bound parameter would not let the planner
-/// match the index's condition).
+/// How one entity's records name another's, looked up through an index on the field's
+/// value inside the JSON (migration `ledger_links`: partial on PostgreSQL, on entity and
+/// value on SQLite). Entity and expression are written into the SQL as the index has them,
+/// so that even a generic plan matches the partial index's condition.
 #[derive(Debug, Clone, Copy)]
 pub enum Link {
     /// `retrieval_attempt.case_id`: the attempts made on a dropout case.

@@ -12,6 +12,7 @@ mod field_cli;
 mod households;
 mod housekeeping;
 mod idempotency;
+mod ledgers;
 mod photos;
 mod schema;
 mod scope;
