@@ -15,7 +15,7 @@ use crate::domain::access::Scope;
 use crate::error::{Error, Result};
 use crate::store::DbConn;
 use crate::store::schema::{household_members, households, programs, regions, sync_records, users};
-use crate::store::scoped::path_in_scope;
+use crate::store::scoped::{MultiBackend, path_in_scope};
 use crate::sync::records::reached_by;
 
 /// A live synced record, decoded.
@@ -58,6 +58,22 @@ fn decode(rows: Vec<(String, String, String)>) -> Result<Vec<Record>> {
         .collect()
 }
 
+type Live<'a> = sync_records::BoxedQuery<'a, MultiBackend, (Text, Text, Text)>;
+
+/// Live (not deleted) records of `entity` in the scope: id, region and data.
+fn live<'a>(entity: &'a str, scope: &Scope) -> Live<'a> {
+    sync_records::table
+        .filter(sync_records::entity.eq(entity))
+        .filter(sync_records::deleted.eq(false))
+        .filter(reached_by(scope))
+        .select((
+            sync_records::id,
+            sync_records::region_id,
+            sync_records::data,
+        ))
+        .into_boxed()
+}
+
 /// Live records of `entity` in the scope, by id after `after`, at most `limit`.
 pub fn records(
     conn: &mut DbConn,
@@ -66,18 +82,9 @@ pub fn records(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Record>> {
-    let mut q = sync_records::table
-        .filter(sync_records::entity.eq(entity.to_owned()))
-        .filter(sync_records::deleted.eq(false))
-        .filter(reached_by(scope))
-        .select((
-            sync_records::id,
-            sync_records::region_id,
-            sync_records::data,
-        ))
+    let mut q = live(entity, scope)
         .order(sync_records::id.asc())
-        .limit(limit)
-        .into_boxed();
+        .limit(limit);
     if let Some(a) = after {
         q = q.filter(sync_records::id.gt(a.to_owned()));
     }
@@ -94,16 +101,8 @@ pub fn records_by_id(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = sync_records::table
-        .filter(sync_records::entity.eq(entity))
+    let rows = live(entity, scope)
         .filter(sync_records::id.eq_any(ids))
-        .filter(sync_records::deleted.eq(false))
-        .filter(reached_by(scope))
-        .select((
-            sync_records::id,
-            sync_records::region_id,
-            sync_records::data,
-        ))
         .load(conn)?;
     Ok(decode(rows)?
         .into_iter()
@@ -113,8 +112,8 @@ pub fn records_by_id(
 
 /// How one entity's records name another's, looked up through an index on the field's
 /// value inside the JSON (migration `ledger_links`: partial on PostgreSQL, on entity and
-/// value on SQLite). Entity and expression are written into the SQL as the index has them,
-/// so that even a generic plan matches the partial index's condition.
+/// value on SQLite). The expression, and the entity once more, are written into the SQL as
+/// the index has them, so that even a generic plan matches the partial index's condition.
 #[derive(Debug, Clone, Copy)]
 pub enum Link {
     /// `retrieval_attempt.case_id`: the attempts made on a dropout case.
@@ -124,10 +123,10 @@ pub enum Link {
 }
 
 impl Link {
-    fn entity(self) -> &'static str {
+    fn entity(self) -> (&'static str, &'static str) {
         match self {
-            Link::AttemptCase => "entity = 'retrieval_attempt'",
-            Link::PhotoSubject => "entity = 'photo'",
+            Link::AttemptCase => ("retrieval_attempt", "entity = 'retrieval_attempt'"),
+            Link::PhotoSubject => ("photo", "entity = 'photo'"),
         }
     }
 
@@ -151,17 +150,10 @@ pub fn records_naming(
     if targets.is_empty() {
         return Ok(Vec::new());
     }
-    let expr = link.expr(conn);
-    let rows = sync_records::table
-        .filter(sql::<Bool>(link.entity()))
-        .filter(sql::<Text>(expr).eq_any(targets))
-        .filter(sync_records::deleted.eq(false))
-        .filter(reached_by(scope))
-        .select((
-            sync_records::id,
-            sync_records::region_id,
-            sync_records::data,
-        ))
+    let (entity, literally) = link.entity();
+    let rows = live(entity, scope)
+        .filter(sql::<Bool>(literally))
+        .filter(sql::<Text>(link.expr(conn)).eq_any(targets))
         .load(conn)?;
     decode(rows)
 }

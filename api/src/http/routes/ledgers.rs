@@ -111,9 +111,22 @@ pub struct LedgerFile(#[allow(dead_code)] Vec<u8>);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ExportQuery {
+pub struct FormatQuery {
     /// `xlsx` (default) or `csv`.
     pub format: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SheetsQuery {
+    /// Ledger names, comma-separated, in the order of the sheets (default: every ledger).
+    pub ledgers: Option<String>,
+}
+
+/// What every export takes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterQuery {
     /// Only this region's subtree; it must lie in the caller's scope (404 otherwise).
     /// Default: everything in the caller's scope.
     pub region_id: Option<String>,
@@ -123,18 +136,6 @@ pub struct ExportQuery {
     pub to: Option<String>,
     /// `true`: ID and phone numbers in full. Township and county officers and admins only;
     /// recorded in the audit log.
-    #[serde(default)]
-    pub unmask: bool,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct WorkbookQuery {
-    /// Ledger names, comma-separated, in the order of the sheets (default: every ledger).
-    pub ledgers: Option<String>,
-    pub region_id: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
     #[serde(default)]
     pub unmask: bool,
 }
@@ -151,13 +152,8 @@ fn invalid(field: &str, code: &'static str, zh: String, en: String) -> FieldErro
     FieldError::new(field, code, Msg::new(zh, en))
 }
 
-fn filters(
-    errors: &mut Vec<FieldError>,
-    region_id: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
-    unmask: bool,
-) -> Filters {
+fn filters(errors: &mut Vec<FieldError>, q: &FilterQuery) -> Filters {
+    let (region_id, from, to) = (q.region_id.as_deref(), q.from.as_deref(), q.to.as_deref());
     if region_id.is_some_and(|r| uuid::Uuid::parse_str(r).is_err()) {
         errors.push(invalid(
             "region_id",
@@ -194,7 +190,7 @@ fn filters(
         region_id: region_id.map(str::to_owned),
         from,
         to,
-        unmask,
+        unmask: q.unmask,
     }
 }
 
@@ -223,7 +219,7 @@ fn finish(errors: Vec<FieldError>) -> Result<()> {
 
 /// Export one ledger as XLSX or CSV, streamed.
 #[utoipa::path(tag = "ledgers", security(("bearer" = [])),
-    params(("ledger" = String, Path, description = "A ledger's name from `GET /v1/ledgers`"), ExportQuery),
+    params(("ledger" = String, Path, description = "A ledger's name from `GET /v1/ledgers`"), FormatQuery, FilterQuery),
     responses(
         (status = 200, description = "The file, streamed as it is read (chunked, no Content-Length). \
             Dates are date cells, instants date-time cells in China time, money in yuan (`#,##0.00`).",
@@ -242,25 +238,20 @@ pub async fn export(
     state: web::Data<AppState>,
     caller: Require<perm::ReadLedgers>,
     ledger: web::Path<String>,
-    q: web::Query<ExportQuery>,
+    format: web::Query<FormatQuery>,
+    q: web::Query<FilterQuery>,
 ) -> Result<HttpResponse> {
     let ledger = ledgers::find(&ledger).ok_or(Error::NotFound)?;
     let mut errors = Vec::new();
-    let format = format_of(&mut errors, q.format.as_deref());
-    let f = filters(
-        &mut errors,
-        q.region_id.as_deref(),
-        q.from.as_deref(),
-        q.to.as_deref(),
-        q.unmask,
-    );
+    let format = format_of(&mut errors, format.format.as_deref());
+    let f = filters(&mut errors, &q);
     finish(errors)?;
     start(&state, &caller, vec![ledger], format, f).await
 }
 
 /// Export several ledgers as the sheets of one XLSX workbook, streamed.
 #[utoipa::path(tag = "ledgers", security(("bearer" = [])),
-    params(WorkbookQuery),
+    params(SheetsQuery, FilterQuery),
     responses(
         (status = 200, description = "The workbook, one sheet per ledger, streamed (no Content-Length)",
          content((LedgerFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
@@ -275,11 +266,18 @@ pub async fn export(
 pub async fn workbook(
     state: web::Data<AppState>,
     caller: Require<perm::ReadLedgers>,
-    q: web::Query<WorkbookQuery>,
+    sheets: web::Query<SheetsQuery>,
+    q: web::Query<FilterQuery>,
 ) -> Result<HttpResponse> {
     let mut errors = Vec::new();
     let mut chosen: Vec<&'static Ledger> = Vec::new();
-    for name in q.ledgers.as_deref().unwrap_or("").split(',').map(str::trim) {
+    for name in sheets
+        .ledgers
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+    {
         match ledgers::find(name) {
             _ if name.is_empty() => {}
             Some(l) if !chosen.iter().any(|c| c.name == l.name) => chosen.push(l),
@@ -295,13 +293,7 @@ pub async fn workbook(
     if chosen.is_empty() {
         chosen = LEDGERS.to_vec();
     }
-    let f = filters(
-        &mut errors,
-        q.region_id.as_deref(),
-        q.from.as_deref(),
-        q.to.as_deref(),
-        q.unmask,
-    );
+    let f = filters(&mut errors, &q);
     finish(errors)?;
     start(&state, &caller, chosen, Format::Xlsx, f).await
 }
@@ -470,15 +462,15 @@ mod tests {
 
     #[test]
     fn filters_list_every_problem_at_once() {
+        let q = |region: Option<&str>, from: &str, to: &str| FilterQuery {
+            region_id: region.map(str::to_owned),
+            from: Some(from.to_owned()),
+            to: Some(to.to_owned()),
+            unmask: false,
+        };
         let mut errors = Vec::new();
         let _ = format_of(&mut errors, Some("pdf"));
-        let _ = filters(
-            &mut errors,
-            Some("nope"),
-            Some("2026-02-30"),
-            Some("2026-01-01"),
-            false,
-        );
+        let _ = filters(&mut errors, &q(Some("nope"), "2026-02-30", "2026-01-01"));
         let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert_eq!(
             fields,
@@ -489,13 +481,7 @@ mod tests {
             ]
         );
         let mut errors = Vec::new();
-        let f = filters(
-            &mut errors,
-            None,
-            Some("2026-02-01"),
-            Some("2026-01-01"),
-            false,
-        );
+        let f = filters(&mut errors, &q(None, "2026-02-01", "2026-01-01"));
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "to");
         assert!(f.from.is_some());
