@@ -82,7 +82,7 @@ impl Kind {
     }
 
     /// The text shown for a code of a label column.
-    pub fn label<'a>(self, code: &'a str) -> &'a str {
+    pub fn label(self, code: &str) -> &str {
         match self {
             Kind::Label(labels) => labels
                 .iter()
