@@ -165,6 +165,16 @@ mod tests {
     }
 
     #[test]
+    fn ledgers_are_exported_by_those_who_hand_work_upward() {
+        for r in Role::ALL {
+            assert_eq!(r.has(Permission::ReadLedgers), r != Role::Helper, "{r:?}");
+        }
+        // Unmasked exports stay with the roles that may unmask anything.
+        assert!(!Role::Auditor.has(Permission::UnmaskPersonalData));
+        assert!(!Role::VillageSecretary.has(Permission::UnmaskPersonalData));
+    }
+
+    #[test]
     fn auditors_read_but_do_not_manage() {
         assert!(Role::Auditor.has(Permission::ReadAudit));
         assert!(!Role::Auditor.has(Permission::ManageUsers));

@@ -337,13 +337,11 @@ async fn start(
                 Some(id) => regions::find(c, Some(&scope), id)?,
                 None => regions::find(c, None, &own_region)?,
             };
-            let mut changes = json!({
-                "ledgers": names, "format": format.as_str(), "region_id": region.id,
+            // `region_id` as asked: null for the whole scope.
+            let changes = json!({
+                "ledgers": names, "format": format.as_str(), "region_id": asked,
                 "from": from, "to": to, "unmasked": unmask,
             });
-            if asked.is_none() {
-                changes["region_id"] = json!(null);
-            }
             audit::record(
                 c,
                 &actor,
