@@ -15,7 +15,9 @@ use super::csv::CsvWriter;
 use super::xlsx::XlsxWriter;
 use super::{Cell, Chunk, Ledger, Selection};
 use crate::error::Error;
-use crate::store::Db;
+use diesel::{Connection, RunQueryDsl};
+
+use crate::store::{Db, DbConn};
 
 /// Source records read per chunk.
 pub const CHUNK_ROWS: i64 = 1000;
@@ -191,6 +193,25 @@ pub struct Job {
     pub selection: Selection,
 }
 
+/// One chunk, read in one transaction (its lookups see the same snapshot as its page). On
+/// PostgreSQL the planner is told not to sort: every page walks an index in key order, and
+/// with statistics gone stale after a bulk load it would otherwise gather and sort the
+/// whole scope for each chunk (measured: 380 ms a chunk at 150,000 visits, 2 ms in order).
+fn read_chunk(
+    conn: &mut DbConn,
+    l: &Ledger,
+    sel: &Selection,
+    after: Option<&str>,
+) -> crate::error::Result<Chunk> {
+    match conn {
+        DbConn::Pg(_) => conn.transaction(|c| {
+            diesel::sql_query("SET LOCAL enable_sort = off").execute(c)?;
+            (l.read)(c, sel, after, CHUNK_ROWS)
+        }),
+        DbConn::Sqlite(_) => (l.read)(conn, sel, after, CHUNK_ROWS),
+    }
+}
+
 /// Starts the export on a blocking thread; the stream yields the file as it is made.
 pub fn stream(db: Db, job: Job) -> impl Stream<Item = io::Result<Bytes>> + 'static {
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
@@ -198,8 +219,7 @@ pub fn stream(db: Db, job: Job) -> impl Stream<Item = io::Result<Bytes>> + 'stat
         let started = Instant::now();
         let out = ChannelWriter::new(tx.clone());
         let result = write(&job.ledgers, job.format, out, |l, after| {
-            let mut conn = db.conn()?;
-            (l.read)(&mut conn, &job.selection, after, CHUNK_ROWS)
+            read_chunk(&mut *db.conn()?, l, &job.selection, after)
         })
         .and_then(|(mut out, rows)| out.flush().map(|()| rows).map_err(Stop::Write));
         let ms = started.elapsed().as_millis() as u64;
