@@ -4,6 +4,7 @@
 //! - [`store`]: the database (SQLite embedded, PostgreSQL for scale), scoped queries, audit;
 //! - [`auth`]: passwords, tokens, the authenticated caller and its permissions;
 //! - [`http`]: routes, problem answers, the OpenAPI contract;
+//! - [`ledgers`]: the spreadsheets handed upward (台账), streamed as XLSX or CSV;
 //! - [`app`]: wiring it together; [`cli`]: the `bangfu` command.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod fieldwork;
 pub mod http;
+pub mod ledgers;
 pub mod photos;
 pub mod state;
 pub mod store;

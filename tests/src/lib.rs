@@ -3,6 +3,7 @@
 //! county, and talks HTTP to it. Each server gets its own database, dropped afterwards.
 
 pub mod bench;
+pub mod workload;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

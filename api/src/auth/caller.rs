@@ -197,5 +197,6 @@ pub mod perm {
         DecideCorrections,
         RecordDropoutDocuments,
         ReadMetrics,
+        ReadLedgers,
     );
 }

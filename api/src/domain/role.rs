@@ -87,6 +87,10 @@ impl Role {
             P::SuperviseSync => !matches!(self, R::Helper),
             P::ReviewPhotos => self == R::VillageSecretary,
             P::ReadPhotoReviews => !matches!(self, R::Helper),
+            // Ledgers are how supervision is handed upward (R-SUP-2): officers and auditors
+            // export their jurisdiction, village secretaries their village. Helpers work
+            // from their phones' synced records and hand nothing upward themselves.
+            P::ReadLedgers => !matches!(self, R::Helper),
             P::UnmaskPersonalData => {
                 matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin)
             }
@@ -139,6 +143,8 @@ pub enum Permission {
     PayAid,
     /// See the sync status of devices and the changes the server refused.
     SuperviseSync,
+    /// Export ledgers (台账) of one's scope as spreadsheets; every export is audited.
+    ReadLedgers,
     /// See personal data (phone and ID numbers) in full; every such read is audited.
     UnmaskPersonalData,
     /// Approve or reject evidence photos (R-VISIT-3): the village (first) secretary.
@@ -185,6 +191,16 @@ mod tests {
         assert!(Role::TownshipOfficer.may_assign(Role::Helper));
         assert!(!Role::TownshipOfficer.may_assign(Role::TownshipOfficer));
         assert!(!Role::Helper.may_assign(Role::Helper));
+    }
+
+    #[test]
+    fn ledgers_are_exported_by_those_who_hand_work_upward() {
+        for r in Role::ALL {
+            assert_eq!(r.has(Permission::ReadLedgers), r != Role::Helper, "{r:?}");
+        }
+        // Unmasked exports stay with the roles that may unmask anything.
+        assert!(!Role::Auditor.has(Permission::UnmaskPersonalData));
+        assert!(!Role::VillageSecretary.has(Permission::UnmaskPersonalData));
     }
 
     #[test]

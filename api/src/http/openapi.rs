@@ -43,6 +43,7 @@ use super::routes;
         (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
         (name = "photo-reviews", description = "Review of evidence photos by the village (first) secretary, with integrity flags"),
         (name = "field_work", description = "Work lists and deadlines, campaigns, dropout cases judged from their evidence, home teaching, corrections, supervision metrics"),
+        (name = "ledgers", description = "Ledgers (台账) exported as XLSX or CSV, streamed, within the caller's scope"),
     )
 )]
 struct ApiDoc;

@@ -41,6 +41,8 @@ pub enum Action {
     /// Personal data shown in full, or exported.
     Unmask,
     Revoke,
+    /// A ledger exported as a spreadsheet.
+    Export,
 }
 
 impl Action {
@@ -54,6 +56,7 @@ impl Action {
             Action::BreakGlass => "break_glass",
             Action::Unmask => "unmask",
             Action::Revoke => "revoke",
+            Action::Export => "export",
         }
     }
 }

@@ -9,7 +9,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-fn start() -> TestServer {
+pub(crate) fn start() -> TestServer {
     let wechat = FakeWechat::start();
     TestServer::start_configured(TestDb::new(backend()), |c| wechat.configure(c))
 }
@@ -667,7 +667,7 @@ fn a_returned_application_comes_back_as_a_linked_version_and_accidents_take_the_
 }
 
 /// A deep-difficulty file approved for a new applicant in 青山村: (file id, county officer).
-fn approved_file(s: &TestServer, name: &str) -> (String, bangfu_e2e::Session) {
+pub(crate) fn approved_file(s: &TestServer, name: &str) -> (String, bangfu_e2e::Session) {
     let p = program(s, "worker_hardship");
     let county = s.login("county_officer");
     let village = s.region_id(&county.access, "530123101001");

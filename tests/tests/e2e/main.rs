@@ -16,6 +16,7 @@ mod households;
 mod housekeeping;
 mod idempotency;
 mod kill;
+mod ledgers;
 mod photos;
 mod repair;
 mod schema;

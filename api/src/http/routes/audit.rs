@@ -28,7 +28,7 @@ pub struct AuditEntryOut {
     pub actor_role: Option<String>,
     pub device_id: Option<String>,
     pub request_id: Option<String>,
-    /// `create`, `update`, `delete`, `login`, `logout`, `break_glass`, `unmask`, `revoke`.
+    /// `create`, `update`, `delete`, `login`, `logout`, `break_glass`, `unmask`, `revoke`, `export`.
     pub action: String,
     pub entity: String,
     pub entity_id: String,

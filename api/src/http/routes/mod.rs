@@ -16,6 +16,7 @@ pub mod devices;
 pub mod dropout;
 pub mod health;
 pub mod households;
+pub mod ledgers;
 pub mod photo_reviews;
 pub mod photos;
 pub mod programs;
@@ -114,7 +115,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(dropout::record_document)
         .service(dropout::home_teaching_compliance)
         .service(corrections::decide)
-        .service(supervision_metrics::metrics);
+        .service(supervision_metrics::metrics)
+        // The workbook before `{ledger}`, which would otherwise take its path.
+        .service(ledgers::list)
+        .service(ledgers::workbook)
+        .service(ledgers::export);
 }
 
 /// RFC 3339 UTC instant from a stored timestamp.

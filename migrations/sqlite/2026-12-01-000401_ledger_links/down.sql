@@ -1,0 +1,2 @@
+DROP INDEX sync_records_photo_subject;
+DROP INDEX sync_records_attempt_case;
