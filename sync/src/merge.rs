@@ -201,6 +201,24 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
                 "is set when the record is made and never changes",
             ));
         }
+        // A device that has seen the current state may not move it back. (One that had
+        // not is merged: the state further along is kept and its value becomes a conflict.)
+        if let MergeRule::ForwardOnly(ranks) = field.rule
+            && let Some(c) = current
+            && let Some(old) = c.data.get(name)
+            && let (Some(was), Some(now)) = (rank(ranks, old), rank(ranks, value))
+            && now < was
+            && !c
+                .stamps
+                .get(name)
+                .is_some_and(|st| st.v > inc.base_version && st.dev.as_deref() != Some(inc.device))
+        {
+            out.push(reject(
+                name,
+                "forward_only",
+                format!("only moves forward: it is {old} now"),
+            ));
+        }
     }
     if !exists {
         for field in def.fields.iter().filter(|f| f.required) {
@@ -682,6 +700,39 @@ mod tests {
         );
         assert_eq!(m.record.data["stage"], "return_urged");
         assert_eq!(m.status, Status::Conflict);
+        // A device that saw the stage (based on its version) may not move it back at all.
+        let seen = Incoming {
+            device: dev_of(&t2),
+            base_version: s.version,
+            hlc: &t2,
+            delete: false,
+            fields: &back,
+        };
+        let refused = validate(&DROPOUT_CASE, Some(&s), &seen);
+        assert_eq!(
+            refused.iter().map(|r| r.code).collect::<Vec<_>>(),
+            ["forward_only"]
+        );
+        // The device that made the change is up to date with it too.
+        let own = Incoming {
+            device: dev_of(&t1),
+            base_version: 1,
+            ..seen
+        };
+        assert_eq!(validate(&DROPOUT_CASE, Some(&s), &own).len(), 1);
+        // Moving on is fine.
+        let on = obj(json!({"stage": "penalty"}));
+        assert!(
+            validate(
+                &DROPOUT_CASE,
+                Some(&s),
+                &Incoming {
+                    fields: &on,
+                    ..seen
+                }
+            )
+            .is_empty()
+        );
     }
 
     #[test]
