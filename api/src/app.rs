@@ -8,6 +8,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::auth::caller::pre_authenticate;
 use crate::auth::tokens::Keys;
 use crate::config::Config;
 use crate::error::Error;
@@ -101,6 +102,8 @@ pub fn run(
             )
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback))
+            .wrap(from_fn(pre_authenticate))
+            .wrap(from_fn(json::refuse_nul_in_query))
             .wrap(from_fn(envelope))
             // Answers are gzip-compressed for clients that accept it (pulls shrink several-fold).
             .wrap(actix_web::middleware::Compress::default())

@@ -112,6 +112,12 @@ pub enum Error {
     /// A dependency (the database) is down; retrying later may succeed.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A service outside bangfu (WeChat) failed or could not be reached.
+    #[error("upstream failed: {0}")]
+    Upstream(String),
+    /// A feature this install has not set up (WeChat sign-in without an app id).
+    #[error("not enabled: {code}")]
+    NotEnabled { code: &'static str, detail: Msg },
     /// A bug or an unexpected failure; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -79,9 +79,13 @@ pub async fn exchange_code(
         Channel::App => (&w.mobile_app_id, &w.mobile_app_secret, &w.oauth_url, "code"),
     };
     let (Some(app_id), Some(secret)) = (id, secret) else {
-        return Err(Error::Unavailable(format!(
-            "WeChat sign-in for {channel:?} is not configured"
-        )));
+        return Err(Error::NotEnabled {
+            code: "wechat_not_configured",
+            detail: Msg::fixed(
+                "本服务器未配置微信登录。",
+                "WeChat sign-in is not set up on this server.",
+            ),
+        });
     };
     let url = reqwest::Url::parse_with_params(
         url,
@@ -92,17 +96,17 @@ pub async fn exchange_code(
             ("grant_type", "authorization_code"),
         ],
     )
-    .map_err(|e| Error::Unavailable(format!("WeChat code exchange URL: {e}")))?;
+    .map_err(|e| Error::Upstream(format!("WeChat code exchange URL: {e}")))?;
     let answer: ExchangeAnswer = state
         .http
         .get(url)
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| Error::Unavailable(format!("WeChat code exchange: {}", e.without_url())))?
+        .map_err(|e| Error::Upstream(format!("WeChat code exchange: {}", e.without_url())))?
         .json()
         .await
-        .map_err(|e| Error::Unavailable(format!("WeChat code exchange answer: {e}")))?;
+        .map_err(|e| Error::Upstream(format!("WeChat code exchange answer: {e}")))?;
     match answer.openid {
         Some(openid) if answer.errcode == 0 && !openid.is_empty() => Ok(WechatIdentity {
             openid,

@@ -115,6 +115,26 @@ pub(crate) async fn authenticate(req: HttpRequest) -> Result<Caller> {
     Ok(caller)
 }
 
+/// Middleware: a request that carries a bearer token is authenticated before its handler's
+/// extractors run, so that the caller is known at once when they do. An unauthorised
+/// request is then refused (401, 403) before its body or parameters are judged, whatever
+/// order the handler takes them in; telling a stranger what a well-formed request looks
+/// like is itself a leak. A token that does not authenticate is left for the extractor to
+/// refuse (public endpoints ignore it).
+pub async fn pre_authenticate(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> std::result::Result<
+    actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+    actix_web::Error,
+> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        // The clone must be gone before the call: routing needs the request unshared.
+        let _ = authenticate(req.request().clone()).await;
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Caller {
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self>>;

@@ -163,9 +163,69 @@ pub enum Permission {
     ReadMetrics,
 }
 
+impl Permission {
+    pub const ALL: [Permission; 29] = [
+        Permission::ReadRegions,
+        Permission::ManageRegions,
+        Permission::SetDibao,
+        Permission::ReadUsers,
+        Permission::ManageUsers,
+        Permission::ReadAudit,
+        Permission::BreakGlass,
+        Permission::RegisterDevice,
+        Permission::ManageDevices,
+        Permission::ReadOwnAccount,
+        Permission::SyncPull,
+        Permission::SyncPush,
+        Permission::ResolveConflicts,
+        Permission::ReadHouseholds,
+        Permission::ManageHouseholds,
+        Permission::ManagePrograms,
+        Permission::ReadApplications,
+        Permission::ReviewApplications,
+        Permission::PayAid,
+        Permission::SuperviseSync,
+        Permission::ReadLedgers,
+        Permission::UnmaskPersonalData,
+        Permission::ReviewPhotos,
+        Permission::ReadPhotoReviews,
+        Permission::ReadFieldWork,
+        Permission::ManageCampaigns,
+        Permission::DecideCorrections,
+        Permission::RecordDropoutDocuments,
+        Permission::ReadMetrics,
+    ];
+
+    /// The name the contract gives it (`x-bangfu-permission`): `ReadHouseholds` is
+    /// `read_households`.
+    pub fn name(self) -> String {
+        let mut out = String::new();
+        for (i, ch) in format!("{self:?}").chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        }
+        out
+    }
+
+    /// Parses a name of [`Permission::name`].
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permission_names_round_trip() {
+        assert_eq!(Permission::ReadHouseholds.name(), "read_households");
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(&p.name()), Some(p));
+        }
+    }
 
     #[test]
     fn names_round_trip() {

@@ -62,9 +62,48 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
                 }
                 body.extend_from_slice(&chunk);
             }
+            if has_nul_escape(&body) {
+                return Err(nul_refused());
+            }
             parse(&body).map(ApiJson)
         })
     }
+}
+
+/// Whether a JSON text holds `\u0000` (a NUL character) in a string. No field of bangfu's
+/// takes one, PostgreSQL's text cannot store one, and C-side tools cut strings at it.
+/// An escape counts when an even number of backslashes stand before it.
+pub fn has_nul_escape(body: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"\\u0000";
+    body.windows(ESCAPE.len()).enumerate().any(|(i, w)| {
+        w == ESCAPE && body[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
+}
+
+fn nul_refused() -> Error {
+    Error::BadRequest {
+        code: "nul_character",
+        detail: Msg::fixed(
+            "请求中含有空字符（\\u0000 或 %00），不予接受。",
+            "The request holds a NUL character (\\u0000 or %00), which is not accepted.",
+        ),
+    }
+}
+
+/// Middleware: a query string holding an encoded NUL (`%00`) is refused before routing,
+/// for the reason [`has_nul_escape`] gives.
+pub async fn refuse_nul_in_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let query = req.query_string().as_bytes();
+    if query.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+        return Ok(req.error_response(nul_refused()).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Decodes JSON, naming the field at fault.
@@ -140,6 +179,15 @@ pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nul_escapes_are_found_only_where_they_are_escapes() {
+        use super::has_nul_escape;
+        assert!(has_nul_escape(br#"{"a": "x\u0000y"}"#));
+        assert!(has_nul_escape(br#"{"a": "\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a": "\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a": "u0000"}"#));
+    }
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]

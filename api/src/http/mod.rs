@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod operations;
 pub mod page;
 pub mod problem;
 pub mod routes;

@@ -5,7 +5,7 @@
 use actix_web::App;
 use actix_web::http::Method;
 use utoipa::OpenApi;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Doc, Ref, RefOr};
@@ -22,7 +22,10 @@ use super::routes;
             applications, home visits with photo evidence, dropout control and offline sync.\n\n\
             Errors are `application/problem+json` (RFC 9457) with a stable `code`; titles and \
             messages are Chinese unless `Accept-Language` prefers English. Lists take `limit` \
-            and `cursor`. Creations accept an `Idempotency-Key`; updates need `If-Match`.",
+            and `cursor`. Creations accept an `Idempotency-Key`; updates need `If-Match`.\n\n\
+            Each operation for staff names in `x-bangfu-permission` the permission its \
+            caller's role needs (`signed_in`: any signed-in staff account); data is further \
+            limited to the caller's jurisdiction.",
         license(name = "Apache-2.0")
     ),
     components(schemas(Problem, ProblemField)),
@@ -49,7 +52,7 @@ use super::routes;
 struct ApiDoc;
 
 /// Reusable error answers, referenced by every operation they apply to.
-const STANDARD: [(&str, &str, &str); 9] = [
+const STANDARD: [(&str, &str, &str); 12] = [
     (
         "400",
         "BadRequest",
@@ -61,6 +64,16 @@ const STANDARD: [(&str, &str, &str); 9] = [
         "Missing, expired, forged or revoked token",
     ),
     ("403", "Forbidden", "The caller's role lacks the permission"),
+    (
+        "404",
+        "NotFound",
+        "No such record within the caller's jurisdiction (named in the path, body or query)",
+    ),
+    (
+        "412",
+        "PreconditionFailed",
+        "If-Match names a version that is no longer current",
+    ),
     ("413", "PayloadTooLarge", "Request body over the limit"),
     (
         "415",
@@ -76,6 +89,11 @@ const STANDARD: [(&str, &str, &str); 9] = [
         "429",
         "TooManyRequests",
         "Rate limit reached; see Retry-After",
+    ),
+    (
+        "428",
+        "PreconditionRequired",
+        "The update needs If-Match with the ETag read",
     ),
     (
         "500",
@@ -102,10 +120,28 @@ fn problem_response(description: &str) -> Response {
 fn add_standard_errors(op: &mut Operation) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
-    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let params: Vec<&Parameter> = op
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(p) => Some(p),
+            RefOr::Ref(_) => None,
+        })
+        .collect();
+    let has_params = !params.is_empty();
+    let in_path = params
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    let if_match = params
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case("if-match"));
     for (status, name, _) in STANDARD {
         let applies = match status {
             "401" | "403" => secured,
+            // A path names a record; a body or a filter may name one (a region, a household).
+            "404" => in_path || (secured && (has_body || has_params)),
+            "412" | "428" => if_match,
             "413" | "415" => has_body,
             "400" | "422" => has_body || has_params,
             "429" => false,
@@ -153,20 +189,10 @@ pub fn document() -> Doc {
             .responses
             .insert(name.to_owned(), RefOr::T(problem_response(description)));
     }
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            add_standard_errors(op);
-        }
+    for (_, op) in super::operations::operations(&mut doc) {
+        add_standard_errors(op);
     }
+    super::operations::name_and_link(&mut doc);
     doc
 }
 
@@ -238,6 +264,23 @@ mod tests {
         assert!(m.contains(&Method::GET) && m.contains(&Method::PATCH));
         assert!(table.methods_for("/v1/nothing").is_none());
         assert!(table.methods_for("/v1/regions/").is_none());
+    }
+
+    #[test]
+    fn every_staff_operation_names_its_permission() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&document_json()).expect("the contract is JSON");
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let staff = op["security"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r.get("bearer").is_some());
+                let named = op["x-bangfu-permission"].as_str().is_some();
+                assert_eq!(staff, named, "{method} {path}: x-bangfu-permission");
+            }
+        }
     }
 
     #[test]

@@ -181,6 +181,18 @@ fn parts(e: &Error) -> Parts<'_> {
             Msg::fixed("服务暂时不可用", "Service temporarily unavailable"),
             None,
         ),
+        Error::Upstream(_) => p(
+            S::BAD_GATEWAY,
+            "upstream_unavailable",
+            Msg::fixed("外部服务暂时不可用", "An outside service is unavailable"),
+            None,
+        ),
+        Error::NotEnabled { code, detail } => p(
+            S::NOT_FOUND,
+            code,
+            Msg::fixed("此功能未启用", "Not enabled on this server"),
+            Some(detail),
+        ),
         Error::Internal(_) => p(
             S::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -244,6 +256,10 @@ fn default_detail(e: &Error) -> Msg {
             "数据库暂时无法访问，请稍后重试。",
             "The database is unreachable; retry shortly.",
         ),
+        Error::Upstream(_) => Msg::fixed(
+            "外部服务（微信）暂时无法访问，请稍后重试。",
+            "An outside service (WeChat) could not be reached; retry shortly.",
+        ),
         Error::Internal(_) => Msg::fixed(
             "服务器出错，已记录，请稍后重试。",
             "The server failed; it was logged. Retry later.",
@@ -286,7 +302,7 @@ pub fn respond(e: &Error, lang: Lang, request_id: Option<&str>) -> HttpResponse 
         Error::TooManyRequests { retry_after_secs } => {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
-        Error::Unavailable(_) => {
+        Error::Unavailable(_) | Error::Upstream(_) => {
             res.insert_header((header::RETRY_AFTER, "5"));
         }
         Error::RangeNotSatisfiable { size } => {

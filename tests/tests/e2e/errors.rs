@@ -165,3 +165,54 @@ fn optimistic_concurrency_needs_if_match() {
     );
     stale.assert_problem(412, "version_mismatch");
 }
+
+/// Hostile shapes that are not malformed: nesting deep enough to exhaust a recursive
+/// parser, a push over its route's larger limit. Each is a problem, and the server serves
+/// on. (Batch sizes, sign-in rates and open uploads are limited too: see `sync.rs`,
+/// `auth.rs` and `photos.rs`.)
+#[test]
+fn abusive_bodies_are_refused_with_problems() {
+    let s = TestServer::start();
+    let t = s.device_session("qingshan_helper").access;
+    let sync = [("bangfu-sync-protocol", "1")];
+
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let nested = s
+        .client
+        .post(s.url("/v1/sync/push"))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .header(sync[0].0, sync[0].1)
+        .body(format!(
+            "{{\"mutations\": [{{\"mutation_id\": \"m\", \"entity\": \"visit\", \"id\": \"v\", \
+             \"base_version\": 0, \"hlc\": \"h\", \"fields\": {{\"notes\": {deep}}}}}]}}"
+        ))
+        .send()
+        .expect("send");
+    bangfu_e2e::Reply::from(nested).assert_problem(400, "malformed_json");
+
+    let over = format!("{{\"mutations\": [\"{}\"]}}", "x".repeat(9 * 1024 * 1024));
+    let r = s
+        .client
+        .post(s.url("/v1/sync/push"))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .header(sync[0].0, sync[0].1)
+        .body(over)
+        .send()
+        .expect("send");
+    bangfu_e2e::Reply::from(r).assert_problem(413, "payload_too_large");
+
+    // NUL characters, which PostgreSQL's text cannot hold, in a body and in a query.
+    s.call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"username": "a\u{0}b", "password": "x"})),
+    )
+    .assert_problem(400, "nul_character");
+    s.call("GET", "/v1/households?name=a%00b", Some(&t), None)
+        .assert_problem(400, "nul_character");
+
+    assert_eq!(s.call("GET", "/health", None, None).status, 200);
+}

@@ -254,7 +254,7 @@ fn a_terms_dropout_campaign_from_registry_to_close_out_through_the_sync_client()
         Some(&teacher_session.access),
         Some(json!({"kind": "penalty_decision", "issued_on": day(0), "issued_by": "township"})),
     )
-    .assert_problem(403, "forbidden");
+    .assert_problem(403, "not_the_issuer");
     let penalty = s.call("POST", &format!("/v1/dropout-cases/{case}/documents"), Some(&officer.access),
         Some(json!({"kind": "penalty_decision", "issued_on": day(0), "issued_by": "township", "document_no": "青山镇教罚〔2026〕3号"})));
     assert_eq!(penalty.status, 201, "{}", penalty.text);

@@ -4,6 +4,7 @@
 mod applications;
 mod audit;
 mod auth;
+mod auth_probe;
 mod calculations;
 mod contract;
 mod convergence;

@@ -63,7 +63,9 @@ pub struct NewGrantBody {
 /// Obtain temporary access to a region outside one's own, with a reason.
 #[utoipa::path(tag = "access", security(("bearer" = [])), request_body = NewGrantBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
-    responses((status = 201, body = GrantOut)))]
+    responses((status = 201, body = GrantOut)),
+    extensions(("x-bangfu-permission" = json!("break_glass")))
+)]
 #[post("/v1/access-grants")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -92,7 +94,9 @@ pub async fn create(
 
 /// The caller's own grants, newest first.
 #[utoipa::path(tag = "access", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, body = Page<GrantOut>)))]
+    responses((status = 200, body = Page<GrantOut>)),
+    extensions(("x-bangfu-permission" = json!("break_glass")))
+)]
 #[get("/v1/access-grants")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -114,7 +118,9 @@ pub async fn list(
 /// End one of the caller's grants early.
 #[utoipa::path(tag = "access", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = GrantOut),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("break_glass")))
+)]
 #[post("/v1/access-grants/{id}/revoke")]
 pub async fn revoke(
     state: web::Data<AppState>,

@@ -59,7 +59,8 @@ pub struct ApplicantTokenOut {
 #[utoipa::path(tag = "applications", request_body = WechatLoginBody,
     responses((status = 200, body = ApplicantTokenOut),
               (status = 401, description = "Invalid or used code (`wechat_code_invalid`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 503, description = "WeChat unreachable or not configured", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "WeChat sign-in is not set up on this server (`wechat_not_configured`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 502, description = "WeChat failed or could not be reached (`upstream_unavailable`)", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
 #[post("/v1/auth/wechat")]
 pub async fn wechat_login(
     state: web::Data<AppState>,
@@ -372,7 +373,9 @@ fn reader_allowed(p: &Principal) -> Result<()> {
 
 /// Applications: an applicant sees their own; staff those in their jurisdiction.
 #[utoipa::path(tag = "applications", security(("bearer" = []), ("applicant" = [])),
-    params(ApplicationQuery, PageParams), responses((status = 200, body = Page<ApplicationOut>)))]
+    params(ApplicationQuery, PageParams), responses((status = 200, body = Page<ApplicationOut>)),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
 #[get("/v1/applications")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -405,7 +408,9 @@ pub async fn list(
 #[utoipa::path(tag = "applications", security(("bearer" = []), ("applicant" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ApplicationOut),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
 #[get("/v1/applications/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -454,7 +459,9 @@ pub struct DecisionBody {
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = DecisionBody,
     responses((status = 200, body = ApplicationOut),
-              (status = 409, description = "Illegal move or notice not over", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Illegal move or notice not over", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("review_applications")))
+)]
 #[post("/v1/applications/{id}/decisions")]
 pub async fn decide(
     state: web::Data<AppState>,
@@ -503,7 +510,9 @@ pub async fn decide(
 #[utoipa::path(tag = "applications", security(("bearer" = []), ("applicant" = [])),
     params(("id" = Uuid, Path), ("sha256" = String, Path)),
     responses((status = 200, description = "The file (application/pdf or an image)"),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
 #[get("/v1/applications/{id}/materials/{sha256}")]
 pub async fn material(
     state: web::Data<AppState>,

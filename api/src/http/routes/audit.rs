@@ -72,7 +72,9 @@ pub struct AuditQuery {
 /// Audit entries in the caller's jurisdiction, newest first. Filter by `entity` and
 /// `entity_id` for one record's history.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditQuery, PageParams),
-    responses((status = 200, body = Page<AuditEntryOut>)))]
+    responses((status = 200, body = Page<AuditEntryOut>)),
+    extensions(("x-bangfu-permission" = json!("read_audit")))
+)]
 #[get("/v1/audit")]
 pub async fn list(
     state: web::Data<AppState>,

@@ -117,7 +117,9 @@ pub async fn refresh(
 }
 
 /// End the current session: its access and refresh tokens stop working.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Signed out")))]
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Signed out")),
+    extensions(("x-bangfu-permission" = json!("signed_in")))
+)]
 #[post("/v1/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse> {
     service::logout(&state, &caller).await?;

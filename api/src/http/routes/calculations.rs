@@ -116,7 +116,9 @@ async fn dibao_of(
 /// its region's dibao standard. Stores nothing.
 #[utoipa::path(tag = "calculations", security(("bearer" = [])), request_body = FinancesBody,
     responses((status = 200, body = AssessmentOut),
-              (status = 404, description = "Region not in your jurisdiction", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "Region not in your jurisdiction", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_regions")))
+)]
 #[post("/v1/assessments")]
 pub async fn assess(
     state: web::Data<AppState>,
@@ -182,7 +184,9 @@ pub struct AidCheckOut {
 /// earlier payments. Stores nothing.
 #[utoipa::path(tag = "calculations", security(("bearer" = [])), request_body = AidCheckBody,
     responses((status = 200, body = AidCheckOut),
-              (status = 404, description = "Region not in your jurisdiction", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "Region not in your jurisdiction", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_regions")))
+)]
 #[post("/v1/aid-checks")]
 pub async fn aid_check(
     state: web::Data<AppState>,

@@ -104,7 +104,9 @@ fn rederive(conn: &mut crate::store::DbConn, id: &str) -> Result<()> {
 /// Start a campaign over a region in the caller's jurisdiction, with its phases.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), request_body = NewCampaignBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
-    responses((status = 201, body = CampaignOut)))]
+    responses((status = 201, body = CampaignOut)),
+    extensions(("x-bangfu-permission" = json!("manage_campaigns")))
+)]
 #[post("/v1/campaigns")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -152,7 +154,9 @@ pub async fn create(
 
 /// Campaigns in the caller's jurisdiction, newest first.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(PageParams),
-    responses((status = 200, body = inline(Page<CampaignOut>))))]
+    responses((status = 200, body = inline(Page<CampaignOut>))),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/campaigns")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -176,7 +180,9 @@ pub async fn list(
 }
 
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = CampaignOut, headers(("ETag" = String)))))]
+    responses((status = 200, body = CampaignOut, headers(("ETag" = String)))),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/campaigns/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -242,7 +248,9 @@ fn progress_row(id: &str, p: &Progress) -> ProgressRow {
 /// Completion of a campaign: per helper and village (visits), per school (the start-of-term
 /// check, with the pupils not yet seen).
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = CampaignProgress)))]
+    responses((status = 200, body = CampaignProgress)),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/campaigns/{id}/progress")]
 pub async fn progress(
     state: web::Data<AppState>,
@@ -307,7 +315,9 @@ fn row_of_user(id: &str, p: &Progress) -> ProgressRow {
     params(("id" = String, Path), ("position" = usize, Path, description = "The phase's position, from 0"),
            ("If-Match" = String, Header, description = "The ETag read")),
     responses((status = 200, body = CampaignOut, headers(("ETag" = String))),
-              (status = 409, description = "Already marked done (`phase_already_completed`)", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Already marked done (`phase_already_completed`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_campaigns")))
+)]
 #[post("/v1/campaigns/{id}/phases/{position}/complete")]
 pub async fn complete_phase(
     state: web::Data<AppState>,

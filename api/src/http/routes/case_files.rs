@@ -86,7 +86,9 @@ pub struct PaymentOut {
     request_body = PaymentBody,
     responses((status = 201, body = PaymentOut),
               (status = 409, description = "Already paid for the period, or over the cap", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("pay_aid")))
+)]
 #[post("/v1/case-files/{id}/disbursements")]
 pub async fn pay(
     state: web::Data<AppState>,
@@ -132,7 +134,9 @@ pub struct DisbursementList {
 /// Payments made on a case file, newest first.
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = DisbursementList),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
 #[get("/v1/case-files/{id}/disbursements")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -185,7 +189,9 @@ fn file_out(f: FileRow) -> Result<CaseFileOut> {
 /// One case file.
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = CaseFileOut),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
 #[get("/v1/case-files/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -214,7 +220,9 @@ pub struct IncomeBody {
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = IncomeBody,
     responses((status = 204, description = "Recorded"),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("review_applications")))
+)]
 #[post("/v1/case-files/{id}/income")]
 pub async fn record_income(
     state: web::Data<AppState>,
@@ -256,7 +264,9 @@ pub struct ExitCandidates {
 /// Active files whose household has stayed above the dibao for 6 consecutive recorded
 /// months up to `through`: candidates for exit (脱困, R-FILE-6).
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(CandidatesQuery),
-    responses((status = 200, body = ExitCandidates)))]
+    responses((status = 200, body = ExitCandidates)),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
 #[get("/v1/case-files/exit-candidates")]
 pub async fn exit_candidates(
     state: web::Data<AppState>,
@@ -310,7 +320,9 @@ pub struct ExitBody {
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ExitBody,
     responses((status = 200, body = CaseFileOut),
-              (status = 409, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("review_applications")))
+)]
 #[post("/v1/case-files/{id}/exit")]
 pub async fn exit_step(
     state: web::Data<AppState>,

@@ -84,7 +84,9 @@ fn device_required() -> Error {
 /// accepts a new case's number only from a block of the device that sends it.
 #[utoipa::path(tag = "sync", security(("bearer" = [])), request_body = NewBlock,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
-    responses((status = 201, body = BlockOut)))]
+    responses((status = 201, body = BlockOut)),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[post("/v1/case-number-blocks")]
 pub async fn reserve(
     state: web::Data<AppState>,
@@ -122,7 +124,11 @@ pub struct BlockList {
 }
 
 /// The blocks the caller's device holds, newest first.
-#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = BlockList)))]
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = BlockList),
+              (status = 422, description = "Blocks belong to a device: sign in on a registered one (`device_required`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[get("/v1/case-number-blocks")]
 pub async fn list(
     state: web::Data<AppState>,

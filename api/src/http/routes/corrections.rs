@@ -60,7 +60,9 @@ fn level_of(role: Role) -> Option<(&'static str, &'static str, &'static str)> {
 /// met by it and the next level's starts.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = DecisionBody,
     responses((status = 200, body = DecisionOut),
-              (status = 409, description = "Not at the caller's level (`not_at_your_level`)", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Not at the caller's level (`not_at_your_level`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("decide_corrections")))
+)]
 #[post("/v1/corrections/{id}/decision")]
 pub async fn decide(
     state: web::Data<AppState>,

@@ -67,7 +67,9 @@ pub struct NewDeviceBody {
 #[utoipa::path(tag = "devices", security(("bearer" = [])), request_body = NewDeviceBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = DeviceOut), (status = 200, description = "Already registered", body = DeviceOut),
-              (status = 409, description = "The id belongs to another account", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "The id belongs to another account", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("register_device")))
+)]
 #[post("/v1/devices")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -122,7 +124,9 @@ pub struct DeviceQuery {
 
 /// The caller's devices, or with `all=true` the devices in the caller's jurisdiction.
 #[utoipa::path(tag = "devices", security(("bearer" = [])), params(DeviceQuery, PageParams),
-    responses((status = 200, body = Page<DeviceOut>)))]
+    responses((status = 200, body = Page<DeviceOut>)),
+    extensions(("x-bangfu-permission" = json!("register_device")))
+)]
 #[get("/v1/devices")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -153,7 +157,9 @@ pub async fn list(
 /// their own devices; officers and admins any in their jurisdiction.
 #[utoipa::path(tag = "devices", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = DeviceOut),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("register_device")))
+)]
 #[post("/v1/devices/{id}/revoke")]
 pub async fn revoke(
     state: web::Data<AppState>,

@@ -96,7 +96,9 @@ fn evaluation(
 /// evidence and what it lacks, the next step, whether a closing counts as close-out, and
 /// what a person should look at (a record after the close, a stage ahead of its evidence).
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = CaseEvaluation)))]
+    responses((status = 200, body = CaseEvaluation)),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/dropout-cases/{id}/evaluation")]
 pub async fn evaluate(
     state: web::Data<AppState>,
@@ -181,7 +183,9 @@ fn problems(missing: &[dropout::Missing], field: &str) -> Error {
 /// The document syncs to the phones of everyone working the case.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = NewDocument,
     responses((status = 201, body = CaseEvaluation),
-              (status = 403, description = "The caller's office does not issue this document", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 403, description = "The caller's office does not issue this document", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("record_dropout_documents")))
+)]
 #[post("/v1/dropout-cases/{id}/documents")]
 pub async fn record_document(
     state: web::Data<AppState>,
@@ -204,7 +208,13 @@ pub async fn record_document(
         ));
     }
     if !may_issue(caller.role, &b.issued_by) {
-        return Err(Error::forbidden());
+        return Err(Error::Forbidden {
+            code: "not_the_issuer",
+            detail: Msg::fixed(
+                "该文书须由签发机关（乡镇或县）的工作人员登记。",
+                "This document is recorded by staff of the body that issues it (township, county).",
+            ),
+        });
     }
     crate::fieldwork::catch_up(&state.db).await?;
     let caller: Caller = (*caller).clone();
@@ -318,7 +328,9 @@ pub struct HomeTeachingCompliance {
 /// jurisdiction, their sessions, those that count (2 class hours, a signed plan, photos)
 /// and why the others do not; by default only the children short of 2.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(ComplianceParams),
-    responses((status = 200, body = HomeTeachingCompliance)))]
+    responses((status = 200, body = HomeTeachingCompliance)),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/home-teaching/compliance")]
 pub async fn home_teaching_compliance(
     state: web::Data<AppState>,

@@ -195,7 +195,9 @@ pub struct NewHouseholdBody {
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = HouseholdOut),
               (status = 409, description = "A member is already registered (`person_already_registered`)",
-               body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+               body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
 #[post("/v1/households")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -254,7 +256,9 @@ pub struct HouseholdQuery {
 
 /// Households inside the caller's jurisdiction and assignments.
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(HouseholdQuery, PageParams),
-    responses((status = 200, body = Page<HouseholdOut>)))]
+    responses((status = 200, body = Page<HouseholdOut>)),
+    extensions(("x-bangfu-permission" = json!("read_households")))
+)]
 #[get("/v1/households")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -303,7 +307,9 @@ pub async fn list(
 /// only; audited).
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
     responses((status = 200, body = HouseholdOut, headers(("ETag" = String))),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_households")))
+)]
 #[get("/v1/households/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -358,7 +364,9 @@ pub struct HouseholdPatch {
     responses((status = 200, body = HouseholdOut, headers(("ETag" = String))),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 412, body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
 #[patch("/v1/households/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -424,7 +432,9 @@ async fn set_helper(
 #[utoipa::path(tag = "households", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses((status = 200, body = HouseholdOut),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
 #[put("/v1/households/{id}/helpers/{user_id}")]
 pub async fn assign_helper(
     state: web::Data<AppState>,
@@ -438,7 +448,9 @@ pub async fn assign_helper(
 #[utoipa::path(tag = "households", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses((status = 200, body = HouseholdOut),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
 #[delete("/v1/households/{id}/helpers/{user_id}")]
 pub async fn release_helper(
     state: web::Data<AppState>,
@@ -499,7 +511,9 @@ pub struct CandidateQuery {
 /// Likely duplicate people in the registry with either household in the caller's
 /// jurisdiction: same name and birth date, same name and address, or same phone.
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(CandidateQuery, PageParams),
-    responses((status = 200, body = Page<CandidateOut>)))]
+    responses((status = 200, body = Page<CandidateOut>)),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
 #[get("/v1/duplicate-candidates")]
 pub async fn list_candidates(
     state: web::Data<AppState>,
@@ -572,7 +586,9 @@ pub struct CandidateDecided {
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = CandidateDecisionBody,
     responses((status = 200, body = CandidateDecided),
-              (status = 409, description = "Already settled, or the record heads a household", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Already settled, or the record heads a household", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
 #[post("/v1/duplicate-candidates/{id}/decision")]
 pub async fn decide_candidate(
     state: web::Data<AppState>,

@@ -94,7 +94,9 @@ fn ledger_out(l: &Ledger) -> LedgerOut {
 
 /// The ledgers there are, with their columns (one page, all of them).
 #[utoipa::path(tag = "ledgers", security(("bearer" = [])),
-    responses((status = 200, body = Page<LedgerOut>)))]
+    responses((status = 200, body = Page<LedgerOut>)),
+    extensions(("x-bangfu-permission" = json!("read_ledgers")))
+)]
 #[get("/v1/ledgers")]
 pub async fn list(_caller: Require<perm::ReadLedgers>) -> Result<web::Json<Page<LedgerOut>>> {
     Ok(web::Json(Page {
@@ -232,7 +234,9 @@ fn finish(errors: Vec<FieldError>) -> Result<()> {
         (status = 404, description = "No such ledger, or the region is outside the caller's scope",
          body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad `format`, `region_id`, `from` or `to`, each listed",
-         body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+         body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_ledgers")))
+)]
 #[get("/v1/ledgers/{ledger}")]
 pub async fn export(
     state: web::Data<AppState>,
@@ -261,7 +265,9 @@ pub async fn export(
         (status = 404, description = "The region is outside the caller's scope",
          body = crate::http::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown ledger name or a bad filter, each listed",
-         body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+         body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_ledgers")))
+)]
 #[get("/v1/ledgers/workbook")]
 pub async fn workbook(
     state: web::Data<AppState>,

@@ -172,7 +172,9 @@ pub struct QueueQuery {
 /// The review queue: photos in the caller's scope, oldest first, each with its flags and
 /// (once uploaded) its file.
 #[utoipa::path(tag = "photo-reviews", security(("bearer" = [])), params(QueueQuery, PageParams),
-    responses((status = 200, body = Page<PhotoReviewOut>)))]
+    responses((status = 200, body = Page<PhotoReviewOut>)),
+    extensions(("x-bangfu-permission" = json!("read_photo_reviews")))
+)]
 #[get("/v1/photo-reviews")]
 pub async fn queue(
     state: web::Data<AppState>,
@@ -229,7 +231,9 @@ pub struct DecisionBody {
     responses((status = 200, body = PhotoReviewOut),
               (status = 403, description = "Not a village secretary, or one's own photo (`own_photo`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such photo in the caller's scope", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 409, description = "Already reviewed (`photo_already_reviewed`), or its file has not arrived (`photo_file_missing`)", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Already reviewed (`photo_already_reviewed`), or its file has not arrived (`photo_file_missing`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("review_photos")))
+)]
 #[post("/v1/photo-reviews/{id}/decision")]
 pub async fn decide(
     state: web::Data<AppState>,
@@ -291,7 +295,9 @@ pub struct BacklogList {
 /// The photo review backlog per village in the caller's scope, with the secretaries who
 /// review each (R-SUP-1: supervision of review).
 #[utoipa::path(tag = "photo-reviews", security(("bearer" = [])),
-    responses((status = 200, body = BacklogList)))]
+    responses((status = 200, body = BacklogList)),
+    extensions(("x-bangfu-permission" = json!("read_photo_reviews")))
+)]
 #[get("/v1/photo-reviews/backlog")]
 pub async fn backlog(
     state: web::Data<AppState>,

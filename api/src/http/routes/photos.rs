@@ -150,7 +150,9 @@ pub fn parse_range(value: Option<&str>, size: u64) -> Result<Option<Range<u64>>>
               (status = 403, description = "The original carries its location and the role may not see it (`location_withheld`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such file, or no photo record in the caller's scope names it", body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 409, description = "The resized copy is still being made (`derivative_pending`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 416, description = "The range lies outside the file", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 416, description = "The range lies outside the file", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
 #[get("/v1/photos/{sha256}")]
 pub async fn download(
     state: web::Data<AppState>,

@@ -207,7 +207,9 @@ fn check(b: &NewProgramBody) -> Result<()> {
 #[utoipa::path(tag = "programs", security(("bearer" = [])), request_body = NewProgramBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = ProgramOut),
-              (status = 409, description = "Code taken", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Code taken", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_programs")))
+)]
 #[post("/v1/programs")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -244,7 +246,9 @@ pub async fn create(
 /// One year's working-day schedule as loaded.
 #[utoipa::path(tag = "programs", security(("bearer" = [])), params(("year" = i32, Path)),
     responses((status = 200, body = YearSchedule),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_regions")))
+)]
 #[get("/v1/calendar/{year}")]
 pub async fn get_year(
     state: web::Data<AppState>,
@@ -261,7 +265,9 @@ pub async fn get_year(
 /// holidays and make-up working days. Notice periods and deadlines count working days.
 #[utoipa::path(tag = "programs", security(("bearer" = [])), params(("year" = i32, Path)),
     request_body = YearSchedule,
-    responses((status = 200, body = YearSchedule)))]
+    responses((status = 200, body = YearSchedule)),
+    extensions(("x-bangfu-permission" = json!("manage_programs")))
+)]
 #[put("/v1/calendar/{year}")]
 pub async fn put_year(
     state: web::Data<AppState>,

@@ -69,7 +69,9 @@ pub struct RegionQuery {
 
 /// Regions inside the caller's jurisdiction, in tree order.
 #[utoipa::path(tag = "regions", security(("bearer" = [])), params(RegionQuery, PageParams),
-    responses((status = 200, body = Page<RegionOut>)))]
+    responses((status = 200, body = Page<RegionOut>)),
+    extensions(("x-bangfu-permission" = json!("read_regions")))
+)]
 #[get("/v1/regions")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -101,7 +103,9 @@ pub async fn list(
 /// One region, with `ETag`.
 #[utoipa::path(tag = "regions", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = RegionOut, headers(("ETag" = String))),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_regions")))
+)]
 #[get("/v1/regions/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -147,7 +151,9 @@ fn check_dibao(c: &mut Checks, dibao: Option<i64>) {
 #[utoipa::path(tag = "regions", security(("bearer" = [])), request_body = NewRegionBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = RegionOut),
-              (status = 409, description = "Code already used", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Code already used", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_regions")))
+)]
 #[post("/v1/regions")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -220,7 +226,9 @@ pub mod double_option {
     responses((status = 200, body = RegionOut, headers(("ETag" = String))),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 412, body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("set_dibao")))
+)]
 #[patch("/v1/regions/{id}")]
 pub async fn update(
     state: web::Data<AppState>,

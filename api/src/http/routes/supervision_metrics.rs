@@ -20,7 +20,7 @@ use diesel::prelude::*;
 #[into_params(parameter_in = Query)]
 pub struct MetricsParams {
     /// A region in the caller's jurisdiction (default: the caller's own).
-    pub region_id: Option<String>,
+    pub region_id: Option<uuid::Uuid>,
     /// First local day of the period.
     pub from: NaiveDate,
     /// Last local day of the period (at most 400 days after `from`).
@@ -54,7 +54,9 @@ pub struct MetricsReport {
 /// and exited, and deadlines met and missed, for a region and period, with each region
 /// below it. Counted by the database.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(MetricsParams),
-    responses((status = 200, body = MetricsReport)))]
+    responses((status = 200, body = MetricsReport)),
+    extensions(("x-bangfu-permission" = json!("read_metrics")))
+)]
 #[get("/v1/supervision/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,
@@ -76,7 +78,7 @@ pub async fn metrics(
     let scope: Scope = caller.scope.clone();
     let region_id = q
         .region_id
-        .clone()
+        .map(|id| id.to_string())
         .unwrap_or_else(|| caller.region_id.clone());
     let report = state
         .db

@@ -105,7 +105,9 @@ fn server_hlc(state: &AppState) -> Result<String> {
     request_body = PushRequest,
     responses((status = 200, body = PushResponse),
               (status = 413, description = "More than 1000 mutations, or a body over 8 MiB", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[post("/v1/sync/push")]
 pub async fn push(
     state: web::Data<AppState>,
@@ -163,7 +165,9 @@ pub struct PullQuery {
 #[utoipa::path(tag = "sync", security(("bearer" = [])),
     params(PullQuery, ("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
     responses((status = 200, body = PullResponse),
-              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
 #[get("/v1/sync/pull")]
 pub async fn pull(
     state: web::Data<AppState>,
@@ -274,7 +278,9 @@ const REPAIR_LIMIT: usize = 8 * 1024 * 1024;
     request_body = DigestRequest,
     responses((status = 200, body = DigestResponse),
               (status = 422, description = "A digest is not 32 hex digits, or a bucket is not 0–255", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
 #[post("/v1/sync/digest")]
 pub async fn digest(
     state: web::Data<AppState>,
@@ -307,7 +313,9 @@ pub async fn digest(
     request_body = RepairRequest,
     responses((status = 200, body = RepairResponse),
               (status = 422, description = "More than 64 buckets, or an unknown entity", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
 #[post("/v1/sync/repair")]
 pub async fn repair_buckets(
     state: web::Data<AppState>,
@@ -402,7 +410,9 @@ fn field_schema(f: &bangfu_sync::schema::FieldDef) -> FieldSchema {
 
 /// The synced entities, their fields, checklists and merge rules: what an app needs to
 /// build its forms and validate offline.
-#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = SyncSchema)))]
+#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = SyncSchema)),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
 #[get("/v1/sync/schema")]
 pub async fn schema(_caller: Require<perm::SyncPull>) -> web::Json<SyncSchema> {
     web::Json(SyncSchema {
@@ -485,7 +495,9 @@ pub struct ConflictQuery {
 
 /// Conflicts in the caller's scope, oldest first.
 #[utoipa::path(tag = "sync", security(("bearer" = [])), params(ConflictQuery, PageParams),
-    responses((status = 200, body = Page<ConflictOut>)))]
+    responses((status = 200, body = Page<ConflictOut>)),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
 #[get("/v1/sync/conflicts")]
 pub async fn list_conflicts(
     state: web::Data<AppState>,
@@ -540,7 +552,9 @@ pub struct ResolveBody {
 #[utoipa::path(tag = "sync", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = ResolveBody,
     responses((status = 200, body = ConflictOut),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 409, description = "Already resolved", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Already resolved", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("resolve_conflicts")))
+)]
 #[post("/v1/sync/conflicts/{id}/resolve")]
 pub async fn resolve_conflict(
     state: web::Data<AppState>,

@@ -66,7 +66,9 @@ pub struct DeviceStatusList {
 
 /// Every syncing device of the staff in the caller's jurisdiction, with the truth about
 /// it: nobody is shown "synced" while a change of theirs is refused or unsent.
-#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = DeviceStatusList)))]
+#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = DeviceStatusList)),
+    extensions(("x-bangfu-permission" = json!("supervise_sync")))
+)]
 #[get("/v1/sync/devices")]
 pub async fn devices(
     state: web::Data<AppState>,
@@ -131,7 +133,9 @@ pub struct QuarantineQuery {
 /// Changes devices sent that the server refused, kept with what was sent and why, for a
 /// supervisor to settle: they are neither lost nor blocking the device.
 #[utoipa::path(tag = "sync", security(("bearer" = [])), params(QuarantineQuery, PageParams),
-    responses((status = 200, body = Page<QuarantinedOut>)))]
+    responses((status = 200, body = Page<QuarantinedOut>)),
+    extensions(("x-bangfu-permission" = json!("supervise_sync")))
+)]
 #[get("/v1/sync/quarantine")]
 pub async fn quarantine(
     state: web::Data<AppState>,
@@ -201,7 +205,9 @@ pub struct SettleBody {
     params(("device_id" = uuid::Uuid, Path), ("mutation_id" = uuid::Uuid, Path)),
     request_body = SettleBody,
     responses((status = 200, body = QuarantinedOut),
-              (status = 409, description = "Already settled", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Already settled", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("resolve_conflicts")))
+)]
 #[post("/v1/sync/quarantine/{device_id}/{mutation_id}/settle")]
 pub async fn settle(
     state: web::Data<AppState>,

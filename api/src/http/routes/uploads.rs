@@ -213,7 +213,9 @@ fn device_of(who: &Uploader) -> Option<String> {
               (status = 200, description = "An unfinished upload of these bytes to resume, or already stored", body = UploadOut),
               (status = 409, description = "Too many unfinished uploads on this device (code `too_many_open_uploads`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 413, description = "Larger than the limit for its kind", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Invalid declaration, or the file with the request refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable`", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 422, description = "Invalid declaration, or the file with the request refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable`", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[post("/v1/uploads")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -424,7 +426,9 @@ pub struct Outstanding {
 /// The caller's unfinished uploads, and the files their photo records name that the server
 /// does not hold yet (say, after the phone was reinstalled).
 #[utoipa::path(tag = "uploads", security(("bearer" = [])),
-    responses((status = 200, body = Outstanding)))]
+    responses((status = 200, body = Outstanding)),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[get("/v1/uploads")]
 pub async fn outstanding(
     state: web::Data<AppState>,
@@ -449,7 +453,9 @@ pub async fn outstanding(
 /// How far an upload got: resume from `offset` (also in the `Upload-Offset` header).
 #[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = UploadOut, headers(("Upload-Offset" = i64, description = "Bytes the server holds"))),
-              (status = 404, description = "No such upload of the caller's, or it expired", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, description = "No such upload of the caller's, or it expired", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[get("/v1/uploads/{id}")]
 pub async fn progress(
     state: web::Data<AppState>,
@@ -518,7 +524,9 @@ fn check_chunk_type(req: &HttpRequest) -> Result<()> {
               (status = 404, description = "No such upload of the caller's, or it expired", body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 409, description = "Wrong offset (`offset_mismatch`, the header tells the right one), another chunk in progress (`upload_busy`), or already complete (`upload_complete`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 413, description = "The chunk runs past the declared size", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 422, description = "Complete but refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable`", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 422, description = "Complete but refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable`", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[patch("/v1/uploads/{id}")]
 pub async fn append(
     state: web::Data<AppState>,
@@ -628,7 +636,10 @@ fn busy_elsewhere() -> Error {
 /// Cancel an unfinished upload and discard its bytes.
 #[utoipa::path(tag = "uploads", security(("bearer" = []), ("applicant" = [])), params(("id" = Uuid, Path)),
     responses((status = 204, description = "Cancelled"),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A chunk is arriving now (`upload_busy`) or the upload is complete (`upload_complete`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
 #[delete("/v1/uploads/{id}")]
 pub async fn cancel(
     state: web::Data<AppState>,

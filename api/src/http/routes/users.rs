@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::utc;
 use crate::auth::service::check_password;
 use crate::auth::{Caller, Require, password, perm};
-use crate::domain::role::Role;
+use crate::domain::role::{Permission, Role};
 use crate::domain::validate::{Checks, mask_phone, valid_phone};
 use crate::error::{Error, Msg, Result};
 use crate::http::idempotency::{answer, create_once};
@@ -66,16 +66,37 @@ fn out(u: UserWithRegion, viewer: &Caller, unmask: bool) -> Result<UserOut> {
     })
 }
 
-/// The signed-in user.
-#[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, body = UserOut)))]
+/// The signed-in user, with what their role permits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    #[serde(flatten)]
+    pub user: UserOut,
+    /// The permissions of the user's role, as operations name them in
+    /// `x-bangfu-permission`: an app shows only what the user may do.
+    #[schema(example = json!(["read_households", "sync_pull", "sync_push"]))]
+    pub permissions: Vec<String>,
+}
+
+/// The signed-in user, with the permissions of their role.
+#[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, body = MeOut)),
+    extensions(("x-bangfu-permission" = json!("read_own_account")))
+)]
 #[get("/v1/me")]
 pub async fn me(
     state: web::Data<AppState>,
     caller: Require<perm::ReadOwnAccount>,
-) -> Result<web::Json<UserOut>> {
+) -> Result<web::Json<MeOut>> {
     let (scope, id) = (caller.scope.clone(), caller.user_id.clone());
     let u = state.db.read(move |c| users::find(c, &scope, &id)).await?;
-    Ok(web::Json(out(u, &caller, false)?))
+    let permissions = Permission::ALL
+        .into_iter()
+        .filter(|p| caller.role.has(*p))
+        .map(Permission::name)
+        .collect();
+    Ok(web::Json(MeOut {
+        user: out(u, &caller, false)?,
+        permissions,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -87,7 +108,9 @@ pub struct UserQuery {
 
 /// Staff inside the caller's jurisdiction.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(UserQuery, PageParams),
-    responses((status = 200, body = Page<UserOut>)))]
+    responses((status = 200, body = Page<UserOut>)),
+    extensions(("x-bangfu-permission" = json!("read_users")))
+)]
 #[get("/v1/users")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -121,7 +144,9 @@ pub async fn list(
 /// One user, with `ETag`.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
     responses((status = 200, body = UserOut, headers(("ETag" = String))),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_users")))
+)]
 #[get("/v1/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -204,7 +229,9 @@ fn may_assign(caller: &Caller, role: Role) -> Result<()> {
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewUserBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = UserOut),
-              (status = 409, description = "Username taken", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "Username taken", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_users")))
+)]
 #[post("/v1/users")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -272,7 +299,9 @@ pub struct UserPatch {
     responses((status = 200, body = UserOut, headers(("ETag" = String))),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
               (status = 412, body = crate::http::problem::Problem, content_type = "application/problem+json"),
-              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+              (status = 428, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_users")))
+)]
 #[patch("/v1/users/{id}")]
 pub async fn update(
     state: web::Data<AppState>,

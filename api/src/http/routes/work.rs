@@ -215,7 +215,9 @@ pub struct WorkList {
 /// they act for), or with `view=team` for everyone in their jurisdiction, each with its
 /// countdown and how far it has escalated.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(WorkListParams, PageParams),
-    responses((status = 200, body = WorkList)))]
+    responses((status = 200, body = WorkList)),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/work-list")]
 pub async fn work_list(
     state: web::Data<AppState>,
@@ -320,7 +322,9 @@ pub struct DeadlineParams {
 
 /// Every deadline in the caller's jurisdiction (cancelled ones left out), in due order.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(DeadlineParams, PageParams),
-    responses((status = 200, body = inline(Page<DeadlineOut>))))]
+    responses((status = 200, body = inline(Page<DeadlineOut>))),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/deadlines")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -367,7 +371,7 @@ pub async fn list(
 #[into_params(parameter_in = Query)]
 pub struct ComplianceParams {
     /// A region inside the caller's jurisdiction (default: the caller's own).
-    pub region_id: Option<String>,
+    pub region_id: Option<uuid::Uuid>,
     /// First local day of the period (clocks due from then).
     pub from: NaiveDate,
     /// Last local day of the period.
@@ -385,7 +389,9 @@ pub struct ComplianceReport {
 /// How the clocks due in a period fared in a region, per kind: met on time, met late,
 /// missed, not yet due.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), params(ComplianceParams),
-    responses((status = 200, body = ComplianceReport)))]
+    responses((status = 200, body = ComplianceReport)),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
 #[get("/v1/deadlines/compliance")]
 pub async fn compliance(
     state: web::Data<AppState>,
@@ -407,7 +413,7 @@ pub async fn compliance(
     let scope = caller.scope.clone();
     let region_id = q
         .region_id
-        .clone()
+        .map(|id| id.to_string())
         .unwrap_or_else(|| caller.region_id.clone());
     let (from, to) = (start_of_local_day(q.from), end_of_local_day(q.to));
     let rid = region_id.clone();
