@@ -268,8 +268,9 @@ fn foreign_rows(pg: &mut PgConnection, t: &Table) -> anyhow::Result<i64> {
 
 /// How a column is read out of SQLite into JSON that `json_populate_recordset` reads back
 /// as the PostgreSQL type: bytes as `\x` hex (bytea's input form), floating point as text
-/// with all 17 digits (SQLite's JSON keeps only 15), the rest as it is (booleans are 0/1,
-/// which PostgreSQL accepts; timestamps are text in a form it accepts).
+/// with 17 digits (exact whatever the SQLite version: older ones put 15 in JSON), the
+/// rest as it is (booleans are 0/1, which PostgreSQL accepts; timestamps are text in a
+/// form it accepts).
 fn read_expr(column: &str, pg_type: &str) -> String {
     let c = ident(column);
     match pg_type {
