@@ -38,7 +38,7 @@ pub fn list_local(root: &Path) -> anyhow::Result<Vec<(BlobKey, u64)>> {
             }
         }
     }
-    out.sort_by(|a, b| a.0.path().cmp(&b.0.path()));
+    out.sort_by_cached_key(|(k, _)| k.path());
     Ok(out)
 }
 

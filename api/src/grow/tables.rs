@@ -341,9 +341,11 @@ pub fn copy_table(
     );
     let cols: Vec<String> = t.columns.iter().map(|(c, _)| ident(c)).collect();
     let cols = cols.join(", ");
+    // The copied keys are kept as they are, identity columns included (their sequences are
+    // moved past them afterwards).
     let write = format!(
-        "INSERT INTO {name} ({cols}) SELECT {cols} FROM json_populate_recordset(NULL::{name}, $1::json) \
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO {name} ({cols}) OVERRIDING SYSTEM VALUE \
+         SELECT {cols} FROM json_populate_recordset(NULL::{name}, $1::json) ON CONFLICT DO NOTHING",
         name = ident(&t.name)
     );
     let record = format!(
