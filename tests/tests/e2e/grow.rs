@@ -38,6 +38,27 @@ fn s3_env(s3: &Moto) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The same settings as the command's `AWS_*` variables, by their object_store names.
+fn s3_options(s3: &Moto) -> Vec<(String, String)> {
+    s3_env(s3)
+        .into_iter()
+        .map(|(k, v)| (k.to_lowercase(), v))
+        .collect()
+}
+
+/// Overwrites an original in the grown store with as many zero bytes.
+fn damage(s3: &Moto, digest: &str, len: usize) {
+    use bangfu::photos::blobstore::{BlobKey, Variant, open};
+    let store = open(&format!("s3://{BUCKET}/office"), &s3_options(s3)).expect("store");
+    let key = BlobKey::new(
+        &bangfu::photos::Sha256Hex::parse(digest).expect("digest"),
+        Variant::Original,
+    );
+    actix_web::rt::System::new()
+        .block_on(store.put_bytes(&key, vec![0u8; len].into()))
+        .expect("damage the original");
+}
+
 fn make_bucket(s3: &Moto) {
     let made = reqwest::blocking::Client::new()
         .put(format!("{}/{BUCKET}", s3.endpoint))
@@ -351,11 +372,7 @@ fn grow_moves_an_install_to_postgresql_and_s3_and_it_answers_the_same() {
     let grown = TestServer::start_configured(target, |c| {
         c.data_dir = data_dir;
         c.photo_store = format!("s3://{BUCKET}/office");
-        // The same settings as the command had, by their object_store names.
-        c.s3_options = s3_env(&s3)
-            .into_iter()
-            .map(|(k, v)| (k.to_lowercase(), v))
-            .collect();
+        c.s3_options = s3_options(&s3);
     });
     assert_eq!(answers(&grown, &old), before);
     let photos_after = photo_bytes(&grown, &old);
@@ -445,6 +462,34 @@ fn a_grow_stopped_or_killed_midway_resumes_without_duplicates_or_losses() {
         let cols: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cols[3], "0", "{line}");
     }
+
+    // A row lost in the target and an original damaged in place (same size, so not copied
+    // again) are both reported, and the command fails.
+    target
+        .execute(
+            "DELETE FROM sync_mutations WHERE ctid IN (SELECT ctid FROM sync_mutations LIMIT 1)",
+        )
+        .expect("lose a row");
+    let photo = old.photo.as_ref().expect("photo");
+    let digest = sha(photo);
+    damage(&s3, &digest, photo.len());
+    let o = grow(source, &target, &[], Some(&s3));
+    assert!(!o.status.success(), "{}", text(&o));
+    let report = text(&o);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("sync_mutations") && l.ends_with("MISMATCH")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("MISMATCH blobs/{}/{digest}", &digest[..2])),
+        "{report}"
+    );
+    assert!(
+        report.contains("verification found 2 problem(s)"),
+        "{report}"
+    );
 }
 
 #[test]
