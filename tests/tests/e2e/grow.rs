@@ -340,7 +340,6 @@ fn grow_moves_an_install_to_postgresql_and_s3_and_it_answers_the_same() {
 
     let target = TestDb::new(Backend::Postgres);
     let out = grow_ok(&old.server.db, &target, &[], Some(&s3));
-    eprintln!("{out}");
     assert!(out.contains("verified:"), "{out}");
     assert!(!out.contains("MISMATCH"), "{out}");
     for (table, (a, b)) in counts(&old.server.db, &target) {
@@ -451,7 +450,6 @@ fn a_grow_stopped_or_killed_midway_resumes_without_duplicates_or_losses() {
     eprintln!("killed after {} of {total} rows", rows_recorded(&target));
 
     let out = grow_ok(source, &target, &[], Some(&s3));
-    eprintln!("{out}");
     assert!(out.contains("verified:"), "{out}");
     for (table, (a, b)) in counts(source, &target) {
         assert_eq!(a, b, "rows in {table}");
