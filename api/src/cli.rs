@@ -47,6 +47,25 @@ enum Command {
     /// Manage the region tree.
     #[command(subcommand)]
     Region(RegionCommand),
+    /// Copy this install from its SQLite database (and local photo folder) to PostgreSQL
+    /// (and S3-compatible storage), then verify both sides. Stop the server first; the copy
+    /// resumes if interrupted.
+    Grow {
+        /// The PostgreSQL database to grow into: `postgres://…`, new and empty (or one a
+        /// previous run of this command started filling).
+        #[arg(long)]
+        to_database: String,
+        /// Where the photos go: `s3://bucket[/prefix]` (endpoint and credentials from the
+        /// `AWS_*` variables or the configuration file's [s3] table).
+        #[arg(long)]
+        to_photos: Option<String>,
+        /// Rows copied per transaction.
+        #[arg(long, default_value_t = 1000, hide = true)]
+        batch_rows: i64,
+        /// Stop after this many batches (to test resuming).
+        #[arg(long, hide = true)]
+        limit_batches: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +160,20 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => load_demo(&open_db(&config)?),
+        Command::Grow {
+            to_database,
+            to_photos,
+            batch_rows,
+            limit_batches,
+        } => {
+            let opts = crate::grow::Options {
+                to_database,
+                to_photos,
+                batch_rows,
+                limit_batches,
+            };
+            crate::grow::run(&config, &opts, &mut std::io::stdout().lock())
+        }
         Command::User(UserCommand::Add {
             username,
             display_name,

@@ -5,7 +5,8 @@
 //! - [`auth`]: passwords, tokens, the authenticated caller and its permissions;
 //! - [`http`]: routes, problem answers, the OpenAPI contract;
 //! - [`ledgers`]: the spreadsheets handed upward (台账), streamed as XLSX or CSV;
-//! - [`app`]: wiring it together; [`cli`]: the `bangfu` command.
+//! - [`app`]: wiring it together; [`cli`]: the `bangfu` command;
+//! - [`grow`]: moving an install from SQLite to PostgreSQL and S3-compatible storage.
 
 pub mod app;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod fieldwork;
+pub mod grow;
 pub mod http;
 pub mod ledgers;
 pub mod photos;

@@ -249,14 +249,22 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
+impl TestServer {
+    /// Stops serving; the database and the data folder stay until the server is dropped (for
+    /// a command run on them afterwards, as on an install whose server was stopped).
+    pub fn stop(&mut self) {
         if let Some(h) = self.handle.take() {
             actix_web::rt::System::new().block_on(h.stop(false));
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -30,7 +30,16 @@ pub enum Variant {
 }
 
 impl Variant {
-    fn name(self) -> &'static str {
+    /// Every stored form, originals first.
+    pub const ALL: [Variant; 4] = [
+        Variant::Original,
+        Variant::Stripped,
+        Variant::Medium,
+        Variant::Thumb,
+    ];
+
+    /// `original`, `stripped`, `medium.jpg` or `thumb.jpg`: the name in object keys.
+    pub fn name(self) -> &'static str {
         match self {
             Variant::Original => "original",
             Variant::Stripped => "stripped",
@@ -65,6 +74,27 @@ impl BlobKey {
             v => format!("derived/{}/{h}.{}", &h[..2], v.name()),
         }
     }
+
+    /// The key a [`BlobKey::path`] was made from; `None` for anything else (a half-written
+    /// `.tmp-…` file, a stray name).
+    pub fn from_path(path: &str) -> Option<BlobKey> {
+        let (top, rest) = path.split_once('/')?;
+        let (dir, name) = rest.split_once('/')?;
+        let (hash, variant) = match top {
+            "blobs" => (name, Variant::Original),
+            "derived" => {
+                let (hash, suffix) = name.split_once('.')?;
+                let v = Variant::ALL
+                    .into_iter()
+                    .find(|v| *v != Variant::Original && v.name() == suffix)?;
+                (hash, v)
+            }
+            _ => return None,
+        };
+        let sha256 = Sha256Hex::parse(hash).ok()?;
+        let key = BlobKey { sha256, variant };
+        (dir == &hash[..2] && key.path() == path).then_some(key)
+    }
 }
 
 /// Bytes as they are read, in pieces of bounded size.
@@ -82,6 +112,14 @@ pub trait BlobStore: Debug + Send + Sync {
     /// which can be made again from the original. The local store does not sync these to
     /// disk (a copy lost in a crash is made again when asked for, see `photos::download`).
     fn put_bytes<'a>(&'a self, key: &'a BlobKey, bytes: Bytes) -> BoxFuture<'a, Result<()>>;
+    /// Stores `len` bytes arriving as a stream, in bounded memory (moving a store's blobs to
+    /// another store). Readers never see a partial object.
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        len: u64,
+        body: ByteStream,
+    ) -> BoxFuture<'a, Result<()>>;
     /// The bytes in `range` (all of them if `None`), streamed.
     fn get<'a>(
         &'a self,
@@ -181,6 +219,45 @@ impl BlobStore for LocalStore {
             std::fs::rename(&tmp, &dest).map_err(io)?;
             Ok(())
         }))
+    }
+
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        _len: u64,
+        mut body: ByteStream,
+    ) -> BoxFuture<'a, Result<()>> {
+        let dest = self.file(key);
+        Box::pin(async move {
+            let dir = dest
+                .parent()
+                .ok_or_else(|| Error::internal("no parent"))?
+                .to_owned();
+            let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+            let (d, t) = (dir.clone(), tmp.clone());
+            let mut f = blocking(move || {
+                std::fs::create_dir_all(&d).map_err(io)?;
+                std::fs::File::create(&t).map_err(io)
+            })
+            .await?;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(io)?;
+                f = blocking(move || {
+                    let mut f = f;
+                    f.write_all(&chunk).map_err(io)?;
+                    Ok(f)
+                })
+                .await?;
+            }
+            // Synced and renamed into place, as for uploaded files.
+            blocking(move || {
+                f.sync_all().map_err(io)?;
+                std::fs::rename(&tmp, &dest).map_err(io)?;
+                sync_dir(&dir);
+                Ok(())
+            })
+            .await
+        })
     }
 
     fn get<'a>(
@@ -344,6 +421,45 @@ impl BlobStore for S3Store {
                 .put(&self.location(key), PutPayload::from(bytes))
                 .await
                 .map_err(s3)?;
+            Ok(())
+        })
+    }
+
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        len: u64,
+        mut body: ByteStream,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let loc = self.location(key);
+            if len <= S3_PART as u64 {
+                let mut buf = Vec::with_capacity(len as usize);
+                while let Some(chunk) = body.next().await {
+                    buf.extend_from_slice(&chunk.map_err(io)?);
+                }
+                self.store
+                    .put(&loc, PutPayload::from(Bytes::from(buf)))
+                    .await
+                    .map_err(s3)?;
+                return Ok(());
+            }
+            let upload = self.store.put_multipart(&loc).await.map_err(s3)?;
+            let mut w = WriteMultipart::new_with_chunk_size(upload, S3_PART);
+            while let Some(chunk) = body.next().await {
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Leaves no half object behind (nor its parts, billed by the store).
+                        let _ = w.abort().await;
+                        return Err(io(e));
+                    }
+                };
+                // At most two parts in flight: memory stays bounded whatever the size.
+                w.wait_for_capacity(2).await.map_err(s3)?;
+                w.write(&chunk);
+            }
+            w.finish().await.map_err(s3)?;
             Ok(())
         })
     }

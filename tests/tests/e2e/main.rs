@@ -13,6 +13,7 @@ mod evidence;
 mod field_cli;
 mod field_work;
 mod first_sync;
+mod grow;
 mod households;
 mod housekeeping;
 mod idempotency;

@@ -121,7 +121,7 @@ pub(crate) fn upload(s: &TestServer, who: &Session, bytes: &[u8], kind: &str) ->
 }
 
 /// A photo record in the caller's village naming the file.
-fn link(s: &TestServer, who: &Session, village_code: &str, digest: &str) {
+pub(crate) fn link(s: &TestServer, who: &Session, village_code: &str, digest: &str) {
     let region = s.region_id(&who.access, village_code);
     let r = s.push(
         who,
@@ -551,9 +551,9 @@ pub(crate) fn photo_housekeeping(s: &TestServer) -> usize {
 }
 
 /// A moto S3 server on a free loopback port, stopped when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: std::process::Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Drop for Moto {
@@ -565,7 +565,7 @@ impl Drop for Moto {
 
 /// Starts `moto_server` (`BANGFU_MOTO_SERVER`, else on PATH). `None` if it is not installed
 /// and this is not CI, where `.ci/run` installs it.
-fn moto() -> Option<Moto> {
+pub(crate) fn moto() -> Option<Moto> {
     let bin = std::env::var("BANGFU_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
