@@ -674,7 +674,7 @@ pub fn look_back_visits(
             .iter()
             .filter_map(|(r, d)| visit_of(r, d))
             .collect();
-        later.sort_by(|a, b| a.visited_at.cmp(&b.visited_at));
+        later.sort_by_key(|v| v.visited_at);
         for w in later {
             let before = open.len();
             open.retain(|(v, failing)| {
