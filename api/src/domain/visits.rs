@@ -47,6 +47,14 @@ impl Visit {
             .iter()
             .any(|(k, v)| k == item && v == "met")
     }
+
+    /// Whether this visit meets the renewed help a look-back opened for its `failing` items:
+    /// a later visit to the same household that finds every one of them met.
+    pub fn meets(&self, look_back: &Visit, failing: &[&str]) -> bool {
+        self.visited_at > look_back.visited_at
+            && self.household_id == look_back.household_id
+            && failing.iter().all(|item| self.finds_met(item))
+    }
 }
 
 /// Renewed help for every look-back visit of a household that found an item not met: owned
@@ -65,8 +73,7 @@ pub fn renewed_help(
         }
         let met_at = visits
             .iter()
-            .filter(|later| later.visited_at > v.visited_at && later.household_id == v.household_id)
-            .filter(|later| failing.iter().all(|item| later.finds_met(item)))
+            .filter(|later| later.meets(v, &failing))
             .map(|later| later.visited_at)
             .min();
         let term = Term::WorkingDays(RENEWED_HELP_WORKDAYS);

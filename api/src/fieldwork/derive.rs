@@ -569,6 +569,133 @@ fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
     Ok(per_source(ids, Source::Plan, by_id))
 }
 
+/// A stored visit as the look-back rules read it (`None`: deleted, or no instant).
+fn visit_of(r: &RecordRow, d: &Map<String, Value>) -> Option<visits::Visit> {
+    if r.deleted {
+        return None;
+    }
+    let visited_at = instant(d.get("visited_at"))?;
+    let basic_needs = d
+        .get("basic_needs")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(visits::Visit {
+        id: r.id.clone(),
+        household_id: get(d, "household_id").unwrap_or_default().to_owned(),
+        helper_id: get(d, "helper_id").unwrap_or_default().to_owned(),
+        kind: get(d, "kind").unwrap_or_default().to_owned(),
+        visited_at,
+        basic_needs,
+    })
+}
+
+/// Visits read per query while looking for the visits that meet renewed help.
+const LATER_PAGE: i64 = 500;
+
+/// The visits the look-back rules of these households need, with the region of each
+/// household: its look-back visits that found an item not met, and for each of them the
+/// first later visit that finds every failing item met, if there is one. Renewed help is
+/// derived from these exactly as from every visit of the household (a look-back's help is
+/// met by the earliest later visit that finds its items met, and that visit is here), but
+/// a household visited thousands of times without a failing look-back costs one indexed
+/// query that finds nothing, and one with open help costs a walk through its later visits
+/// only, in pages, until every look-back is met.
+pub fn look_back_visits(
+    conn: &mut DbConn,
+    households: &[String],
+) -> Result<HashMap<String, (String, Vec<visits::Visit>)>> {
+    let mut out: HashMap<String, (String, Vec<visits::Visit>)> = HashMap::new();
+    if households.is_empty() {
+        return Ok(out);
+    }
+    let mut look_facts: Vec<FactRow> = Vec::new();
+    for chunk in households.chunks(500) {
+        look_facts.extend(
+            field_facts::table
+                .filter(field_facts::entity.eq("visit"))
+                .filter(field_facts::subject_id.eq_any(chunk))
+                .filter(field_facts::deleted.eq(false))
+                .filter(field_facts::state.eq("look_back"))
+                .select(FactRow::as_select())
+                .load(conn)?,
+        );
+    }
+    // (look-back, its failing items), waiting for a later visit that meets it.
+    let mut open: Vec<(visits::Visit, Vec<String>)> = Vec::new();
+    for (r, d) in load_data(conn, "visit", &ids_of(&look_facts))? {
+        let Some(v) = visit_of(&r, &d).filter(|v| v.kind == "look_back") else {
+            continue;
+        };
+        let failing: Vec<String> = v.failing().into_iter().map(str::to_owned).collect();
+        if failing.is_empty() {
+            continue;
+        }
+        let entry = out
+            .entry(v.household_id.clone())
+            .or_insert_with(|| (r.region_path.clone(), Vec::new()));
+        entry.1.push(v.clone());
+        open.push((v, failing));
+    }
+    let Some(from) = open.iter().map(|(v, _)| v.visited_at).min() else {
+        return Ok(out);
+    };
+    let waiting: Vec<String> = out.keys().cloned().collect();
+    // Later visits of those households, in the order they were made (the facts' time is
+    // the visit's instant), until every look-back has found the visit that meets it.
+    let mut after: Option<(NaiveDateTime, String)> = None;
+    while !open.is_empty() {
+        let mut q = field_facts::table
+            .filter(field_facts::entity.eq("visit"))
+            .filter(field_facts::subject_id.eq_any(&waiting))
+            .filter(field_facts::deleted.eq(false))
+            .filter(field_facts::occurred_at.ge(from))
+            .order((field_facts::occurred_at.asc(), field_facts::id.asc()))
+            .select((field_facts::id, field_facts::occurred_at))
+            .limit(LATER_PAGE)
+            .into_boxed();
+        if let Some((t, id)) = &after {
+            q = q.filter(
+                field_facts::occurred_at.gt(*t).or(field_facts::occurred_at
+                    .eq(*t)
+                    .and(field_facts::id.gt(id.clone()))),
+            );
+        }
+        let page: Vec<(String, Option<NaiveDateTime>)> = q.load(conn)?;
+        let Some((last_id, Some(last_at))) = page.last().cloned() else {
+            break;
+        };
+        let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
+        let mut later: Vec<visits::Visit> = load_data(conn, "visit", &ids)?
+            .iter()
+            .filter_map(|(r, d)| visit_of(r, d))
+            .collect();
+        later.sort_by_key(|v| v.visited_at);
+        for w in later {
+            let before = open.len();
+            open.retain(|(v, failing)| {
+                let failing: Vec<&str> = failing.iter().map(String::as_str).collect();
+                !w.meets(v, &failing)
+            });
+            if open.len() < before
+                && let Some(entry) = out.get_mut(&w.household_id)
+                && !entry.1.iter().any(|v| v.id == w.id)
+            {
+                entry.1.push(w);
+            }
+        }
+        if (page.len() as i64) < LATER_PAGE {
+            break;
+        }
+        after = Some((last_at, last_id));
+    }
+    Ok(out)
+}
+
 fn look_backs(
     conn: &mut DbConn,
     ctx: &Ctx<'_>,
@@ -577,37 +704,12 @@ fn look_backs(
     if households.is_empty() {
         return Ok(Vec::new());
     }
-    let visit_facts = facts::of_subjects(conn, "visit", households)?;
-    let rows = load_data(conn, "visit", &ids_of(&visit_facts))?;
-    let helpers: Vec<String> = visit_facts.iter().map(|f| f.actor_id.clone()).collect();
+    let per_household = look_back_visits(conn, households)?;
+    let helpers: Vec<String> = per_household
+        .values()
+        .flat_map(|(_, vs)| vs.iter().map(|v| v.helper_id.clone()))
+        .collect();
     let places = Places::load(conn, std::iter::empty(), &helpers)?;
-    let mut per_household: HashMap<String, (String, Vec<visits::Visit>)> = HashMap::new();
-    for (r, d) in rows.iter().filter(|(r, _)| !r.deleted) {
-        let Some(visited_at) = instant(d.get("visited_at")) else {
-            continue;
-        };
-        let household = get(d, "household_id").unwrap_or_default().to_owned();
-        let needs = d
-            .get("basic_needs")
-            .and_then(Value::as_object)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let entry = per_household
-            .entry(household.clone())
-            .or_insert_with(|| (r.region_path.clone(), Vec::new()));
-        entry.1.push(visits::Visit {
-            id: r.id.clone(),
-            household_id: household,
-            helper_id: get(d, "helper_id").unwrap_or_default().to_owned(),
-            kind: get(d, "kind").unwrap_or_default().to_owned(),
-            visited_at,
-            basic_needs: needs,
-        });
-    }
     Ok(households
         .iter()
         .map(|h| {

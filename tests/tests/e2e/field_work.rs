@@ -758,6 +758,84 @@ fn placements_pairs_and_look_backs_run_their_clocks_and_escalate() {
     );
 }
 
+/// A household visited again and again (the ledger benchmark sends every visit to one)
+/// costs the look-back rules only the visits that decide renewed help: its failing
+/// look-back and the first later visit that meets it, not its whole history. Reading every
+/// visit of the household for each page of the feed made the projector's memory and time
+/// grow with the household's history, under every export that ran beside it.
+#[test]
+fn look_backs_read_the_visits_that_decide_them_not_the_households_history() {
+    use bangfu::fieldwork::derive::look_back_visits;
+    use bangfu::store::Db;
+    use bangfu::store::db::{DbOptions, DbTarget, SqliteSync};
+
+    let s = TestServer::start();
+    let officer = s.login("qingshan_officer");
+    let p = places(&s, &officer);
+    let household = s.register_household(&officer, &p.village);
+    let quiet = s.register_household(&officer, &p.village);
+    let helper = s.device_session("qingshan_helper");
+    let visit = |household: &str, kind: &str, when: f64, needs: Value| {
+        json!({"mutation_id": new_id(), "entity": "visit", "id": new_id(), "base_version": 0, "hlc": hlc(0, "x"),
+            "fields": {"region_id": p.village, "household_id": household, "helper_id": helper.user_id,
+                       "kind": kind, "visited_at": at(when), "basic_needs": needs}})
+    };
+    let look_back = visit(
+        &household,
+        "look_back",
+        -3.0,
+        json!({"food": "met", "safe_housing": "not_met"}),
+    );
+    let meets = visit(&household, "routine", -1.0, json!({"safe_housing": "met"}));
+    let look_back_id = look_back["id"].as_str().unwrap_or_default().to_owned();
+    let meets_id = meets["id"].as_str().unwrap_or_default().to_owned();
+    let mut all = vec![look_back, meets];
+    // Visits before the look-back, and after the one that met it: none of them matter.
+    for k in 0..700 {
+        let before = -20.0 + f64::from(k) * 0.01;
+        all.push(visit(&household, "routine", before, json!({"food": "met"})));
+        all.push(visit(&quiet, "routine", before, json!({"food": "met"})));
+        let after = -0.9 + f64::from(k) * 0.001;
+        all.push(visit(&household, "routine", after, json!({"food": "met"})));
+    }
+    for batch in all.chunks(500) {
+        let r = s.push(&helper, batch.to_vec());
+        assert!(
+            r.body["results"]
+                .as_array()
+                .is_some_and(|a| a.iter().all(|x| x["status"] == "applied")),
+            "{}",
+            r.text
+        );
+    }
+    // A work list brings the projector up to date; the help was met by the later visit.
+    let mine = work_list(&s, &helper, "mine");
+    assert!(of_kind(&mine, "renewed_help").is_empty(), "{mine:?}");
+
+    let db = Db::connect(&DbOptions {
+        target: DbTarget::parse(&s.db.url),
+        pool_size: 1,
+        sqlite_sync: SqliteSync::Full,
+        connect_timeout: std::time::Duration::from_secs(5),
+    })
+    .expect("db");
+    let mut conn = db.conn().expect("conn");
+    let read = look_back_visits(&mut conn, &[household.clone(), quiet.clone()]).expect("read");
+    let ids: Vec<&str> = read
+        .get(&household)
+        .map(|(_, vs)| vs.iter().map(|v| v.id.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        ids,
+        [look_back_id.as_str(), meets_id.as_str()],
+        "of 1402 visits"
+    );
+    assert!(
+        !read.contains_key(&quiet),
+        "700 visits, no look-back: none read"
+    );
+}
+
 #[test]
 fn a_visit_campaign_tracks_each_helpers_households() {
     let s = TestServer::start();
