@@ -166,6 +166,20 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
 }
 
+/// Writes a stream into a file chunk by chunk, off the async threads; gives the file back.
+async fn write_all(mut f: std::fs::File, stream: &mut ByteStream) -> Result<std::fs::File> {
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(io)?;
+        f = blocking(move || {
+            let mut f = f;
+            f.write_all(&chunk).map_err(io)?;
+            Ok(f)
+        })
+        .await?;
+    }
+    Ok(f)
+}
+
 fn sync_dir(dir: &Path) {
     // Makes a rename durable; not every platform can open a folder, which is harmless.
     if let Ok(d) = std::fs::File::open(dir) {
@@ -240,15 +254,7 @@ impl BlobStore for LocalStore {
                 std::fs::File::create(&t).map_err(io)
             })
             .await?;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(io)?;
-                f = blocking(move || {
-                    let mut f = f;
-                    f.write_all(&chunk).map_err(io)?;
-                    Ok(f)
-                })
-                .await?;
-            }
+            f = write_all(f, &mut body).await?;
             // Synced and renamed into place, as for uploaded files.
             blocking(move || {
                 f.sync_all().map_err(io)?;
@@ -494,16 +500,8 @@ impl BlobStore for S3Store {
             let dest = scratch.join(format!("fetch-{}", uuid::Uuid::now_v7().simple()));
             let mut s = self.get(key, None).await?;
             let d = dest.clone();
-            let mut f = blocking(move || std::fs::File::create(&d).map_err(io)).await?;
-            while let Some(chunk) = s.next().await {
-                let chunk = chunk.map_err(io)?;
-                f = blocking(move || {
-                    let mut f = f;
-                    f.write_all(&chunk).map_err(io)?;
-                    Ok(f)
-                })
-                .await?;
-            }
+            let f = blocking(move || std::fs::File::create(&d).map_err(io)).await?;
+            write_all(f, &mut s).await?;
             Ok(dest)
         })
     }

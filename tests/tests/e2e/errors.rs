@@ -174,34 +174,28 @@ fn optimistic_concurrency_needs_if_match() {
 fn abusive_bodies_are_refused_with_problems() {
     let s = TestServer::start();
     let t = s.device_session("qingshan_helper").access;
-    let sync = [("bangfu-sync-protocol", "1")];
+    let push_raw = |body: String| {
+        let r = s
+            .client
+            .post(s.url("/v1/sync/push"))
+            .bearer_auth(&t)
+            .header("content-type", "application/json")
+            .header("bangfu-sync-protocol", "1")
+            .body(body)
+            .send()
+            .expect("send");
+        bangfu_e2e::Reply::from(r)
+    };
 
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let nested = s
-        .client
-        .post(s.url("/v1/sync/push"))
-        .bearer_auth(&t)
-        .header("content-type", "application/json")
-        .header(sync[0].0, sync[0].1)
-        .body(format!(
-            "{{\"mutations\": [{{\"mutation_id\": \"m\", \"entity\": \"visit\", \"id\": \"v\", \
-             \"base_version\": 0, \"hlc\": \"h\", \"fields\": {{\"notes\": {deep}}}}}]}}"
-        ))
-        .send()
-        .expect("send");
-    bangfu_e2e::Reply::from(nested).assert_problem(400, "malformed_json");
+    push_raw(format!(
+        "{{\"mutations\": [{{\"mutation_id\": \"m\", \"entity\": \"visit\", \"id\": \"v\", \
+         \"base_version\": 0, \"hlc\": \"h\", \"fields\": {{\"notes\": {deep}}}}}]}}"
+    ))
+    .assert_problem(400, "malformed_json");
 
     let over = format!("{{\"mutations\": [\"{}\"]}}", "x".repeat(9 * 1024 * 1024));
-    let r = s
-        .client
-        .post(s.url("/v1/sync/push"))
-        .bearer_auth(&t)
-        .header("content-type", "application/json")
-        .header(sync[0].0, sync[0].1)
-        .body(over)
-        .send()
-        .expect("send");
-    bangfu_e2e::Reply::from(r).assert_problem(413, "payload_too_large");
+    push_raw(over).assert_problem(413, "payload_too_large");
 
     // NUL characters, which PostgreSQL's text cannot hold, in a body and in a query.
     s.call(
