@@ -51,6 +51,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
             .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?,
         wechat: config.wechat.clone(),
         clock: crate::state::server_clock(),
+        body_pace: config.body_pace,
         photos: std::sync::Arc::new(photos),
     })
 }
@@ -103,6 +104,7 @@ pub fn run(
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback))
             .wrap(from_fn(pre_authenticate))
+            .wrap(from_fn(crate::http::pace::pace_bodies))
             .wrap(from_fn(json::refuse_nul_in_query))
             .wrap(from_fn(envelope))
             // Answers are gzip-compressed for clients that accept it (pulls shrink several-fold).

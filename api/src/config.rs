@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::http::pace::BodyPace;
 use crate::store::db::{DbOptions, DbTarget, SqliteSync, default_sqlite_path};
 
 /// Settings as read from flags and environment (clap fills them; all optional).
@@ -41,6 +42,10 @@ pub struct FileConfig {
     pub access_token_minutes: Option<i64>,
     pub log_format: Option<LogFormat>,
     pub photo_store: Option<String>,
+    /// Seconds every request body gets before the minimum rate counts (default 20).
+    pub body_grace_secs: Option<u64>,
+    /// Bytes per second a body must keep up after the grace time (default 500).
+    pub body_min_rate: Option<u64>,
     #[serde(default)]
     pub s3: std::collections::BTreeMap<String, String>,
 }
@@ -69,6 +74,8 @@ pub struct Config {
     /// S3 settings by `object_store` name (`aws_endpoint`, `aws_access_key_id`, …), applied
     /// over the `AWS_*` variables; empty unless set in code (tests) or the file.
     pub s3_options: Vec<(String, String)>,
+    /// How slowly a request body may arrive before it is cut off (408).
+    pub body_pace: BodyPace,
     jwt_secret: Option<String>,
 }
 
@@ -159,8 +166,16 @@ impl Config {
         let photo_store = env("BANGFU_PHOTO_STORE")
             .or(file.photo_store)
             .unwrap_or_else(|| data_dir.join("photos").to_string_lossy().into_owned());
+        let default_pace = BodyPace::default();
+        let body_pace = BodyPace {
+            grace: file
+                .body_grace_secs
+                .map_or(default_pace.grace, std::time::Duration::from_secs),
+            min_rate: file.body_min_rate.unwrap_or(default_pace.min_rate),
+        };
         Ok(Config {
             photo_store,
+            body_pace,
             s3_options: file.s3.into_iter().collect(),
             addr: o
                 .addr

@@ -109,6 +109,13 @@ pub enum Error {
     RangeNotSatisfiable { size: u64 },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The client sent its body too slowly (below the minimum rate after the grace time).
+    #[error("request body too slow")]
+    BodyTooSlow,
+    /// The photo store has no space left; nothing was half-written, retrying later may
+    /// succeed once space is freed.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// A dependency (the database) is down; retrying later may succeed.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -143,6 +150,17 @@ impl Error {
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Error::Internal(e.to_string())
     }
+
+    /// A failed file operation: a full disk is the operator's to fix and the client's to
+    /// retry (507), anything else a server failure.
+    pub fn io(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Error::StorageFull(e.to_string())
+            }
+            _ => Error::Internal(e.to_string()),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for Error {
@@ -164,7 +182,8 @@ impl From<diesel::result::Error> for Error {
                 code: "reference_not_found",
                 detail: Msg::fixed("引用的记录不存在。", "A referenced record does not exist."),
             },
-            D::DatabaseError(K::ClosedConnection, info) => {
+            // The connection broke (the server restarted, the network dropped): retryable.
+            D::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
                 Error::Unavailable(info.message().to_owned())
             }
             D::DatabaseError(K::SerializationFailure, info) => {

@@ -54,6 +54,8 @@ pub struct AppState {
     pub clock: Arc<Mutex<Clock>>,
     /// Photo and document storage, and uploads in progress.
     pub photos: Arc<Photos>,
+    /// How slowly a request body may arrive.
+    pub body_pace: crate::http::pace::BodyPace,
 }
 
 /// How far ahead of the server's clock a device's clock may run before its changes are

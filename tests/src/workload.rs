@@ -1,6 +1,8 @@
 //! The field workload the benchmark binaries drive a server with: staff signed in on
 //! devices, households registered, visits of about 300 bytes of JSON.
 
+use std::io::Cursor;
+
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -81,4 +83,73 @@ pub fn register_households(http: &Client, base: &str, region: &str, n: usize) ->
             r["id"].as_str().expect("household id").to_owned()
         })
         .collect()
+}
+
+/// A real JPEG of noise (so it does not compress away), `side` pixels square, from the
+/// xorshift state `x` (not 0).
+pub fn noise_jpeg(side: u32, mut x: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let b = x.to_le_bytes();
+        image::Rgb([b[0], b[1], b[2]])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .expect("encode jpeg");
+    out
+}
+
+/// A noise JPEG of `side` pixels, padded after its end marker to `size` bytes with bytes
+/// that make it unique.
+pub fn padded_jpegs(side: u32, sizes: &[usize]) -> Vec<Vec<u8>> {
+    let base = noise_jpeg(side, 0x9E37_79B9);
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            assert!(size > base.len() + 16, "base JPEG {} > {size}", base.len());
+            let mut f = base.clone();
+            let mut n = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            while f.len() < size {
+                n ^= n << 7;
+                n ^= n >> 9;
+                f.extend_from_slice(&n.to_le_bytes());
+            }
+            f.truncate(size);
+            f
+        })
+        .collect()
+}
+
+/// Uploads a whole file in one request (tus creation-with-upload: the declaration and the
+/// bytes at once); returns the answer.
+pub fn upload_whole(
+    http: &Client,
+    base: &str,
+    token: &str,
+    file: &[u8],
+) -> reqwest::blocking::Response {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(file));
+    let r = http
+        .post(format!("{base}/v1/uploads"))
+        .bearer_auth(token)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-length", file.len().to_string())
+        .header(
+            "upload-metadata",
+            format!(
+                "sha256 {}",
+                base64::engine::general_purpose::STANDARD.encode(&digest)
+            ),
+        )
+        .body(file.to_vec())
+        .send()
+        .expect("upload");
+    assert!(r.status().is_success(), "upload: {}", r.status());
+    r
 }

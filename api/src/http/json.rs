@@ -53,10 +53,7 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ApiJson<
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| Error::BadRequest {
-                    code: "body_unreadable",
-                    detail: Msg::fixed("请求体读取失败。", "The request body could not be read."),
-                })?;
+                let chunk = chunk.map_err(|e| super::pace::unreadable(&e))?;
                 if body.len() + chunk.len() > limit {
                     return Err(Error::PayloadTooLarge { limit });
                 }

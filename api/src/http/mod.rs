@@ -7,6 +7,7 @@ pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod operations;
+pub mod pace;
 pub mod page;
 pub mod problem;
 pub mod routes;

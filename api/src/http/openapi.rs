@@ -52,7 +52,7 @@ use super::routes;
 struct ApiDoc;
 
 /// Reusable error answers, referenced by every operation they apply to.
-const STANDARD: [(&str, &str, &str); 12] = [
+const STANDARD: [(&str, &str, &str); 14] = [
     (
         "400",
         "BadRequest",
@@ -73,6 +73,11 @@ const STANDARD: [(&str, &str, &str); 12] = [
         "412",
         "PreconditionFailed",
         "If-Match names a version that is no longer current",
+    ),
+    (
+        "408",
+        "BodyTooSlow",
+        "The body arrived below the minimum rate and was cut off",
     ),
     ("413", "PayloadTooLarge", "Request body over the limit"),
     (
@@ -105,6 +110,11 @@ const STANDARD: [(&str, &str, &str); 12] = [
         "ServiceUnavailable",
         "Database unreachable; retry later",
     ),
+    (
+        "507",
+        "StorageFull",
+        "The photo store is full; nothing was half-written, retry once space is freed",
+    ),
 ];
 
 fn problem_response(description: &str) -> Response {
@@ -120,6 +130,11 @@ fn problem_response(description: &str) -> Response {
 fn add_standard_errors(op: &mut Operation) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
+    // Only bodies of bytes (upload chunks) are written to the photo store.
+    let writes_bytes = op.request_body.as_ref().is_some_and(|b| match b {
+        RefOr::T(b) => b.content.contains_key("application/offset+octet-stream"),
+        RefOr::Ref(_) => false,
+    });
     let params: Vec<&Parameter> = op
         .parameters
         .iter()
@@ -142,7 +157,8 @@ fn add_standard_errors(op: &mut Operation) {
             // A path names a record; a body or a filter may name one (a region, a household).
             "404" => in_path || (secured && (has_body || has_params)),
             "412" | "428" => if_match,
-            "413" | "415" => has_body,
+            "408" | "413" | "415" => has_body,
+            "507" => writes_bytes,
             "400" | "422" => has_body || has_params,
             "429" => false,
             _ => true,

@@ -175,6 +175,18 @@ fn parts(e: &Error) -> Parts<'_> {
             Msg::fixed("请求过于频繁", "Too many requests"),
             None,
         ),
+        Error::BodyTooSlow => p(
+            S::REQUEST_TIMEOUT,
+            "body_too_slow",
+            Msg::fixed("请求体发送过慢", "Request body too slow"),
+            None,
+        ),
+        Error::StorageFull(_) => p(
+            S::INSUFFICIENT_STORAGE,
+            "storage_full",
+            Msg::fixed("存储空间已满", "Storage full"),
+            None,
+        ),
         Error::Unavailable(_) => p(
             S::SERVICE_UNAVAILABLE,
             "service_unavailable",
@@ -252,6 +264,14 @@ fn default_detail(e: &Error) -> Msg {
             format!("请 {retry_after_secs} 秒后再试。"),
             format!("Try again in {retry_after_secs} seconds."),
         ),
+        Error::BodyTooSlow => Msg::fixed(
+            "请求体到达过慢，连接已被关闭；上传的已收到部分已保存，可查询偏移量后续传。",
+            "The request body arrived too slowly and was cut off; an upload keeps what arrived, so ask for the offset and resume.",
+        ),
+        Error::StorageFull(_) => Msg::fixed(
+            "照片存储空间已满，已收到的内容未写入一半；管理员释放空间后请重试。",
+            "The photo store is full; nothing was half-written. Retry once an administrator has freed space.",
+        ),
         Error::Unavailable(_) => Msg::fixed(
             "数据库暂时无法访问，请稍后重试。",
             "The database is unreachable; retry shortly.",
@@ -305,6 +325,9 @@ pub fn respond(e: &Error, lang: Lang, request_id: Option<&str>) -> HttpResponse 
         Error::Unavailable(_) | Error::Upstream(_) => {
             res.insert_header((header::RETRY_AFTER, "5"));
         }
+        Error::StorageFull(_) => {
+            res.insert_header((header::RETRY_AFTER, "60"));
+        }
         Error::RangeNotSatisfiable { size } => {
             res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
         }
@@ -330,6 +353,7 @@ pub fn for_status(status: StatusCode) -> Error {
     match status.as_u16() {
         404 => Error::RouteNotFound,
         405 => Error::MethodNotAllowed,
+        408 => Error::BodyTooSlow,
         413 => Error::PayloadTooLarge { limit: 0 },
         415 => Error::UnsupportedMediaType {
             expected: "application/json",

@@ -157,7 +157,16 @@ impl LocalStore {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::internal(e)
+    Error::io(e)
+}
+
+/// A temporary file whose write or rename failed (a full disk) is removed, so a failure
+/// leaves nothing half-written behind.
+fn removed_on_failure(tmp: &Path, r: std::io::Result<()>) -> Result<()> {
+    r.map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        io(e)
+    })
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -209,11 +218,11 @@ impl BlobStore for LocalStore {
             // The part file usually sits on the same file system: a rename, not a copy.
             if std::fs::rename(&src, &dest).is_err() {
                 let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
-                std::fs::copy(&src, &tmp)
+                let copied = std::fs::copy(&src, &tmp)
                     .and_then(|_| std::fs::File::open(&tmp))
                     .and_then(|f| f.sync_all())
-                    .map_err(io)?;
-                std::fs::rename(&tmp, &dest).map_err(io)?;
+                    .and_then(|_| std::fs::rename(&tmp, &dest));
+                removed_on_failure(&tmp, copied)?;
                 std::fs::remove_file(&src).map_err(io)?;
             }
             sync_dir(dir);
@@ -228,10 +237,10 @@ impl BlobStore for LocalStore {
             std::fs::create_dir_all(dir).map_err(io)?;
             let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
             // Written whole, then renamed into place: readers never see half a copy.
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(&bytes).map_err(io)?;
-            std::fs::rename(&tmp, &dest).map_err(io)?;
-            Ok(())
+            let written = std::fs::File::create(&tmp)
+                .and_then(|mut f| f.write_all(&bytes))
+                .and_then(|_| std::fs::rename(&tmp, &dest));
+            removed_on_failure(&tmp, written)
         }))
     }
 
@@ -249,16 +258,22 @@ impl BlobStore for LocalStore {
                 .to_owned();
             let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
             let (d, t) = (dir.clone(), tmp.clone());
-            let mut f = blocking(move || {
+            let f = blocking(move || {
                 std::fs::create_dir_all(&d).map_err(io)?;
                 std::fs::File::create(&t).map_err(io)
             })
             .await?;
-            f = write_all(f, &mut body).await?;
+            let f = match write_all(f, &mut body).await {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
             // Synced and renamed into place, as for uploaded files.
             blocking(move || {
-                f.sync_all().map_err(io)?;
-                std::fs::rename(&tmp, &dest).map_err(io)?;
+                let done = f.sync_all().and_then(|_| std::fs::rename(&tmp, &dest));
+                removed_on_failure(&tmp, done)?;
                 sync_dir(&dir);
                 Ok(())
             })

@@ -28,7 +28,7 @@ pub fn keep_finished() -> chrono::Duration {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::internal(e)
+    Error::io(e)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -65,9 +65,9 @@ pub struct Appended {
 
 /// Appends the body to the part file from offset `at`, never past `size`. Whatever arrived
 /// before an interruption is kept and made durable.
-pub async fn append<S, E>(path: PathBuf, at: u64, size: u64, mut body: S) -> Result<Appended>
+pub async fn append<S>(path: PathBuf, at: u64, size: u64, mut body: S) -> Result<Appended>
 where
-    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    S: Stream<Item = std::result::Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 {
     let mut file = blocking(move || {
         let mut f = std::fs::OpenOptions::new()
@@ -107,6 +107,10 @@ where
                     held += b.len() as u64;
                     file = write(file, b).await?;
                 }
+            }
+            Some(Err(e)) if crate::http::pace::is_too_slow(&e) => {
+                failure = Some(Error::BodyTooSlow);
+                break;
             }
             Some(Err(_)) => {
                 failure = Some(Error::BadRequest {

@@ -11,13 +11,12 @@
 //! (noise, so it does not compress) followed by unique padding, so every file has its own
 //! digest, passes the type check and gets its resized copies made in the background.
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use bangfu_e2e::bench::{BenchServer, usage};
+use bangfu_e2e::workload::{padded_jpegs, upload_whole};
 use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -44,39 +43,6 @@ fn device_login(http: &Client, base: &str, user: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// A noise JPEG of `side` pixels, padded after its end marker to `size` bytes with bytes
-/// that make it unique.
-fn photos(side: u32, sizes: &[usize]) -> Vec<Vec<u8>> {
-    let mut x: u32 = 0x9E37_79B9;
-    let img = image::RgbImage::from_fn(side, side, |_, _| {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let b = x.to_le_bytes();
-        image::Rgb([b[0], b[1], b[2]])
-    });
-    let mut base = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut Cursor::new(&mut base), image::ImageFormat::Jpeg)
-        .expect("encode");
-    sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &size)| {
-            assert!(size > base.len() + 16, "base JPEG {} > {size}", base.len());
-            let mut f = base.clone();
-            let mut n = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            while f.len() < size {
-                n ^= n << 7;
-                n ^= n >> 9;
-                f.extend_from_slice(&n.to_le_bytes());
-            }
-            f.truncate(size);
-            f
-        })
-        .collect()
 }
 
 struct Run {
@@ -120,15 +86,7 @@ fn upload_all(server: &BenchServer, files: &[Vec<u8>], threads: usize, two_reque
                             .send()
                             .expect("patch")
                     } else {
-                        // tus creation-with-upload: the declaration and the bytes at once.
-                        http.post(format!("{base}/v1/uploads"))
-                            .bearer_auth(token)
-                            .header("content-type", "application/offset+octet-stream")
-                            .header("upload-length", f.len().to_string())
-                            .header("upload-metadata", format!("sha256 {}", B64.encode(&digest)))
-                            .body(f.clone())
-                            .send()
-                            .expect("upload")
+                        upload_whole(&http, &base, token, f)
                     };
                     assert!(done.status().is_success(), "upload: {}", done.status());
                     let _ = done.bytes();
@@ -187,8 +145,8 @@ fn main() {
     let large: Vec<usize> = (0..200).map(|i| 2_000_000 + i * 10_000).collect();
     let small = vec![256 * 1024; 100];
     let workloads = [
-        ("200 photos of 2–4 MB", photos(700, &large)),
-        ("100 photos of 256 KiB", photos(200, &small)),
+        ("200 photos of 2–4 MB", padded_jpegs(700, &large)),
+        ("100 photos of 256 KiB", padded_jpegs(200, &small)),
     ];
     println!(
         "| workload | at a time | uploads/s | MiB/s | disk limit files/s | % of limit | server CPU-s (with resized copies) | CPU-ms per upload | server peak RSS MiB |"

@@ -2,7 +2,7 @@
 //! one stored copy per content, verification of digest and type, limits, names that try
 //! to leave the data folder, scoped downloads with ETag and ranges, and copies without GPS.
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
@@ -64,18 +64,8 @@ pub(crate) fn exif_block(lat: (u32, u32, u32), lon: (u32, u32, u32)) -> Vec<u8> 
 /// A real JPEG of noise (so it does not compress away), `side` pixels square, seeded, with
 /// EXIF GPS when asked.
 pub(crate) fn jpeg(side: u32, seed: u32, gps: bool) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    let img = image::RgbImage::from_fn(side, side, |_, _| {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        let b = x.to_le_bytes();
-        image::Rgb([b[0], b[1], b[2]])
-    });
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
-        .expect("encode jpeg");
+    let out =
+        bangfu_e2e::workload::noise_jpeg(side, seed.wrapping_mul(2_654_435_761).wrapping_add(1));
     if gps {
         let mut with = out[..2].to_vec();
         with.extend(exif_block((25, 2, 24), (102, 42, 36)));
@@ -166,7 +156,7 @@ pub(crate) fn fetch_ready(
     panic!("{path} still pending");
 }
 
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {

@@ -569,14 +569,14 @@ pub async fn append(
 
 /// Receives bytes for an open upload from its offset: kept and recorded, or, with the last
 /// byte, verified and stored.
-async fn take_chunk<S, E>(
+async fn take_chunk<S>(
     state: &AppState,
     actor: crate::store::audit::Actor,
     up: UploadRow,
     body: S,
 ) -> Result<HttpResponse>
 where
-    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    S: Stream<Item = std::result::Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 {
     let photos = state.photos.clone();
     let Some(_claim) = photos.claim(&up.id) else {
