@@ -7,6 +7,9 @@ Signing out ends the session it is called with, so `POST /v1/auth/logout` gets t
 sessions of its own, all made before the run (sign-ins later could meet the per-address
 limit the fuzzer's own failed sign-ins set off). Tokens are renewed with their refresh
 tokens when ten minutes old or refused, so long runs outlive the 15-minute access token.
+Operations only an applicant may call (security `applicant` alone) are called by an
+applicant signed in with WeChat (the stand-in scripts/fuzz.d/wechat.py), signed in afresh
+each time the token is renewed.
 """
 
 import json
@@ -21,6 +24,7 @@ PASSWORD = os.environ["BANGFU_FUZZ_PASSWORD"]
 # The county officer first: the account most operations are called by.
 ACCOUNTS = ["county_officer", "admin", "auditor", "qingshan_officer", "qingshan_secretary", "qingshan_helper"]
 LOGOUT = "POST /v1/auth/logout"
+APPLICANT = "applicant"
 
 
 def call(path, body=None, token=None):
@@ -51,6 +55,12 @@ class Sessions:
             for path, item in contract["paths"].items()
             for method, op in item.items()
         }
+        self.applicant_only = {
+            f"{method.upper()} {path}"
+            for path, item in contract["paths"].items()
+            for method, op in item.items()
+            if [list(s) for s in op.get("security") or []] == [["applicant"]]
+        }
         self.throwaway = [sign_in("county_officer")["access_token"] for _ in range(5)]
 
     def account_for(self, label):
@@ -61,6 +71,8 @@ class Sessions:
         return ACCOUNTS[0]
 
     def token(self, name):
+        if name == APPLICANT:
+            return call("/v1/auth/wechat", {"code": "ok-fuzz"})["access_token"]
         with self.lock:
             old = self.sessions[name]["refresh_token"]
             self.sessions[name] = call("/v1/auth/refresh", {"refresh_token": old})
@@ -77,7 +89,11 @@ SESSIONS = Sessions()
 
 def account_key(case, ctx):
     label = case.operation.label
-    return LOGOUT if label == LOGOUT else SESSIONS.account_for(label)
+    if label == LOGOUT:
+        return LOGOUT
+    if label in SESSIONS.applicant_only:
+        return APPLICANT
+    return SESSIONS.account_for(label)
 
 
 @schemathesis.auth(refresh_interval=600, cache_by_key=account_key)
