@@ -20,7 +20,6 @@ mod housekeeping;
 mod idempotency;
 mod kill;
 mod ledgers;
-mod pg_restart;
 mod photos;
 mod repair;
 mod schema;
