@@ -81,19 +81,9 @@ impl TestDb {
 }
 
 impl TestDb {
-    /// An existing database (a private PostgreSQL cluster's), used as it is and left in
-    /// place when dropped.
-    pub fn at(url: &str) -> TestDb {
-        TestDb {
-            url: url.to_owned(),
-            dir: tempfile::tempdir().expect("temp dir"),
-            pg_name: None,
-        }
-    }
-
     /// Runs one SQL statement directly, as an operator would (e.g. to let time pass).
     pub fn execute(&self, sql: &str) -> diesel::QueryResult<usize> {
-        if self.url.starts_with("postgres") {
+        if self.pg_name.is_some() {
             let mut c = PgConnection::establish(&self.url).expect("pg");
             diesel::sql_query(sql).execute(&mut c)
         } else {

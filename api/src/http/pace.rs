@@ -47,13 +47,18 @@ impl BodyPace {
     }
 }
 
-/// Marks the error a paced body ends with, so the extractors can answer 408.
-const TOO_SLOW: &str = "request body below the minimum rate";
+/// The error a paced body ends with, so the extractors can tell it apart and answer 408.
+#[derive(Debug, thiserror::Error)]
+#[error("request body below the minimum rate")]
+struct TooSlow;
+
+fn too_slow() -> PayloadError {
+    PayloadError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, TooSlow))
+}
 
 /// Whether a payload error is this module's cut-off.
 pub fn is_too_slow(e: &PayloadError) -> bool {
-    matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut
-        && io.to_string() == TOO_SLOW)
+    matches!(e, PayloadError::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<TooSlow>()))
 }
 
 /// The answer for a body that could not be read: too slow (408) or broken off (400).
@@ -80,14 +85,17 @@ pub async fn pace_bodies(
         .app_data::<Data<AppState>>()
         .map(|s| s.body_pace)
         .unwrap_or_default();
-    let inner = req.take_payload();
-    req.set_payload(Payload::Stream {
-        payload: Box::pin(Paced::new(inner, pace)),
-    });
+    // Requests without a body (most reads, pulls among them) need no timer.
+    match req.take_payload() {
+        Payload::None => {}
+        inner => req.set_payload(Payload::Stream {
+            payload: Box::pin(Paced::new(inner, pace)),
+        }),
+    }
     next.call(req).await
 }
 
-/// A body stream that fails with [`TOO_SLOW`] once it falls behind its allowance.
+/// A body stream that fails with [`TooSlow`] once it falls behind its allowance.
 struct Paced {
     inner: Payload,
     pace: BodyPace,
@@ -133,10 +141,7 @@ impl Stream for Paced {
             Poll::Pending => match this.timer.as_mut().poll(cx) {
                 Poll::Ready(()) => {
                     this.done = true;
-                    Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        TOO_SLOW,
-                    )))))
+                    Poll::Ready(Some(Err(too_slow())))
                 }
                 Poll::Pending => Poll::Pending,
             },
@@ -163,10 +168,14 @@ mod tests {
 
     #[test]
     fn only_the_cut_off_reads_as_too_slow() {
-        let cut = PayloadError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, TOO_SLOW));
+        let cut = too_slow();
         assert!(is_too_slow(&cut));
         assert!(matches!(unreadable(&cut), Error::BodyTooSlow));
-        let other = PayloadError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "x"));
+        // A timeout of another kind, even with the same words, is not the cut-off.
+        let other = PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            TooSlow.to_string(),
+        ));
         assert!(!is_too_slow(&other));
         assert!(!is_too_slow(&PayloadError::Incomplete(None)));
     }

@@ -147,7 +147,7 @@ pub struct LocalStore {
 
 impl LocalStore {
     pub fn new(root: PathBuf) -> Result<LocalStore> {
-        std::fs::create_dir_all(&root).map_err(Error::internal)?;
+        std::fs::create_dir_all(&root).map_err(Error::io)?;
         Ok(LocalStore { root })
     }
 
@@ -156,16 +156,12 @@ impl LocalStore {
     }
 }
 
-fn io(e: std::io::Error) -> Error {
-    Error::io(e)
-}
-
 /// A temporary file whose write or rename failed (a full disk) is removed, so a failure
 /// leaves nothing half-written behind.
 fn removed_on_failure(tmp: &Path, r: std::io::Result<()>) -> Result<()> {
     r.map_err(|e| {
         let _ = std::fs::remove_file(tmp);
-        io(e)
+        Error::io(e)
     })
 }
 
@@ -178,10 +174,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// Writes a stream into a file chunk by chunk, off the async threads; gives the file back.
 async fn write_all(mut f: std::fs::File, stream: &mut ByteStream) -> Result<std::fs::File> {
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(io)?;
+        let chunk = chunk.map_err(Error::io)?;
         f = blocking(move || {
             let mut f = f;
-            f.write_all(&chunk).map_err(io)?;
+            f.write_all(&chunk).map_err(Error::io)?;
             Ok(f)
         })
         .await?;
@@ -202,7 +198,7 @@ impl BlobStore for LocalStore {
         Box::pin(blocking(move || match std::fs::metadata(&path) {
             Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(e)),
+            Err(e) => Err(Error::io(e)),
         }))
     }
 
@@ -210,11 +206,11 @@ impl BlobStore for LocalStore {
         let (dest, src) = (self.file(key), file.to_owned());
         Box::pin(blocking(move || {
             if dest.exists() {
-                std::fs::remove_file(&src).map_err(io)?;
+                std::fs::remove_file(&src).map_err(Error::io)?;
                 return Ok(false);
             }
             let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
-            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::create_dir_all(dir).map_err(Error::io)?;
             // The part file usually sits on the same file system: a rename, not a copy.
             if std::fs::rename(&src, &dest).is_err() {
                 let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
@@ -223,7 +219,7 @@ impl BlobStore for LocalStore {
                     .and_then(|f| f.sync_all())
                     .and_then(|_| std::fs::rename(&tmp, &dest));
                 removed_on_failure(&tmp, copied)?;
-                std::fs::remove_file(&src).map_err(io)?;
+                std::fs::remove_file(&src).map_err(Error::io)?;
             }
             sync_dir(dir);
             Ok(true)
@@ -234,7 +230,7 @@ impl BlobStore for LocalStore {
         let dest = self.file(key);
         Box::pin(blocking(move || {
             let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
-            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::create_dir_all(dir).map_err(Error::io)?;
             let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
             // Written whole, then renamed into place: readers never see half a copy.
             let written = std::fs::File::create(&tmp)
@@ -259,8 +255,8 @@ impl BlobStore for LocalStore {
             let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
             let (d, t) = (dir.clone(), tmp.clone());
             let f = blocking(move || {
-                std::fs::create_dir_all(&d).map_err(io)?;
-                std::fs::File::create(&t).map_err(io)
+                std::fs::create_dir_all(&d).map_err(Error::io)?;
+                std::fs::File::create(&t).map_err(Error::io)
             })
             .await?;
             let f = match write_all(f, &mut body).await {
@@ -291,11 +287,11 @@ impl BlobStore for LocalStore {
             let (file, len) = blocking(move || {
                 let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
                     std::io::ErrorKind::NotFound => Error::NotFound,
-                    _ => io(e),
+                    _ => Error::io(e),
                 })?;
-                let size = f.metadata().map_err(io)?.len();
+                let size = f.metadata().map_err(Error::io)?.len();
                 let r = range.unwrap_or(0..size);
-                f.seek(SeekFrom::Start(r.start)).map_err(io)?;
+                f.seek(SeekFrom::Start(r.start)).map_err(Error::io)?;
                 Ok((f, r.end.saturating_sub(r.start)))
             })
             .await?;
@@ -401,16 +397,16 @@ impl BlobStore for S3Store {
                 let _ = std::fs::remove_file(&src);
                 return Ok(false);
             }
-            let len = std::fs::metadata(&src).map_err(io)?.len();
+            let len = std::fs::metadata(&src).map_err(Error::io)?.len();
             let read_part = |f: std::fs::File, n: usize| {
                 blocking(move || {
                     let mut f = f;
                     let mut buf = vec![0u8; n];
-                    f.read_exact(&mut buf).map_err(io)?;
+                    f.read_exact(&mut buf).map_err(Error::io)?;
                     Ok((f, Bytes::from(buf)))
                 })
             };
-            let f = std::fs::File::open(&src).map_err(io)?;
+            let f = std::fs::File::open(&src).map_err(Error::io)?;
             if len <= S3_PART as u64 {
                 let (_, bytes) = read_part(f, len as usize).await?;
                 self.store
@@ -431,7 +427,7 @@ impl BlobStore for S3Store {
                 }
                 w.finish().await.map_err(s3)?;
             }
-            std::fs::remove_file(&src).map_err(io)?;
+            std::fs::remove_file(&src).map_err(Error::io)?;
             Ok(true)
         })
     }
@@ -457,7 +453,7 @@ impl BlobStore for S3Store {
             if len <= S3_PART as u64 {
                 let mut buf = Vec::with_capacity(len as usize);
                 while let Some(chunk) = body.next().await {
-                    buf.extend_from_slice(&chunk.map_err(io)?);
+                    buf.extend_from_slice(&chunk.map_err(Error::io)?);
                 }
                 self.store
                     .put(&loc, PutPayload::from(Bytes::from(buf)))
@@ -473,7 +469,7 @@ impl BlobStore for S3Store {
                     Err(e) => {
                         // Leaves no half object behind (nor its parts, billed by the store).
                         let _ = w.abort().await;
-                        return Err(io(e));
+                        return Err(Error::io(e));
                     }
                 };
                 // At most two parts in flight: memory stays bounded whatever the size.
@@ -515,7 +511,7 @@ impl BlobStore for S3Store {
             let dest = scratch.join(format!("fetch-{}", uuid::Uuid::now_v7().simple()));
             let mut s = self.get(key, None).await?;
             let d = dest.clone();
-            let f = blocking(move || std::fs::File::create(&d).map_err(io)).await?;
+            let f = blocking(move || std::fs::File::create(&d).map_err(Error::io)).await?;
             write_all(f, &mut s).await?;
             Ok(dest)
         })

@@ -140,7 +140,7 @@ pub struct Photos {
 
 impl Photos {
     pub fn new(store: Arc<dyn BlobStore>, parts_dir: PathBuf, limits: Limits) -> Result<Photos> {
-        std::fs::create_dir_all(&parts_dir).map_err(Error::internal)?;
+        std::fs::create_dir_all(&parts_dir).map_err(Error::io)?;
         Ok(Photos {
             store,
             parts_dir,

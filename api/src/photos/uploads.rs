@@ -27,10 +27,6 @@ pub fn keep_finished() -> chrono::Duration {
     chrono::Duration::hours(24)
 }
 
-fn io(e: std::io::Error) -> Error {
-    Error::io(e)
-}
-
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     web::block(f)
         .await
@@ -40,7 +36,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// Creates the empty part file of a new upload.
 pub async fn create_part(path: PathBuf) -> Result<()> {
     blocking(move || {
-        std::fs::File::create(&path).map_err(io)?;
+        std::fs::File::create(&path).map_err(Error::io)?;
         Ok(())
     })
     .await
@@ -75,17 +71,17 @@ where
             .open(&path)
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => Error::NotFound,
-                _ => io(e),
+                _ => Error::io(e),
             })?;
         // Bytes past the recorded offset (written before a crash) are dropped.
-        f.set_len(at).map_err(io)?;
-        f.seek(SeekFrom::Start(at)).map_err(io)?;
+        f.set_len(at).map_err(Error::io)?;
+        f.seek(SeekFrom::Start(at)).map_err(Error::io)?;
         Ok(f)
     })
     .await?;
     let write = |mut f: std::fs::File, b: Bytes| {
         blocking(move || {
-            f.write_all(&b).map_err(io)?;
+            f.write_all(&b).map_err(Error::io)?;
             Ok(f)
         })
     };
@@ -130,7 +126,7 @@ where
         held += b.len() as u64;
         file = write(file, b).await?;
     }
-    blocking(move || file.sync_data().map_err(io)).await?;
+    blocking(move || file.sync_data().map_err(Error::io)).await?;
     Ok(Appended {
         received: held,
         failure,
@@ -156,12 +152,12 @@ fn refused(code: &'static str, zh: &'static str, en: &'static str) -> Error {
 /// Checks a complete part file: its digest must be the declared one, its bytes a type the
 /// kind admits (and, for JPEG, PNG and WebP, a legible image).
 pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspected> {
-    let mut f = BufReader::with_capacity(FLUSH_AT, std::fs::File::open(path).map_err(io)?);
+    let mut f = BufReader::with_capacity(FLUSH_AT, std::fs::File::open(path).map_err(Error::io)?);
     let mut h = Sha256::new();
     let mut head = Vec::with_capacity(sniff::HEAD_LEN);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = f.read(&mut buf).map_err(io)?;
+        let n = f.read(&mut buf).map_err(Error::io)?;
         if n == 0 {
             break;
         }
@@ -204,7 +200,7 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
     let exif = match ty {
         FileType::Pdf => None,
         _ => {
-            f.seek(SeekFrom::Start(0)).map_err(io)?;
+            f.seek(SeekFrom::Start(0)).map_err(Error::io)?;
             exif::read(&mut f)
         }
     };
