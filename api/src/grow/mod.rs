@@ -197,11 +197,14 @@ fn grow_photos(
         source.describe(),
         target.describe()
     )?;
+    let parts = photos::list_local_parts(root)?;
+    let scratch = config.data_dir.join("uploads");
     // The stores are asynchronous (and use actix's blocking pool): one runtime for the lot.
-    let (stats, bad) = actix_web::rt::System::new().block_on(async {
+    let (stats, bad, (parts_copied, parts_bad)) = actix_web::rt::System::new().block_on(async {
         let mut stats = photos::copy_all(&*source, &*target, &objects).await?;
         let bad = verify::photos(&*source, &*target, &objects, &mut stats).await?;
-        anyhow::Ok((stats, bad))
+        let parts = photos::copy_parts(root, &*target, &parts, &scratch).await?;
+        anyhow::Ok((stats, bad, parts))
     })?;
     writeln!(
         out,
@@ -216,8 +219,21 @@ fn grow_photos(
             s.objects, s.bytes, s.copied, s.present, s.verified
         )?;
     }
+    writeln!(
+        out,
+        "{:<12} {:>8} {:>12} {:>8} {:>8} {:>8}",
+        "upload chunk",
+        parts.len(),
+        parts.iter().map(|(_, n)| n).sum::<u64>(),
+        parts_copied,
+        0,
+        parts.len() - parts_bad.len()
+    )?;
     for b in &bad {
         writeln!(out, "MISMATCH {}: {}", b.path, b.why)?;
     }
-    Ok(bad.len())
+    for p in &parts_bad {
+        writeln!(out, "MISMATCH {p}: reads back different bytes")?;
+    }
+    Ok(bad.len() + parts_bad.len())
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::photos::blobstore::{BlobKey, BlobStore, Variant};
+use crate::photos::blobstore::{BlobKey, BlobStore, PartKey, Variant};
 
 /// Every object in a local photo folder, by name, with its size.
 pub fn list_local(root: &Path) -> anyhow::Result<Vec<(BlobKey, u64)>> {
@@ -40,6 +40,68 @@ pub fn list_local(root: &Path) -> anyhow::Result<Vec<(BlobKey, u64)>> {
     }
     out.sort_by_cached_key(|(k, _)| k.path());
     Ok(out)
+}
+
+/// The kept chunks of unfinished uploads in a local photo folder, with their sizes.
+pub fn list_local_parts(root: &Path) -> anyhow::Result<Vec<(PartKey, u64)>> {
+    let mut out = Vec::new();
+    let dir = root.join("parts");
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for upload in std::fs::read_dir(&dir)? {
+        let upload = upload?;
+        if !upload.file_type()?.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(upload.path())? {
+            let f = f?;
+            let rel = format!(
+                "parts/{}/{}",
+                upload.file_name().to_string_lossy(),
+                f.file_name().to_string_lossy()
+            );
+            if let Some(key) = PartKey::from_path(&rel) {
+                out.push((key, f.metadata()?.len()));
+            }
+        }
+    }
+    out.sort_by_cached_key(|(k, _)| k.path());
+    Ok(out)
+}
+
+/// Copies the kept chunks of unfinished uploads (so phones resume them after the move) and
+/// reads each back; returns the chunks copied and those that did not read back the same.
+pub async fn copy_parts(
+    root: &Path,
+    target: &dyn BlobStore,
+    parts: &[(PartKey, u64)],
+    scratch: &Path,
+) -> anyhow::Result<(u64, Vec<String>)> {
+    std::fs::create_dir_all(scratch)?;
+    let (mut copied, mut bad) = (0, Vec::new());
+    for (key, _) in parts {
+        let local = root.join(key.path());
+        let want = Sha256::digest(std::fs::read(&local)?);
+        // The store takes in (consumes) a file: give it a copy, the folder stays as it was.
+        let tmp = scratch.join(format!("grow-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::copy(&local, &tmp)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        target
+            .put_part(key, &tmp)
+            .await
+            .map_err(|e| anyhow::anyhow!("copying {}: {e}", key.path()))?;
+        copied += 1;
+        let mut h = Sha256::new();
+        let mut body = target.get_part(key).await?;
+        while let Some(b) = body.next().await {
+            h.update(&b?);
+        }
+        if h.finalize() != want {
+            bad.push(key.path());
+        }
+    }
+    Ok((copied, bad))
 }
 
 /// Objects per kind: how many, how many bytes, how many this run copied, found already

@@ -1,6 +1,7 @@
 //! Where blob bytes live: one interface, two stores. [`LocalStore`] keeps them in the data
-//! folder (the default); [`S3Store`] in S3-compatible object storage (`object_store`).
-//! Keys are made only from a verified digest and a fixed variant name.
+//! folder (the default); [`super::s3::S3Store`] in S3-compatible object storage
+//! (`object_store`). Keys are made only from a verified digest and a fixed variant name, or,
+//! for the kept chunks of unfinished uploads, from server-made ids ([`PartKey`]).
 
 use std::fmt::Debug;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -11,7 +12,6 @@ use std::sync::Arc;
 use actix_web::web::{self, Bytes};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt};
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::Sha256Hex;
 use crate::error::{Error, Result};
@@ -97,6 +97,55 @@ impl BlobKey {
     }
 }
 
+/// One kept chunk of an unfinished upload: `parts/<upload>/<start>-<writer>`. Every request
+/// that receives bytes writes under a name of its own (`writer`), so two instances taking
+/// the same chunk at once never overwrite each other; the database records which one won.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartKey {
+    pub upload: uuid::Uuid,
+    /// Offset of the chunk's first byte in the file.
+    pub start: u64,
+    pub writer: uuid::Uuid,
+}
+
+impl PartKey {
+    /// A new name for bytes of `upload` starting at `start`.
+    pub fn new(upload: uuid::Uuid, start: u64) -> PartKey {
+        PartKey {
+            upload,
+            start,
+            writer: uuid::Uuid::now_v7(),
+        }
+    }
+
+    /// The folder holding every kept chunk of an upload.
+    pub fn folder(upload: &uuid::Uuid) -> String {
+        format!("parts/{}", upload.as_hyphenated())
+    }
+
+    pub fn path(&self) -> String {
+        format!(
+            "{}/{:020}-{}",
+            Self::folder(&self.upload),
+            self.start,
+            self.writer.simple()
+        )
+    }
+
+    /// The key a [`PartKey::path`] was made from.
+    pub fn from_path(path: &str) -> Option<PartKey> {
+        let rest = path.strip_prefix("parts/")?;
+        let (upload, name) = rest.split_once('/')?;
+        let (start, writer) = name.split_once('-')?;
+        let key = PartKey {
+            upload: uuid::Uuid::parse_str(upload).ok()?,
+            start: start.parse().ok()?,
+            writer: uuid::Uuid::parse_str(writer).ok()?,
+        };
+        (key.path() == path).then_some(key)
+    }
+}
+
 /// Bytes as they are read, in pieces of bounded size.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
@@ -133,6 +182,14 @@ pub trait BlobStore: Debug + Send + Sync {
         key: &'a BlobKey,
         scratch: &'a Path,
     ) -> BoxFuture<'a, Result<PathBuf>>;
+    /// Keeps one received chunk of an unfinished upload (the local file is consumed; its
+    /// bytes already synced by the caller), where every instance can read it.
+    fn put_part<'a>(&'a self, part: &'a PartKey, file: &'a Path) -> BoxFuture<'a, Result<()>>;
+    /// The bytes of a kept chunk.
+    fn get_part<'a>(&'a self, part: &'a PartKey) -> BoxFuture<'a, Result<ByteStream>>;
+    /// Removes every kept chunk of an upload, recorded or not (a request that lost the race
+    /// for an offset, or died before recording, leaves one behind).
+    fn remove_parts<'a>(&'a self, upload: &'a uuid::Uuid) -> BoxFuture<'a, Result<()>>;
     /// A short description for logs (no credentials).
     fn describe(&self) -> String;
 }
@@ -158,21 +215,26 @@ impl LocalStore {
 
 /// A temporary file whose write or rename failed (a full disk) is removed, so a failure
 /// leaves nothing half-written behind.
-fn removed_on_failure(tmp: &Path, r: std::io::Result<()>) -> Result<()> {
+pub(super) fn removed_on_failure(tmp: &Path, r: std::io::Result<()>) -> Result<()> {
     r.map_err(|e| {
         let _ = std::fs::remove_file(tmp);
         Error::io(e)
     })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     web::block(f)
         .await
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
 }
 
 /// Writes a stream into a file chunk by chunk, off the async threads; gives the file back.
-async fn write_all(mut f: std::fs::File, stream: &mut ByteStream) -> Result<std::fs::File> {
+pub(super) async fn write_all(
+    mut f: std::fs::File,
+    stream: &mut ByteStream,
+) -> Result<std::fs::File> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(Error::io)?;
         f = blocking(move || {
@@ -192,6 +254,54 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Moves a synced local file to `dest` durably: a rename when both sit on the same file
+/// system (the usual case), else a synced copy renamed into place.
+fn move_into(src: &Path, dest: &Path) -> Result<()> {
+    let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
+    std::fs::create_dir_all(dir).map_err(Error::io)?;
+    if std::fs::rename(src, dest).is_err() {
+        let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+        let copied = std::fs::copy(src, &tmp)
+            .and_then(|_| std::fs::File::open(&tmp))
+            .and_then(|f| f.sync_all())
+            .and_then(|_| std::fs::rename(&tmp, dest));
+        removed_on_failure(&tmp, copied)?;
+        std::fs::remove_file(src).map_err(Error::io)?;
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// A file's bytes in `range` (all of them without one), read off the async threads in
+/// pieces of bounded size.
+async fn read_file(path: PathBuf, range: Option<Range<u64>>) -> Result<ByteStream> {
+    let (file, len) = blocking(move || {
+        let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound,
+            _ => Error::io(e),
+        })?;
+        let size = f.metadata().map_err(Error::io)?.len();
+        let r = range.unwrap_or(0..size);
+        f.seek(SeekFrom::Start(r.start)).map_err(Error::io)?;
+        Ok((f, r.end.saturating_sub(r.start)))
+    })
+    .await?;
+    let s = stream::try_unfold((file, len), |(mut f, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = left.min(READ_CHUNK as u64) as usize;
+        let (f, buf) = web::block(move || {
+            let mut buf = vec![0u8; want];
+            f.read_exact(&mut buf).map(|()| (f, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(Some((Bytes::from(buf), (f, left - want as u64))))
+    });
+    Ok(s.boxed())
+}
+
 impl BlobStore for LocalStore {
     fn size<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<u64>>> {
         let path = self.file(key);
@@ -209,19 +319,7 @@ impl BlobStore for LocalStore {
                 std::fs::remove_file(&src).map_err(Error::io)?;
                 return Ok(false);
             }
-            let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
-            std::fs::create_dir_all(dir).map_err(Error::io)?;
-            // The part file usually sits on the same file system: a rename, not a copy.
-            if std::fs::rename(&src, &dest).is_err() {
-                let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
-                let copied = std::fs::copy(&src, &tmp)
-                    .and_then(|_| std::fs::File::open(&tmp))
-                    .and_then(|f| f.sync_all())
-                    .and_then(|_| std::fs::rename(&tmp, &dest));
-                removed_on_failure(&tmp, copied)?;
-                std::fs::remove_file(&src).map_err(Error::io)?;
-            }
-            sync_dir(dir);
+            move_into(&src, &dest)?;
             Ok(true)
         }))
     }
@@ -282,34 +380,7 @@ impl BlobStore for LocalStore {
         key: &'a BlobKey,
         range: Option<Range<u64>>,
     ) -> BoxFuture<'a, Result<ByteStream>> {
-        let path = self.file(key);
-        Box::pin(async move {
-            let (file, len) = blocking(move || {
-                let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Error::NotFound,
-                    _ => Error::io(e),
-                })?;
-                let size = f.metadata().map_err(Error::io)?.len();
-                let r = range.unwrap_or(0..size);
-                f.seek(SeekFrom::Start(r.start)).map_err(Error::io)?;
-                Ok((f, r.end.saturating_sub(r.start)))
-            })
-            .await?;
-            let s = stream::try_unfold((file, len), |(mut f, left)| async move {
-                if left == 0 {
-                    return Ok(None);
-                }
-                let want = left.min(READ_CHUNK as u64) as usize;
-                let (f, buf) = web::block(move || {
-                    let mut buf = vec![0u8; want];
-                    f.read_exact(&mut buf).map(|()| (f, buf))
-                })
-                .await
-                .map_err(std::io::Error::other)??;
-                Ok(Some((Bytes::from(buf), (f, left - want as u64))))
-            });
-            Ok(s.boxed())
-        })
+        Box::pin(read_file(self.file(key), range))
     }
 
     fn local_copy<'a>(
@@ -321,204 +392,25 @@ impl BlobStore for LocalStore {
         Box::pin(async move { Ok(path) })
     }
 
+    fn put_part<'a>(&'a self, part: &'a PartKey, file: &'a Path) -> BoxFuture<'a, Result<()>> {
+        let (dest, src) = (self.root.join(part.path()), file.to_owned());
+        Box::pin(blocking(move || move_into(&src, &dest)))
+    }
+
+    fn get_part<'a>(&'a self, part: &'a PartKey) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(read_file(self.root.join(part.path()), None))
+    }
+
+    fn remove_parts<'a>(&'a self, upload: &'a uuid::Uuid) -> BoxFuture<'a, Result<()>> {
+        let dir = self.root.join(PartKey::folder(upload));
+        Box::pin(blocking(move || match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(e)),
+            _ => Ok(()),
+        }))
+    }
+
     fn describe(&self) -> String {
         format!("local folder {}", self.root.display())
-    }
-}
-
-/// Objects in an S3-compatible bucket.
-#[derive(Debug, Clone)]
-pub struct S3Store {
-    store: Arc<dyn ObjectStore>,
-    bucket: String,
-    prefix: String,
-}
-
-/// Files up to this size go up in one request; larger ones in parts of this size.
-const S3_PART: usize = 5 * 1024 * 1024;
-
-impl S3Store {
-    /// `s3://bucket[/prefix]`; endpoint, region and credentials from the usual `AWS_*`
-    /// variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint), then from
-    /// `options` (the same settings by `object_store` name, e.g. `aws_endpoint`).
-    pub fn from_url(url: &str, options: &[(String, String)]) -> anyhow::Result<S3Store> {
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| anyhow::anyhow!("an S3 photo store is named s3://bucket[/prefix]"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        anyhow::ensure!(!bucket.is_empty(), "the S3 photo store needs a bucket name");
-        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-        for (k, v) in options {
-            let key: object_store::aws::AmazonS3ConfigKey = k.parse()?;
-            builder = builder.with_config(key, v);
-        }
-        let store = builder.build()?;
-        Ok(S3Store {
-            store: Arc::new(store),
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-        })
-    }
-
-    fn location(&self, key: &BlobKey) -> object_store::path::Path {
-        let p = if self.prefix.is_empty() {
-            key.path()
-        } else {
-            format!("{}/{}", self.prefix, key.path())
-        };
-        object_store::path::Path::from(p)
-    }
-}
-
-fn s3(e: object_store::Error) -> Error {
-    match e {
-        object_store::Error::NotFound { .. } => Error::NotFound,
-        other => Error::Unavailable(format!("object store: {other}")),
-    }
-}
-
-impl BlobStore for S3Store {
-    fn size<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<u64>>> {
-        Box::pin(async move {
-            match self.store.head(&self.location(key)).await {
-                Ok(m) => Ok(Some(m.size)),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(s3(e)),
-            }
-        })
-    }
-
-    fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            let loc = self.location(key);
-            let src = file.to_owned();
-            if self.size(key).await?.is_some() {
-                let _ = std::fs::remove_file(&src);
-                return Ok(false);
-            }
-            let len = std::fs::metadata(&src).map_err(Error::io)?.len();
-            let read_part = |f: std::fs::File, n: usize| {
-                blocking(move || {
-                    let mut f = f;
-                    let mut buf = vec![0u8; n];
-                    f.read_exact(&mut buf).map_err(Error::io)?;
-                    Ok((f, Bytes::from(buf)))
-                })
-            };
-            let f = std::fs::File::open(&src).map_err(Error::io)?;
-            if len <= S3_PART as u64 {
-                let (_, bytes) = read_part(f, len as usize).await?;
-                self.store
-                    .put(&loc, PutPayload::from(bytes))
-                    .await
-                    .map_err(s3)?;
-            } else {
-                let upload = self.store.put_multipart(&loc).await.map_err(s3)?;
-                let mut w = WriteMultipart::new_with_chunk_size(upload, S3_PART);
-                let (mut f, mut left) = (f, len);
-                while left > 0 {
-                    let n = left.min(S3_PART as u64) as usize;
-                    w.wait_for_capacity(2).await.map_err(s3)?;
-                    let (next, bytes) = read_part(f, n).await?;
-                    w.put(bytes);
-                    f = next;
-                    left -= n as u64;
-                }
-                w.finish().await.map_err(s3)?;
-            }
-            std::fs::remove_file(&src).map_err(Error::io)?;
-            Ok(true)
-        })
-    }
-
-    fn put_bytes<'a>(&'a self, key: &'a BlobKey, bytes: Bytes) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            self.store
-                .put(&self.location(key), PutPayload::from(bytes))
-                .await
-                .map_err(s3)?;
-            Ok(())
-        })
-    }
-
-    fn put_stream<'a>(
-        &'a self,
-        key: &'a BlobKey,
-        len: u64,
-        mut body: ByteStream,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let loc = self.location(key);
-            if len <= S3_PART as u64 {
-                let mut buf = Vec::with_capacity(len as usize);
-                while let Some(chunk) = body.next().await {
-                    buf.extend_from_slice(&chunk.map_err(Error::io)?);
-                }
-                self.store
-                    .put(&loc, PutPayload::from(Bytes::from(buf)))
-                    .await
-                    .map_err(s3)?;
-                return Ok(());
-            }
-            let upload = self.store.put_multipart(&loc).await.map_err(s3)?;
-            let mut w = WriteMultipart::new_with_chunk_size(upload, S3_PART);
-            while let Some(chunk) = body.next().await {
-                let chunk = match chunk {
-                    Ok(c) => c,
-                    Err(e) => {
-                        // Leaves no half object behind (nor its parts, billed by the store).
-                        let _ = w.abort().await;
-                        return Err(Error::io(e));
-                    }
-                };
-                // At most two parts in flight: memory stays bounded whatever the size.
-                w.wait_for_capacity(2).await.map_err(s3)?;
-                w.write(&chunk);
-            }
-            w.finish().await.map_err(s3)?;
-            Ok(())
-        })
-    }
-
-    fn get<'a>(
-        &'a self,
-        key: &'a BlobKey,
-        range: Option<Range<u64>>,
-    ) -> BoxFuture<'a, Result<ByteStream>> {
-        Box::pin(async move {
-            let opts = GetOptions {
-                range: range.map(GetRange::Bounded),
-                ..GetOptions::default()
-            };
-            let r = self
-                .store
-                .get_opts(&self.location(key), opts)
-                .await
-                .map_err(s3)?;
-            Ok(r.into_stream()
-                .map(|c| c.map_err(std::io::Error::other))
-                .boxed())
-        })
-    }
-
-    fn local_copy<'a>(
-        &'a self,
-        key: &'a BlobKey,
-        scratch: &'a Path,
-    ) -> BoxFuture<'a, Result<PathBuf>> {
-        Box::pin(async move {
-            let dest = scratch.join(format!("fetch-{}", uuid::Uuid::now_v7().simple()));
-            let mut s = self.get(key, None).await?;
-            let d = dest.clone();
-            let f = blocking(move || std::fs::File::create(&d).map_err(Error::io)).await?;
-            write_all(f, &mut s).await?;
-            Ok(dest)
-        })
-    }
-
-    fn describe(&self) -> String {
-        format!("S3 bucket {} prefix {:?}", self.bucket, self.prefix)
     }
 }
 
@@ -526,7 +418,7 @@ impl BlobStore for S3Store {
 /// or a local folder.
 pub fn open(setting: &str, s3_options: &[(String, String)]) -> anyhow::Result<Arc<dyn BlobStore>> {
     if setting.starts_with("s3://") {
-        Ok(Arc::new(S3Store::from_url(setting, s3_options)?))
+        Ok(Arc::new(super::s3::S3Store::from_url(setting, s3_options)?))
     } else {
         let path = setting.strip_prefix("file://").unwrap_or(setting);
         Ok(Arc::new(LocalStore::new(PathBuf::from(path))?))
@@ -549,5 +441,17 @@ mod tests {
             format!("derived/ab/{}.thumb.jpg", "ab".repeat(32))
         );
         Ok(())
+    }
+
+    #[test]
+    fn part_keys_read_back_and_refuse_strangers() {
+        let key = PartKey::new(uuid::Uuid::now_v7(), 1_048_576);
+        assert_eq!(PartKey::from_path(&key.path()), Some(key.clone()));
+        assert!(key.path().starts_with(&PartKey::folder(&key.upload)));
+        for stray in ["parts/x/1-2", "blobs/ab/cd", "parts/../1-2", ""] {
+            assert_eq!(PartKey::from_path(stray), None, "{stray}");
+        }
+        let padded = key.path().replace("/00000000000001048576-", "/1048576-");
+        assert_eq!(PartKey::from_path(&padded), None);
     }
 }

@@ -14,6 +14,7 @@ pub mod blobstore;
 pub mod derive;
 pub mod exif;
 pub mod phash;
+pub mod s3;
 pub mod sniff;
 pub mod strip;
 pub mod uploads;
@@ -129,8 +130,10 @@ impl Limits {
 #[derive(Debug)]
 pub struct Photos {
     pub store: Arc<dyn BlobStore>,
-    /// Part files of uploads in progress, named `<upload id>.part`.
-    pub parts_dir: PathBuf,
+    /// This instance's scratch folder: the bytes of requests being received, and local
+    /// copies of stored objects being resized. Nothing in it outlives the request that made
+    /// it; what must last goes to the blob store.
+    pub scratch_dir: PathBuf,
     pub limits: Limits,
     /// Uploads receiving a chunk right now (one writer per upload).
     busy: Mutex<HashSet<String>>,
@@ -139,11 +142,11 @@ pub struct Photos {
 }
 
 impl Photos {
-    pub fn new(store: Arc<dyn BlobStore>, parts_dir: PathBuf, limits: Limits) -> Result<Photos> {
-        std::fs::create_dir_all(&parts_dir).map_err(Error::io)?;
+    pub fn new(store: Arc<dyn BlobStore>, scratch_dir: PathBuf, limits: Limits) -> Result<Photos> {
+        std::fs::create_dir_all(&scratch_dir).map_err(Error::io)?;
         Ok(Photos {
             store,
-            parts_dir,
+            scratch_dir,
             limits,
             busy: Mutex::new(HashSet::new()),
             copies: worker::Queue::default(),
@@ -161,14 +164,18 @@ impl Photos {
         self.copies.push(
             db,
             &self.store,
-            &self.parts_dir,
+            &self.scratch_dir,
             worker::Job { blob, again },
         );
     }
 
-    /// The part file of an upload. `id` is a UUID the server made.
-    pub fn part_path(&self, id: &uuid::Uuid) -> PathBuf {
-        self.parts_dir.join(format!("{}.part", id.as_hyphenated()))
+    /// A new scratch file name for bytes of upload `id` (a UUID the server made).
+    pub fn scratch_file(&self, id: &uuid::Uuid) -> PathBuf {
+        self.scratch_dir.join(format!(
+            "{}.{}.part",
+            id.as_hyphenated(),
+            uuid::Uuid::now_v7().simple()
+        ))
     }
 
     /// Marks an upload as receiving; `None` if another request is already writing to it.

@@ -1,7 +1,10 @@
-//! Receiving uploads: chunks stream into a part file (bounded memory, fsync before the new
-//! offset is recorded, so a crash never leaves the database ahead of the bytes); the last
-//! chunk triggers verification (digest, type from the bytes, EXIF) and the move into the
-//! blob store; resized copies follow in the background ([`super::worker`]).
+//! Receiving uploads. Each request's bytes stream into a scratch file of its own (bounded
+//! memory). A chunk that does not finish the file is kept in the blob store, where every
+//! instance can read it, before the new offset is recorded with it, so a crash never leaves
+//! the database ahead of the bytes and any instance can take the next chunk. The last chunk
+//! gathers the kept ones, and the whole file is verified (digest, type from the bytes,
+//! EXIF) and moved into the blob store; resized copies follow in the background
+//! ([`super::worker`]).
 
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -11,12 +14,13 @@ use actix_web::web::{self, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
+use super::blobstore::PartKey;
 use super::exif::{self, ExifInfo};
 use super::sniff::{self, FileType};
 use super::{BlobKey, Kind, Photos, Sha256Hex, Variant, derive};
 use crate::error::{Error, Msg, Result};
 use crate::store::audit::Actor;
-use crate::store::photos::{self as rows, BlobRow, UploadRow};
+use crate::store::photos::{self as rows, BlobRow, PartRow, UploadRow};
 use crate::store::{Db, now};
 
 /// Bytes gathered in memory before they are written: the most one request holds.
@@ -33,21 +37,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
 }
 
-/// Creates the empty part file of a new upload.
-pub async fn create_part(path: PathBuf) -> Result<()> {
-    blocking(move || {
-        std::fs::File::create(&path).map_err(Error::io)?;
-        Ok(())
-    })
-    .await
-}
-
-/// Removes a part file if it is there.
-pub fn remove_part(path: &Path) {
+/// Removes a scratch file if it is there.
+pub fn remove_scratch(path: &Path) {
     if let Err(e) = std::fs::remove_file(path)
         && e.kind() != std::io::ErrorKind::NotFound
     {
-        tracing::warn!(error = %e, "removing an upload part file failed");
+        tracing::warn!(error = %e, "removing an upload scratch file failed");
     }
 }
 
@@ -59,26 +54,14 @@ pub struct Appended {
     pub failure: Option<Error>,
 }
 
-/// Appends the body to the part file from offset `at`, never past `size`. Whatever arrived
-/// before an interruption is kept and made durable.
+/// Receives the body, the bytes of the file from offset `at` on, never past `size`, into a
+/// new scratch file at `path`. Whatever arrived before an interruption is kept and made
+/// durable.
 pub async fn append<S>(path: PathBuf, at: u64, size: u64, mut body: S) -> Result<Appended>
 where
     S: Stream<Item = std::result::Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 {
-    let mut file = blocking(move || {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::NotFound,
-                _ => Error::io(e),
-            })?;
-        // Bytes past the recorded offset (written before a crash) are dropped.
-        f.set_len(at).map_err(Error::io)?;
-        f.seek(SeekFrom::Start(at)).map_err(Error::io)?;
-        Ok(f)
-    })
-    .await?;
+    let mut file = blocking(move || std::fs::File::create(&path).map_err(Error::io)).await?;
     let write = |mut f: std::fs::File, b: Bytes| {
         blocking(move || {
             f.write_all(&b).map_err(Error::io)?;
@@ -131,6 +114,87 @@ where
         received: held,
         failure,
     })
+}
+
+/// Keeps a received chunk (the scratch file `chunk`, bytes `start..end` of the upload) in
+/// the blob store; returns its record, to be written with the new offset.
+pub async fn keep(
+    photos: &Photos,
+    upload: &uuid::Uuid,
+    start: u64,
+    end: u64,
+    chunk: &Path,
+) -> Result<PartRow> {
+    let key = PartKey::new(*upload, start);
+    if let Err(e) = photos.store.put_part(&key, chunk).await {
+        remove_scratch(chunk);
+        return Err(e);
+    }
+    Ok(PartRow {
+        upload_id: upload.to_string(),
+        start_at: start as i64,
+        end_at: end as i64,
+        object: key.path(),
+    })
+}
+
+/// How many bytes from the start the recorded chunks hold without a gap: the offset an
+/// upload can resume from (less than recorded only if chunks were lost, or were kept in
+/// the scratch folder of an older version).
+pub fn covered(parts: &[PartRow]) -> i64 {
+    let mut end = 0;
+    for p in parts {
+        if p.start_at != end {
+            break;
+        }
+        end = p.end_at;
+    }
+    end
+}
+
+/// Writes the kept chunks, then the last one (the scratch file `last`, consumed), into the
+/// new scratch file `whole`, synced.
+pub async fn assemble(
+    photos: &Photos,
+    parts: &[PartRow],
+    last: &Path,
+    whole: PathBuf,
+) -> Result<()> {
+    let target = whole.clone();
+    let mut file = blocking(move || std::fs::File::create(&target).map_err(Error::io)).await?;
+    let gathered = async {
+        for p in parts {
+            let key = PartKey::from_path(&p.object)
+                .ok_or_else(|| Error::Internal(format!("bad part name {:?}", p.object)))?;
+            let mut bytes = photos.store.get_part(&key).await?;
+            while let Some(b) = bytes.next().await {
+                let b = b.map_err(Error::io)?;
+                file = blocking(move || {
+                    file.write_all(&b).map_err(Error::io)?;
+                    Ok(file)
+                })
+                .await?;
+            }
+        }
+        let last = last.to_owned();
+        blocking(move || {
+            std::io::copy(
+                &mut std::fs::File::open(&last).map_err(Error::io)?,
+                &mut file,
+            )
+            .map_err(Error::io)?;
+            file.sync_data().map_err(Error::io)?;
+            remove_scratch(&last);
+            Ok(())
+        })
+        .await
+    };
+    let done = gathered.await;
+    if done.is_err() {
+        remove_scratch(&whole);
+        remove_scratch(last);
+    }
+    done
 }
 
 /// What the bytes of a finished upload turned out to be.
@@ -235,12 +299,16 @@ pub async fn finish(
                 db.write(move |c| rows::delete_upload(c, &a, &u, "refused"))
                     .await?;
             }
-            remove_part(&part);
+            remove_scratch(&part);
+            forget_parts(photos, &up.id).await;
             return Err(e);
         }
     };
     let key = BlobKey::new(&declared, Variant::Original);
-    photos.store.put_file(&key, &part).await?;
+    if let Err(e) = photos.store.put_file(&key, &part).await {
+        remove_scratch(&part);
+        return Err(e);
+    }
     let derivatives = if inspected.ty.decodable() {
         "pending"
     } else {
@@ -264,6 +332,7 @@ pub async fn finish(
         dhash: None,
     };
     let keep_until = now() + keep_finished();
+    let upload_id = up.id.clone();
     let (blob, created) = db
         .write_shared(move |c| {
             if new_row {
@@ -272,10 +341,22 @@ pub async fn finish(
             rows::finish(c, &actor, &up, blob, keep_until)
         })
         .await?;
+    forget_parts(photos, &upload_id).await;
     if created && blob.derivatives == "pending" {
         photos.make_copies(db, blob.clone(), false);
     }
     Ok((blob, created))
+}
+
+/// Removes the kept chunks of an upload that ended; one that stays behind (the store was
+/// unreachable) is only wasted space.
+pub async fn forget_parts(photos: &Photos, upload_id: &str) {
+    let Ok(id) = uuid::Uuid::parse_str(upload_id) else {
+        return;
+    };
+    if let Err(e) = photos.store.remove_parts(&id).await {
+        tracing::warn!(error = %e, upload = upload_id, "removing an upload's kept chunks failed");
+    }
 }
 
 /// Expires abandoned uploads and deletes their part files; also retries resized copies
@@ -284,20 +365,18 @@ pub async fn finish(
 pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
     let expired = db.write(|c| rows::expire(c, now())).await?;
     for id in &expired {
-        if let Ok(u) = uuid::Uuid::parse_str(id) {
-            remove_part(&photos.part_path(&u));
-        }
+        forget_parts(photos, id).await;
     }
-    // Scratch copies of S3 objects left by an interrupted resize.
-    if let Ok(entries) = std::fs::read_dir(&photos.parts_dir) {
-        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    // Scratch files left by a crash: no request takes a day (the body pace sees to that).
+    if let Ok(entries) = std::fs::read_dir(&photos.scratch_dir) {
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
         for e in entries.flatten() {
             let old = e
                 .metadata()
                 .and_then(|m| m.modified())
-                .is_ok_and(|t| t < hour_ago);
-            if old && e.file_name().to_string_lossy().starts_with("fetch-") {
-                remove_part(&e.path());
+                .is_ok_and(|t| t < day_ago);
+            if old {
+                remove_scratch(&e.path());
             }
         }
     }

@@ -184,7 +184,7 @@ impl Worker {
         // This thread is for this work: decoding here blocks nothing else.
         let made = derive::make(&local, ty, blob.has_gps()).map_err(Error::Internal);
         if is_copy {
-            super::uploads::remove_part(&local);
+            super::uploads::remove_scratch(&local);
         }
         let made = made?;
         let mut stripped = false;

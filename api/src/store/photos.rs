@@ -1,5 +1,6 @@
 //! Blobs, who holds them, and uploads in progress. Every change is audited in the same
-//! transaction; chunk progress (`received`) is bookkeeping and is not.
+//! transaction; chunk progress (`received`, and the kept chunks in `upload_parts`) is
+//! bookkeeping and is not.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,7 +9,7 @@ use serde_json::json;
 use super::audit::{self, Action, Actor, Event};
 use super::db::DbConn;
 use super::evidence;
-use super::schema::{blob_holders, blobs, uploads};
+use super::schema::{blob_holders, blobs, upload_parts, uploads};
 use crate::domain::access::Scope;
 use crate::error::Result;
 
@@ -134,9 +135,60 @@ pub fn count_open(
     Ok(q.count().get_result(conn)?)
 }
 
-/// Records progress: `received` moves from `from` to `to`. `false` if another request
-/// moved it first.
+/// A kept chunk of an unfinished upload: bytes `start_at..end_at`, in the blob store under
+/// `object` (a [`crate::photos::blobstore::PartKey`] path).
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = upload_parts)]
+pub struct PartRow {
+    pub upload_id: String,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub object: String,
+}
+
+/// Records progress: `received` moves from `from` to `to`, and the chunk holding those
+/// bytes (if any arrived) is recorded with it. `false` if another request moved it first;
+/// its chunk is then not recorded.
 pub fn advance(
+    conn: &mut DbConn,
+    id: &str,
+    from: i64,
+    to: i64,
+    part: Option<&PartRow>,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<bool> {
+    let moved = move_offset(conn, id, from, to, now, expires_at)?;
+    if moved && let Some(p) = part {
+        add_part(conn, p)?;
+    }
+    Ok(moved)
+}
+
+/// Records a kept chunk.
+pub fn add_part(conn: &mut DbConn, part: &PartRow) -> Result<()> {
+    diesel::insert_into(upload_parts::table)
+        .values(part)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The recorded chunks of an upload, in order.
+pub fn parts_of(conn: &mut DbConn, upload_id: &str) -> Result<Vec<PartRow>> {
+    Ok(upload_parts::table
+        .filter(upload_parts::upload_id.eq(upload_id))
+        .order(upload_parts::start_at.asc())
+        .select(PartRow::as_select())
+        .load(conn)?)
+}
+
+fn forget_parts(conn: &mut DbConn, upload_ids: &[String]) -> Result<()> {
+    diesel::delete(upload_parts::table.filter(upload_parts::upload_id.eq_any(upload_ids)))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn move_offset(
     conn: &mut DbConn,
     id: &str,
     from: i64,
@@ -161,6 +213,7 @@ pub fn advance(
 
 /// Removes an upload (cancelled, or refused when finished).
 pub fn delete_upload(conn: &mut DbConn, actor: &Actor, up: &UploadRow, reason: &str) -> Result<()> {
+    forget_parts(conn, std::slice::from_ref(&up.id))?;
     diesel::delete(uploads::table.find(&up.id)).execute(conn)?;
     audit::record(
         conn,
@@ -256,7 +309,9 @@ pub fn finish(
         uploads::expires_at.eq(keep_until),
     ))
     .execute(conn)?;
-    if finished != 1 {
+    if finished == 1 {
+        forget_parts(conn, std::slice::from_ref(&up.id))?;
+    } else {
         return Err(crate::error::Error::Conflict {
             code: "upload_busy",
             detail: crate::error::Msg::fixed(
@@ -344,6 +399,7 @@ pub fn expire(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<String>> {
         .filter(uploads::state.eq(OPEN))
         .select(uploads::id)
         .load(conn)?;
+    forget_parts(conn, &open)?;
     diesel::delete(uploads::table.filter(uploads::expires_at.le(now))).execute(conn)?;
     Ok(open)
 }

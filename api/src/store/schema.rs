@@ -491,6 +491,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    upload_parts (upload_id, start_at) {
+        upload_id -> Text,
+        start_at -> BigInt,
+        end_at -> BigInt,
+        object -> Text,
+    }
+}
+
+diesel::table! {
     field_facts (entity, id) {
         entity -> Text,
         id -> Text,
@@ -626,6 +635,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    upload_parts,
     regions,
     users,
     devices,

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use serde_json::{Value, json};
 
-use crate::photos::{Moto, fetch, fetch_ready, jpeg, link, moto, sha, upload};
+use crate::photos::{Moto, fetch, fetch_ready, jpeg, link, moto, patch, sha, start_upload, upload};
 
 const BUCKET: &str = "grown";
 
@@ -334,6 +334,13 @@ fn grow_moves_an_install_to_postgresql_and_s3_and_it_answers_the_same() {
     let mut old = install(3, true);
     let before = answers(&old.server, &old);
     let photos_before = photo_bytes(&old.server, &old);
+    // A photo half sent when the office moves: the phone finishes it afterwards.
+    let unfinished = jpeg(240, 31, false);
+    let half = unfinished.len() / 2;
+    let started = start_upload(&old.server, &old.helper, &unfinished, "photo");
+    let upload_id = started.body["id"].as_str().expect("id").to_owned();
+    let sent = patch(&old.server, &old.helper, &upload_id, 0, &unfinished[..half]);
+    assert_eq!(sent.body["offset"], half, "{}", sent.text);
     old.server.stop();
     let objects = local_objects(old.server.db.dir.path());
     assert!(objects >= 3, "the original and its copies: {objects}");
@@ -345,7 +352,9 @@ fn grow_moves_an_install_to_postgresql_and_s3_and_it_answers_the_same() {
     for (table, (a, b)) in counts(&old.server.db, &target) {
         assert_eq!(a, b, "rows in {table}");
     }
-    assert_eq!(object_count(&s3), objects);
+    // Every object, and the kept chunk of the unfinished upload.
+    assert_eq!(object_count(&s3), objects + 1);
+    assert!(out.contains("upload chunk"), "{out}");
     let (a, b) = positions(&old.server.db, &target);
     assert!(
         a.iter().any(|p| p.lat.is_some()),
@@ -374,6 +383,9 @@ fn grow_moves_an_install_to_postgresql_and_s3_and_it_answers_the_same() {
         c.s3_options = s3_options(&s3);
     });
     assert_eq!(answers(&grown, &old), before);
+    let rest = patch(&grown, &old.helper, &upload_id, half, &unfinished[half..]);
+    assert_eq!(rest.body["state"], "complete", "{}", rest.text);
+    assert_eq!(rest.body["blob"]["sha256"], sha(&unfinished));
     let photos_after = photo_bytes(&grown, &old);
     assert_eq!(photos_after.len(), photos_before.len());
     for (a, b) in photos_after.iter().zip(&photos_before) {

@@ -350,8 +350,9 @@ fn the_same_bytes_are_stored_once() {
     let blobs = files_under(&s.db.dir.path().join("photos").join("blobs"));
     assert_eq!(blobs.len(), 1, "{blobs:?}");
     assert_eq!(std::fs::read(&blobs[0]).expect("stored"), photo);
-    // No part files are left behind.
+    // No scratch files or kept chunks are left behind.
     assert!(files_under(&s.db.dir.path().join("uploads")).is_empty());
+    assert!(files_under(&s.db.dir.path().join("photos").join("parts")).is_empty());
 }
 
 #[test]
@@ -490,10 +491,14 @@ fn open_uploads_per_device_are_limited_and_expire() {
         None,
     )
     .assert_problem(404, "not_found");
-    // Half-sent uploads expire with their part files at the next housekeeping pass.
+    // Half-sent uploads expire with their kept chunks at the next housekeeping pass. Only
+    // received bytes are kept (in the photo store, where every instance finds them), and
+    // nothing stays in the scratch folder after the request.
     assert_eq!(patch(&s, &helper, &ids[1], 0, &[1; 5]).body["offset"], 5);
-    let parts = s.db.dir.path().join("uploads");
-    assert_eq!(files_under(&parts).len(), 9);
+    assert_eq!(patch(&s, &helper, &ids[1], 5, &[1; 3]).body["offset"], 8);
+    let parts = s.db.dir.path().join("photos").join("parts");
+    assert_eq!(files_under(&parts).len(), 2);
+    assert!(files_under(&s.db.dir.path().join("uploads")).is_empty());
     expire_all(&s);
     assert!(files_under(&parts).is_empty());
     s.call(

@@ -308,22 +308,18 @@ pub async fn create(
             };
             Ok(answer(StatusCode::OK, &UploadOut::of(&done, Some(blob))))
         }
-        (Outcome::Created(u), None) => {
-            receive::create_part(photos.part_path(&id)).await?;
-            Ok(located(
-                answer(StatusCode::CREATED, &UploadOut::of(&u, None)),
-                &id,
-            ))
-        }
+        (Outcome::Created(u), None) => Ok(located(
+            answer(StatusCode::CREATED, &UploadOut::of(&u, None)),
+            &id,
+        )),
         (Outcome::Created(u), Some(bytes)) => {
-            let part = photos.part_path(&id);
-            receive::create_part(part.clone()).await?;
-            let got = receive::append(part.clone(), 0, u.size as u64, bytes).await?;
+            let chunk = photos.scratch_file(&id);
+            let got = receive::append(chunk.clone(), 0, u.size as u64, bytes).await?;
             let received = got.received as i64;
             if complete(&got, u.size) {
                 let up = UploadRow { received, ..u };
                 let (blob, _) =
-                    receive::finish(&state.db, &photos, actor, up.clone(), part, true).await?;
+                    receive::finish(&state.db, &photos, actor, up.clone(), chunk, true).await?;
                 let done = UploadRow {
                     state: COMPLETE.to_owned(),
                     expires_at: now() + keep_finished(),
@@ -334,18 +330,29 @@ pub async fn create(
                     &id,
                 ));
             }
-            // Cut short: kept as an open upload to resume.
+            // Cut short: kept as an open upload to resume, from any instance.
+            let part = match received {
+                0 => {
+                    receive::remove_scratch(&chunk);
+                    None
+                }
+                n => Some(receive::keep(&photos, &id, 0, n as u64, &chunk).await?),
+            };
             let up = UploadRow { received, ..u };
             let r = up.clone();
             let kept = state
                 .db
                 .write(move |c| {
                     check_open_limit(c, &r, max_open)?;
-                    rows::create_upload(c, &actor, &r)
+                    rows::create_upload(c, &actor, &r)?;
+                    match &part {
+                        Some(p) => rows::add_part(c, p),
+                        None => Ok(()),
+                    }
                 })
                 .await;
             if let Err(e) = kept {
-                receive::remove_part(&part);
+                receive::forget_parts(&photos, &up.id).await;
                 return Err(e);
             }
             let res = match got.failure {
@@ -589,18 +596,48 @@ where
         });
     };
     let id = Uuid::parse_str(&up.id).map_err(Error::internal)?;
-    let part = photos.part_path(&id);
-    let got = receive::append(part.clone(), up.received as u64, up.size as u64, body).await?;
+    let uid = up.id.clone();
+    let parts = state.db.read(move |c| rows::parts_of(c, &uid)).await?;
+    let held = receive::covered(&parts);
+    if held < up.received {
+        // Chunks recorded but not all readable (kept by an older version in a scratch
+        // folder): the upload resumes from what is there.
+        let (uid, from) = (up.id.clone(), up.received);
+        let expires = now() + photos.limits.idle_expiry;
+        state
+            .db
+            .write(move |c| rows::advance(c, &uid, from, held, None, now(), expires))
+            .await?;
+        let e = Error::Conflict {
+            code: "offset_mismatch",
+            detail: Msg::new(
+                format!("服务器已收到 {held} 字节，请从该位置续传。"),
+                format!("The server holds {held} bytes: resume from there."),
+            ),
+        };
+        return Ok(with_offset(HttpResponse::from_error(e), held));
+    }
+    let chunk = photos.scratch_file(&id);
+    let got = receive::append(chunk.clone(), up.received as u64, up.size as u64, body).await?;
     let received = got.received as i64;
-    // The finishing transaction records the offset itself, so it needs no write of its own.
     let expires = now() + photos.limits.idle_expiry;
     if !complete(&got, up.size) {
+        let part = if received > up.received {
+            let start = up.received as u64;
+            Some(receive::keep(&photos, &id, start, received as u64, &chunk).await?)
+        } else {
+            receive::remove_scratch(&chunk);
+            None
+        };
         let (from, uid2) = (up.received, up.id.clone());
         let moved = state
             .db
-            .write_shared(move |c| rows::advance(c, &uid2, from, received, now(), expires))
+            .write_shared(move |c| {
+                rows::advance(c, &uid2, from, received, part.as_ref(), now(), expires)
+            })
             .await?;
         if !moved {
+            // The chunk kept in the store goes with the upload's other chunks at its end.
             return Err(busy_elsewhere());
         }
         if let Some(e) = got.failure {
@@ -613,7 +650,10 @@ where
         };
         return Ok(answer(StatusCode::OK, &UploadOut::of(&up, None)));
     }
-    let (blob, _) = receive::finish(&state.db, &photos, actor, up.clone(), part, false).await?;
+    // The finishing transaction records the offset itself, so it needs no write of its own.
+    let whole = photos.scratch_file(&id);
+    receive::assemble(&photos, &parts, &chunk, whole.clone()).await?;
+    let (blob, _) = receive::finish(&state.db, &photos, actor, up.clone(), whole, false).await?;
     let done = UploadRow {
         received,
         state: COMPLETE.to_owned(),
@@ -672,6 +712,6 @@ pub async fn cancel(
             rows::delete_upload(c, &actor, &u, "cancelled")
         })
         .await?;
-    receive::remove_part(&photos.part_path(&id));
+    receive::forget_parts(&photos, &sid).await;
     Ok(HttpResponse::NoContent().finish())
 }
