@@ -62,7 +62,29 @@ pub struct AppState {
 /// refused (a phone set to next year must not win every merge).
 pub const MAX_CLOCK_DRIFT_MS: u64 = 60 * 60 * 1000;
 
-/// The server's clock, for changes made on the server (conflict resolutions).
+/// The server's clock, for changes made on the server (conflict resolutions). Each process
+/// gets a node name of its own: two instances stamping in the same millisecond must not
+/// make equal timestamps, or a merge between their changes would have no winner.
 pub fn server_clock() -> Arc<Mutex<Clock>> {
-    Arc::new(Mutex::new(Clock::new("server", MAX_CLOCK_DRIFT_MS)))
+    // The last 12 hex digits of a v7 UUID are random.
+    let node = format!(
+        "server.{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    );
+    Arc::new(Mutex::new(Clock::new(node, MAX_CLOCK_DRIFT_MS)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_process_stamps_with_a_node_of_its_own() {
+        let stamp = |c: &super::Clock| c.clone().tick(1_000).map(|h| h.node);
+        let (a, b) = (super::server_clock(), super::server_clock());
+        let (a, b) = (
+            stamp(&a.lock().expect("clock")),
+            stamp(&b.lock().expect("clock")),
+        );
+        assert_ne!(a.as_ref().ok(), b.as_ref().ok());
+        assert!(a.is_ok_and(|n| n.starts_with("server.")));
+    }
 }

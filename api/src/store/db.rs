@@ -124,12 +124,23 @@ impl Manager {
                 };
                 // Statement journals (multi-row writes) in memory rather than temporary files;
                 // checkpoints less often, each copying more (durability is the WAL's).
+                let setup = diesel::ConnectionError::CouldntSetupConfiguration;
+                conn.batch_execute("PRAGMA busy_timeout = 10000;")
+                    .map_err(setup)?;
+                // Switching a new file to WAL does not wait for the busy timeout: while
+                // another process creates the same file (instances starting together), retry.
+                let since = std::time::Instant::now();
+                while let Err(e) = conn.batch_execute("PRAGMA journal_mode = WAL;") {
+                    if !e.to_string().contains("locked") || since.elapsed().as_secs() >= 10 {
+                        return Err(setup(e));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                    "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
                      PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;"
                 ))
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                .map_err(setup)?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
