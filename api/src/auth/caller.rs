@@ -130,7 +130,11 @@ pub async fn pre_authenticate(
 > {
     if req.headers().contains_key(header::AUTHORIZATION) {
         // The clone must be gone before the call: routing needs the request unshared.
-        let _ = authenticate(req.request().clone()).await;
+        // With the database unreachable the answer is 503 now: the extractor would only
+        // wait for it a second time.
+        if let Err(e @ Error::Unavailable(_)) = authenticate(req.request().clone()).await {
+            return Err(e.into());
+        }
     }
     next.call(req).await
 }
