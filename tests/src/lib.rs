@@ -1,12 +1,17 @@
 //! Test harness: starts the real bangfu server on a free loopback port against a fresh
 //! database, SQLite file or PostgreSQL (chosen by `BANGFU_TEST_BACKEND`), loads the demo
 //! county, and talks HTTP to it. Each server gets its own database, dropped afterwards.
+//!
+//! With `BANGFU_TEST_INSTANCES=2` every test server is two bangfu instances on one database
+//! and one photo store, each with a data folder (scratch files) of its own, and requests
+//! alternate between them, as behind a round-robin load balancer.
 
 pub mod bench;
 pub mod workload;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -81,9 +86,19 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// An existing database (a private PostgreSQL cluster's), used as it is and left in
+    /// place when dropped.
+    pub fn at(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg_name: None,
+        }
+    }
+
     /// Runs one SQL statement directly, as an operator would (e.g. to let time pass).
     pub fn execute(&self, sql: &str) -> diesel::QueryResult<usize> {
-        if self.pg_name.is_some() {
+        if self.url.starts_with("postgres") {
             let mut c = PgConnection::establish(&self.url).expect("pg");
             diesel::sql_query(sql).execute(&mut c)
         } else {
@@ -106,14 +121,71 @@ impl Drop for TestDb {
     }
 }
 
-/// A running server with the demo data loaded.
+/// How many instances each test server runs (`BANGFU_TEST_INSTANCES`, default 1).
+pub fn instances() -> usize {
+    std::env::var("BANGFU_TEST_INSTANCES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
+/// One running bangfu instance.
+#[derive(Debug)]
+struct Instance {
+    base: String,
+    handle: Option<ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+    /// Its own data folder, for instances after the first.
+    _data: Option<tempfile::TempDir>,
+}
+
+impl Instance {
+    /// Starts an instance; the first (no `data` of its own) loads the demo county.
+    fn start(config: &Config, data: Option<tempfile::TempDir>) -> Instance {
+        let state = bangfu::app::prepare(config).expect("prepare server");
+        if data.is_none() {
+            bangfu::demo::load(&state.db).expect("demo data");
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = bangfu::app::run(state, listener, 2).expect("run");
+                let _ = tx.send(server.handle());
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server started");
+        Instance {
+            base,
+            handle: Some(handle),
+            thread: Some(thread),
+            _data: data,
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            actix_web::rt::System::new().block_on(h.stop(false));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A running server with the demo data loaded: one instance, or several sharing the
+/// database and the photo store (see [`instances`]).
 #[derive(Debug)]
 pub struct TestServer {
+    /// The first instance's address.
     pub base: String,
     pub client: Client,
     pub db: TestDb,
-    handle: Option<ServerHandle>,
-    thread: Option<JoinHandle<()>>,
+    instances: Vec<Instance>,
+    next: AtomicUsize,
 }
 
 impl TestServer {
@@ -127,6 +199,16 @@ impl TestServer {
 
     /// Starts with the configuration adjusted by `configure` (e.g. a stand-in WeChat).
     pub fn start_configured(db: TestDb, configure: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_instances(db, instances(), configure)
+    }
+
+    /// Starts `n` instances on one database and one photo store, whatever
+    /// `BANGFU_TEST_INSTANCES` says.
+    pub fn start_instances(
+        db: TestDb,
+        n: usize,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let mut config = Config::load(&Overrides {
             addr: None,
             data_dir: Some(PathBuf::from(db.dir.path())),
@@ -135,30 +217,37 @@ impl TestServer {
         })
         .expect("config");
         configure(&mut config);
-        let state = bangfu::app::prepare(&config).expect("prepare server");
-        bangfu::demo::load(&state.db).expect("demo data");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = bangfu::app::run(state, listener, 2).expect("run");
-                let _ = tx.send(server.handle());
-                let _ = server.await;
-            })
-        });
-        let handle = rx.recv().expect("server started");
+        let mut instances = vec![Instance::start(&config, None)];
+        for _ in 1..n {
+            // Another machine: a data folder of its own holding the same secrets (as an
+            // operator sets BANGFU_JWT_SECRET and BANGFU_DATA_KEY everywhere).
+            let data = tempfile::tempdir().expect("temp dir");
+            for secret in ["jwt_secret", "data_key"] {
+                std::fs::copy(config.data_dir.join(secret), data.path().join(secret))
+                    .expect("share the secrets");
+            }
+            let mut other = config.clone();
+            other.data_dir = data.path().to_owned();
+            instances.push(Instance::start(&other, Some(data)));
+        }
         TestServer {
-            base,
+            base: instances[0].base.clone(),
             client: Client::builder().build().expect("client"),
             db,
-            handle: Some(handle),
-            thread: Some(thread),
+            instances,
+            next: AtomicUsize::new(0),
         }
     }
 
+    /// The address of instance `i` (0 when there is one).
+    pub fn base_of(&self, i: usize) -> &str {
+        &self.instances[i % self.instances.len()].base
+    }
+
+    /// A URL on the next instance in turn.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}{path}", self.base_of(i))
     }
 
     /// Signs in a demo account.
@@ -253,11 +342,8 @@ impl TestServer {
     /// Stops serving; the database and the data folder stay until the server is dropped (for
     /// a command run on them afterwards, as on an install whose server was stopped).
     pub fn stop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            actix_web::rt::System::new().block_on(h.stop(false));
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        for i in &mut self.instances {
+            i.stop();
         }
     }
 }
