@@ -200,7 +200,12 @@ fn seed(server: &BenchServer) -> String {
                 .send()
                 .expect("pull"),
         );
-        cursor = page["cursor"].as_str().map(str::to_owned);
+        let next = page["next_cursor"].as_str().map(str::to_owned);
+        assert!(
+            next.is_some() && next != cursor,
+            "the pull did not advance: {page}"
+        );
+        cursor = next;
         if page["has_more"] != true {
             break;
         }
