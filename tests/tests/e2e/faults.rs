@@ -279,6 +279,7 @@ fn uploads_survive_sigkill_mid_chunk_and_resume() {
         let st = status_of(&http, &base, &token, &id);
         assert_eq!(st["state"], "complete", "round {round}: {st}");
         assert_eq!(st["blob"]["sha256"], sha(&photo), "round {round}");
+        eprintln!("upload kill round {round}: acknowledged {last}, held after restart {held}");
     }
 }
 

@@ -235,6 +235,7 @@ fn postgres_restarted_under_load_gives_503_then_recovers() {
         "readiness while the database is down: {}",
         ready.text
     );
+    let outage = down_at.elapsed();
     pg.up();
     let up_at = Instant::now();
     // Recovery: within 15 s of the database coming back every request succeeds again.
@@ -317,9 +318,10 @@ fn postgres_restarted_under_load_gives_503_then_recovers() {
         }
     }
     eprintln!(
-        "PostgreSQL restart: {} requests, {} answered 503, recovered {:?} after the restart",
+        "PostgreSQL restart: down {outage:?}; probes answered 503 in {:?}; {} requests, \
+         {} answered 503, slowest {slowest:?}; recovered {recovered:?} after the restart",
+        probes.iter().map(|p| p.2).collect::<Vec<_>>(),
         seen.len(),
         failed.len(),
-        recovered
     );
 }

@@ -120,8 +120,10 @@ fn trickling_clients_are_cut_off_while_others_are_served() {
         "a request waited {slowest:?} behind the slow clients"
     );
 
+    let mut cut = Vec::new();
     for (kind, t) in threads {
         let (secs, answer) = t.join().expect("trickler");
+        cut.push(format!("{kind} {secs:.1} s"));
         match kind {
             // actix's request timeout (10 s) answers 408 and closes.
             "headers" => assert!(
@@ -157,4 +159,9 @@ fn trickling_clients_are_cut_off_while_others_are_served() {
     let done = crate::photos::patch(&s, &helper, &up_id, kept, &photo[kept..]);
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.body["state"], "complete");
+    eprintln!(
+        "slow clients: cut off after {}; slowest other request {slowest:?}; upload kept {kept} of {} bytes",
+        cut.join(", "),
+        photo.len()
+    );
 }
