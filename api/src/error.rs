@@ -189,6 +189,10 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(K::SerializationFailure, info) => {
                 Error::Unavailable(info.message().to_owned())
             }
+            // SQLITE_FULL: the disk under the database file is full; nothing was written.
+            D::DatabaseError(K::Unknown, info) if info.message() == "database or disk is full" => {
+                Error::StorageFull(info.message().to_owned())
+            }
             other => Error::Internal(other.to_string()),
         }
     }
@@ -197,5 +201,19 @@ impl From<diesel::result::Error> for Error {
 impl From<r2d2::Error> for Error {
     fn from(e: r2d2::Error) -> Self {
         Error::Unavailable(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_under_the_database_is_507_not_500() {
+        use diesel::result::{DatabaseErrorKind as K, Error as D};
+        let full = D::DatabaseError(K::Unknown, Box::new("database or disk is full".to_owned()));
+        assert!(matches!(Error::from(full), Error::StorageFull(_)));
+        let other = D::DatabaseError(K::Unknown, Box::new("disk I/O error".to_owned()));
+        assert!(matches!(Error::from(other), Error::Internal(_)));
     }
 }

@@ -113,7 +113,7 @@ const STANDARD: [(&str, &str, &str); 14] = [
     (
         "507",
         "StorageFull",
-        "The photo store is full; nothing was half-written, retry once space is freed",
+        "The disk under the database or the photo store is full; nothing was half-written, retry once space is freed",
     ),
 ];
 
@@ -130,11 +130,6 @@ fn problem_response(description: &str) -> Response {
 fn add_standard_errors(op: &mut Operation) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
-    // Only bodies of bytes (upload chunks) are written to the photo store.
-    let writes_bytes = op.request_body.as_ref().is_some_and(|b| match b {
-        RefOr::T(b) => b.content.contains_key("application/offset+octet-stream"),
-        RefOr::Ref(_) => false,
-    });
     let params: Vec<&Parameter> = op
         .parameters
         .iter()
@@ -158,7 +153,6 @@ fn add_standard_errors(op: &mut Operation) {
             "404" => in_path || (secured && (has_body || has_params)),
             "412" | "428" => if_match,
             "408" | "413" | "415" => has_body,
-            "507" => writes_bytes,
             "400" | "422" => has_body || has_params,
             "429" => false,
             _ => true,

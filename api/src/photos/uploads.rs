@@ -395,3 +395,25 @@ pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
     {}
     Ok(expired.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(start: i64, end: i64) -> PartRow {
+        PartRow {
+            upload_id: "u".into(),
+            start_at: start,
+            end_at: end,
+            object: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_upload_resumes_from_the_end_of_its_first_gap() {
+        assert_eq!(covered(&[]), 0);
+        assert_eq!(covered(&[part(0, 5), part(5, 9)]), 9);
+        assert_eq!(covered(&[part(0, 5), part(6, 9)]), 5);
+        assert_eq!(covered(&[part(3, 9)]), 0);
+    }
+}

@@ -1,5 +1,6 @@
 //! Faults under the photo store: a disk that fills up (507, nothing half-written, the
-//! server keeps serving and the upload resumes once space is freed), and a server process
+//! server keeps serving and the upload resumes once space is freed; the same for the disk
+//! under the SQLite file), and a server process
 //! SIGKILLed while chunks arrive (no acknowledged byte lost, the upload resumes from the
 //! offset the restarted server reports, and the finished file has the declared digest).
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use bangfu_e2e::bench::{BenchServer, free_port};
 use bangfu_e2e::workload::device_login;
-use bangfu_e2e::{TestDb, TestServer, backend};
+use bangfu_e2e::{Backend, TestDb, TestServer, backend};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -123,6 +124,50 @@ fn a_full_photo_store_answers_507_keeps_nothing_half_written_and_recovers() {
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.body["state"], "complete");
     assert_eq!(done.body["blob"]["sha256"], sha(&photo));
+}
+
+#[test]
+fn a_full_disk_under_the_sqlite_file_answers_507_and_recovers() {
+    if backend() != Backend::Sqlite {
+        return;
+    }
+    let Some(disk) = Tmpfs::mount(16 * 1024 * 1024) else {
+        return;
+    };
+    let file = disk.path().join("bangfu.db").to_string_lossy().into_owned();
+    let s = TestServer::start_on(TestDb::at(&file));
+    let officer = s.login("qingshan_officer");
+    let village = s.region_id(&officer.access, "530123101001");
+    s.register_household(&officer, &village);
+
+    let filler = disk.path().join("filler");
+    fill(&filler, 0);
+    // Writes until one meets the full disk (the WAL may still hold a few pages).
+    let mut refused = None;
+    for _ in 0..200 {
+        let (id_number, birth) = bangfu_e2e::resident_id(false);
+        let r = s.call(
+            "POST",
+            "/v1/households",
+            Some(&officer.access),
+            Some(json!({"region_id": village, "address": "五组 3 号", "members": [{"name": "李建国",
+                "relation": "head", "id_number": id_number, "birth_date": birth, "gender": "male"}]})),
+        );
+        if r.status != 201 {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("no write met the full disk");
+    r.assert_problem(507, "storage_full");
+    assert!(r.header("retry-after").is_some());
+    // Reads go on; once space is freed, writes do too.
+    assert_eq!(
+        s.call("GET", "/v1/me", Some(&officer.access), None).status,
+        200
+    );
+    std::fs::remove_file(&filler).expect("free");
+    s.register_household(&officer, &village);
 }
 
 /// Sends chunks of `chunk` bytes from offset `from`, `pause` apart, until the file is

@@ -597,7 +597,10 @@ where
     };
     let id = Uuid::parse_str(&up.id).map_err(Error::internal)?;
     let uid = up.id.clone();
-    let parts = state.db.read(move |c| rows::parts_of(c, &uid)).await?;
+    let mut parts = state.db.read(move |c| rows::parts_of(c, &uid)).await?;
+    // A chunk another instance recorded since `up` was read is not part of this offset:
+    // this request will lose the race for it and must not gather it.
+    parts.retain(|p| p.end_at <= up.received);
     let held = receive::covered(&parts);
     if held < up.received {
         // Chunks recorded but not all readable (kept by an older version in a scratch
