@@ -193,9 +193,38 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(K::Unknown, info) if info.message() == "database or disk is full" => {
                 Error::StorageFull(info.message().to_owned())
             }
+            D::DatabaseError(_, info) if connection_lost(info.message()) => {
+                Error::Unavailable(info.message().to_owned())
+            }
+            // A commit (or its rollback) cut off with the connection, and a connection left
+            // unusable by that: the transaction did not happen or its outcome is unknown,
+            // either way the client retries (pushes and creations are idempotent).
+            D::RollbackErrorOnCommit { commit_error, .. } => Error::from(*commit_error),
+            D::BrokenTransactionManager => {
+                Error::Unavailable("the database connection broke mid-transaction".into())
+            }
             other => Error::Internal(other.to_string()),
         }
     }
+}
+
+/// PostgreSQL's words for a session ended by the server going away (SQLSTATE class 57P:
+/// a shutdown or crash) or by the connection dropping; diesel reports them as unknown
+/// database errors.
+fn connection_lost(message: &str) -> bool {
+    [
+        "terminating connection due to administrator command",
+        "terminating connection because of crash of another server process",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "server closed the connection unexpectedly",
+        "could not receive data from server",
+        "no connection to the server",
+        "connection to server was lost",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 impl From<r2d2::Error> for Error {
@@ -215,5 +244,26 @@ mod tests {
         assert!(matches!(Error::from(full), Error::StorageFull(_)));
         let other = D::DatabaseError(K::Unknown, Box::new("disk I/O error".to_owned()));
         assert!(matches!(Error::from(other), Error::Internal(_)));
+    }
+
+    #[test]
+    fn a_database_going_away_mid_request_is_503_not_500() {
+        use diesel::result::{DatabaseErrorKind as K, Error as D};
+        let shutdown = || {
+            D::DatabaseError(
+                K::Unknown,
+                Box::new("terminating connection due to administrator command".to_owned()),
+            )
+        };
+        assert!(matches!(Error::from(shutdown()), Error::Unavailable(_)));
+        let cut = D::RollbackErrorOnCommit {
+            rollback_error: Box::new(D::BrokenTransactionManager),
+            commit_error: Box::new(shutdown()),
+        };
+        assert!(matches!(Error::from(cut), Error::Unavailable(_)));
+        assert!(matches!(
+            Error::from(D::BrokenTransactionManager),
+            Error::Unavailable(_)
+        ));
     }
 }
