@@ -287,6 +287,7 @@ pub async fn finish(
     up: UploadRow,
     part: PathBuf,
     new_row: bool,
+    kept_chunks: bool,
 ) -> Result<(BlobRow, bool)> {
     let declared = Sha256Hex::parse(&up.sha256)?;
     let kind = Kind::parse(&up.kind).ok_or_else(|| Error::internal("upload kind"))?;
@@ -300,7 +301,9 @@ pub async fn finish(
                     .await?;
             }
             remove_scratch(&part);
-            forget_parts(photos, &up.id).await;
+            if kept_chunks {
+                forget_parts(photos, &up.id).await;
+            }
             return Err(e);
         }
     };
@@ -341,7 +344,9 @@ pub async fn finish(
             rows::finish(c, &actor, &up, blob, keep_until)
         })
         .await?;
-    forget_parts(photos, &upload_id).await;
+    if kept_chunks {
+        forget_parts(photos, &upload_id).await;
+    }
     if created && blob.derivatives == "pending" {
         photos.make_copies(db, blob.clone(), false);
     }

@@ -165,6 +165,28 @@ pub fn advance(
     Ok(moved)
 }
 
+/// Moves `received` back from `from` to `to` (recorded chunks were found missing), and
+/// forgets the chunks recorded past `to`, which will be sent again.
+pub fn rewind(
+    conn: &mut DbConn,
+    id: &str,
+    from: i64,
+    to: i64,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<bool> {
+    if !move_offset(conn, id, from, to, now, expires_at)? {
+        return Ok(false);
+    }
+    diesel::delete(
+        upload_parts::table
+            .filter(upload_parts::upload_id.eq(id))
+            .filter(upload_parts::start_at.ge(to)),
+    )
+    .execute(conn)?;
+    Ok(true)
+}
+
 /// Records a kept chunk.
 pub fn add_part(conn: &mut DbConn, part: &PartRow) -> Result<()> {
     diesel::insert_into(upload_parts::table)

@@ -928,3 +928,34 @@ fn a_resized_copy_lost_in_a_crash_is_made_again() {
     assert_eq!(status, 200);
     assert!(!body.is_empty() && !body.windows(4).any(|w| w == b"Exif"));
 }
+
+#[test]
+fn an_upload_whose_kept_chunks_are_gone_resumes_from_what_remains() {
+    let s = TestServer::start();
+    let helper = s.device_session("qingshan_helper");
+    let photo = jpeg(200, 41, false);
+    let third = photo.len() / 3;
+    let r = start_upload(&s, &helper, &photo, "photo");
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        patch(&s, &helper, &id, 0, &photo[..third]).body["offset"],
+        third
+    );
+    let two = 2 * third;
+    assert_eq!(
+        patch(&s, &helper, &id, third, &photo[third..two]).body["offset"],
+        two
+    );
+    // The record of the second chunk is lost (as with chunks an older version kept in its
+    // scratch folder): the last chunk is refused with the offset the server can vouch for.
+    s.db.execute(&format!(
+        "DELETE FROM upload_parts WHERE upload_id = '{id}' AND start_at > 0"
+    ))
+    .expect("lose a chunk");
+    let r = patch(&s, &helper, &id, two, &photo[two..]);
+    r.assert_problem(409, "offset_mismatch");
+    assert_eq!(r.header("upload-offset"), Some(third.to_string().as_str()));
+    let done = patch(&s, &helper, &id, third, &photo[third..]);
+    assert_eq!(done.body["state"], "complete", "{}", done.text);
+    assert_eq!(done.body["blob"]["sha256"], sha(&photo));
+}

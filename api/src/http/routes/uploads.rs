@@ -319,7 +319,8 @@ pub async fn create(
             if complete(&got, u.size) {
                 let up = UploadRow { received, ..u };
                 let (blob, _) =
-                    receive::finish(&state.db, &photos, actor, up.clone(), chunk, true).await?;
+                    receive::finish(&state.db, &photos, actor, up.clone(), chunk, true, false)
+                        .await?;
                 let done = UploadRow {
                     state: COMPLETE.to_owned(),
                     expires_at: now() + keep_finished(),
@@ -596,30 +597,6 @@ where
         });
     };
     let id = Uuid::parse_str(&up.id).map_err(Error::internal)?;
-    let uid = up.id.clone();
-    let mut parts = state.db.read(move |c| rows::parts_of(c, &uid)).await?;
-    // A chunk another instance recorded since `up` was read is not part of this offset:
-    // this request will lose the race for it and must not gather it.
-    parts.retain(|p| p.end_at <= up.received);
-    let held = receive::covered(&parts);
-    if held < up.received {
-        // Chunks recorded but not all readable (kept by an older version in a scratch
-        // folder): the upload resumes from what is there.
-        let (uid, from) = (up.id.clone(), up.received);
-        let expires = now() + photos.limits.idle_expiry;
-        state
-            .db
-            .write(move |c| rows::advance(c, &uid, from, held, None, now(), expires))
-            .await?;
-        let e = Error::Conflict {
-            code: "offset_mismatch",
-            detail: Msg::new(
-                format!("服务器已收到 {held} 字节，请从该位置续传。"),
-                format!("The server holds {held} bytes: resume from there."),
-            ),
-        };
-        return Ok(with_offset(HttpResponse::from_error(e), held));
-    }
     let chunk = photos.scratch_file(&id);
     let got = receive::append(chunk.clone(), up.received as u64, up.size as u64, body).await?;
     let received = got.received as i64;
@@ -653,10 +630,43 @@ where
         };
         return Ok(answer(StatusCode::OK, &UploadOut::of(&up, None)));
     }
+    // The last chunk: the file is the recorded chunks and this one.
+    let uid = up.id.clone();
+    let mut parts = state.db.read(move |c| rows::parts_of(c, &uid)).await?;
+    // A chunk another instance recorded since `up` was read is not part of this offset:
+    // this request will lose the race for it and must not gather it.
+    parts.retain(|p| p.end_at <= up.received);
+    let held = receive::covered(&parts);
+    if held < up.received {
+        // Chunks recorded but not all readable (kept by an older version in a scratch
+        // folder): the upload resumes from what is there, and this chunk is dropped.
+        receive::remove_scratch(&chunk);
+        let (uid, from) = (up.id.clone(), up.received);
+        state
+            .db
+            .write(move |c| rows::rewind(c, &uid, from, held, now(), expires))
+            .await?;
+        let e = Error::Conflict {
+            code: "offset_mismatch",
+            detail: Msg::new(
+                format!("服务器已收到 {held} 字节，请从该位置续传。"),
+                format!("The server holds {held} bytes: resume from there."),
+            ),
+        };
+        return Ok(with_offset(HttpResponse::from_error(e), held));
+    }
+    // With no earlier chunks (declared, then sent whole) this request's file is the file.
+    let file = if parts.is_empty() {
+        chunk
+    } else {
+        let whole = photos.scratch_file(&id);
+        receive::assemble(&photos, &parts, &chunk, whole.clone()).await?;
+        whole
+    };
     // The finishing transaction records the offset itself, so it needs no write of its own.
-    let whole = photos.scratch_file(&id);
-    receive::assemble(&photos, &parts, &chunk, whole.clone()).await?;
-    let (blob, _) = receive::finish(&state.db, &photos, actor, up.clone(), whole, false).await?;
+    let kept = !parts.is_empty();
+    let (blob, _) =
+        receive::finish(&state.db, &photos, actor, up.clone(), file, false, kept).await?;
     let done = UploadRow {
         received,
         state: COMPLETE.to_owned(),
