@@ -46,6 +46,19 @@ pub enum MergeRule {
     Immutable,
 }
 
+/// Who may set a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Any device whose user reaches the record.
+    Device,
+    /// The person the record is by (a visit's helper, an attempt's caller): the pushing
+    /// user, or someone of their jurisdiction they record for.
+    Author,
+    /// Only the server's own decisions (a review, a level's acceptance) set it. A device
+    /// creating the record may give `initial` (or leave it out), and nothing else.
+    Server { initial: Option<&'static str> },
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct FieldDef {
     pub name: &'static str,
@@ -53,6 +66,7 @@ pub struct FieldDef {
     pub rule: MergeRule,
     /// Must be present when the record is created.
     pub required: bool,
+    pub writer: Writer,
 }
 
 /// Who may see and change a record besides those whose jurisdiction holds its region.
@@ -102,6 +116,28 @@ const fn f(name: &'static str, ty: FieldType, rule: MergeRule, required: bool) -
         ty,
         rule,
         required,
+        writer: Writer::Device,
+    }
+}
+
+/// A field naming the person the record is by.
+const fn by(name: &'static str, rule: MergeRule) -> FieldDef {
+    FieldDef {
+        writer: Writer::Author,
+        ..f(name, FieldType::Id, rule, true)
+    }
+}
+
+/// A field only the server's decisions set; devices may create the record with `initial`.
+const fn decided(
+    name: &'static str,
+    ty: FieldType,
+    rule: MergeRule,
+    initial: Option<&'static str>,
+) -> FieldDef {
+    FieldDef {
+        writer: Writer::Server { initial },
+        ..f(name, ty, rule, false)
     }
 }
 
@@ -126,7 +162,7 @@ pub const VISIT: EntityDef = EntityDef {
     fields: &[
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("household_id", T::Id, M::Immutable, true),
-        f("helper_id", T::Id, M::Immutable, true),
+        by("helper_id", M::Immutable),
         f(
             "kind",
             T::OneOf(&["routine", "look_back", "verification"]),
@@ -142,11 +178,11 @@ pub const VISIT: EntityDef = EntityDef {
             false,
         ),
         f("notes", T::Text(4000), M::LastWriterWins, false),
-        f(
+        decided(
             "review_status",
             T::OneOf(&["pending", "approved", "rejected"]),
             M::ForwardOnly(REVIEW),
-            false,
+            Some("pending"),
         ),
     ],
 };
@@ -182,16 +218,17 @@ pub const PHOTO: EntityDef = EntityDef {
         f("location", T::Geo, M::Immutable, false),
         f("capture_device", T::Text(200), M::Immutable, false),
         f("caption", T::Text(500), M::LastWriterWins, false),
-        f(
+        // Set by the reviewer's decision (`/v1/photo-reviews`, or the reviewer's own phone
+        // deciding once, checked and stamped by the server), never by any other device.
+        decided(
             "review_status",
             T::OneOf(&["pending", "approved", "rejected"]),
             M::ForwardOnly(REVIEW),
-            false,
+            Some("pending"),
         ),
-        f("review_reason", T::Text(500), M::LastWriterWins, false),
-        // Set by the reviewer's decision (`/v1/photo-reviews`), never by a device.
-        f("reviewed_by", T::Id, M::LastWriterWins, false),
-        f("reviewed_at", T::Instant, M::LastWriterWins, false),
+        decided("review_reason", T::Text(500), M::LastWriterWins, None),
+        decided("reviewed_by", T::Id, M::LastWriterWins, None),
+        decided("reviewed_at", T::Instant, M::LastWriterWins, None),
     ],
 };
 
@@ -320,7 +357,7 @@ pub const RETRIEVAL_ATTEMPT: EntityDef = EntityDef {
             true,
         ),
         f("attempted_at", T::Instant, M::Immutable, true),
-        f("by_user_id", T::Id, M::Immutable, true),
+        by("by_user_id", M::Immutable),
         // Who persuaded: two-way persuasion (双向劝学) needs the school and the village.
         f(
             "party",
@@ -348,7 +385,7 @@ pub const TEACHING_SESSION: EntityDef = EntityDef {
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("child_id", T::Id, M::Immutable, true),
         f("school_id", T::Id, M::Immutable, false),
-        f("teacher_id", T::Id, M::Immutable, true),
+        by("teacher_id", M::Immutable),
         f("held_at", T::Instant, M::LastWriterWins, true),
         f("class_hours", T::Number(0.0, 12.0), M::LastWriterWins, true),
         f("lesson_plan_signed", T::Bool, M::LastWriterWins, false),
@@ -369,7 +406,8 @@ pub const CORRECTION: EntityDef = EntityDef {
         f("current_value", T::Text(1000), M::Immutable, false),
         f("proposed_value", T::Text(1000), M::Immutable, true),
         f("reason", T::Text(1000), M::Immutable, false),
-        f(
+        // Each level decides in turn through `/v1/corrections/{id}/decision`; no device.
+        decided(
             "review_status",
             T::OneOf(&[
                 "pending",
@@ -385,14 +423,13 @@ pub const CORRECTION: EntityDef = EntityDef {
                 ("county_accepted", 3),
                 ("rejected", 3),
             ]),
-            false,
+            Some("pending"),
         ),
-        // When each level decided (set by the decision endpoint): each level's review
-        // clock runs from the decision below it.
-        f("village_decided_at", T::Instant, M::Immutable, false),
-        f("township_decided_at", T::Instant, M::Immutable, false),
-        f("county_decided_at", T::Instant, M::Immutable, false),
-        f("decision_reason", T::Text(1000), M::LastWriterWins, false),
+        // When each level decided: each level's review clock runs from the decision below.
+        decided("village_decided_at", T::Instant, M::Immutable, None),
+        decided("township_decided_at", T::Instant, M::Immutable, None),
+        decided("county_decided_at", T::Instant, M::Immutable, None),
+        decided("decision_reason", T::Text(1000), M::LastWriterWins, None),
     ],
 };
 
@@ -447,7 +484,7 @@ pub const DROPOUT_DOCUMENT: EntityDef = EntityDef {
             true,
         ),
         f("document_no", T::Text(60), M::Immutable, false),
-        f("by_user_id", T::Id, M::Immutable, true),
+        by("by_user_id", M::Immutable),
         f("notes", T::Text(4000), M::Immutable, false),
     ],
 };
@@ -463,7 +500,7 @@ pub const PUPIL_CHECK: EntityDef = EntityDef {
         f("child_id", T::Id, M::Immutable, true),
         f("school_id", T::Id, M::Immutable, false),
         f("checked_at", T::Instant, M::Immutable, true),
-        f("by_user_id", T::Id, M::Immutable, true),
+        by("by_user_id", M::Immutable),
         f(
             "method",
             T::OneOf(&["at_school", "home_visit", "phone_call"]),
@@ -494,7 +531,7 @@ pub const PAIR: EntityDef = EntityDef {
     fields: &[
         f(REGION_FIELD, T::Id, M::LastWriterWins, true),
         f("school_id", T::Id, M::LastWriterWins, false),
-        f("teacher_id", T::Id, M::Immutable, true),
+        by("teacher_id", M::Immutable),
         f("child_id", T::Id, M::Immutable, true),
         f(
             "program",
@@ -539,7 +576,7 @@ pub const PAIR_SESSION: EntityDef = EntityDef {
             true,
         ),
         f("held_at", T::Instant, M::Immutable, true),
-        f("by_user_id", T::Id, M::Immutable, true),
+        by("by_user_id", M::Immutable),
         f("notes", T::Text(4000), M::Immutable, false),
     ],
 };
@@ -559,7 +596,7 @@ pub const EMPLOYMENT_PLAN: EntityDef = EntityDef {
             M::Immutable,
             true,
         ),
-        f("helper_id", T::Id, M::LastWriterWins, true),
+        by("helper_id", M::LastWriterWins),
         f("agreement_signed_on", T::Date, M::LastWriterWins, false),
         // The placement clock runs from here.
         f("opened_at", T::Instant, M::Immutable, true),
@@ -587,7 +624,7 @@ pub const EMPLOYMENT_EVENT: EntityDef = EntityDef {
             true,
         ),
         f("at", T::Instant, M::Immutable, true),
-        f("by_user_id", T::Id, M::Immutable, true),
+        by("by_user_id", M::Immutable),
         f("employer", T::Text(200), M::Immutable, false),
         f("notes", T::Text(4000), M::Immutable, false),
     ],
@@ -765,7 +802,58 @@ mod tests {
                     e.name
                 );
             }
+            for fd in e.fields {
+                if let Writer::Server { initial: Some(v) } = fd.writer {
+                    assert!(
+                        check_value(fd.ty, &Value::from(v)).is_ok(),
+                        "{}.{}",
+                        e.name,
+                        fd.name
+                    );
+                }
+                if fd.writer == Writer::Author {
+                    assert_eq!(fd.ty, FieldType::Id, "{}.{}", e.name, fd.name);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn decisions_and_authors_are_declared() {
+        let writer = |e: &EntityDef, name: &str| e.field(name).map(|f| f.writer);
+        assert_eq!(writer(&VISIT, "helper_id"), Some(Writer::Author));
+        assert!(matches!(
+            writer(&VISIT, "review_status"),
+            Some(Writer::Server { .. })
+        ));
+        for f in [
+            "review_status",
+            "review_reason",
+            "reviewed_by",
+            "reviewed_at",
+        ] {
+            assert!(
+                matches!(writer(&PHOTO, f), Some(Writer::Server { .. })),
+                "{f}"
+            );
+        }
+        for f in [
+            "review_status",
+            "village_decided_at",
+            "township_decided_at",
+            "county_decided_at",
+            "decision_reason",
+        ] {
+            assert!(
+                matches!(writer(&CORRECTION, f), Some(Writer::Server { .. })),
+                "{f}"
+            );
+        }
+        assert_eq!(
+            writer(&RETRIEVAL_ATTEMPT, "by_user_id"),
+            Some(Writer::Author)
+        );
+        assert_eq!(writer(&CHILD, "name"), Some(Writer::Device));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use crate::domain::access::Scope;
+use crate::domain::access::{Grants, Scope};
 use crate::domain::role::{Permission, Role};
 use crate::error::{Error, Msg, Result};
 use crate::http::envelope::request_id;
@@ -32,10 +32,21 @@ pub struct Caller {
     pub device_id: Option<String>,
     pub session_id: String,
     pub request_id: Option<String>,
+    /// The standing scope: own region's subtree and assignments. Everything the caller
+    /// reads and changes goes through it.
     pub scope: Scope,
+    /// Records readable through a break-the-glass grant: only the reads that name them
+    /// honour these, read-only and masked.
+    pub grants: Grants,
 }
 
 impl Caller {
+    /// The caller's own region's subtree, without assignments or grants: what their
+    /// administrative acts (accounts, helpers) may touch.
+    pub fn jurisdiction(&self) -> Scope {
+        Scope::new(vec![self.region_path.clone()])
+    }
+
     /// The caller as named in audit entries.
     pub fn actor(&self) -> Actor {
         Actor {
@@ -96,8 +107,7 @@ pub(crate) async fn authenticate(req: HttpRequest) -> Result<Caller> {
         .read(move |c| sessions::context(c, &sid, &uid))
         .await?;
     let role = ctx.user.role()?;
-    let mut paths = ctx.granted_paths;
-    paths.extend(ctx.assigned_paths);
+    let mut paths = ctx.assigned_paths;
     paths.push(ctx.region.path.clone());
     let caller = Caller {
         user_id: ctx.user.id,
@@ -110,6 +120,7 @@ pub(crate) async fn authenticate(req: HttpRequest) -> Result<Caller> {
         session_id: claims.sid,
         request_id: request_id(&req),
         scope: Scope::new(paths),
+        grants: ctx.grants,
     };
     req.extensions_mut().insert(caller.clone());
     Ok(caller)
@@ -200,6 +211,7 @@ pub mod perm {
         ManageUsers,
         ReadAudit,
         BreakGlass,
+        ReviewGrants,
         RegisterDevice,
         ManageDevices,
         ReadOwnAccount,

@@ -26,6 +26,42 @@ fn bad_credentials() -> Error {
     }
 }
 
+/// The failure counters a sign-in attempt is judged by and counts against.
+#[derive(Debug, Clone)]
+struct LoginSubjects {
+    /// The account's: from this address, or on one of its own devices. `None` for a name
+    /// that is no account: it counts against nobody.
+    account: Option<login_limits::Subject>,
+    /// The address's: every attempt but the owner's on their own device.
+    address: Option<login_limits::Subject>,
+}
+
+impl LoginSubjects {
+    fn of(user_id: Option<&str>, address: &str, device: Option<&str>, own_device: bool) -> Self {
+        use login_limits::Subject as S;
+        match (user_id, device) {
+            (Some(u), Some(d)) if own_device => LoginSubjects {
+                account: Some(S::AccountOnDevice {
+                    user_id: u.to_owned(),
+                    device_id: d.to_owned(),
+                }),
+                address: None,
+            },
+            (Some(u), _) => LoginSubjects {
+                account: Some(S::AccountFrom {
+                    user_id: u.to_owned(),
+                    address: address.to_owned(),
+                }),
+                address: Some(S::Address(address.to_owned())),
+            },
+            (None, _) => LoginSubjects {
+                account: None,
+                address: Some(S::Address(address.to_owned())),
+            },
+        }
+    }
+}
+
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -36,27 +72,52 @@ pub struct LoginRequest {
 }
 
 pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
-    let user_subject = format!("user:{}", req.username.to_lowercase());
-    let addr_subject = format!("addr:{}", req.address);
     let limits = state.auth.clone();
-    let username = req.username.clone();
-    let (us, ads) = (user_subject.clone(), addr_subject.clone());
-    let user = state
+    let (username, address, device) = (
+        req.username.clone(),
+        req.address.clone(),
+        req.device_id.clone(),
+    );
+    // Which counters this attempt is judged by: an account's own device gets its own,
+    // so that guesses from the owner's address never shut the owner out of their phone.
+    let (user, subjects) = state
         .db
         .read(move |c| {
             let now = store::now();
-            let wait_user = login_limits::blocked_for(c, &us, limits.per_user, now)?;
-            let wait_addr = login_limits::blocked_for(c, &ads, limits.per_address, now)?;
-            if let Some(secs) = wait_user.max(wait_addr) {
+            let user = match users::find_by_username(c, &username) {
+                Ok(u) => Some(u),
+                Err(Error::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            let own_device = match (&user, &device) {
+                (Some(u), Some(d)) => devices::find_active_for_user(c, &u.id, d).is_ok(),
+                _ => false,
+            };
+            let subjects = LoginSubjects::of(
+                user.as_ref().map(|u| u.id.as_str()),
+                &address,
+                device.as_deref(),
+                own_device,
+            );
+            let mut wait = None;
+            if let Some(s) = &subjects.account {
+                wait = login_limits::blocked_for(c, s, limits.per_user, true, now)?;
+            }
+            if let Some(s) = &subjects.address {
+                wait = wait.max(login_limits::blocked_for(
+                    c,
+                    s,
+                    limits.per_address,
+                    false,
+                    now,
+                )?);
+            }
+            if let Some(secs) = wait {
                 return Err(Error::TooManyRequests {
                     retry_after_secs: secs,
                 });
             }
-            match users::find_by_username(c, &username) {
-                Ok(u) => Ok(Some(u)),
-                Err(Error::NotFound) => Ok(None),
-                Err(e) => Err(e),
-            }
+            Ok((user, subjects))
         })
         .await?;
 
@@ -78,13 +139,15 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
             .db
             .write(move |c| {
                 let now = store::now();
-                login_limits::record_failure(c, &user_subject, now)?;
-                login_limits::record_failure(c, &addr_subject, now)
+                for s in subjects.account.iter().chain(&subjects.address) {
+                    login_limits::record_failure(c, s, now)?;
+                }
+                Ok(())
             })
             .await?;
         return Err(bad_credentials());
     };
-
+    let user_subject = subjects.account;
     let refresh = tokens::new_refresh_token()?;
     let refresh_hash = tokens::hash_refresh_token(&refresh);
     let auth = state.auth.clone();
@@ -117,7 +180,9 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
                 refresh_hash,
                 now + auth.refresh_ttl,
             )?;
-            login_limits::clear(c, &user_subject, now, auth.per_user.window)?;
+            if let Some(subject) = &user_subject {
+                login_limits::clear(c, subject, now, auth.per_user.window)?;
+            }
             let region = regions::find(c, None, &user.region_id)?;
             audit::record(
                 c,

@@ -1,5 +1,8 @@
-//! Who sees what: the scope of a caller is the union of region subtrees they may read,
-//! their own region plus any unexpired break-the-glass grants.
+//! Who sees what. A caller's standing scope is their own region's subtree plus the
+//! households they are assigned to (and, in sync, what those reach): everything they read
+//! and change goes through it. Break-the-glass grants add nothing to it: each names one
+//! record, is read-only, never unmasks and never counts for administration; the few reads
+//! that honour a grant ask for it by name ([`Grants`]).
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -37,8 +40,96 @@ impl Scope {
 
 /// The longest a break-the-glass grant may last.
 pub const MAX_GRANT: Duration = Duration::hours(3);
-/// The reason must say something: at least this many characters.
+/// The reason must say something: at least this many letters or digits (spaces,
+/// punctuation and invisible characters do not count).
 pub const MIN_REASON_CHARS: usize = 4;
+/// How many unexpired, unrevoked grants one person may hold at once.
+pub const MAX_LIVE_GRANTS: i64 = 3;
+
+/// What a break-the-glass grant may name: one record, never a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Household,
+    /// A child of the dropout-control registry, with its cases.
+    Child,
+    /// One dropout case, with its child.
+    DropoutCase,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 3] = [Subject::Household, Subject::Child, Subject::DropoutCase];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Household => "household",
+            Subject::Child => "child",
+            Subject::DropoutCase => "dropout_case",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Subject> {
+        Subject::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// One record a caller may read through an unexpired grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub subject: Subject,
+    pub id: String,
+}
+
+/// The records a caller holds grants for: read-only, masked, and only where a read asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants(pub Vec<Granted>);
+
+impl Grants {
+    /// Whether a grant names this record.
+    pub fn names(&self, subject: Subject, id: &str) -> bool {
+        self.0.iter().any(|g| g.subject == subject && g.id == id)
+    }
+
+    /// The ids granted of one kind.
+    pub fn ids(&self, subject: Subject) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|g| g.subject == subject)
+            .map(|g| g.id.clone())
+            .collect()
+    }
+}
+
+/// How a caller reaches a record they read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Their standing jurisdiction or assignments: full rights of their role.
+    Standing,
+    /// A break-the-glass grant: read-only, masked.
+    Grant,
+}
+
+/// How a reader with this standing scope and these grants reaches a record at `path`
+/// that is, or belongs to, the `named` records (a case file names its household; a case,
+/// itself and its child): the one rule every grant-honouring read goes through.
+pub fn reach(
+    standing: &Scope,
+    grants: &Grants,
+    path: &str,
+    named: &[(Subject, &str)],
+) -> Option<Via> {
+    if !path.is_empty() && standing.contains(path) {
+        Some(Via::Standing)
+    } else if named.iter().any(|(s, id)| grants.names(*s, id)) {
+        Some(Via::Grant)
+    } else {
+        None
+    }
+}
+
+/// Letters and digits of a text: what a reader can see of it.
+pub fn visible_chars(s: &str) -> usize {
+    s.chars().filter(|c| c.is_alphanumeric()).count()
+}
 
 /// Checks a request for temporary access and returns its expiry.
 pub fn grant_expiry(
@@ -47,14 +138,20 @@ pub fn grant_expiry(
     reason: &str,
 ) -> Result<NaiveDateTime, Vec<FieldError>> {
     let mut errors = Vec::new();
-    if reason.trim().chars().count() < MIN_REASON_CHARS {
+    if visible_chars(reason) < MIN_REASON_CHARS {
         errors.push(FieldError::new(
             "reason",
             "required",
             Msg::fixed(
-                "临时访问必须说明理由（至少 4 个字）。",
-                "Temporary access needs a stated reason (at least 4 characters).",
+                "临时访问必须说明理由（至少 4 个汉字、字母或数字）。",
+                "Temporary access needs a stated reason (at least 4 letters or digits).",
             ),
+        ));
+    } else if reason.chars().count() > 500 {
+        errors.push(FieldError::new(
+            "reason",
+            "too_long",
+            Msg::fixed("理由最多 500 字。", "A reason has at most 500 characters."),
         ));
     }
     let minutes = minutes.unwrap_or(MAX_GRANT.num_minutes());
@@ -114,5 +211,55 @@ mod tests {
         let errs = grant_expiry(now, Some(181), "x").err().unwrap_or_default();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["reason", "duration_minutes"]);
+    }
+
+    #[test]
+    fn a_reason_counts_only_what_a_reader_can_see() {
+        let now = chrono::NaiveDateTime::default();
+        for blank in [
+            "\u{200b}\u{200b}\u{200b}\u{200b}",
+            "    ",
+            "……！！",
+            "a b c",
+        ] {
+            assert!(grant_expiry(now, None, blank).is_err(), "{blank:?}");
+        }
+        assert!(grant_expiry(now, None, "核查重复").is_ok());
+        assert!(grant_expiry(now, None, "check dup").is_ok());
+        assert_eq!(visible_chars("\u{200b}核\u{feff}查 "), 2);
+    }
+
+    #[test]
+    fn a_grant_reaches_only_what_it_names_and_only_for_reading() {
+        let standing = Scope::new(vec!["/c/t2/".into()]);
+        let g = Grants(vec![Granted {
+            subject: Subject::Household,
+            id: "h1".into(),
+        }]);
+        let h1 = [(Subject::Household, "h1")];
+        assert_eq!(
+            reach(&standing, &g, "/c/t2/v/h9/", &h1),
+            Some(Via::Standing)
+        );
+        assert_eq!(reach(&standing, &g, "/c/t1/v/h1/", &h1), Some(Via::Grant));
+        assert_eq!(
+            reach(&standing, &g, "/c/t1/v/h2/", &[(Subject::Household, "h2")]),
+            None
+        );
+        assert_eq!(reach(&standing, &Grants::default(), "", &h1), None);
+    }
+
+    #[test]
+    fn grants_name_records_of_a_kind() {
+        let g = Grants(vec![Granted {
+            subject: Subject::Household,
+            id: "h1".into(),
+        }]);
+        assert!(g.names(Subject::Household, "h1"));
+        assert!(!g.names(Subject::Child, "h1"));
+        assert_eq!(g.ids(Subject::Household), ["h1"]);
+        for s in Subject::ALL {
+            assert_eq!(Subject::parse(s.as_str()), Some(s));
+        }
     }
 }

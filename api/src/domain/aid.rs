@@ -50,15 +50,16 @@ pub struct PaidThisYear {
 
 impl PaidThisYear {
     fn of(&self, kind: AidKind) -> i64 {
-        self.payments
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, a)| a)
-            .sum()
+        super::money::total(
+            self.payments
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, a)| *a),
+        )
     }
 
     fn total(&self) -> i64 {
-        self.payments.iter().map(|(_, a)| a).sum()
+        super::money::total(self.payments.iter().map(|(_, a)| *a))
     }
 }
 
@@ -81,7 +82,7 @@ fn yuan(fen: i64) -> String {
 }
 
 fn months(dibao: i64, tenths: i64) -> i64 {
-    dibao * tenths / 10
+    dibao.saturating_mul(tenths) / 10
 }
 
 /// Checks a payment. `reassess` is the household's finances with the region's dibao, for
@@ -105,16 +106,18 @@ pub fn check(
     // (annual cap for this kind, in fen) per category, from months of the urban dibao.
     let deep_cap = match p.kind {
         AidKind::Living => months(urban_dibao_fen, 120),
-        AidKind::Education => months(urban_dibao_fen, 100) * students,
+        AidKind::Education => months(urban_dibao_fen, 100).saturating_mul(students),
         AidKind::Medical => p.out_of_pocket_fen,
     };
     let cap = match p.category {
         Category::Deep => deep_cap,
         Category::Relative => match p.kind {
             AidKind::Medical => p.out_of_pocket_fen.min(RELATIVE_MEDICAL_CAP_FEN),
-            _ => deep_cap * 80 / 100,
+            _ => deep_cap.saturating_mul(80) / 100,
         },
-        Category::Accidental => (hardship_costs_fen * 15 / 100).min(ACCIDENTAL_CAP_FEN),
+        Category::Accidental => {
+            (hardship_costs_fen.saturating_mul(15) / 100).min(ACCIDENTAL_CAP_FEN)
+        }
     };
     let rule_text = match (p.category, p.kind) {
         (Category::Deep, AidKind::Living) => format!(
@@ -154,7 +157,7 @@ pub fn check(
     } else {
         so_far
     };
-    let max_fen = (cap - so_far_relevant).max(0);
+    let max_fen = cap.saturating_sub(so_far_relevant).max(0);
     lines.push(Line {
         rule: "R-FILE-4",
         text: format!(
@@ -184,7 +187,7 @@ pub fn check(
         match reassess {
             Some((f, dibao_local)) => {
                 let with_aid = Finances {
-                    annual_income_fen: f.annual_income_fen + paid.total(),
+                    annual_income_fen: f.annual_income_fen.saturating_add(paid.total()),
                     ..f.clone()
                 };
                 let again: Option<Assessment> =
@@ -269,6 +272,16 @@ mod tests {
             .into_iter()
             .map(|v| v.code)
             .collect()
+    }
+
+    #[test]
+    fn amounts_at_the_ends_of_i64_do_not_overflow() {
+        let p = proposal(Category::Deep, AidKind::Living, 1);
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, i64::MAX), (AidKind::Living, i64::MAX)],
+        };
+        let r = check(&p, i64::MAX, &paid, i64::MAX, None);
+        assert!(codes(r).contains(&"over_cap"));
     }
 
     #[test]

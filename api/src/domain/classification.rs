@@ -112,11 +112,14 @@ pub fn assess(
     }
     let threshold = accidental_threshold(city_threshold_fen)?;
     let members = i64::from(f.members);
-    let rigid = f.illness_fen + f.disability_fen + f.schooling_fen;
-    let net_deep = f.annual_income_fen - rigid;
-    let net_relative = net_deep - f.employment_costs_fen;
+    // Saturating throughout: amounts are bounded where they come in, and no input may
+    // make the arithmetic wrap.
+    let rigid = super::money::total([f.illness_fen, f.disability_fen, f.schooling_fen]);
+    let net_deep = f.annual_income_fen.saturating_sub(rigid);
+    let net_relative = net_deep.saturating_sub(f.employment_costs_fen);
+    let months = members.saturating_mul(12);
     // per-capita monthly < dibao  <=>  net annual < dibao × 12 × members
-    let dibao_year_household = dibao_monthly_fen * 12 * members;
+    let dibao_year_household = dibao_monthly_fen.saturating_mul(months);
     let mut lines = vec![Line {
         rule: "R-FILE-3",
         text: format!(
@@ -127,7 +130,7 @@ pub fn assess(
             yuan(f.schooling_fen),
             yuan(net_deep),
             f.members,
-            yuan(net_deep.div_euclid(12 * members)),
+            yuan(net_deep.div_euclid(months)),
             yuan(dibao_monthly_fen)
         ),
     }];
@@ -143,15 +146,15 @@ pub fn assess(
     if deep {
         categories.push(Category::Deep);
     }
-    let relative = net_relative < 2 * dibao_year_household;
+    let relative = net_relative < dibao_year_household.saturating_mul(2);
     lines.push(Line {
         rule: "R-FILE-3",
         text: format!(
             "相对困难：再扣除必要就业成本 {} 元后人均每月 {} 元，{}低于低保标准的 2 倍（{} 元）。",
             yuan(f.employment_costs_fen),
-            yuan(net_relative.div_euclid(12 * members)),
+            yuan(net_relative.div_euclid(months)),
             if relative { "" } else { "不" },
-            yuan(2 * dibao_monthly_fen)
+            yuan(dibao_monthly_fen.saturating_mul(2))
         ),
     });
     if relative && !deep {
@@ -181,7 +184,7 @@ pub fn assess(
     }
     Ok(Assessment {
         categories,
-        per_capita_monthly_fen: net_deep.div_euclid(12 * members),
+        per_capita_monthly_fen: net_deep.div_euclid(months),
         lines,
     })
 }

@@ -66,6 +66,33 @@ pub fn child_path(parent_path: Option<&str>, id: &str) -> String {
     format!("{}{id}/", parent_path.unwrap_or("/"))
 }
 
+/// The path of a node's parent (`/c/t/s/` -> `/c/t/`; a root's is `/`).
+pub fn parent_path(path: &str) -> &str {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    match trimmed.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "/",
+    }
+}
+
+/// The path of the lowest node whose subtree holds both paths: their longest common run of
+/// whole segments (`/c/t1/v/h/` and `/c/t2/v/` meet at `/c/`).
+pub fn common_ancestor(a: &str, b: &str) -> String {
+    let mut out = String::from("/");
+    for (x, y) in a
+        .split('/')
+        .zip(b.split('/'))
+        .filter(|(x, _)| !x.is_empty())
+    {
+        if x != y {
+            break;
+        }
+        out.push_str(x);
+        out.push('/');
+    }
+    out
+}
+
 /// The dibao standard in force at a node: its own, else the nearest ancestor's. `chain`
 /// runs from the node up to the root.
 pub fn effective_dibao(chain: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
@@ -104,6 +131,22 @@ mod tests {
         assert_eq!(county, "/c/");
         assert_eq!(township, "/c/t/");
         assert!(township.starts_with(&county));
+    }
+
+    #[test]
+    fn a_nodes_parent_is_its_path_less_its_own_segment() {
+        assert_eq!(parent_path("/c/t/s/"), "/c/t/");
+        assert_eq!(parent_path("/c/"), "/");
+    }
+
+    #[test]
+    fn two_paths_meet_at_their_lowest_common_node() {
+        assert_eq!(common_ancestor("/c/t1/v/h/", "/c/t2/v/"), "/c/");
+        assert_eq!(common_ancestor("/c/t1/v1/h/", "/c/t1/v2/"), "/c/t1/");
+        assert_eq!(common_ancestor("/c/t1/", "/c/t1/v/"), "/c/t1/");
+        // Segments compare whole: t1 and t10 are different townships.
+        assert_eq!(common_ancestor("/c/t1/", "/c/t10/"), "/c/");
+        assert_eq!(common_ancestor("/a/", "/b/"), "/");
     }
 
     #[test]

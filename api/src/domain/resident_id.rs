@@ -102,6 +102,85 @@ pub fn mask(number: &str) -> String {
     format!("{head}********{tail}")
 }
 
+/// Whether 18 bytes read as a resident ID number: 17 digits, a plausible birth date and
+/// the right check character (an `x` counts as `X`).
+fn looks_like_number(b: &[u8]) -> bool {
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let last = b[17].to_ascii_uppercase();
+    let year = (6..10).fold(0u32, |n, i| n * 10 + u32::from(b[i] - b'0'));
+    let month = u32::from(b[10] - b'0') * 10 + u32::from(b[11] - b'0');
+    let day = u32::from(b[12] - b'0') * 10 + u32::from(b[13] - b'0');
+    (1880..=2200).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && check_char(&b[..17]) == Some(char::from(last))
+}
+
+/// The text with every resident ID number in it masked (see [`mask`]), or `None` when it
+/// holds none. A number counts only standing alone: not inside a longer run of digits.
+pub fn mask_in(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    if b.len() < 18 {
+        return None;
+    }
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i + 18 <= b.len() {
+        let alone = (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b.get(i + 18).is_none_or(|c| !c.is_ascii_alphanumeric());
+        if alone && looks_like_number(&b[i..i + 18]) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..i]);
+            o.push_str(&mask(&text[i..i + 18].to_ascii_uppercase()));
+            copied = i + 18;
+            i += 18;
+        } else {
+            i += 1;
+        }
+    }
+    out.map(|mut o| {
+        o.push_str(&text[copied..]);
+        o
+    })
+}
+
+/// A JSON value with every resident ID number in its strings masked, or `None` when it
+/// holds none (nothing is copied then).
+pub fn mask_in_json(v: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => mask_in(s).map(Value::String),
+        Value::Array(items) => {
+            let first = items.iter().position(|i| mask_in_json(i).is_some())?;
+            Some(Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, i)| {
+                        if n < first {
+                            i.clone()
+                        } else {
+                            mask_in_json(i).unwrap_or_else(|| i.clone())
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        Value::Object(o) => {
+            o.values().find_map(mask_in_json)?;
+            Some(Value::Object(
+                o.iter()
+                    .map(|(k, i)| (k.clone(), mask_in_json(i).unwrap_or_else(|| i.clone())))
+                    .collect(),
+            ))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +243,38 @@ mod tests {
         );
         let male = parse(&valid("53012320140301001"), today()).map(|i| i.sex);
         assert_eq!(male, Ok(Sex::Male));
+    }
+
+    #[test]
+    fn numbers_inside_text_are_found_and_masked() {
+        let id = valid("53012319510309002");
+        assert_eq!(mask_in(&id), Some(mask(&id)));
+        assert_eq!(
+            mask_in(&format!("身份证号 {id} 为新证")),
+            Some(format!("身份证号 {} 为新证", mask(&id)))
+        );
+        let lower = id.to_lowercase();
+        assert!(mask_in(&format!("a:{lower},b:{id}")).is_some_and(|t| !t.contains(&id[6..14])));
+        // Not a number inside a longer one, nor one whose check character is wrong.
+        assert_eq!(mask_in(&format!("9{id}")), None);
+        let mut wrong = id.clone().into_bytes();
+        wrong[17] = if wrong[17] == b'1' { b'2' } else { b'1' };
+        assert_eq!(mask_in(&String::from_utf8(wrong).unwrap_or_default()), None);
+        assert_eq!(mask_in("三组 12 号"), None);
+        // Multi-byte text around it stays whole.
+        assert!(
+            mask_in(&format!("张{id}李")).is_some_and(|t| t.starts_with('张') && t.ends_with('李'))
+        );
+    }
+
+    #[test]
+    fn numbers_anywhere_in_json_are_masked() {
+        let id = valid("53012319510309002");
+        let v = serde_json::json!({"a": [{"b": format!("x\n{id}")}], "c": 5, "d": "plain"});
+        let m = mask_in_json(&v).unwrap_or_default();
+        assert_eq!(m["a"][0]["b"], format!("x\n{}", mask(&id)));
+        assert_eq!(m["d"], "plain");
+        assert_eq!(mask_in_json(&serde_json::json!({"d": "plain"})), None);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::region::RegionLevel;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -57,6 +59,20 @@ impl Role {
         }
     }
 
+    /// Whether an account of this role may belong to a region of this level: a secretary
+    /// works in a village, a teacher or helper in a village or at a school, each officer at
+    /// their office's level; auditors and admins at a county or above.
+    pub fn fits(self, level: RegionLevel) -> bool {
+        use RegionLevel as L;
+        match self {
+            Role::Helper => matches!(level, L::Village | L::School),
+            Role::VillageSecretary => level == L::Village,
+            Role::TownshipOfficer => level == L::Township,
+            Role::CountyOfficer => level == L::County,
+            Role::Auditor | Role::Admin => matches!(level, L::County | L::City | L::Province),
+        }
+    }
+
     pub fn has(self, permission: Permission) -> bool {
         use Permission as P;
         use Role as R;
@@ -68,6 +84,8 @@ impl Role {
             P::ManageUsers => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
             P::ReadAudit => matches!(self, R::Auditor | R::Admin),
             P::BreakGlass => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Auditor),
+            // Supervisors look over the grants of those below them afterwards.
+            P::ReviewGrants => matches!(self, R::CountyOfficer | R::Auditor | R::Admin),
             P::ManageDevices => matches!(self, R::TownshipOfficer | R::CountyOfficer | R::Admin),
             P::SyncPull => true,
             P::SyncPush => self != R::Auditor,
@@ -120,7 +138,10 @@ pub enum Permission {
     ReadUsers,
     ManageUsers,
     ReadAudit,
+    /// Read one named record outside one's jurisdiction for a while, with a reason.
     BreakGlass,
+    /// Look over the break-the-glass grants of the staff below one, and mark each reviewed.
+    ReviewGrants,
     RegisterDevice,
     ManageDevices,
     ReadOwnAccount,
@@ -164,7 +185,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 30] = [
         Permission::ReadRegions,
         Permission::ManageRegions,
         Permission::SetDibao,
@@ -172,6 +193,7 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ReadAudit,
         Permission::BreakGlass,
+        Permission::ReviewGrants,
         Permission::RegisterDevice,
         Permission::ManageDevices,
         Permission::ReadOwnAccount,
@@ -261,6 +283,21 @@ mod tests {
         // Unmasked exports stay with the roles that may unmask anything.
         assert!(!Role::Auditor.has(Permission::UnmaskPersonalData));
         assert!(!Role::VillageSecretary.has(Permission::UnmaskPersonalData));
+    }
+
+    #[test]
+    fn roles_fit_their_regions_level() {
+        use RegionLevel as L;
+        assert!(Role::VillageSecretary.fits(L::Village));
+        assert!(!Role::VillageSecretary.fits(L::County));
+        assert!(Role::Helper.fits(L::School));
+        assert!(!Role::Helper.fits(L::Township));
+        assert!(Role::TownshipOfficer.fits(L::Township));
+        assert!(!Role::CountyOfficer.fits(L::Township));
+        assert!(Role::Admin.fits(L::City));
+        for r in Role::ALL {
+            assert!(L::ALL.iter().any(|l| r.fits(*l)), "{r:?} fits somewhere");
+        }
     }
 
     #[test]

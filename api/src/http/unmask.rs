@@ -5,8 +5,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
+use crate::domain::access::Via;
 use crate::domain::role::Permission;
-use crate::error::Result;
+use crate::error::{Error, Msg, Result};
 use crate::state::AppState;
 use crate::store::DbConn;
 use crate::store::audit::{self, Action, Event};
@@ -19,15 +20,17 @@ pub struct UnmaskQuery {
     pub unmask: bool,
 }
 
-/// What a read found, and where it belongs for the audit entry.
+/// What a read found, where it belongs for the audit entry, and how the caller reached it.
 pub struct Found<T> {
     pub value: T,
     pub id: String,
     pub region_path: String,
+    pub via: Via,
 }
 
 /// Runs `find`; when `unmask` is asked for, checks the permission first and records the
-/// read (naming the fields shown) in the same transaction.
+/// read (naming the fields shown) in the same transaction. A record reached through a
+/// break-the-glass grant is never unmasked.
 pub async fn read<T, F>(
     state: &AppState,
     caller: &Caller,
@@ -49,6 +52,15 @@ where
         .db
         .write(move |c| {
             let f = find(c)?;
+            if f.via == Via::Grant {
+                return Err(Error::Forbidden {
+                    code: "unmask_outside_jurisdiction",
+                    detail: Msg::fixed(
+                        "临时访问只能查看脱敏信息。",
+                        "Temporary access shows personal data masked only.",
+                    ),
+                });
+            }
             audit::record(
                 c,
                 &actor,

@@ -2,7 +2,8 @@
 //! right; CRLF line ends; fields quoted when they hold a comma, quote or line break. The
 //! columns and formatting are the ledger's: dates `YYYY-MM-DD`, instants in China time,
 //! money in yuan with two decimals. Text that a spreadsheet would run as a formula (starting
-//! with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`.
+//! with `=`, `+`, `-`, `@` or their full-width forms, after any leading spaces or line
+//! breaks, or with a tab or a carriage return) gets a leading `'`.
 
 use std::io::{self, Write};
 
@@ -16,9 +17,13 @@ pub struct CsvWriter<W: Write> {
     line: Vec<u8>,
 }
 
-/// Whether a spreadsheet program would take the text for a formula.
+/// Whether a spreadsheet program would take the text for a formula. Spreadsheet programs
+/// skip leading spaces (a no-break or ideographic space too) and line breaks before the
+/// sign, and take the full-width signs a Chinese keyboard types for the ASCII ones.
 pub fn looks_like_formula(s: &str) -> bool {
-    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+    s.starts_with(['\t', '\r'])
+        || s.trim_start_matches(char::is_whitespace)
+            .starts_with(['=', '+', '-', '@', '＝', '＋', '－', '＠'])
 }
 
 fn push_field(line: &mut Vec<u8>, s: &str) {
@@ -167,6 +172,24 @@ mod tests {
         assert_eq!(lines[4], "'@SUM(A1),,,,,,");
         assert_eq!(lines[5], "'\tx,,,,,,");
         assert_eq!(lines[6], "a=b,,,,,,");
+    }
+
+    #[test]
+    fn formulas_behind_spaces_or_in_full_width_are_defused_too() {
+        for s in [
+            " =1+1",
+            "\u{a0}=1+1",
+            "\u{3000}=1+1",
+            "\n=1+1",
+            "＝HYPERLINK(\"http://x\")",
+            "＋1",
+            "  @SUM(A1)",
+        ] {
+            assert!(looks_like_formula(s), "{s:?}");
+        }
+        for s in ["a=b", "三组", "12 号", ""] {
+            assert!(!looks_like_formula(s), "{s:?}");
+        }
     }
 
     #[test]

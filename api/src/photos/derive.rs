@@ -17,9 +17,12 @@ use super::strip;
 /// Long side of the thumbnail and of the medium size, in pixels.
 pub const THUMB_PX: u32 = 320;
 pub const MEDIUM_PX: u32 = 1600;
-/// Largest image decoded: 16,384 pixels a side, 1 GiB of decoder memory at most.
+/// The most pixels a photo may have: 64 megapixels (a 48-megapixel phone's full size fits;
+/// 8,000 × 8,000 does). Checked from the header at upload and again before decoding.
+pub const MAX_PIXELS: u64 = 64_000_000;
+/// Largest image decoded: 16,384 pixels a side, 512 MiB of decoder memory at most.
 const MAX_SIDE: u32 = 16_384;
-const MAX_ALLOC: u64 = 1024 * 1024 * 1024;
+const MAX_ALLOC: u64 = 512 * 1024 * 1024;
 
 /// What was made from one original.
 #[derive(Debug, Default)]
@@ -95,6 +98,10 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
     let mut r = ImageReader::with_format(BufReader::new(f), fmt);
     r.limits(limits());
     let mut decoder = r.into_decoder().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(format!("{w}×{h} pixels: over the limit, not decoded"));
+    }
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     let upright = matches!(orientation, None | Some(Orientation::NoTransforms));

@@ -102,6 +102,8 @@ pub struct Limits {
     pub max_document_bytes: u64,
     /// Unfinished uploads one device (or one account without a device) may hold at once.
     pub max_open_per_device: i64,
+    /// Unfinished uploads one account may hold on all its devices together.
+    pub max_open_per_account: i64,
     /// An unfinished upload untouched this long is removed, bytes and all.
     pub idle_expiry: Duration,
 }
@@ -112,6 +114,7 @@ impl Default for Limits {
             max_photo_bytes: 25 * 1024 * 1024,
             max_document_bytes: 50 * 1024 * 1024,
             max_open_per_device: 8,
+            max_open_per_account: 16,
             idle_expiry: Duration::hours(24),
         }
     }

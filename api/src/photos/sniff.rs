@@ -89,6 +89,81 @@ pub fn sniff(head: &[u8]) -> Option<FileType> {
     None
 }
 
+/// How much of a PDF's start and end [`whole`] looks at.
+const PDF_EDGE: u64 = 1024;
+
+/// Whether the file, already sniffed as `ty`, is that through and through where a file
+/// that is something else too (a page a browser would run) is cheap to spot:
+/// - HEIF: its top-level boxes must tile the file exactly (a page appended after them
+///   breaks the tiling);
+/// - PDF: it must end with `%%EOF` and hold no HTML in its first kilobyte.
+///
+/// JPEG, PNG and WebP are decoded instead (their header and size are read by the image
+/// decoder), and every file is served with its sniffed type and `nosniff`.
+pub fn whole(
+    file: &mut (impl std::io::Read + std::io::Seek),
+    len: u64,
+    ty: FileType,
+) -> std::io::Result<bool> {
+    use std::io::SeekFrom;
+    match ty {
+        FileType::Heif => {
+            let mut at = 0u64;
+            let mut head = [0u8; 16];
+            while at < len {
+                if len - at < 8 {
+                    return Ok(false);
+                }
+                file.seek(SeekFrom::Start(at))?;
+                let n = if len - at >= 16 { 16 } else { 8 };
+                file.read_exact(&mut head[..n])?;
+                if !head[4..8]
+                    .iter()
+                    .all(|b| b.is_ascii_graphic() || *b == b' ')
+                {
+                    return Ok(false);
+                }
+                let size = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+                    0 => len - at,
+                    1 if n == 16 => u64::from_be_bytes([
+                        head[8], head[9], head[10], head[11], head[12], head[13], head[14],
+                        head[15],
+                    ]),
+                    1 => return Ok(false),
+                    s => u64::from(s),
+                };
+                if size < 8 || size > len - at {
+                    return Ok(false);
+                }
+                at += size;
+            }
+            Ok(true)
+        }
+        FileType::Pdf => {
+            let edge = PDF_EDGE.min(len);
+            let mut start = vec![0u8; edge as usize];
+            file.seek(SeekFrom::Start(0))?;
+            file.read_exact(&mut start)?;
+            let mut end = vec![0u8; edge as usize];
+            file.seek(SeekFrom::Start(len - edge))?;
+            file.read_exact(&mut end)?;
+            let lower = start.to_ascii_lowercase();
+            let html = [
+                &b"<html"[..],
+                b"<script",
+                b"<!doctype",
+                b"<body",
+                b"<iframe",
+            ]
+            .iter()
+            .any(|tag| lower.windows(tag.len()).any(|w| w == *tag));
+            let trimmed = end.trim_ascii_end();
+            Ok(!html && trimmed.ends_with(b"%%EOF"))
+        }
+        FileType::Jpeg | FileType::Png | FileType::WebP => Ok(true),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +186,29 @@ mod tests {
         assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"), None);
         assert_eq!(sniff(b"hello, this is text named photo.jpg"), None);
         assert_eq!(sniff(b""), None);
+    }
+
+    fn is_whole(bytes: &[u8], ty: FileType) -> bool {
+        whole(&mut std::io::Cursor::new(bytes), bytes.len() as u64, ty).unwrap_or(false)
+    }
+
+    #[test]
+    fn a_file_that_is_also_a_page_is_spotted() {
+        let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        heic.extend_from_slice(b"\0\0\0\x10mdat12345678");
+        assert!(is_whole(&heic, FileType::Heif));
+        let mut polyglot = heic.clone();
+        polyglot.extend_from_slice(b"<!DOCTYPE html><script>alert(1)</script>");
+        assert!(!is_whole(&polyglot, FileType::Heif));
+        // A box running to the end of the file (size 0) tiles it.
+        let mut open_ended = heic.clone();
+        open_ended.extend_from_slice(b"\0\0\0\0mdat and the rest");
+        assert!(is_whole(&open_ended, FileType::Heif));
+
+        let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+        assert!(is_whole(&pdf, FileType::Pdf));
+        let page = b"%PDF-1.4\n<html><body><script>alert(1)</script></body></html>\n%%EOF\n";
+        assert!(!is_whole(page, FileType::Pdf));
+        assert!(!is_whole(b"%PDF-1.4\n<html>no end", FileType::Pdf));
     }
 }

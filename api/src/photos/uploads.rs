@@ -250,6 +250,14 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
             "A document must be a PDF (judged from its bytes, not its name).",
         ),
     })?;
+    let len = f.seek(SeekFrom::End(0)).map_err(Error::io)?;
+    if !sniff::whole(&mut f, len, ty).map_err(Error::io)? {
+        return Err(refused(
+            "unsupported_file_type",
+            "文件内容与其类型不符（夹带了其他内容），不予接受。",
+            "The file is not wholly what its type says (something else is in it); it is not accepted.",
+        ));
+    }
     let (mut width, mut height) = (None, None);
     if ty.decodable() {
         let (w, h) = derive::dimensions(path, ty).map_err(|_| {
@@ -259,6 +267,23 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
                 "The image is damaged or cannot be read.",
             )
         })?;
+        // Judged from the header, before anything is decoded: a small file can declare a
+        // picture whose decoding would take gigabytes.
+        if u64::from(w) * u64::from(h) > derive::MAX_PIXELS {
+            return Err(Error::Unprocessable {
+                code: "image_too_large",
+                detail: Msg::new(
+                    format!(
+                        "图像为 {w}×{h} 像素，超过 {} 万像素的上限，请降低分辨率后重新上传。",
+                        derive::MAX_PIXELS / 10_000
+                    ),
+                    format!(
+                        "The image is {w}×{h} pixels, over the limit of {} megapixels; upload it at a lower resolution.",
+                        derive::MAX_PIXELS / 1_000_000
+                    ),
+                ),
+            });
+        }
         (width, height) = (Some(w), Some(h));
     }
     let exif = match ty {

@@ -510,7 +510,11 @@ pub fn deficiencies_of(
         // checklist item accepts (checked from its bytes at upload).
         let sha = m.sha256.to_ascii_lowercase();
         let blob = super::photos::find_blob(conn, &sha)?;
-        let held = super::photos::holds(conn, &sha, &format!("applicant:{}", row.applicant_id))?;
+        let held = super::photos::holds(
+            conn,
+            &sha,
+            &super::photos::applicant_holder(&row.applicant_id),
+        )?;
         match blob {
             Some(b) if held => {
                 let kind = if b.kind == "document" { "pdf" } else { "image" };

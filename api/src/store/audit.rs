@@ -1,5 +1,6 @@
 //! The append-only audit log: who did what to which record, from which device, and what
-//! changed. Entries are written in the same transaction as the change they describe, and
+//! changed. It keeps no resident ID number in full, wherever in a change one stood: the
+//! registry keeps each number sealed, the log keeps it masked. Entries are written in the same transaction as the change they describe, and
 //! the database itself refuses UPDATE and DELETE on the table (see the migration).
 
 use chrono::NaiveDateTime;
@@ -103,7 +104,10 @@ fn entry<'a>(actor: &'a Actor, event: &'a Event<'a>, at: NaiveDateTime) -> NewEn
         entity: event.entity,
         entity_id: event.entity_id,
         region_path: event.region_path,
-        changes: event.changes.to_string(),
+        changes: match crate::domain::resident_id::mask_in_json(&event.changes) {
+            Some(masked) => masked.to_string(),
+            None => event.changes.to_string(),
+        },
         reason: event.reason,
     }
 }

@@ -57,6 +57,29 @@ pub fn find(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<FileRow> {
     }
 }
 
+/// A case file for a reader: through their standing scope, or (read-only) a grant naming
+/// its household.
+pub fn find_reading(
+    conn: &mut DbConn,
+    scope: &Scope,
+    grants: &crate::domain::access::Grants,
+    id: &str,
+) -> Result<FileRow> {
+    use crate::domain::access::{Subject, reach};
+    let f: FileRow = case_files::table
+        .find(id)
+        .select(FileRow::as_select())
+        .first(conn)?;
+    reach(
+        scope,
+        grants,
+        &f.region_path,
+        &[(Subject::Household, &f.household_id)],
+    )
+    .map(|_| f)
+    .ok_or(Error::NotFound)
+}
+
 /// Records (or corrects) a month's per-capita income.
 pub fn record_income(
     conn: &mut DbConn,

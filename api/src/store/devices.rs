@@ -31,8 +31,13 @@ pub struct NewDevice<'a> {
     pub app_version: Option<&'a str>,
 }
 
+/// How many devices one account may have registered and not revoked at once: a phone or
+/// two and their replacements; more means old ones should be revoked.
+pub const MAX_ACTIVE_DEVICES: i64 = 10;
+
 /// Registers a device for `user_id`. Registering an id the same user already has returns
-/// that device (`false`: nothing was created); an id of another user's device is refused.
+/// that device (`false`: nothing was created); an id of another user's device is refused,
+/// and so is an eleventh active device.
 pub fn register(
     conn: &mut DbConn,
     actor: &Actor,
@@ -40,6 +45,10 @@ pub fn register(
     region_path: &str,
     new: NewDevice<'_>,
 ) -> Result<(DeviceRow, bool)> {
+    // The account's row first: two registrations racing to the limit queue here.
+    diesel::update(users::table.find(user_id))
+        .set(users::version.eq(users::version))
+        .execute(conn)?;
     if let Some(id) = new.id {
         let existing: Option<DeviceRow> = devices::table
             .find(id)
@@ -58,6 +67,22 @@ pub fn register(
             }
             return Ok((d, false));
         }
+    }
+    let active: i64 = devices::table
+        .filter(devices::user_id.eq(user_id))
+        .filter(devices::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if active >= MAX_ACTIVE_DEVICES {
+        return Err(Error::Conflict {
+            code: "too_many_devices",
+            detail: Msg::new(
+                format!("本账号已登记 {MAX_ACTIVE_DEVICES} 台设备，请先停用不再使用的设备。"),
+                format!(
+                    "This account has {MAX_ACTIVE_DEVICES} registered devices: revoke one no longer used first."
+                ),
+            ),
+        });
     }
     let row = DeviceRow {
         id: new.id.map(str::to_owned).unwrap_or_else(super::new_id),

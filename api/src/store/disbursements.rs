@@ -303,8 +303,14 @@ fn over_cap(e: diesel::result::Error) -> Error {
 }
 
 /// Payments on a file, newest first.
-pub fn list(conn: &mut DbConn, scope: &Scope, file_id: &str) -> Result<Vec<DisbursementRow>> {
-    case_files::find(conn, scope, file_id)?;
+/// A file's payments, for a reader of the file (a grant naming its household reads them).
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    grants: &crate::domain::access::Grants,
+    file_id: &str,
+) -> Result<Vec<DisbursementRow>> {
+    case_files::find_reading(conn, scope, grants, file_id)?;
     Ok(disbursements::table
         .filter(disbursements::file_id.eq(file_id))
         .order(disbursements::created_at.desc())

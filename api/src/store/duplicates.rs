@@ -1,6 +1,10 @@
 //! Likely duplicates in the registry. Exact ID numbers cannot repeat (a unique hash); these
 //! are the people that match otherwise: same name and birth date, same name and address,
-//! or same phone. Each pair is kept once for an officer to mark distinct or merge.
+//! or same phone. Each pair is kept once for an officer to mark distinct or merge; a pair
+//! is shown only to those whose jurisdiction holds both of its households.
+//!
+//! A registration refused because the person is registered outside the registering
+//! office's jurisdiction becomes a referral to the lowest office holding both.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +15,7 @@ use serde_json::json;
 use super::audit::{self, Action, Actor, Event};
 use super::db::DbConn;
 use super::households::{HouseholdRow, MemberRow};
-use super::schema::{duplicate_candidates, household_members, households};
+use super::schema::{duplicate_candidates, household_members, households, registration_referrals};
 use super::scoped::path_in_scope;
 use super::{insert_all, new_id, now};
 use crate::domain::access::Scope;
@@ -122,7 +126,8 @@ fn normalise(a: &str) -> String {
         .collect()
 }
 
-/// Pairs with either household inside the scope.
+/// Pairs with both households inside the scope: a pair reaching outside it would tell
+/// about someone the caller may not see.
 pub fn list(
     conn: &mut DbConn,
     scope: &Scope,
@@ -132,10 +137,8 @@ pub fn list(
 ) -> Result<Vec<CandidateRow>> {
     let mut q = duplicate_candidates::table
         .select(CandidateRow::as_select())
-        .filter(
-            path_in_scope(duplicate_candidates::path_a, scope)
-                .or(path_in_scope(duplicate_candidates::path_b, scope)),
-        )
+        .filter(path_in_scope(duplicate_candidates::path_a, scope))
+        .filter(path_in_scope(duplicate_candidates::path_b, scope))
         .order(duplicate_candidates::id.asc())
         .limit(limit)
         .into_boxed();
@@ -277,4 +280,176 @@ pub fn decide(
         .find(id)
         .select(CandidateRow::as_select())
         .first(conn)?)
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(table_name = registration_referrals)]
+pub struct ReferralRow {
+    pub id: String,
+    pub member_id: String,
+    pub household_id: String,
+    pub household_path: String,
+    pub attempted_region_id: String,
+    pub attempted_path: String,
+    pub office_path: String,
+    pub attempted_by: String,
+    pub name: String,
+    pub id_masked: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A person someone tried to register in `attempted` (a village: id, path).
+pub struct Attempt<'a> {
+    pub region_id: &'a str,
+    pub region_path: &'a str,
+    pub name: &'a str,
+    pub id_hash: &'a str,
+    pub id_masked: &'a str,
+}
+
+/// Refers refused registrations of people registered elsewhere to the lowest office whose
+/// jurisdiction holds both places; one open referral per person and attempted village.
+/// Returns how many were recorded.
+pub fn refer(conn: &mut DbConn, actor: &Actor, attempts: &[Attempt<'_>]) -> Result<usize> {
+    let mut made = 0;
+    for a in attempts {
+        let found: Option<(MemberRow, HouseholdRow)> = household_members::table
+            .inner_join(households::table)
+            .filter(household_members::id_hash.eq(a.id_hash))
+            .select((MemberRow::as_select(), HouseholdRow::as_select()))
+            .first(conn)
+            .optional()?;
+        let Some((member, home)) = found else {
+            continue;
+        };
+        if a.region_path.starts_with(&home.path) || home.path.starts_with(a.region_path) {
+            continue;
+        }
+        let open: i64 = registration_referrals::table
+            .filter(registration_referrals::member_id.eq(&member.id))
+            .filter(registration_referrals::attempted_region_id.eq(a.region_id))
+            .filter(registration_referrals::status.eq("open"))
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            continue;
+        }
+        let row = ReferralRow {
+            id: new_id(),
+            member_id: member.id,
+            household_id: home.id.clone(),
+            office_path: crate::domain::region::common_ancestor(&home.path, a.region_path),
+            household_path: home.path,
+            attempted_region_id: a.region_id.to_owned(),
+            attempted_path: a.region_path.to_owned(),
+            attempted_by: actor.user_id.clone().unwrap_or_default(),
+            name: a.name.to_owned(),
+            id_masked: a.id_masked.to_owned(),
+            status: "open".into(),
+            note: None,
+            decided_by: None,
+            decided_at: None,
+            created_at: now(),
+        };
+        diesel::insert_into(registration_referrals::table)
+            .values(&row)
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Event {
+                action: Action::Create,
+                entity: "registration_referral",
+                entity_id: &row.id,
+                region_path: &row.office_path,
+                changes: audit::diff(
+                    &serde_json::Value::Null,
+                    &json!({"household_id": row.household_id, "attempted_region_id": row.attempted_region_id,
+                            "name": row.name, "id_number": row.id_masked}),
+                ),
+                reason: None,
+            },
+        )?;
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// Referrals whose office lies inside the scope: for that office and those above it.
+pub fn referrals(
+    conn: &mut DbConn,
+    scope: &Scope,
+    status: &str,
+    after_id: Option<String>,
+    limit: i64,
+) -> Result<Vec<ReferralRow>> {
+    let mut q = registration_referrals::table
+        .filter(path_in_scope(registration_referrals::office_path, scope))
+        .filter(registration_referrals::status.eq(status.to_owned()))
+        .select(ReferralRow::as_select())
+        .order(registration_referrals::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after_id {
+        q = q.filter(registration_referrals::id.gt(a));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Settles a referral with a note of what was found and done.
+pub fn settle_referral(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    id: &str,
+    note: &str,
+) -> Result<ReferralRow> {
+    let r: ReferralRow = registration_referrals::table
+        .find(id)
+        .select(ReferralRow::as_select())
+        .first(conn)?;
+    if !scope.contains(&r.office_path) {
+        return Err(Error::NotFound);
+    }
+    if r.status != "open" {
+        return Err(Error::Conflict {
+            code: "already_decided",
+            detail: Msg::fixed("该转办已处理。", "This referral has already been settled."),
+        });
+    }
+    let t = now();
+    diesel::update(registration_referrals::table.find(id))
+        .set((
+            registration_referrals::status.eq("settled"),
+            registration_referrals::note.eq(note),
+            registration_referrals::decided_by.eq(actor.user_id.clone()),
+            registration_referrals::decided_at.eq(t),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            action: Action::Update,
+            entity: "registration_referral",
+            entity_id: id,
+            region_path: &r.office_path,
+            changes: audit::diff(
+                &json!({"status": "open"}),
+                &json!({"status": "settled", "note": note}),
+            ),
+            reason: Some(note),
+        },
+    )?;
+    Ok(ReferralRow {
+        status: "settled".into(),
+        note: Some(note.to_owned()),
+        decided_by: actor.user_id.clone(),
+        decided_at: Some(t),
+        ..r
+    })
 }

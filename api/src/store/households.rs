@@ -16,7 +16,7 @@ use super::schema::{household_helpers, household_items, household_members, house
 use super::scoped::path_in_scope;
 use super::sealing::DataKey;
 use super::{feed, new_id, now, reach};
-use crate::domain::access::Scope;
+use crate::domain::access::{self, Grants, Scope, Subject, Via};
 use crate::domain::evidence::Place;
 use crate::domain::household::{CheckedMember, ItemInput};
 use crate::domain::region::RegionLevel;
@@ -157,12 +157,19 @@ pub fn create(
         .iter()
         .map(|m| key.lookup_hash(&m.id_number))
         .collect();
-    let existing: Vec<String> = household_members::table
+    // A person already registered: named when the caller may see where; otherwise refused
+    // without a word about where (the route refers the match upward).
+    let existing: Vec<(String, String)> = household_members::table
+        .inner_join(households::table)
         .filter(household_members::id_hash.eq_any(&hashes))
-        .select(household_members::household_id)
+        .select((households::id, households::path))
         .load(conn)?;
-    if let Some(other) = existing.first() {
-        return Err(already_registered(Some(other)));
+    if let Some((other, path)) = existing.first() {
+        return Err(if scope.contains(path) {
+            already_registered(Some(other))
+        } else {
+            not_registrable()
+        });
     }
     let id = new_id();
     let t = now();
@@ -271,6 +278,18 @@ fn already_registered(household_id: Option<&str>) -> Error {
     }
 }
 
+/// The answer when the person is registered outside the caller's jurisdiction: nothing
+/// about where, or that it is a household at all.
+pub fn not_registrable() -> Error {
+    Error::Conflict {
+        code: "person_not_registrable",
+        detail: Msg::fixed(
+            "该身份证号码无法在本辖区登记，已转上级核查。",
+            "This ID number cannot be registered here; the case has been referred upward for checking.",
+        ),
+    }
+}
+
 fn enum_str<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_value(v)
         .ok()
@@ -340,6 +359,24 @@ pub fn find(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<Household> {
         return Err(Error::NotFound);
     }
     complete(conn, vec![row])?.pop().ok_or(Error::NotFound)
+}
+
+/// One household for a reader: through their standing scope, or (read-only, masked) a
+/// grant naming it.
+pub fn find_reading(
+    conn: &mut DbConn,
+    scope: &Scope,
+    grants: &Grants,
+    id: &str,
+) -> Result<(Household, Via)> {
+    let row: HouseholdRow = households::table
+        .find(id)
+        .select(HouseholdRow::as_select())
+        .first(conn)?;
+    let via = access::reach(scope, grants, &row.path, &[(Subject::Household, id)])
+        .ok_or(Error::NotFound)?;
+    let h = complete(conn, vec![row])?.pop().ok_or(Error::NotFound)?;
+    Ok((h, via))
 }
 
 #[derive(Debug, Default)]
@@ -522,39 +559,46 @@ pub fn paths(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, (Strin
         .collect())
 }
 
-/// Assigns (`assign = true`) or releases a helper. The household moves in the feed, so
-/// devices learn its new helpers; the helper's own devices receive the household's records,
-/// or are told to drop them (see [`reach`]).
+/// Assigns (`assign = true`) or releases a helper, for a manager whose own region's subtree
+/// is `jurisdiction`: the household and the helper must both lie in it (an assignment
+/// widens the helper's scope, so it is an administrative act). The household moves in the
+/// feed, so devices learn its new helpers; the helper's own devices receive the
+/// household's records, or are told to drop them (see [`reach`]).
 pub fn set_helper(
     conn: &mut DbConn,
     actor: &Actor,
-    scope: &Scope,
+    jurisdiction: &Scope,
     household_id: &str,
     user_id: &str,
     assign: bool,
 ) -> Result<Household> {
-    let before = find(conn, scope, household_id)?;
-    let role: Option<String> = users::table
-        .find(user_id)
+    let before = find(conn, jurisdiction, household_id)?;
+    let helper: Option<(String, String)> = users::table
+        .inner_join(super::schema::regions::table)
+        .filter(users::id.eq(user_id))
         .filter(users::active.eq(true))
-        .select(users::role)
+        .select((users::role, super::schema::regions::path))
         .first(conn)
         .optional()?;
-    match role.as_deref().and_then(Role::parse) {
-        Some(Role::Helper | Role::VillageSecretary) => {}
-        Some(_) if !assign => {}
-        _ => {
-            return Err(Error::validation(
-                "user_id",
-                "not_a_helper",
-                Msg::fixed(
-                    "只能指派在职的帮扶责任人或村书记。",
-                    "Only an active helper or village secretary can be assigned.",
-                ),
-            ));
-        }
-    }
     let present = before.helper_ids.iter().any(|u| u == user_id);
+    let assignable = helper.as_ref().is_some_and(|(role, path)| {
+        jurisdiction.contains(path)
+            && matches!(
+                Role::parse(role),
+                Some(Role::Helper | Role::VillageSecretary)
+            )
+    });
+    if assign && !assignable {
+        return Err(Error::validation(
+            "user_id",
+            "not_a_helper",
+            Msg::fixed(
+                "只能指派本辖区在职的帮扶责任人或村书记。",
+                "Only an active helper or village secretary of your jurisdiction can be assigned.",
+            ),
+        ));
+    }
+    // Releasing works for anyone assigned, active or not; repeating either changes nothing.
     if present == assign {
         return Ok(before);
     }
@@ -596,7 +640,7 @@ pub fn set_helper(
             households::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    let after = find(conn, scope, household_id)?;
+    let after = find(conn, jurisdiction, household_id)?;
     audit::record(
         conn,
         actor,

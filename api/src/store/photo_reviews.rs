@@ -7,85 +7,21 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use bangfu_sync::Clock;
-use bangfu_sync::merge::Stored;
-use bangfu_sync::wire::{Mutation, MutationProblem};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::db::DbConn;
 use super::evidence::{self, EvidenceRow, PHOTO};
 use super::feed;
 use super::photos::{self as blobs_store, BlobRow};
 use super::schema::{blob_holders, blobs, photo_evidence, regions, users};
+use super::sealing::DataKey;
 use crate::domain::access::Scope;
 use crate::error::{Error, Msg, Result};
 use crate::sync::push::{self, Pusher};
 
-/// Fields of a photo record only a decision sets.
-const REVIEW_FIELDS: &[&str] = &[
-    "review_status",
-    "review_reason",
-    "reviewed_by",
-    "reviewed_at",
-];
 pub const PENDING: &str = "pending";
-
-/// Whether a change pushed from a device may not touch the review fields of a photo: the
-/// problem to refuse it with. Any device may create a photo as `pending`. A village
-/// secretary's device may decide a pending photo (not their own) once, as the decision
-/// endpoint does; everyone else's changes to review fields are refused, and so is any
-/// change to a decided review (the merge takes a change made on top of the latest version
-/// as sent, so without this a phone could move a decision back). Changes the server makes
-/// on a person's behalf come from devices named `server:<user id>`.
-pub fn set_from_device(
-    m: &Mutation,
-    who: &Pusher,
-    current: Option<&Stored>,
-    author: Option<&str>,
-) -> Option<MutationProblem> {
-    if m.entity != PHOTO || who.device_id.starts_with("server:") {
-        return None;
-    }
-    let creating = current.is_none();
-    let touches = |f: &&&str| match m.fields.get(**f) {
-        None => false,
-        Some(Value::Null) => !creating,
-        Some(Value::String(s)) => !(creating && **f == "review_status" && s == PENDING),
-        Some(_) => true,
-    };
-    let field = REVIEW_FIELDS.iter().find(touches)?;
-    let reviewer = who
-        .actor
-        .role
-        .is_some_and(|r| r.has(crate::domain::role::Permission::ReviewPhotos));
-    let pending = current.is_some_and(|c| {
-        c.data
-            .get("review_status")
-            .and_then(Value::as_str)
-            .is_none_or(|s| s == PENDING)
-    });
-    let reason = m
-        .fields
-        .get("review_reason")
-        .and_then(Value::as_str)
-        .is_some_and(|r| !r.trim().is_empty());
-    let decides = match m.fields.get("review_status").and_then(Value::as_str) {
-        Some("approved") => true,
-        Some("rejected") => reason,
-        _ => false,
-    };
-    if reviewer && pending && decides && author != Some(who.user_id.as_str()) {
-        return None;
-    }
-    Some(MutationProblem {
-        code: "review_by_reviewer".into(),
-        detail: format!(
-            "{field}: a photo's review is decided once, by the village secretary (POST /v1/photo-reviews/{{id}}/decision), not changed from a device"
-        ),
-        errors: Vec::new(),
-    })
-}
 
 /// What the reviewer decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +79,7 @@ pub fn decide(
     conn: &mut DbConn,
     who: &Pusher,
     clock: &Mutex<Clock>,
+    key: &DataKey,
     photo_id: &str,
     verdict: Verdict,
     reason: Option<&str>,
@@ -218,7 +155,7 @@ pub fn decide(
         json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
     );
     let m = push::server_mutation(clock, PHOTO, &row.id, record.version, fields)?;
-    push::apply_one(conn, who, clock, m)?;
+    push::apply_one(conn, who, clock, key, m)?;
     Ok(decided(find(conn, &who.scope, photo_id)?, true))
 }
 

@@ -116,6 +116,20 @@ pub fn find_open_for(
         .optional()?)
 }
 
+/// Unfinished uploads of one account, on all its devices. Takes the account's row first
+/// (for staff), so that two requests racing to the limit, on any instance, queue.
+pub fn count_open_of_account(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> Result<i64> {
+    diesel::update(super::schema::users::table.find(user_id))
+        .set(super::schema::users::version.eq(super::schema::users::version))
+        .execute(conn)?;
+    Ok(uploads::table
+        .filter(uploads::user_id.eq(user_id))
+        .filter(uploads::state.eq(OPEN))
+        .filter(uploads::expires_at.gt(now))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Unfinished uploads of one device (or of one account signed in without a device).
 pub fn count_open(
     conn: &mut DbConn,
@@ -398,19 +412,54 @@ pub fn pending_derivatives(conn: &mut DbConn, limit: i64) -> Result<Vec<BlobRow>
         .load(conn)?)
 }
 
-/// The blob, if a live photo record inside `scope` references it and that record's author
-/// has sent its complete bytes. Knowing a digest is not enough to fetch a photo: a record
-/// naming someone else's digest shows nothing. Returns the blob and the region path of a
-/// record naming it (for the audit log).
-pub fn visible_blob(conn: &mut DbConn, scope: &Scope, sha256: &str) -> Result<(BlobRow, String)> {
+/// A record through which a caller asks for a stored file's bytes.
+pub enum Naming<'a> {
+    /// The live photo records inside this scope.
+    PhotoRecords(&'a Scope),
+    /// The materials of this application (which the caller was found to reach).
+    Material {
+        applicant_id: &'a str,
+        region_path: &'a str,
+        named: &'a [String],
+    },
+}
+
+/// The one reach rule for stored bytes: the blob, if a record the caller may see names it
+/// *and* whoever made that record sent its complete bytes (an author's photo records, an
+/// applicant's own uploads). Knowing a digest is not enough; naming someone else's file in
+/// a record of one's own shows nothing. Returns the blob and the region path of the
+/// record naming it (for the audit log). Every endpoint serving stored bytes asks here.
+pub fn reach_file(
+    conn: &mut DbConn,
+    naming: Naming<'_>,
+    sha256: &str,
+) -> Result<(BlobRow, String)> {
     let blob = find_blob(conn, sha256)?.ok_or(crate::error::Error::NotFound)?;
-    let holders: Vec<String> = blob_holders::table
-        .filter(blob_holders::sha256.eq(sha256))
-        .select(blob_holders::user_id)
-        .load(conn)?;
-    let path = evidence::named_in_scope(conn, scope, sha256, &holders)?
-        .ok_or(crate::error::Error::NotFound)?;
-    Ok((blob, path))
+    let path = match naming {
+        Naming::PhotoRecords(scope) => {
+            let holders: Vec<String> = blob_holders::table
+                .filter(blob_holders::sha256.eq(sha256))
+                .select(blob_holders::user_id)
+                .load(conn)?;
+            evidence::named_in_scope(conn, scope, sha256, &holders)?
+        }
+        Naming::Material {
+            applicant_id,
+            region_path,
+            named,
+            ..
+        } => {
+            let listed = named.iter().any(|n| n.eq_ignore_ascii_case(sha256));
+            let sent = holds(conn, sha256, &applicant_holder(applicant_id))?;
+            (listed && sent).then(|| region_path.to_owned())
+        }
+    };
+    path.map(|p| (blob, p)).ok_or(crate::error::Error::NotFound)
+}
+
+/// How an applicant is named among the senders of a file.
+pub fn applicant_holder(applicant_id: &str) -> String {
+    format!("applicant:{applicant_id}")
 }
 
 /// Removes expired uploads; returns the ids of the unfinished ones, whose part files the

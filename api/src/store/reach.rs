@@ -13,15 +13,16 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::db::DbConn;
 use super::schema::{
-    household_helpers, households, regions, sync_reach_changes, sync_records, sync_scope_history,
-    users,
+    device_scope_seen, devices, household_helpers, households, regions, sync_reach_changes,
+    sync_records, sync_scope_history, users,
 };
 use super::scoped::{MultiBackend, path_in_scope};
 use super::{feed, now};
 use crate::domain::access::Scope;
 use crate::error::Result;
 
-/// A part of a user's scope they held from `started_at` until `ended_at`.
+/// A part of a user's scope they held from `started_at` until `ended_at`. What may still
+/// be written through it afterwards is `sync::rules::capture_allowed`'s to say.
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = sync_scope_history)]
 pub struct Period {
@@ -31,16 +32,6 @@ pub struct Period {
     pub kind: String,
     pub started_at: NaiveDateTime,
     pub ended_at: NaiveDateTime,
-}
-
-impl Period {
-    /// Whether a change made at `at` to something at `path` fell inside this period.
-    pub fn covers(&self, path: &str, at: NaiveDateTime) -> bool {
-        !path.is_empty()
-            && path.starts_with(self.path.as_str())
-            && self.started_at <= at
-            && at < self.ended_at
-    }
 }
 
 /// The periods a user held part of their scope and lost.
@@ -56,6 +47,63 @@ pub fn end_period(conn: &mut DbConn, period: &Period) -> Result<()> {
     diesel::insert_into(sync_scope_history::table)
         .values(period)
         .execute(conn)?;
+    Ok(())
+}
+
+/// The ends of the user's lost scope periods (inside the capture window) that this device,
+/// signed in before them, has not pulled since: its next pull is when it learns of them.
+pub fn unseen_ends(
+    conn: &mut DbConn,
+    user_id: &str,
+    device_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<NaiveDateTime>> {
+    let since = now - crate::sync::rules::CAPTURE_WINDOW;
+    let mut ends: Vec<NaiveDateTime> = sync_scope_history::table
+        .filter(sync_scope_history::user_id.eq(user_id))
+        .filter(sync_scope_history::ended_at.gt(since))
+        .select(sync_scope_history::ended_at)
+        .load(conn)?;
+    if ends.is_empty() {
+        return Ok(ends);
+    }
+    let registered: Option<NaiveDateTime> = devices::table
+        .find(device_id)
+        .select(devices::created_at)
+        .first(conn)
+        .optional()?;
+    let seen: Vec<NaiveDateTime> = device_scope_seen::table
+        .filter(device_scope_seen::device_id.eq(device_id))
+        .select(device_scope_seen::ended_at)
+        .load(conn)?;
+    ends.sort();
+    ends.dedup();
+    ends.retain(|e| registered.is_some_and(|r| r < *e) && !seen.contains(e));
+    Ok(ends)
+}
+
+/// Records that the device pulled at `at`, after these ends of its user's scope periods.
+pub fn mark_seen(
+    conn: &mut DbConn,
+    device_id: &str,
+    ends: &[NaiveDateTime],
+    at: NaiveDateTime,
+) -> Result<()> {
+    for e in ends {
+        let known: i64 = device_scope_seen::table
+            .find((device_id, *e))
+            .count()
+            .get_result(conn)?;
+        if known == 0 {
+            diesel::insert_into(device_scope_seen::table)
+                .values((
+                    device_scope_seen::device_id.eq(device_id),
+                    device_scope_seen::ended_at.eq(*e),
+                    device_scope_seen::seen_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
+    }
     Ok(())
 }
 
@@ -290,37 +338,4 @@ pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Result<(usize, Option<
         .first(conn)?;
     let n = diesel::delete(r::table.filter(r::at.lt(before))).execute(conn)?;
     Ok((n, highest))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap_or_default()
-    }
-
-    #[test]
-    fn a_period_covers_what_lay_under_its_path_while_it_lasted() {
-        let p = Period {
-            user_id: "u".into(),
-            path: "/c/t/v/h1/".into(),
-            kind: "household".into(),
-            started_at: at("2026-11-01 08:00"),
-            ended_at: at("2026-11-20 08:00"),
-        };
-        assert!(p.covers("/c/t/v/h1/", at("2026-11-10 09:00")));
-        assert!(p.covers("/c/t/v/h1/", at("2026-11-01 08:00")));
-        assert!(
-            !p.covers("/c/t/v/h1/", at("2026-11-20 08:00")),
-            "ends exclusive"
-        );
-        assert!(
-            !p.covers("/c/t/v/h1/", at("2026-10-31 08:00")),
-            "not before"
-        );
-        assert!(!p.covers("/c/t/v/h2/", at("2026-11-10 09:00")));
-        assert!(!p.covers("/c/t/v/", at("2026-11-10 09:00")), "not above it");
-        assert!(!p.covers("", at("2026-11-10 09:00")));
-    }
 }

@@ -31,6 +31,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        username_key -> Text,
     }
 }
 
@@ -81,11 +82,54 @@ diesel::table! {
     access_grants (id) {
         id -> Text,
         user_id -> Text,
-        region_id -> Text,
+        subject -> Text,
+        subject_id -> Text,
+        region_path -> Text,
         reason -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_verdict -> Nullable<Text>,
+        review_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    registration_referrals (id) {
+        id -> Text,
+        member_id -> Text,
+        household_id -> Text,
+        household_path -> Text,
+        attempted_region_id -> Text,
+        attempted_path -> Text,
+        office_path -> Text,
+        attempted_by -> Text,
+        name -> Text,
+        id_masked -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    device_scope_seen (device_id, ended_at) {
+        device_id -> Text,
+        ended_at -> Timestamp,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sealed_fields (entity, record_id, field) {
+        entity -> Text,
+        record_id -> Text,
+        field -> Text,
+        sealed -> Text,
     }
 }
 
@@ -601,7 +645,7 @@ diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sync_device_status -> devices (device_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::joinable!(access_grants -> regions (region_id));
+diesel::joinable!(access_grants -> users (user_id));
 diesel::joinable!(households -> regions (region_id));
 diesel::joinable!(household_members -> households (household_id));
 diesel::joinable!(household_items -> households (household_id));
@@ -679,4 +723,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_number_series,
     case_number_blocks,
     case_numbers,
+    registration_referrals,
+    device_scope_seen,
+    sealed_fields,
 );

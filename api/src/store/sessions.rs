@@ -7,8 +7,9 @@ use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::regions::RegionRow;
-use super::schema::{access_grants, refresh_tokens, regions, sessions, users};
+use super::schema::{refresh_tokens, regions, sessions, users};
 use super::users::UserRow;
+use crate::domain::access::Grants;
 use crate::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
@@ -161,8 +162,8 @@ pub struct SessionContext {
     pub user: UserRow,
     pub region: RegionRow,
     pub device_id: Option<String>,
-    /// Paths of regions reachable through unexpired break-the-glass grants.
-    pub granted_paths: Vec<String>,
+    /// Records readable through unexpired break-the-glass grants.
+    pub grants: Grants,
     /// Paths of the households the user is assigned to help.
     pub assigned_paths: Vec<String>,
 }
@@ -186,19 +187,13 @@ pub fn context(conn: &mut DbConn, session_id: &str, user_id: &str) -> Result<Ses
         .first(conn)
         .optional()?
         .ok_or_else(|| refused("session_ended"))?;
-    let granted_paths = access_grants::table
-        .inner_join(regions::table)
-        .filter(access_grants::user_id.eq(user_id))
-        .filter(access_grants::revoked_at.is_null())
-        .filter(access_grants::expires_at.gt(now))
-        .select(regions::path)
-        .load(conn)?;
+    let grants = super::grants::live(conn, user_id, now)?;
     let assigned_paths = super::households::assigned_paths(conn, user_id)?;
     Ok(SessionContext {
         user,
         region,
         device_id,
-        granted_paths,
+        grants,
         assigned_paths,
     })
 }

@@ -10,6 +10,7 @@ use super::regions::{self, RegionRow};
 use super::schema::{regions as regions_t, sessions, users};
 use crate::domain::access::Scope;
 use crate::domain::role::Role;
+use crate::domain::username;
 use crate::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The name as accounts are told apart (see [`username::key`]).
+    pub username_key: String,
 }
 
 impl UserRow {
@@ -59,8 +62,15 @@ pub struct NewUser<'a> {
     pub phone: Option<&'a str>,
 }
 
-fn region_for_user(conn: &mut DbConn, scope: Option<&Scope>, region_id: &str) -> Result<RegionRow> {
-    regions::find(conn, scope, region_id).map_err(|e| match e {
+/// The region an account of `role` is to belong to: inside `jurisdiction` (`None`: the
+/// server's own shell) and of a level the role fits.
+fn region_for_user(
+    conn: &mut DbConn,
+    jurisdiction: Option<&Scope>,
+    region_id: &str,
+    role: Role,
+) -> Result<RegionRow> {
+    let region = regions::find(conn, jurisdiction, region_id).map_err(|e| match e {
         Error::NotFound => Error::validation(
             "region_id",
             "not_found",
@@ -70,19 +80,48 @@ fn region_for_user(conn: &mut DbConn, scope: Option<&Scope>, region_id: &str) ->
             ),
         ),
         other => other,
-    })
+    })?;
+    if !role.fits(region.level()?) {
+        return Err(Error::validation(
+            "region_id",
+            "role_region_mismatch",
+            Msg::new(
+                format!(
+                    "{} 不能隶属于{}级区域。",
+                    role.as_str(),
+                    region.level()?.as_str()
+                ),
+                format!(
+                    "A {} cannot belong to a region of level {}.",
+                    role.as_str(),
+                    region.level()?.as_str()
+                ),
+            ),
+        ));
+    }
+    Ok(region)
 }
 
+/// Creates an account. `jurisdiction` is the creator's own region subtree (`None` for the
+/// server's shell); the role must fit the region's level and the name be new in any case.
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
-    scope: Option<&Scope>,
+    jurisdiction: Option<&Scope>,
     new: NewUser<'_>,
 ) -> Result<UserWithRegion> {
-    let region = region_for_user(conn, scope, new.region_id)?;
+    if !username::acceptable(new.username) {
+        return Err(Error::validation(
+            "username",
+            "invalid_format",
+            username::RULE,
+        ));
+    }
+    let region = region_for_user(conn, jurisdiction, new.region_id, new.role)?;
     let now = super::now();
     let row = UserRow {
         id: super::new_id(),
+        username_key: username::key(new.username),
         username: new.username.to_owned(),
         display_name: new.display_name.to_owned(),
         password_hash: new.password_hash,
@@ -119,9 +158,10 @@ pub fn create(
     Ok(UserWithRegion { user: row, region })
 }
 
+/// The account a name signs in to, whatever its case or width.
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<UserRow> {
     Ok(users::table
-        .filter(users::username.eq(username))
+        .filter(users::username_key.eq(username::key(username)))
         .select(UserRow::as_select())
         .first(conn)?)
 }
@@ -183,17 +223,39 @@ pub struct UserChange {
     pub password_hash: Option<String>,
 }
 
-/// Changes a user if `expected_version` is current. Deactivating a user, or changing their
-/// password, role or region, ends their sessions: their old tokens stop working at once.
+/// Changes a user if `expected_version` is current, for a manager whose own region's
+/// subtree is `jurisdiction`: only accounts of roles the manager could give, moved only
+/// within it, and another's password only by an admin. Deactivating a user, or changing
+/// their password, role or region, ends their sessions: their old tokens stop working at
+/// once.
 pub fn update(
     conn: &mut DbConn,
     actor: &Actor,
-    scope: &Scope,
+    jurisdiction: &Scope,
     id: &str,
     expected_version: i64,
     change: UserChange,
 ) -> Result<UserWithRegion> {
-    let before = find(conn, scope, id)?;
+    let before = find(conn, jurisdiction, id)?;
+    let manager = actor.role.ok_or_else(Error::forbidden)?;
+    if !manager.may_assign(before.user.role()?) {
+        return Err(Error::Forbidden {
+            code: "role_not_assignable",
+            detail: Msg::fixed(
+                "您不能修改该角色的账号。",
+                "You may not change accounts of this role.",
+            ),
+        });
+    }
+    if change.password_hash.is_some() && manager != Role::Admin {
+        return Err(Error::Forbidden {
+            code: "password_by_admin",
+            detail: Msg::fixed(
+                "只有系统管理员可以为他人重设密码。",
+                "Only an admin sets another user's password.",
+            ),
+        });
+    }
     if before.user.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
@@ -205,9 +267,14 @@ pub fn update(
     if let Some(v) = change.role {
         after.role = v.as_str().to_owned();
     }
-    if let Some(v) = change.region_id {
-        region = region_for_user(conn, Some(scope), &v)?;
-        after.region_id = v;
+    let role = change.role.map_or_else(|| before.user.role(), Ok)?;
+    if change.region_id.is_some() || change.role.is_some() {
+        let target = change
+            .region_id
+            .as_deref()
+            .unwrap_or(&before.user.region_id);
+        region = region_for_user(conn, Some(jurisdiction), target, role)?;
+        after.region_id = region.id.clone();
     }
     if let Some(v) = change.phone {
         after.phone = v;

@@ -33,6 +33,7 @@ pub fn resolve(
     conn: &mut DbConn,
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
+    key: &crate::store::sealing::DataKey,
     id: &str,
     choice: Choice,
 ) -> Result<(ConflictRow, Option<MutationResult>)> {
@@ -67,15 +68,24 @@ pub fn resolve(
                 record.version,
                 fields,
             )?;
-            let result = push::apply_one(conn, who, clock, m).map_err(|e| match e {
-                Error::Validation(_) | Error::Unprocessable { .. } => Error::Unprocessable {
+            // Judged like any change: the same fields, scope, authors and server-only rules.
+            let result = push::apply_one(conn, who, clock, key, m).map_err(|e| {
+                let why = match &e {
+                    Error::Validation(errors) => errors
+                        .iter()
+                        .map(|f| format!("{}: {}", f.field, f.message.en))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    Error::Unprocessable { detail, .. } => detail.en.to_string(),
+                    _ => return e,
+                };
+                Error::Unprocessable {
                     code: "resolution_rejected",
-                    detail: Msg::fixed(
-                        "所选取值无法写入该记录。",
-                        "The chosen value cannot be applied to the record.",
+                    detail: Msg::new(
+                        format!("所选取值无法写入该记录：{why}"),
+                        format!("The chosen value cannot be applied to the record: {why}"),
                     ),
-                },
-                other => other,
+                }
             })?;
             Some(result)
         }

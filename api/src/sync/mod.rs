@@ -10,4 +10,5 @@ pub mod pull;
 pub mod push;
 pub mod records;
 pub mod repair;
+pub mod rules;
 pub mod supervision;

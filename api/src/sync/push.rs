@@ -1,6 +1,7 @@
 //! Applying a push: every mutation of a batch is judged on its own, all of them are
 //! written in one transaction, and each answer is stored so that a repeat gets it again.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use bangfu_sync::merge::{self, FieldStamp, Incoming, Rejection, Status, Stored};
@@ -15,33 +16,83 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::records::{self, ConflictRow, MutationRow, RecordRow};
+use super::rules::{self, DeviceFacts, Origin};
 use crate::domain::access::Scope;
+use crate::domain::role::{Permission, Role};
 use crate::error::{Error, Result};
 use crate::store::audit::{self, Action, Actor, Event};
 use crate::store::reach::{self, Period, ReachChange};
-use crate::store::schema::regions;
+use crate::store::schema::{device_scope_seen, devices, regions, users};
+use crate::store::sealing::DataKey;
 use crate::store::{self, DbConn, feed, households};
 
-/// Who pushes: the caller, on a registered device.
+/// Who pushes: the caller, on a registered device or through the server.
 #[derive(Debug, Clone)]
 pub struct Pusher {
     pub actor: Actor,
     pub user_id: String,
+    pub role: Option<Role>,
+    pub origin: Origin,
+    /// The name its changes are stamped and answered under (see [`Origin::device_name`]).
     pub device_id: String,
     pub scope: Scope,
 }
 
 impl Pusher {
-    /// A change the server makes on a person's behalf (a decision, a resolution, a paper
-    /// recorded online): theirs in the audit log, from the server rather than a phone.
-    pub fn on_behalf_of(caller: &crate::auth::Caller) -> Pusher {
+    fn new(caller: &crate::auth::Caller, origin: Origin) -> Pusher {
         Pusher {
             actor: caller.actor(),
             user_id: caller.user_id.clone(),
-            device_id: format!("server:{}", caller.user_id),
+            role: Some(caller.role),
+            device_id: origin.device_name(&caller.user_id),
+            origin,
             scope: caller.scope.clone(),
         }
     }
+
+    /// The caller's phone, pushing what it captured.
+    pub fn device(caller: &crate::auth::Caller, device_id: String) -> Pusher {
+        Pusher::new(caller, Origin::Device(device_id))
+    }
+
+    /// A change a person makes online (a resolution, a paper recorded on the web): theirs
+    /// in the audit log, judged like a phone's.
+    pub fn online(caller: &crate::auth::Caller) -> Pusher {
+        Pusher::new(caller, Origin::Online)
+    }
+
+    /// One of the server's decisions, made by the caller through a decision endpoint.
+    pub fn deciding(caller: &crate::auth::Caller) -> Pusher {
+        Pusher::new(caller, Origin::Decision)
+    }
+
+    /// Whether the pusher may name `user` (whose region lies at `path`) as the person a
+    /// record is by: staff above the field record for those of their jurisdiction.
+    fn records_for(&self, path: Option<&String>) -> bool {
+        !matches!(self.role, Some(Role::Helper) | None)
+            && path.is_some_and(|p| self.scope.contains(p))
+    }
+}
+
+/// What the server knows of the pushing device (nothing for changes made online).
+fn device_facts(conn: &mut DbConn, who: &Pusher) -> Result<DeviceFacts> {
+    let Origin::Device(id) = &who.origin else {
+        return Ok(DeviceFacts::default());
+    };
+    let registered_at = devices::table
+        .find(id)
+        .filter(devices::user_id.eq(&who.user_id))
+        .select(devices::created_at)
+        .first(conn)
+        .optional()?;
+    let seen = device_scope_seen::table
+        .filter(device_scope_seen::device_id.eq(id))
+        .select((device_scope_seen::ended_at, device_scope_seen::seen_at))
+        .load(conn)?;
+    Ok(DeviceFacts {
+        registered_at,
+        seen,
+    })
 }
 
 /// The wall clock in milliseconds.
@@ -142,12 +193,14 @@ fn field_problem(field: &str, code: &str, message: &str) -> MutationProblem {
     )
 }
 
-/// Every region, school and household a batch names, loaded at once for scope checks.
+/// Every region, school, household and author a batch names, loaded at once for checks.
 struct Places {
     /// id -> (path, level)
     regions: HashMap<String, (String, String)>,
     /// id -> (region id, path)
     households: HashMap<String, (String, String)>,
+    /// user id -> their region's path, for the people records are by
+    users: HashMap<String, String>,
 }
 
 impl Places {
@@ -160,6 +213,26 @@ impl Places {
     ) -> Result<Places> {
         let mut region_ids: Vec<String> = Vec::new();
         let mut household_ids: Vec<String> = Vec::new();
+        let mut user_ids: Vec<String> = batch
+            .iter()
+            .filter_map(|m| {
+                let def = schema::entity(&m.entity)?;
+                Some(
+                    def.fields
+                        .iter()
+                        .filter(|f| f.writer == schema::Writer::Author)
+                        .filter_map(|f| {
+                            m.fields
+                                .get(f.name)
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        }),
+                )
+            })
+            .flatten()
+            .collect();
+        user_ids.sort();
+        user_ids.dedup();
         let stored = staged
             .iter()
             .filter_map(|((entity, _), s)| Some((entity.as_str(), &s.state.as_ref()?.data)));
@@ -184,9 +257,17 @@ impl Places {
             .into_iter()
             .map(|(id, path, level)| (id, (path, level)))
             .collect();
+        let users = users::table
+            .inner_join(regions::table)
+            .filter(users::id.eq_any(&user_ids))
+            .select((users::id, regions::path))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
         Ok(Places {
             regions,
             households: households::paths(conn, &household_ids)?,
+            users,
         })
     }
 
@@ -221,7 +302,23 @@ impl Places {
             Reach::School(f) => match named(f) {
                 None => Ok(String::new()),
                 Some(id) => match self.regions.get(id) {
-                    Some((path, level)) if level == "school" => Ok(path.clone()),
+                    Some((path, level)) if level == "school" => {
+                        // A school serves the township (or county) it hangs under: the
+                        // record's region must lie there too.
+                        let served = crate::domain::region::parent_path(path);
+                        let region = named(REGION_FIELD)
+                            .and_then(|r| self.regions.get(r))
+                            .map(|(p, _)| p.as_str());
+                        match region {
+                            Some(r) if r.starts_with(served) => Ok(path.clone()),
+                            Some(_) => Err(field_problem(
+                                f,
+                                "school_elsewhere",
+                                "the school does not serve the record's region",
+                            )),
+                            None => Ok(path.clone()),
+                        }
+                    }
                     _ => Err(field_problem(f, "not_found", "no such school")),
                 },
             },
@@ -242,18 +339,20 @@ enum Access {
 
 fn access(
     who: &Pusher,
+    device: &DeviceFacts,
     history: &[Period],
     region: &str,
     reach: &str,
     at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> Access {
-    let now = |p: &str| !p.is_empty() && who.scope.contains(p);
-    if now(region) || now(reach) {
+    let held = |p: &str| !p.is_empty() && who.scope.contains(p);
+    if held(region) || held(reach) {
         Access::Now
-    } else if history
-        .iter()
-        .any(|h| h.covers(region, at) || h.covers(reach, at))
-    {
+    } else if history.iter().any(|h| {
+        rules::capture_allowed(h, device, region, at, now)
+            || rules::capture_allowed(h, device, reach, at, now)
+    }) {
         Access::Before
     } else {
         Access::No
@@ -315,12 +414,35 @@ impl Note {
     }
 }
 
+/// What a batch is judged against, loaded once.
+struct Context<'a> {
+    who: &'a Pusher,
+    clock: &'a std::sync::Mutex<Clock>,
+    places: Places,
+    device: DeviceFacts,
+    history: Vec<Period>,
+    now: NaiveDateTime,
+}
+
+/// What judging the batch stages for writing.
+struct Staging {
+    staged: HashMap<(String, String), Staged>,
+    numbers: crate::fieldwork::case_numbers::Admission,
+    notes: Vec<Note>,
+    conflicts: Vec<ConflictRow>,
+    audit_changes: Vec<(Action, String, String, String, Value)>,
+    /// (entity, record id, field, original text) of text that held ID numbers.
+    sealed: Vec<(String, String, String, String)>,
+    changes_made: usize,
+}
+
 /// Applies a batch inside the caller's write transaction and returns one answer per
 /// mutation, in order.
 pub fn apply(
     conn: &mut DbConn,
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
+    key: &DataKey,
     batch: &[Mutation],
 ) -> Result<Vec<MutationResult>> {
     // Take the feed lock first: concurrent pushes then apply one after the other, so no
@@ -360,17 +482,26 @@ pub fn apply(
         }
     }
 
-    let places = Places::load(conn, batch, &staged)?;
-    let mut numbers = crate::fieldwork::case_numbers::Admission::load(conn, &who.device_id, batch)?;
-    let history = reach::periods(conn, &who.user_id)?;
-    let mut notes: Vec<Note> = Vec::new();
-
-    let now = store::now();
+    let ctx = Context {
+        who,
+        clock,
+        places: Places::load(conn, batch, &staged)?,
+        device: device_facts(conn, who)?,
+        history: reach::periods(conn, &who.user_id)?,
+        now: store::now(),
+    };
+    let mut out = Staging {
+        staged,
+        numbers: crate::fieldwork::case_numbers::Admission::load(conn, &who.device_id, batch)?,
+        notes: Vec::new(),
+        conflicts: Vec::new(),
+        audit_changes: Vec::new(),
+        sealed: Vec::new(),
+        changes_made: 0,
+    };
+    let now = ctx.now;
     let mut results = Vec::with_capacity(batch.len());
     let mut answers: Vec<MutationRow> = Vec::new();
-    let mut conflicts: Vec<ConflictRow> = Vec::new();
-    let mut audit_changes: Vec<(Action, String, String, String, Value)> = Vec::new();
-    let mut changes_made: usize = 0;
 
     for m in batch {
         let h = hash(m);
@@ -389,20 +520,7 @@ pub fn apply(
             });
             continue;
         }
-        let result = judge(
-            m,
-            who,
-            clock,
-            &places,
-            &mut numbers,
-            &history,
-            &mut notes,
-            &mut staged,
-            &mut conflicts,
-            &mut audit_changes,
-            &mut changes_made,
-            now,
-        )?;
+        let result = judge(m, &ctx, &mut out)?;
         answers.push(MutationRow {
             device_id: who.device_id.clone(),
             mutation_id: m.mutation_id.clone(),
@@ -418,6 +536,15 @@ pub fn apply(
         results.push(result);
     }
 
+    let Staging {
+        staged,
+        numbers,
+        notes,
+        conflicts,
+        mut audit_changes,
+        sealed,
+        ..
+    } = out;
     // Feed positions in the order the records were last changed.
     let mut dirty: Vec<&Staged> = staged.values().filter(|s| s.last_change > 0).collect();
     dirty.sort_by_key(|s| s.last_change);
@@ -437,6 +564,7 @@ pub fn apply(
         })
         .collect();
     records::write(conn, &rows)?;
+    records::seal_fields(conn, key, &sealed)?;
     // The photo evidence index follows the records it indexes, in the same transaction.
     store::evidence::records_written(conn, &rows)?;
     numbers.save(conn)?;
@@ -465,9 +593,10 @@ pub fn apply_one(
     conn: &mut DbConn,
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
+    key: &DataKey,
     m: Mutation,
 ) -> Result<MutationResult> {
-    let result = apply(conn, who, clock, std::slice::from_ref(&m))?
+    let result = apply(conn, who, clock, key, std::slice::from_ref(&m))?
         .pop()
         .ok_or_else(|| Error::Internal("no result".into()))?;
     if result.status == MutationStatus::Rejected {
@@ -526,21 +655,8 @@ pub fn server_mutation(
 }
 
 /// Judges and stages one mutation.
-#[allow(clippy::too_many_arguments)]
-fn judge(
-    m: &Mutation,
-    who: &Pusher,
-    clock: &std::sync::Mutex<Clock>,
-    places: &Places,
-    numbers: &mut crate::fieldwork::case_numbers::Admission,
-    history: &[Period],
-    notes: &mut Vec<Note>,
-    staged: &mut HashMap<(String, String), Staged>,
-    conflicts: &mut Vec<ConflictRow>,
-    audit_changes: &mut Vec<(Action, String, String, String, Value)>,
-    changes_made: &mut usize,
-    now: chrono::NaiveDateTime,
-) -> Result<MutationResult> {
+fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationResult> {
+    let (who, places, now) = (ctx.who, &ctx.places, ctx.now);
     let Some(def) = schema::entity(&m.entity) else {
         return Ok(rejected(
             m,
@@ -581,7 +697,8 @@ fn judge(
         ));
     }
     {
-        let mut c = clock
+        let mut c = ctx
+            .clock
             .lock()
             .map_err(|_| Error::Internal("clock poisoned".into()))?;
         match c.observe(&hlc, wall_ms()) {
@@ -605,10 +722,11 @@ fn judge(
         }
     }
     let key = (m.entity.clone(), m.id.clone());
-    let current = staged.get(&key).and_then(|s| s.state.clone());
-    let stored_row = staged.get(&key).and_then(|s| s.row.as_ref());
+    let current = out.staged.get(&key).and_then(|s| s.state.clone());
+    let stored_row = out.staged.get(&key).and_then(|s| s.row.as_ref());
     let current_path = stored_row.map(|r| r.region_path.clone());
     let current_reach = stored_row.map(|r| r.reach_path.clone()).unwrap_or_default();
+    let author = stored_row.and_then(|r| r.created_by.clone());
     let out_of_scope = || {
         rejected(
             m,
@@ -620,10 +738,12 @@ fn judge(
         )
     };
     // A record is the caller's through its region, or through the household or school it
-    // belongs to (an assignment, a school's pupils); or it was when the edit was made, in a
-    // part of their scope they have lost since.
+    // belongs to (an assignment, a school's pupils); or it was when the edit was captured,
+    // in a part of their scope they have lost since (see `rules::capture_allowed`).
     let made_at = hlc_instant(&hlc);
-    let may = |region: &str, reach: &str| access(who, history, region, reach, made_at);
+    let may = |region: &str, reach: &str| {
+        access(who, &ctx.device, &ctx.history, region, reach, made_at, now)
+    };
     let mut through_history = false;
     if let Some(p) = &current_path {
         match may(p, &current_reach) {
@@ -647,17 +767,53 @@ fn judge(
         None => None,
     };
 
+    // Who may write what: decisions only from the server (a reviewer's phone deciding a
+    // photo is turned into the server's decision, stamped here), authors only themselves.
+    let current_data = current.as_ref().map(|c| &c.data);
+    let mut fields = Cow::Borrowed(&m.fields);
+    let reviewer = who.role.is_some_and(|r| r.has(Permission::ReviewPhotos));
+    let deciding = rules::Deciding {
+        origin: &who.origin,
+        reviewer,
+        user_id: &who.user_id,
+    };
+    match rules::review_on_device(
+        def,
+        deciding,
+        current_data,
+        author.as_deref(),
+        &m.fields,
+        now,
+    ) {
+        Some(Ok(stamps)) => fields
+            .to_mut()
+            .extend(stamps.into_iter().map(|(k, v)| (k.to_owned(), v))),
+        Some(Err(p)) => return Ok(rejected(m, p)),
+        None => {
+            if let Err(p) = rules::server_only(def, &who.origin, current_data, &fields) {
+                return Ok(rejected(m, p));
+            }
+        }
+    }
+    let records_for = |u: &str| who.records_for(places.users.get(u));
+    if let Err(p) = rules::authors(def, &who.user_id, records_for, current_data, &fields) {
+        return Ok(rejected(m, p));
+    }
+    // ID numbers typed into text are masked in the record; the text is kept sealed.
+    let masked = rules::mask_id_numbers(def, &fields);
+    let originals = masked.originals;
+    let fields = match masked.fields {
+        Cow::Owned(m) => Cow::Owned(m),
+        Cow::Borrowed(_) => fields,
+    };
+
     let inc = Incoming {
         device: &who.device_id,
         base_version: m.base_version,
         hlc: &hlc,
         delete: m.op == Op::Delete,
-        fields: &m.fields,
+        fields: &fields,
     };
-    let author = stored_row.and_then(|r| r.created_by.as_deref());
-    if let Some(p) = store::photo_reviews::set_from_device(m, who, current.as_ref(), author) {
-        return Ok(rejected(m, p));
-    }
     let errors = merge::validate(def, current.as_ref(), &inc);
     if !errors.is_empty() {
         return Ok(rejected(
@@ -695,19 +851,31 @@ fn judge(
         Access::Before => through_history = true,
         Access::Now => {}
     }
-    // A new case's number must come from a block this device reserved (checked last, so a
-    // number is only taken by a mutation that is accepted).
-    if current.is_none()
-        && let Some(no) = merged.record.data.get("case_no").and_then(Value::as_str)
-        && let Err((code, detail)) = numbers.admit(&m.entity, &m.id, no)
+    // A case number, whenever a change sets one, must come from a block this device
+    // reserved and be no other record's (checked last, so a number is only taken by a
+    // mutation that is accepted).
+    let number = merged.record.data.get("case_no").and_then(Value::as_str);
+    let had = current_data
+        .and_then(|d| d.get("case_no"))
+        .and_then(Value::as_str);
+    if let Some(no) = number.filter(|n| Some(*n) != had)
+        && let Err((code, detail)) = out.numbers.admit(&m.entity, &m.id, no)
     {
         return Ok(rejected(m, field_problem("case_no", code, &detail)));
+    }
+    if !merged.changed.is_empty() {
+        out.sealed.extend(
+            originals
+                .into_iter()
+                .filter(|(f, _)| merged.changed.iter().any(|c| c == f))
+                .map(|(f, text)| (m.entity.clone(), m.id.clone(), f, text)),
+        );
     }
     let mut conflict_ids = Vec::new();
     for c in &merged.conflicts {
         let id = store::new_id();
         conflict_ids.push(id.clone());
-        conflicts.push(ConflictRow {
+        out.conflicts.push(ConflictRow {
             id,
             entity: m.entity.clone(),
             record_id: m.id.clone(),
@@ -748,7 +916,7 @@ fn judge(
             (Some(c), true) if !c.deleted => Action::Delete,
             _ => Action::Update,
         };
-        audit_changes.push((
+        out.audit_changes.push((
             action,
             m.entity.clone(),
             m.id.clone(),
@@ -762,13 +930,13 @@ fn judge(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let prior = staged.get(&key).and_then(|s| s.row.clone());
+        let prior = out.staged.get(&key).and_then(|s| s.row.clone());
         // Moved away: devices that held it where it was and do not reach it now drop it.
         if let Some(old) = &prior
             && !merged.record.deleted
             && (old.region_path != path || old.reach_path != reach)
         {
-            notes.push(Note::Moved {
+            out.notes.push(Note::Moved {
                 entity: m.entity.clone(),
                 id: m.id.clone(),
                 region_path: old.region_path.clone(),
@@ -792,21 +960,19 @@ fn judge(
             created_at: prior.as_ref().map_or(now, |r| r.created_at),
             updated_at: now,
         };
-        staged.insert(
+        out.changes_made += 1;
+        out.staged.insert(
             key.clone(),
             Staged {
                 row: Some(row),
                 state: Some(std::mem::take(&mut merged.record)),
-                last_change: {
-                    *changes_made += 1;
-                    *changes_made
-                },
+                last_change: out.changes_made,
             },
         );
     }
     // Taken for a scope the user has lost: their devices keep it until their next pull.
     if through_history {
-        notes.push(Note::Departed {
+        out.notes.push(Note::Departed {
             entity: m.entity.clone(),
             id: m.id.clone(),
         });

@@ -6,8 +6,9 @@ use diesel::upsert::excluded;
 
 use crate::domain::access::Scope;
 use crate::error::Result;
-use crate::store::schema::{sync_conflicts, sync_mutations, sync_records};
+use crate::store::schema::{sealed_fields, sync_conflicts, sync_mutations, sync_records};
 use crate::store::scoped::{MultiBackend, path_in_scope};
+use crate::store::sealing::DataKey;
 use crate::store::{DbConn, insert_all};
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
@@ -204,6 +205,52 @@ pub struct ConflictRow {
 pub fn save_answers(conn: &mut DbConn, rows: &[MutationRow]) -> Result<()> {
     insert_all!(conn, sync_mutations::table, rows)?;
     Ok(())
+}
+
+/// Keeps, sealed, the original text of record fields that held ID numbers (the records
+/// hold it masked): each (entity, record id, field, text) replaces what was kept before.
+pub fn seal_fields(
+    conn: &mut DbConn,
+    key: &DataKey,
+    originals: &[(String, String, String, String)],
+) -> Result<()> {
+    for (entity, id, field, text) in originals {
+        let sealed = key.seal(text)?;
+        diesel::delete(
+            sealed_fields::table
+                .filter(sealed_fields::entity.eq(entity))
+                .filter(sealed_fields::record_id.eq(id))
+                .filter(sealed_fields::field.eq(field)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(sealed_fields::table)
+            .values((
+                sealed_fields::entity.eq(entity),
+                sealed_fields::record_id.eq(id),
+                sealed_fields::field.eq(field),
+                sealed_fields::sealed.eq(sealed),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The original text of a record's fields that held ID numbers, opened: for the audited
+/// read only.
+pub fn opened_fields(
+    conn: &mut DbConn,
+    key: &DataKey,
+    entity: &str,
+    id: &str,
+) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(String, String)> = sealed_fields::table
+        .filter(sealed_fields::entity.eq(entity))
+        .filter(sealed_fields::record_id.eq(id))
+        .select((sealed_fields::field, sealed_fields::sealed))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(f, sealed)| Ok((f, key.open(&sealed)?)))
+        .collect()
 }
 
 pub fn save_conflicts(conn: &mut DbConn, rows: &[ConflictRow]) -> Result<()> {

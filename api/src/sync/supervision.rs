@@ -156,7 +156,13 @@ pub fn record_push(
             m.mutation_id.clone(),
             m.entity.clone(),
             m.id.clone(),
-            serde_json::to_string(m).map_err(Error::internal)?,
+            // Kept for supervisors to look at: no ID number in full.
+            {
+                let v = serde_json::to_value(m).map_err(Error::internal)?;
+                crate::domain::resident_id::mask_in_json(&v)
+                    .unwrap_or(v)
+                    .to_string()
+            },
             serde_json::to_string(&res.problem).map_err(Error::internal)?,
         ));
     }

@@ -18,13 +18,13 @@ fn sign_in(s: &TestServer, code: &str) -> Reply {
     s.call("POST", "/v1/auth/wechat", None, Some(json!({"code": code})))
 }
 
-fn applicant(s: &TestServer, name: &str) -> String {
+pub(crate) fn applicant(s: &TestServer, name: &str) -> String {
     let r = sign_in(s, &format!("ok-{name}"));
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["access_token"].as_str().expect("token").to_owned()
 }
 
-fn program(s: &TestServer, code: &str) -> Value {
+pub(crate) fn program(s: &TestServer, code: &str) -> Value {
     let r = s.call("GET", "/v1/programs", None, None);
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["items"]
@@ -37,7 +37,7 @@ fn program(s: &TestServer, code: &str) -> Value {
 const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 /// Uploads a small PDF for the checklist item as the applicant and names it as a material.
-fn material(s: &TestServer, token: &str, code: &str) -> Value {
+pub(crate) fn material(s: &TestServer, token: &str, code: &str) -> Value {
     let bytes = format!("%PDF-1.4\n% {code} {}\n%%EOF\n", bangfu_e2e::new_id()).into_bytes();
     let digest = hex::encode(sha2::Sha256::digest(&bytes));
     let r = s.call(
@@ -65,7 +65,12 @@ fn material(s: &TestServer, token: &str, code: &str) -> Value {
     json!({"code": code, "sha256": digest, "file_name": format!("{code}.pdf")})
 }
 
-fn body(program: &Value, village: &str, id: &(String, String), materials: Vec<Value>) -> Value {
+pub(crate) fn body(
+    program: &Value,
+    village: &str,
+    id: &(String, String),
+    materials: Vec<Value>,
+) -> Value {
     json!({
         "program_id": program["id"], "region_id": village,
         "form": {"address": "青山村三组 12 号", "phone": "13812345678",

@@ -1,8 +1,11 @@
 //! The authorisation probe: every operation of the served contract is tried with no token,
 //! an expired token, forged tokens, the other kind of token, the token of every role that
-//! lacks the operation's permission (`x-bangfu-permission`), and the token of an officer of
-//! another township aimed at this township's records. A new endpoint is probed as soon as
-//! it is in the contract; one that names no permission fails the contract's own test.
+//! lacks the operation's permission (`x-bangfu-permission`), the token of an officer of
+//! another township aimed at this township's records, the same officer holding a
+//! break-the-glass grant for one of them (which reads it, masked, and nothing else), and
+//! every operation serving stored bytes with a digest the caller may not reach. A new
+//! endpoint is probed as soon as it is in the contract; one that names no permission fails
+//! the contract's own test.
 
 use bangfu::domain::role::{Permission, Role};
 use bangfu_e2e::{Reply, Session, TestServer};
@@ -196,12 +199,25 @@ fn bad_tokens(s: &TestServer, session: &Session) -> Vec<(&'static str, String, &
 struct Target {
     ids: Vec<(&'static str, String)>,
     secrets: Vec<String>,
+    household: String,
+    /// The full ID number of the household's member: never in any answer of the probe.
+    id_number: String,
 }
 
 fn target(s: &TestServer, officer: &Session, helper: &Session) -> Target {
     let village = s.region_id(&officer.access, "530123101001");
     let township = s.region_id(&officer.access, "530123101");
-    let household = s.register_household(officer, &village);
+    let (id_number, birth) = bangfu_e2e::resident_id(true);
+    let r = s.call(
+        "POST",
+        "/v1/households",
+        Some(&officer.access),
+        Some(json!({"region_id": village, "address": "三组 12 号",
+                    "members": [{"name": "张秀英", "relation": "head", "id_number": id_number,
+                                 "birth_date": birth, "gender": "female"}]})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let household = r.body["id"].as_str().expect("id").to_owned();
     let ids = vec![
         ("/v1/households/{id}#id", household.clone()),
         (
@@ -218,7 +234,9 @@ fn target(s: &TestServer, officer: &Session, helper: &Session) -> Target {
     ];
     Target {
         ids,
-        secrets: vec![village, township, household, helper.user_id.clone()],
+        secrets: vec![village, township, household.clone(), helper.user_id.clone()],
+        household,
+        id_number,
     }
 }
 
@@ -251,6 +269,42 @@ fn every_operation_refuses_whoever_may_not_call_it() {
     let township = session_of(Role::TownshipOfficer);
     let target = target(&s, township, session_of(Role::Helper));
     let strangers = [s.login("hekou_officer"), s.login("hekou_helper")];
+    // A second officer of 河口乡, holding a grant for the 青山 household (a grant is the
+    // person's, in every session of theirs, so the stranger above holds none).
+    let grantee = {
+        let admin = session_of(Role::Admin);
+        let hekou = s.region_id(&admin.access, "530123102");
+        let r = s.call(
+            "POST",
+            "/v1/users",
+            Some(&admin.access),
+            Some(json!({"username": "hekou_officer_2", "display_name": "河口乡 第二位", "password": "probe passphrase 2026",
+                        "role": "township_officer", "region_id": hekou})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = s.call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": "hekou_officer_2", "password": "probe passphrase 2026"})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        Session {
+            access: r.body["access_token"].as_str().expect("token").to_owned(),
+            refresh: r.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            user_id: r.body["user_id"].as_str().unwrap_or_default().to_owned(),
+        }
+    };
+    let r = s.call(
+        "POST",
+        "/v1/access-grants",
+        Some(&grantee.access),
+        Some(json!({"subject": "household", "subject_id": target.household, "reason": "授权探测：核查重复登记"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
     let mut probed = 0;
 
     for op in &ops {
@@ -298,9 +352,115 @@ fn every_operation_refuses_whoever_may_not_call_it() {
             }
         }
         probe_other_region(&s, op, &strangers, &target);
+        probe_grantee(&s, op, &grantee, &target);
         probed += 1;
     }
     assert_eq!(probed, ops.len());
+    // The probe signed everyone out on its way (`auth_logout`): a new session.
+    probe_bytes(&s, &ops, &applicant, &s.login("hekou_officer"));
+}
+
+/// A grant names one record for reading: the probe's grantee reads that household,
+/// masked, through the one operation that reads it, and every other operation aimed at 青山
+/// is refused as for anyone of 河口乡. No answer holds the member's full ID number.
+fn probe_grantee(s: &TestServer, op: &Operation, grantee: &Session, target: &Target) {
+    if !op.may(Role::TownshipOfficer) || op.template == "/v1/auth/logout" {
+        return;
+    }
+    let path = fill(op, &target.ids);
+    let who = format!("{} as a grantee of 河口乡 on {path}", op.name());
+    let r = send(s, op, &path, Some(&grantee.access));
+    assert!(r.status < 500, "{who}: {} {}", r.status, r.text);
+    assert!(
+        !r.text.contains(&target.id_number),
+        "{who} shows the full ID number: {}",
+        r.text
+    );
+    let reads_the_grant = op.method == "get" && op.template == "/v1/households/{id}";
+    if reads_the_grant {
+        assert_eq!(r.status, 200, "{who}: {}", r.text);
+        let unmasked = send(s, op, &format!("{path}?unmask=true"), Some(&grantee.access));
+        assert_refused(
+            &unmasked,
+            op,
+            403,
+            "unmask_outside_jurisdiction",
+            "a grantee unmasking",
+        );
+        return;
+    }
+    let aimed = path != op.template && target.ids.iter().any(|(_, id)| path.contains(id));
+    if aimed {
+        assert!(
+            (400..500).contains(&r.status) && r.status != 401,
+            "{who}: expected a refusal, got {} {}",
+            r.status,
+            r.text
+        );
+    }
+    // The grant itself names the household in the grantee's own list of grants.
+    let secrets = target
+        .secrets
+        .iter()
+        .filter(|x| !(op.template.starts_with("/v1/access-grants") && **x == target.household));
+    for secret in secrets {
+        assert!(
+            !r.text.contains(secret.as_str()),
+            "{who} shows {secret}: {}",
+            r.text
+        );
+    }
+}
+
+/// Every operation that serves stored bytes (a `sha256` in its path), asked for a file the
+/// caller may not reach: a 青山 evidence photo, named in a 河口 application by an applicant
+/// who never sent it. Refused to the applicant and to 河口乡's officer alike.
+fn probe_bytes(s: &TestServer, ops: &[Operation], applicant: &str, hekou_officer: &Session) {
+    use crate::photos::{jpeg, link, sha, upload};
+    let helper = s.device_session("qingshan_helper");
+    let photo = jpeg(120, 77, true);
+    let digest = sha(&photo);
+    assert_eq!(upload(s, &helper, &photo, "photo").status, 200);
+    link(s, &helper, "530123101001", &digest);
+    let p = applications::program(s, "worker_hardship");
+    let village = s.region_id(&hekou_officer.access, "530123102001");
+    let named = json!({"code": "id_cards", "sha256": digest, "file_name": "x.jpg"});
+    let body = applications::body(&p, &village, &bangfu_e2e::resident_id(true), vec![named]);
+    let r = s.call("POST", "/v1/applications", Some(applicant), Some(body));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let application = r.body["id"].as_str().expect("id").to_owned();
+    let serving: Vec<&Operation> = ops
+        .iter()
+        .filter(|o| {
+            o.op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "path" && p["name"] == "sha256")
+        })
+        .collect();
+    assert!(
+        serving.len() >= 2,
+        "byte-serving operations: {}",
+        serving.len()
+    );
+    let ids = [("sha256", digest.clone()), ("id", application)];
+    for op in serving {
+        let path = fill(op, &ids);
+        for (who, token) in [
+            ("the applicant", applicant),
+            ("河口乡's officer", hekou_officer.access.as_str()),
+        ] {
+            let r = send(s, op, &path, Some(token));
+            assert!(
+                r.status == 404 || r.status == 401 || r.status == 403,
+                "{} as {who} on {path}: got {} with {} bytes",
+                op.name(),
+                r.status,
+                r.text.len()
+            );
+        }
+    }
 }
 
 /// An officer (or helper) of 河口乡 aims the operation at 青山's records and filters lists

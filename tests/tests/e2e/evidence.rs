@@ -508,15 +508,16 @@ fn the_secretary_reviews_each_photo_and_the_decision_syncs_back() {
             ],
         )
     };
+    // Review fields are the server's: moving the review back is refused.
     let r = edit(json!({"review_status": "pending"}));
     assert_eq!(
-        r.body["results"][0]["problem"]["code"], "review_by_reviewer",
+        r.body["results"][0]["problem"]["code"], "server_only_field",
         "{}",
         r.text
     );
     let r = edit(json!({"review_reason": null}));
     assert_eq!(
-        r.body["results"][0]["problem"]["code"], "review_by_reviewer",
+        r.body["results"][0]["problem"]["code"], "server_only_field",
         "{}",
         r.text
     );

@@ -7,13 +7,10 @@ use bangfu_e2e::{DEMO_PASSWORD, Session, TestServer, hlc, new_id};
 use bangfu_sync::client::Field;
 use serde_json::{Value, json};
 
-fn visit(s: &TestServer, who: &Session, region: &str, home: &str, review: Option<&str>) -> String {
+fn visit(s: &TestServer, who: &Session, region: &str, home: &str) -> String {
     let id = new_id();
-    let mut fields = json!({"region_id": region, "household_id": home, "helper_id": who.user_id,
-                            "kind": "routine", "visited_at": "2026-11-20T09:30:00Z", "notes": "走访"});
-    if let Some(r) = review {
-        fields["review_status"] = json!(r);
-    }
+    let fields = json!({"region_id": region, "household_id": home, "helper_id": who.user_id,
+                        "kind": "routine", "visited_at": "2026-11-20T09:30:00Z", "notes": "走访"});
     let r = s.push(
         who,
         vec![json!({"mutation_id": new_id(), "entity": "visit", "id": id, "base_version": 0, "hlc": hlc(0, "s"), "fields": fields})],
@@ -64,10 +61,20 @@ fn a_fresh_device_gets_todays_work_first_and_resumes_an_interrupted_first_sync()
     assert_eq!(r.status, 200, "{}", r.text);
     let secretary = s.device_session("qingshan_secretary");
     for _ in 0..25 {
-        visit(&s, &secretary, &village, &other, None);
+        visit(&s, &secretary, &village, &other);
     }
-    let reviewed = visit(&s, &secretary, &village, &helped, Some("approved"));
-    let open = visit(&s, &secretary, &village, &helped, None);
+    // The helper's two visits; the secretary approves one from her phone.
+    let helper_phone = s.device_session("qingshan_helper");
+    let reviewed = visit(&s, &helper_phone, &village, &helped);
+    let r = s.push(
+        &secretary,
+        vec![
+            json!({"mutation_id": new_id(), "entity": "visit", "id": reviewed, "base_version": 1,
+                    "hlc": hlc(1, "s"), "fields": {"review_status": "approved"}}),
+        ],
+    );
+    assert_eq!(r.body["results"][0]["status"], "applied", "{}", r.text);
+    let open = visit(&s, &helper_phone, &village, &helped);
     let (child, case, closed) = (new_id(), new_id(), new_id());
     let rec = |entity: &str, id: &str, fields: Value| json!({"mutation_id": new_id(), "entity": entity, "id": id, "base_version": 0, "hlc": hlc(0, "s"), "fields": fields});
     let case_fields = |state: &str| {

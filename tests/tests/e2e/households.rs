@@ -402,16 +402,18 @@ fn visits_name_a_registered_household_of_their_own_region() {
 }
 
 #[test]
-fn a_school_s_teacher_reaches_its_pupils_in_any_village() {
+fn a_school_s_teacher_reaches_its_pupils_in_the_villages_it_serves() {
     let s = TestServer::start();
     let county = s.login("county_officer");
-    let hekou = s.region_id(&county.access, "530123102001");
+    // 石桥村 lies in 青山镇, whose central school the pupil attends; 河口村 does not.
+    let shiqiao = s.region_id(&county.access, "530123101002");
+    let elsewhere = s.region_id(&county.access, "530123102001");
     let school = s.region_id(&county.access, "2153012301");
-    let officer = s.device_session("hekou_officer");
+    let officer = s.device_session("qingshan_officer");
     let pupil = new_id();
     let stranger = new_id();
-    let child = |id: &str, school_id: Option<&str>| {
-        let mut fields = json!({"region_id": hekou, "name": "小明", "birth_date": "2014-03-01",
+    let child_in = |region: &str, id: &str, school_id: Option<&str>| {
+        let mut fields = json!({"region_id": region, "name": "小明", "birth_date": "2014-03-01",
                                 "enrollment": "not_in_school"});
         if let Some(sc) = school_id {
             fields["school_id"] = json!(sc);
@@ -419,12 +421,13 @@ fn a_school_s_teacher_reaches_its_pupils_in_any_village() {
         json!({"mutation_id": new_id(), "entity": "child", "id": id, "base_version": 0,
                "hlc": hlc(0, "o"), "fields": fields})
     };
+    let child = |id: &str, school_id: Option<&str>| child_in(&shiqiao, id, school_id);
     let r = s.push(
         &officer,
         vec![
             child(&pupil, Some(&school)),
             child(&stranger, None),
-            child(&new_id(), Some(&hekou)),
+            child(&new_id(), Some(&shiqiao)),
         ],
     );
     assert_eq!(r.body["results"][0]["status"], "applied", "{}", r.text);
@@ -432,6 +435,17 @@ fn a_school_s_teacher_reaches_its_pupils_in_any_village() {
     assert_eq!(
         r.body["results"][2]["problem"]["errors"][0]["code"], "not_found",
         "a village is not a school: {}",
+        r.text
+    );
+    // A child of another township cannot be put into this school's view.
+    let other_officer = s.device_session("hekou_officer");
+    let r = s.push(
+        &other_officer,
+        vec![child_in(&elsewhere, &new_id(), Some(&school))],
+    );
+    assert_eq!(
+        r.body["results"][0]["problem"]["errors"][0]["code"], "school_elsewhere",
+        "{}",
         r.text
     );
 
@@ -446,13 +460,13 @@ fn a_school_s_teacher_reaches_its_pupils_in_any_village() {
         &teacher,
         vec![
             json!({"mutation_id": new_id(), "entity": "dropout_case", "id": case, "base_version": 0, "hlc": hlc(0, "t"),
-                   "fields": {"region_id": hekou, "child_id": pupil, "school_id": school,
+                   "fields": {"region_id": shiqiao, "child_id": pupil, "school_id": school,
                               "opened_at": "2026-09-08T08:00:00Z", "stage": "persuasion", "state": "open"}}),
             json!({"mutation_id": new_id(), "entity": "retrieval_attempt", "id": new_id(), "base_version": 0, "hlc": hlc(0, "t"),
-                   "fields": {"region_id": hekou, "case_id": case, "school_id": school, "method": "home_visit",
+                   "fields": {"region_id": shiqiao, "case_id": case, "school_id": school, "method": "home_visit",
                               "attempted_at": "2026-11-20T15:00:00Z", "by_user_id": teacher.user_id, "result": "promised"}}),
             json!({"mutation_id": new_id(), "entity": "dropout_case", "id": new_id(), "base_version": 0, "hlc": hlc(0, "t"),
-                   "fields": {"region_id": hekou, "child_id": stranger,
+                   "fields": {"region_id": shiqiao, "child_id": stranger,
                               "opened_at": "2026-09-08T08:00:00Z", "stage": "persuasion", "state": "open"}}),
         ],
     );

@@ -30,3 +30,4 @@ mod scope_changes;
 mod slow_clients;
 mod supervision;
 mod sync;
+mod trust;

@@ -181,8 +181,10 @@ fn break_the_glass_needs_a_reason_ends_and_is_audited() {
     let s = TestServer::start();
     let county = s.login("county_officer");
     let qingshan = s.login("qingshan_officer");
-    let hekou = s.region_id(&county.access, "530123102");
-    let path = format!("/v1/regions/{hekou}");
+    let hekou_officer = s.login("hekou_officer");
+    let village = s.region_id(&county.access, "530123102001");
+    let household = s.register_household(&hekou_officer, &village);
+    let path = format!("/v1/households/{household}");
     s.call("GET", &path, Some(&qingshan.access), None)
         .assert_problem(404, "not_found");
 
@@ -191,7 +193,7 @@ fn break_the_glass_needs_a_reason_ends_and_is_audited() {
         "POST",
         "/v1/access-grants",
         Some(&qingshan.access),
-        Some(json!({"region_id": hekou, "reason": "", "duration_minutes": 600})),
+        Some(json!({"subject": "household", "subject_id": household, "reason": "", "duration_minutes": 600})),
     );
     r.assert_problem(422, "validation_failed");
     assert_eq!(
@@ -206,15 +208,24 @@ fn break_the_glass_needs_a_reason_ends_and_is_audited() {
         "POST",
         "/v1/access-grants",
         Some(&helper.access),
-        Some(json!({"region_id": hekou, "reason": "核查跨乡镇重复申请"})),
+        Some(json!({"subject": "household", "subject_id": household, "reason": "核查跨乡镇重复申请"})),
     );
     r.assert_problem(403, "forbidden");
+    // A record already in one's jurisdiction needs no grant.
+    let r = s.call(
+        "POST",
+        "/v1/access-grants",
+        Some(&hekou_officer.access),
+        Some(json!({"subject": "household", "subject_id": household, "reason": "核查跨乡镇重复申请"})),
+    );
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["code"], "already_in_jurisdiction");
 
     let r = s.call(
         "POST",
         "/v1/access-grants",
         Some(&qingshan.access),
-        Some(json!({"region_id": hekou, "reason": "核查跨乡镇重复申请", "duration_minutes": 60})),
+        Some(json!({"subject": "household", "subject_id": household, "reason": "核查跨乡镇重复申请", "duration_minutes": 60})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let grant = r.body["id"].as_str().expect("grant").to_owned();

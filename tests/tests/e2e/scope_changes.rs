@@ -253,7 +253,29 @@ fn a_record_moved_away_is_dropped_where_it_is_no_longer_reached() {
     let county = s.device_session("county_officer");
     let hekou = s.region_id(&county.access, "530123102001");
     let qingshan = s.region_id(&county.access, "530123101001");
-    let school = s.region_id(&county.access, "2153012301");
+    // A county school serves every village of the county, and has a teacher of its own.
+    let admin = s.login("admin");
+    let r = s.call(
+        "POST",
+        "/v1/regions",
+        Some(&admin.access),
+        Some(
+            json!({"parent_id": s.region_id(&admin.access, "530123"), "level": "school",
+                    "code": "2153012399", "name": "示范县特殊教育学校"}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let school = r.body["id"].as_str().expect("school").to_owned();
+    let r = s.call(
+        "POST",
+        "/v1/users",
+        Some(&admin.access),
+        Some(
+            json!({"username": "county_school_teacher", "display_name": "特教学校 王老师",
+                    "password": DEMO_PASSWORD, "role": "helper", "region_id": school}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
     let (child, other) = (new_id(), new_id());
     let make = |id: &str| {
         json!({"mutation_id": new_id(), "entity": "child", "id": id, "base_version": 0, "hlc": hlc(0, "c"),
@@ -262,7 +284,7 @@ fn a_record_moved_away_is_dropped_where_it_is_no_longer_reached() {
     let r = s.push(&county, vec![make(&child), make(&other)]);
     assert_eq!(r.body["results"][1]["status"], "applied", "{}", r.text);
     let hekou_officer = s.device_session("hekou_officer");
-    let teacher = s.device_session("school_teacher");
+    let teacher = s.device_session("county_school_teacher");
     let qingshan_officer = s.device_session("qingshan_officer");
     let (_, hekou_cursor) = s.pull_all(&hekou_officer, None);
     let (seen, teacher_cursor) = s.pull_all(&teacher, None);
@@ -305,10 +327,10 @@ fn a_record_moved_away_is_dropped_where_it_is_no_longer_reached() {
         drops(&teacher, teacher_cursor),
         (json!([other]), BTreeSet::from([child.clone()]))
     );
-    // 青山镇 gains the moved child, and loses the other one, whom it reached through its
-    // school only.
+    // 青山镇 gains the moved child; the other one it never reached (the county's school
+    // is not the township's).
     assert_eq!(
         drops(&qingshan_officer, qingshan_cursor),
-        (json!([other]), BTreeSet::from([child.clone()]))
+        (Value::Null, BTreeSet::from([child.clone()]))
     );
 }

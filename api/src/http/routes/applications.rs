@@ -1,15 +1,14 @@
 //! Applications, run at most once: the applicant signs in from the mini-program, drafts,
 //! attaches materials, submits once; officers decide along the entry process.
 
-use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::photos::{PhotoQuery, Viewer, send};
 use super::utc;
 use crate::auth::applicant::{self, APPLICANT_TOKEN_SECS, Applicant, Channel, Principal};
 use crate::auth::tokens::APPLICANT_AUDIENCE;
@@ -20,7 +19,7 @@ use crate::error::{Error, Msg, Result};
 use crate::http::idempotency::{answer, create_once_for};
 use crate::http::json::ApiJson;
 use crate::http::page::{Page, PageParams};
-use crate::photos::{BlobKey, Sha256Hex, Variant};
+use crate::photos::Sha256Hex;
 use crate::state::AppState;
 use crate::store::applications::{
     self, ApplicationRow, Decision, Draft, FormInput, Material, Reader,
@@ -505,49 +504,59 @@ pub async fn decide(
     Ok(web::Json(answer_for(&state, row).await?))
 }
 
-/// One material of an application, as uploaded: for the applicant and for the officers
-/// whose jurisdiction holds the application. Only files the application names are served.
+/// One material of an application: for the applicant and for the officers whose
+/// jurisdiction holds the application. Only files the application names *and* its
+/// applicant uploaded are served; `size` and byte ranges as for photos, without the
+/// picture's location for roles that may not see it.
 #[utoipa::path(tag = "applications", security(("bearer" = []), ("applicant" = [])),
-    params(("id" = Uuid, Path), ("sha256" = String, Path)),
-    responses((status = 200, description = "The file (application/pdf or an image)"),
-              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path), ("sha256" = String, Path), PhotoQuery,
+           ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-65535`"),
+           ("If-None-Match" = Option<String>, Header, description = "The ETag held; 304 if unchanged")),
+    responses((status = 200, description = "The file (application/pdf or an image)",
+                headers(("ETag" = String), ("Accept-Ranges" = String))),
+              (status = 206, description = "The requested range", headers(("Content-Range" = String), ("ETag" = String))),
+              (status = 304, description = "Unchanged since the ETag given"),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "The resized copy is still being made (`derivative_pending`)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 416, description = "The range lies outside the file", body = crate::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("read_applications")))
 )]
 #[get("/v1/applications/{id}/materials/{sha256}")]
 pub async fn material(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
     path: web::Path<(Uuid, String)>,
+    q: web::Query<PhotoQuery>,
 ) -> Result<HttpResponse> {
     reader_allowed(&who)?;
     let (id, sha) = (path.0.to_string(), path.1.to_ascii_lowercase());
-    let digest = Sha256Hex::parse(&sha).map_err(|_| Error::NotFound)?;
-    let s = sha.clone();
-    let blob = state
+    Sha256Hex::parse(&sha).map_err(|_| Error::NotFound)?;
+    let viewer = match &who {
+        Principal::Applicant(_) => Viewer::Applicant,
+        Principal::Staff(st) => Viewer::Staff(st.actor()),
+    };
+    let (blob, region_path) = state
         .db
         .read(move |c| {
             let row = match &who {
                 Principal::Applicant(a) => applications::find_own(c, &a.id, &id)?,
                 Principal::Staff(st) => applications::find_in_scope(c, &st.scope, &id)?,
             };
-            if !applications::materials(&row)?
-                .iter()
-                .any(|m| m.sha256.eq_ignore_ascii_case(&s))
-            {
-                return Err(Error::NotFound);
-            }
-            crate::store::photos::find_blob(c, &s)?.ok_or(Error::NotFound)
+            let named: Vec<String> = applications::materials(&row)?
+                .into_iter()
+                .map(|m| m.sha256)
+                .collect();
+            crate::store::photos::reach_file(
+                c,
+                crate::store::photos::Naming::Material {
+                    applicant_id: &row.applicant_id,
+                    region_path: &row.region_path,
+                    named: &named,
+                },
+                &sha,
+            )
         })
         .await?;
-    let stream = state
-        .photos
-        .store
-        .get(&BlobKey::new(&digest, Variant::Original), None)
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, blob.media_type.clone()))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-        .insert_header((header::CONTENT_ENCODING, "identity"))
-        .body(SizedStream::new(blob.size as u64, stream)))
+    send(&state, &req, &viewer, blob, &region_path, q.size).await
 }

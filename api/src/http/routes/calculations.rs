@@ -10,6 +10,8 @@ use uuid::Uuid;
 use crate::auth::{Require, perm};
 use crate::domain::aid::{self, AidKind, Approval, PaidThisYear, Proposal, Violation};
 use crate::domain::classification::{self, AssessError, Category, Finances, Line};
+use crate::domain::money;
+use crate::domain::validate::Checks;
 use crate::error::{Error, Msg, Result};
 use crate::http::json::ApiJson;
 use crate::state::AppState;
@@ -44,6 +46,37 @@ pub struct FinancesBody {
 }
 
 impl FinancesBody {
+    /// Every amount within range (see `domain::money`), each error naming its field.
+    fn check(&self, c: &mut Checks, prefix: &str) {
+        for (name, fen) in [
+            ("annual_income_fen", self.annual_income_fen),
+            ("illness_fen", self.illness_fen),
+            ("disability_fen", self.disability_fen),
+            ("schooling_fen", self.schooling_fen),
+            ("employment_costs_fen", self.employment_costs_fen),
+            ("hardship_costs_fen", self.hardship_costs_fen),
+        ] {
+            money::check(c, &format!("{prefix}{name}"), fen, false);
+        }
+        if let Some(t) = self.city_accidental_threshold_fen {
+            money::check(
+                c,
+                &format!("{prefix}city_accidental_threshold_fen"),
+                t,
+                false,
+            );
+        }
+        c.rule(
+            (1..=100).contains(&self.members),
+            &format!("{prefix}members"),
+            "out_of_range",
+            Msg::fixed(
+                "家庭人口须在 1 到 100 人之间。",
+                "A household has 1 to 100 members.",
+            ),
+        );
+    }
+
     fn finances(&self) -> Finances {
         Finances {
             members: self.members,
@@ -126,6 +159,9 @@ pub async fn assess(
     body: ApiJson<FinancesBody>,
 ) -> Result<web::Json<AssessmentOut>> {
     let b = body.0;
+    let mut c = Checks::default();
+    b.check(&mut c, "");
+    c.finish()?;
     let dibao = dibao_of(&state, caller.scope.clone(), b.region_id).await?;
     let a = classification::assess(&b.finances(), dibao, b.city_accidental_threshold_fen)
         .map_err(assess_error)?;
@@ -194,6 +230,25 @@ pub async fn aid_check(
     body: ApiJson<AidCheckBody>,
 ) -> Result<web::Json<AidCheckOut>> {
     let b = body.0;
+    let mut c = Checks::default();
+    b.household.check(&mut c, "household.");
+    money::check(&mut c, "amount_fen", b.amount_fen, false);
+    money::check(&mut c, "out_of_pocket_fen", b.out_of_pocket_fen, false);
+    for (i, p) in b.paid_this_year.iter().enumerate() {
+        money::check(
+            &mut c,
+            &format!("paid_this_year[{i}].amount_fen"),
+            p.amount_fen,
+            false,
+        );
+    }
+    c.rule(
+        b.students <= 20,
+        "students",
+        "out_of_range",
+        Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
+    );
+    c.finish()?;
     let dibao = dibao_of(&state, caller.scope.clone(), b.household.region_id).await?;
     if dibao <= 0 {
         return Err(assess_error(AssessError::NoDibao));

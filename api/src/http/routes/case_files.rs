@@ -12,6 +12,8 @@ use crate::auth::{Require, perm};
 use crate::domain::aid::{AidKind, Approval};
 use crate::domain::classification::Line;
 use crate::domain::exit::{self, ExitStep, FileStatus};
+use crate::domain::money;
+use crate::domain::validate::Checks;
 use crate::error::{Error, Msg, Result};
 use crate::http::json::ApiJson;
 use crate::state::AppState;
@@ -97,6 +99,17 @@ pub async fn pay(
     body: ApiJson<PaymentBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
+    let mut c = Checks::default();
+    money::check(&mut c, "amount_fen", b.amount_fen, false);
+    money::check(&mut c, "out_of_pocket_fen", b.out_of_pocket_fen, false);
+    money::check(&mut c, "hardship_costs_fen", b.hardship_costs_fen, false);
+    c.rule(
+        b.students <= 20,
+        "students",
+        "out_of_range",
+        Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
+    );
+    c.finish()?;
     let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
     let (row, decision) = state
         .db
@@ -131,7 +144,7 @@ pub struct DisbursementList {
     pub items: Vec<DisbursementOut>,
 }
 
-/// Payments made on a case file, newest first.
+/// Payments made on a case file, newest first (also through a grant naming its household).
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = DisbursementList),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
@@ -143,10 +156,10 @@ pub async fn list(
     caller: Require<perm::ReadApplications>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DisbursementList>> {
-    let (scope, id) = (caller.scope.clone(), id.to_string());
+    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
     let rows = state
         .db
-        .read(move |c| disbursements::list(c, &scope, &id))
+        .read(move |c| disbursements::list(c, &scope, &grants, &id))
         .await?;
     Ok(web::Json(DisbursementList {
         items: rows.into_iter().map(out).collect(),
@@ -186,7 +199,7 @@ fn file_out(f: FileRow) -> Result<CaseFileOut> {
     })
 }
 
-/// One case file.
+/// One case file (also through a grant naming its household).
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = CaseFileOut),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
@@ -198,10 +211,10 @@ pub async fn get(
     caller: Require<perm::ReadApplications>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<CaseFileOut>> {
-    let (scope, id) = (caller.scope.clone(), id.to_string());
+    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
     let f = state
         .db
-        .read(move |c| case_files::find(c, &scope, &id))
+        .read(move |c| case_files::find_reading(c, &scope, &grants, &id))
         .await?;
     Ok(web::Json(file_out(f)?))
 }
@@ -231,6 +244,9 @@ pub async fn record_income(
     body: ApiJson<IncomeBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
+    let mut checks = Checks::default();
+    money::check(&mut checks, "per_capita_fen", b.per_capita_fen, true);
+    checks.finish()?;
     let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
     state
         .db

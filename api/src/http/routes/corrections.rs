@@ -1,15 +1,17 @@
 //! Household corrections proposed on visits climb village → township → county (R-VISIT-4):
 //! `POST /v1/corrections/{id}/decision`, each level accepting or rejecting in turn.
 
-use actix_web::{post, web};
+use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::auth::{Caller, Require, perm};
 use crate::domain::role::Role;
 use crate::error::{Error, Msg, Result};
 use crate::http::json::ApiJson;
+use crate::http::unmask::{self, Found, UnmaskQuery};
 use crate::state::AppState;
 use crate::sync::push::{self, Pusher};
 use crate::sync::records;
@@ -96,7 +98,7 @@ pub async fn decide(
     }
     let (expected, accepted, stamp) = level_of(caller.role).ok_or_else(Error::forbidden)?;
     let caller: Caller = (*caller).clone();
-    let clock = state.clock.clone();
+    let (clock, key) = (state.clock.clone(), state.data_key.clone());
     let out = state
         .db
         .write(move |c| {
@@ -139,9 +141,9 @@ pub async fn decide(
             if let Some(r) = &reason {
                 fields.insert("decision_reason".into(), json!(r));
             }
-            let who = Pusher::on_behalf_of(&caller);
+            let who = Pusher::deciding(&caller);
             let m = push::server_mutation(&clock, "correction", &row.id, row.version, fields)?;
-            let r = push::apply_one(c, &who, &clock, m)?;
+            let r = push::apply_one(c, &who, &clock, &key, m)?;
             Ok(DecisionOut {
                 correction_id: row.id,
                 review_status: next.to_owned(),
@@ -149,5 +151,82 @@ pub async fn decide(
             })
         })
         .await?;
+    Ok(web::Json(out))
+}
+
+/// A household correction as its reviewers read it. Resident ID numbers in its text are
+/// masked unless an officer asks with `unmask=true` (audited).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9f51", "household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e01",
+    "field": "members.0.id_number", "current_value": "530123********0021", "proposed_value": "530123********0047",
+    "reason": "新换身份证", "review_status": "village_accepted", "decision_reason": null, "version": 2
+}))]
+pub struct CorrectionOut {
+    pub id: String,
+    pub household_id: Option<String>,
+    /// The household field the proposal concerns, e.g. `address` or `members.0.id_number`.
+    pub field: Option<String>,
+    pub current_value: Option<String>,
+    pub proposed_value: Option<String>,
+    pub reason: Option<String>,
+    /// `pending`, `village_accepted`, `township_accepted`, `county_accepted` or `rejected`.
+    pub review_status: String,
+    pub decision_reason: Option<String>,
+    pub version: i64,
+}
+
+/// One household correction, for deciding on it: what the helper proposed, why, and how
+/// far up it has come. ID numbers in it show in full only to officers who ask with
+/// `unmask=true`, and that read is in the audit log.
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
+    responses((status = 200, body = CorrectionOut),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
+#[get("/v1/corrections/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadFieldWork>,
+    id: web::Path<Uuid>,
+    q: web::Query<UnmaskQuery>,
+) -> Result<web::Json<CorrectionOut>> {
+    let (scope, id, key) = (caller.scope.clone(), id.to_string(), state.data_key.clone());
+    let fields = &["current_value", "proposed_value", "reason"];
+    let unmasking = q.unmask;
+    let out = unmask::read(&state, &caller, q.unmask, "correction", fields, move |c| {
+        let row = records::load(c, "correction", std::slice::from_ref(&id))?
+            .pop()
+            .ok_or(Error::NotFound)?;
+        let through = !row.reach_path.is_empty() && scope.contains(&row.reach_path);
+        if row.deleted || !(scope.contains(&row.region_path) || through) {
+            return Err(Error::NotFound);
+        }
+        let mut data: Map<String, Value> =
+            serde_json::from_str(&row.data).map_err(Error::internal)?;
+        if unmasking {
+            for (field, text) in records::opened_fields(c, &key, "correction", &row.id)? {
+                data.insert(field, Value::String(text));
+            }
+        }
+        let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+        Ok(Found {
+            via: crate::domain::access::Via::Standing,
+            id: row.id.clone(),
+            region_path: row.region_path.clone(),
+            value: CorrectionOut {
+                id: row.id,
+                household_id: text("household_id"),
+                field: text("field"),
+                current_value: text("current_value"),
+                proposed_value: text("proposed_value"),
+                reason: text("reason"),
+                review_status: text("review_status").unwrap_or_else(|| "pending".into()),
+                decision_reason: text("decision_reason"),
+                version: row.version,
+            },
+        })
+    })
+    .await?;
     Ok(web::Json(out))
 }

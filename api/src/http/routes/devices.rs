@@ -67,7 +67,7 @@ pub struct NewDeviceBody {
 #[utoipa::path(tag = "devices", security(("bearer" = [])), request_body = NewDeviceBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = DeviceOut), (status = 200, description = "Already registered", body = DeviceOut),
-              (status = 409, description = "The id belongs to another account", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+              (status = 409, description = "The id belongs to another account (`device_id_taken`), or the account has 10 active devices (`too_many_devices`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("register_device")))
 )]
 #[post("/v1/devices")]

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::work::{DeadlineOut, deadline_out};
 use crate::auth::{Caller, Require, perm};
+use crate::domain::access::{self, Subject, Via};
 use crate::domain::dropout::{self, CloseOut, Evaluation, Finding, Step, StepCheck};
 use crate::domain::home_teaching::{self, Month};
 use crate::domain::role::Role;
@@ -42,17 +43,28 @@ pub struct CaseEvaluation {
     pub deadlines: Vec<DeadlineOut>,
 }
 
-/// The case if the caller reaches it (by region, or through the school).
-fn reachable_case(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<dropout::Case> {
+/// The case if the caller reaches it (by region, or through the school), and how.
+fn reachable_case(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(dropout::Case, Via)> {
     let row = records::load(conn, "dropout_case", &[id.to_owned()])?
         .pop()
         .ok_or(Error::NotFound)?;
-    let reach = !row.reach_path.is_empty() && caller.scope.contains(&row.reach_path);
-    if row.deleted || !(caller.scope.contains(&row.region_path) || reach) {
+    if row.deleted {
         return Err(Error::NotFound);
     }
+    let through_school = !row.reach_path.is_empty() && caller.scope.contains(&row.reach_path);
     let (mut cases, _) = derive::load_cases(conn, &[row.id])?;
-    cases.pop().ok_or(Error::NotFound)
+    let case = cases.pop().ok_or(Error::NotFound)?;
+    let via = if through_school {
+        Some(Via::Standing)
+    } else {
+        access::reach(
+            &caller.scope,
+            &caller.grants,
+            &row.region_path,
+            &[(Subject::DropoutCase, id), (Subject::Child, &case.child_id)],
+        )
+    };
+    via.map(|v| (case, v)).ok_or(Error::NotFound)
 }
 
 /// The judgement and clocks of a case the caller was found to reach.
@@ -116,7 +128,7 @@ pub async fn evaluate(
     let out = state
         .db
         .read(move |c| {
-            let case = reachable_case(c, &caller, &id)?;
+            let (case, _) = reachable_case(c, &caller, &id)?;
             evaluation(c, &case, lang)
         })
         .await?;
@@ -218,11 +230,15 @@ pub async fn record_document(
     }
     crate::fieldwork::catch_up(&state.db).await?;
     let caller: Caller = (*caller).clone();
-    let clock = state.clock.clone();
+    let (clock, key) = (state.clock.clone(), state.data_key.clone());
     let out = state
         .db
         .write(move |c| {
-            let case = reachable_case(c, &caller, &id)?;
+            // Recording a paper is a change: a grant reads, it never writes.
+            let case = match reachable_case(c, &caller, &id)? {
+                (case, Via::Standing) => case,
+                (_, Via::Grant) => return Err(Error::NotFound),
+            };
             let doc_id = crate::store::new_id();
             let mut candidate = case.clone();
             candidate.documents.push(dropout::Document {
@@ -288,9 +304,9 @@ pub async fn record_document(
                     fields.insert(k.into(), v);
                 }
             }
-            let who = Pusher::on_behalf_of(&caller);
+            let who = Pusher::online(&caller);
             let m = push::server_mutation(&clock, "dropout_document", &doc_id, 0, fields)?;
-            push::apply_one(c, &who, &clock, m)?;
+            push::apply_one(c, &who, &clock, &key, m)?;
             Ok(candidate)
         })
         .await?;

@@ -190,11 +190,14 @@ pub struct NewHouseholdBody {
 }
 
 /// Register a household (一户一档). Every deficiency is listed in one answer; a person
-/// already in the registry is refused with 409 naming the household that holds them.
+/// already in the registry is refused with 409: naming the household that holds them when
+/// it lies in the caller's jurisdiction (`person_already_registered`), else without a word
+/// about where (`person_not_registrable`), the match referred to the lowest office holding
+/// both (`/v1/registration-referrals`).
 #[utoipa::path(tag = "households", security(("bearer" = [])), request_body = NewHouseholdBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = HouseholdOut),
-              (status = 409, description = "A member is already registered (`person_already_registered`)",
+              (status = 409, description = "A member is already registered (`person_already_registered`, `person_not_registrable`)",
                body = crate::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("manage_households")))
 )]
@@ -224,24 +227,64 @@ pub async fn create(
     c.finish()?;
     let (actor, scope, key) = (caller.actor(), caller.scope.clone(), state.data_key.clone());
     let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
-    create_once(&state, &caller, &req, &fingerprint, move |conn| {
-        let h = households::create(
-            conn,
-            &actor,
-            &scope,
-            &key,
-            NewHousehold {
-                region_id: &b.region_id.to_string(),
-                address: &b.address,
-                phone: b.phone.as_deref(),
-                members: &members,
-                items: &b.items,
-                location: b.location.map(Location::place),
-            },
-        )?;
-        answer(StatusCode::CREATED, &out(h, &key, false)?)
-    })
-    .await
+    let region_id = b.region_id.to_string();
+    let attempts: Vec<(String, String, String)> = members
+        .iter()
+        .map(|m| {
+            (
+                m.input.name.trim().to_owned(),
+                key.lookup_hash(&m.id_number),
+                crate::domain::resident_id::mask(&m.id_number),
+            )
+        })
+        .collect();
+    let created = {
+        let (actor, scope, key) = (actor.clone(), scope.clone(), key.clone());
+        create_once(&state, &caller, &req, &fingerprint, move |conn| {
+            let h = households::create(
+                conn,
+                &actor,
+                &scope,
+                &key,
+                NewHousehold {
+                    region_id: &b.region_id.to_string(),
+                    address: &b.address,
+                    phone: b.phone.as_deref(),
+                    members: &members,
+                    items: &b.items,
+                    location: b.location.map(Location::place),
+                },
+            )?;
+            answer(StatusCode::CREATED, &out(h, &key, false)?)
+        })
+        .await
+    };
+    // Someone registered outside the caller's jurisdiction: refused without a word about
+    // where, and put to the lowest office holding both (after the refusal rolled back).
+    if let Err(Error::Conflict {
+        code: "person_not_registrable",
+        ..
+    }) = &created
+    {
+        state
+            .db
+            .write(move |c| {
+                let village = crate::store::regions::find(c, Some(&scope), &region_id)?;
+                let people: Vec<duplicates::Attempt<'_>> = attempts
+                    .iter()
+                    .map(|(name, hash, masked)| duplicates::Attempt {
+                        region_id: &village.id,
+                        region_path: &village.path,
+                        name,
+                        id_hash: hash,
+                        id_masked: masked,
+                    })
+                    .collect();
+                duplicates::refer(c, &actor, &people)
+            })
+            .await?;
+    }
+    created
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -304,7 +347,8 @@ pub async fn list(
 }
 
 /// One household, with `ETag`. `unmask=true` shows ID and phone numbers in full (officers
-/// only; audited).
+/// only, in their own jurisdiction; audited). A break-the-glass grant naming the household
+/// reads it masked (`unmask_outside_jurisdiction` when asked to unmask).
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
     responses((status = 200, body = HouseholdOut, headers(("ETag" = String))),
               (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json")),
@@ -317,11 +361,12 @@ pub async fn get(
     id: web::Path<Uuid>,
     q: web::Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
-    let (scope, id) = (caller.scope.clone(), id.to_string());
+    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
     let fields = &["id_number", "phone"];
     let h = unmask::read(&state, &caller, q.unmask, "household", fields, move |c| {
-        let h = households::find(c, &scope, &id)?;
+        let (h, via) = households::find_reading(c, &scope, &grants, &id)?;
         Ok(Found {
+            via,
             id: h.row.id.clone(),
             region_path: h.row.path.clone(),
             value: h,
@@ -418,7 +463,7 @@ async fn set_helper(
     path: (Uuid, Uuid),
     assign: bool,
 ) -> Result<web::Json<HouseholdOut>> {
-    let (actor, scope) = (caller.actor(), caller.scope.clone());
+    let (actor, scope) = (caller.actor(), caller.jurisdiction());
     let (household_id, user_id) = (path.0.to_string(), path.1.to_string());
     let h = state
         .db
@@ -508,8 +553,9 @@ pub struct CandidateQuery {
     pub status: Option<String>,
 }
 
-/// Likely duplicate people in the registry with either household in the caller's
-/// jurisdiction: same name and birth date, same name and address, or same phone.
+/// Likely duplicate people in the registry with both households in the caller's
+/// jurisdiction: same name and birth date, same name and address, or same phone. A pair
+/// across two townships goes to the county, which holds both.
 #[utoipa::path(tag = "households", security(("bearer" = [])), params(CandidateQuery, PageParams),
     responses((status = 200, body = Page<CandidateOut>)),
     extensions(("x-bangfu-permission" = json!("manage_households")))
@@ -628,4 +674,129 @@ pub async fn decide_candidate(
         kept_member_id: merge.then_some(kept),
         removed_member_id: merge.then_some(removed),
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9f41", "status": "open",
+    "household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e01", "member_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e02",
+    "attempted_region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d11", "attempted_by": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d12",
+    "name": "王桂兰", "id_number": "530123********0021", "note": null,
+    "created_at": "2026-11-22T09:30:00Z", "decided_at": null
+}))]
+pub struct ReferralOut {
+    pub id: String,
+    /// `open` or `settled`.
+    pub status: String,
+    /// Where the person is registered.
+    pub household_id: String,
+    pub member_id: String,
+    /// The village someone tried to register them in, and who.
+    pub attempted_region_id: String,
+    pub attempted_by: String,
+    /// The name as given in the refused registration.
+    pub name: String,
+    /// Masked.
+    pub id_number: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+fn referral_out(r: duplicates::ReferralRow) -> ReferralOut {
+    ReferralOut {
+        id: r.id,
+        status: r.status,
+        household_id: r.household_id,
+        member_id: r.member_id,
+        attempted_region_id: r.attempted_region_id,
+        attempted_by: r.attempted_by,
+        name: r.name,
+        id_number: r.id_masked,
+        note: r.note,
+        created_at: utc(r.created_at),
+        decided_at: r.decided_at.map(utc),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferralQuery {
+    /// `open` (default) or `settled`.
+    pub status: Option<String>,
+}
+
+/// Registrations refused because the person is registered in another township (or
+/// county): each is put to the lowest office whose jurisdiction holds both places, which
+/// finds out and settles it.
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(ReferralQuery, PageParams),
+    responses((status = 200, body = Page<ReferralOut>)),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
+#[get("/v1/registration-referrals")]
+pub async fn list_referrals(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    q: web::Query<ReferralQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<ReferralOut>>> {
+    let limit = page.limit()?;
+    let after = page.position()?;
+    let status = match q.status.as_deref() {
+        None | Some("open") => "open",
+        Some("settled") => "settled",
+        Some(_) => {
+            return Err(Error::validation(
+                "status",
+                "invalid_value",
+                Msg::fixed("status 为 open 或 settled。", "status is open or settled."),
+            ));
+        }
+    };
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |c| duplicates::referrals(c, &scope, status, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        referral_out,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "同一人，已电话核实，维持青山镇登记"}))]
+pub struct ReferralDecisionBody {
+    /// What was found and done (2 to 500 characters).
+    pub note: String,
+}
+
+/// Settle a referral, saying what was found and done (audited).
+#[utoipa::path(tag = "households", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ReferralDecisionBody,
+    responses((status = 200, body = ReferralOut),
+              (status = 404, body = crate::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Already settled (`already_decided`)", body = crate::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("manage_households")))
+)]
+#[post("/v1/registration-referrals/{id}/decision")]
+pub async fn settle_referral(
+    state: web::Data<AppState>,
+    caller: Require<perm::ManageHouseholds>,
+    id: web::Path<Uuid>,
+    body: ApiJson<ReferralDecisionBody>,
+) -> Result<web::Json<ReferralOut>> {
+    let mut c = Checks::default();
+    c.text("note", &body.0.note, 2, 500);
+    c.finish()?;
+    let note = body.0.note.trim().to_owned();
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
+    let r = state
+        .db
+        .write(move |c| duplicates::settle_referral(c, &actor, &scope, &id, &note))
+        .await?;
+    Ok(web::Json(referral_out(r)))
 }

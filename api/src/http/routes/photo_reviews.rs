@@ -252,12 +252,14 @@ pub async fn decide(
         DecisionKind::Approved => Verdict::Approved,
         DecisionKind::Rejected => Verdict::Rejected,
     };
-    let who = Pusher::on_behalf_of(&caller);
-    let (clock, id) = (state.clock.clone(), id.to_string());
+    let who = Pusher::deciding(&caller);
+    let (clock, key, id) = (state.clock.clone(), state.data_key.clone(), id.to_string());
     let reason = b.reason;
     let decided = state
         .db
-        .write(move |c| photo_reviews::decide(c, &who, &clock, &id, verdict, reason.as_deref()))
+        .write(move |c| {
+            photo_reviews::decide(c, &who, &clock, &key, &id, verdict, reason.as_deref())
+        })
         .await?;
     // A decision needs the file, so it is there.
     let sha = decided.photo.sha256.clone();

@@ -1,6 +1,8 @@
-//! Serving stored photos and documents: `/v1/photos/{sha256}`. A caller may fetch a file
-//! only if a photo record inside their scope names it (knowing the digest is not enough);
-//! roles that may not see personal data get copies without EXIF location.
+//! Serving stored photos and documents: `/v1/photos/{sha256}`, and [`send`], which every
+//! endpoint serving stored bytes answers with. A caller may fetch a file only if a record
+//! they may see names it and its maker sent the bytes (`store::photos::reach_file`):
+//! knowing the digest is not enough. Roles that may not see personal data get copies
+//! without EXIF location.
 
 use std::ops::Range;
 
@@ -16,7 +18,7 @@ use crate::domain::role::Permission;
 use crate::error::{Error, Msg, Result};
 use crate::photos::{BlobKey, Sha256Hex, Variant};
 use crate::state::AppState;
-use crate::store::audit::{self, Action, Event};
+use crate::store::audit::{self, Action, Actor, Event};
 use crate::store::photos::{self as rows, BlobRow};
 
 /// Which form of the file to fetch.
@@ -163,41 +165,70 @@ pub async fn download(
 ) -> Result<HttpResponse> {
     // A malformed digest names no file: the same answer as a file not in scope.
     let sha = Sha256Hex::parse(&sha256).map_err(|_| Error::NotFound)?;
-    let scope = caller.scope.clone();
-    let s = sha.to_string();
-    let sees_location = caller.role.has(Permission::UnmaskPersonalData);
-    let blob = if sees_location && q.size == Size::Original {
-        // An original may carry where it was taken: showing that is recorded, in the same
-        // transaction as the read.
-        let actor = caller.actor();
+    let (scope, s) = (caller.scope.clone(), sha.to_string());
+    let (blob, path) = state
+        .db
+        .read(move |c| rows::reach_file(c, rows::Naming::PhotoRecords(&scope), &s))
+        .await?;
+    let viewer = Viewer::Staff(caller.actor());
+    send(&state, &req, &viewer, blob, &path, q.size).await
+}
+
+/// Who is sent a file: what decides whether its location may travel with it.
+pub enum Viewer {
+    /// Staff: location only for roles that may see personal data.
+    Staff(Actor),
+    /// An applicant, sent their own upload.
+    Applicant,
+}
+
+impl Viewer {
+    /// The one stripping rule: who may receive the place a picture was taken.
+    fn sees_location(&self) -> bool {
+        match self {
+            Viewer::Staff(a) => a
+                .role
+                .is_some_and(|r| r.has(Permission::UnmaskPersonalData)),
+            Viewer::Applicant => true,
+        }
+    }
+}
+
+/// Sends a file the caller was found to reach (see `store::photos::reach_file`): the
+/// form the size asks for, without its location for viewers who may not see it, with
+/// `ETag` and byte ranges. An original with GPS sent to staff who may see it is audited.
+pub async fn send(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    blob: BlobRow,
+    region_path: &str,
+    size: Size,
+) -> Result<HttpResponse> {
+    let sees_location = viewer.sees_location();
+    let (variant, media_type) = choose(&blob, size, sees_location)?;
+    if let (Viewer::Staff(actor), Variant::Original, true) = (viewer, variant, blob.has_gps()) {
+        // Showing where a picture was taken is recorded.
+        let (actor, sha, path) = (actor.clone(), blob.sha256.clone(), region_path.to_owned());
         state
             .db
             .write(move |c| {
-                let (blob, path) = rows::visible_blob(c, &scope, &s)?;
-                if blob.has_gps() {
-                    audit::record(
-                        c,
-                        &actor,
-                        Event {
-                            action: Action::Unmask,
-                            entity: "photo_file",
-                            entity_id: &blob.sha256,
-                            region_path: &path,
-                            changes: serde_json::json!({ "unmasked": ["exif_gps"] }),
-                            reason: None,
-                        },
-                    )?;
-                }
-                Ok(blob)
+                audit::record(
+                    c,
+                    &actor,
+                    Event {
+                        action: Action::Unmask,
+                        entity: "photo_file",
+                        entity_id: &sha,
+                        region_path: &path,
+                        changes: serde_json::json!({ "unmasked": ["exif_gps"] }),
+                        reason: None,
+                    },
+                )
             })
-            .await?
-    } else {
-        state
-            .db
-            .read(move |c| rows::visible_blob(c, &scope, &s).map(|(b, _)| b))
-            .await?
-    };
-    let (variant, media_type) = choose(&blob, q.size, sees_location)?;
+            .await?;
+    }
+    let sha = Sha256Hex::parse(&blob.sha256).map_err(|_| Error::NotFound)?;
     let etag = format!("\"{}.{}\"", sha, variant_tag(variant));
     let header_str = |name: header::HeaderName| {
         req.headers()

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, get, post, web};
 use bangfu_sync::PROTOCOL_VERSION;
 use bangfu_sync::digest::Digests;
-use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule};
+use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule, Writer};
 use bangfu_sync::wire::{
     APP_VERSION_HEADER, DigestRequest, DigestResponse, MAX_BATCH, MAX_PULL, PENDING_HEADER,
     PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
@@ -20,7 +20,7 @@ use crate::error::{Error, Msg, Result};
 use crate::http::json::ApiJson;
 use crate::http::page::{Page, PageParams};
 use crate::state::AppState;
-use crate::store::devices;
+use crate::store::{devices, reach};
 use crate::sync::conflicts::{self, Choice};
 use crate::sync::first;
 use crate::sync::pull::{self as feed_pull, Cursor};
@@ -81,12 +81,7 @@ fn pusher(caller: &Caller) -> Result<Pusher> {
             "Sync needs a registered device: POST /v1/devices, then sign in with its device_id.",
         ),
     })?;
-    Ok(Pusher {
-        actor: caller.actor(),
-        user_id: caller.user_id.clone(),
-        device_id,
-        scope: caller.scope.clone(),
-    })
+    Ok(Pusher::device(caller, device_id))
 }
 
 fn server_hlc(state: &AppState) -> Result<String> {
@@ -121,10 +116,10 @@ pub async fn push(
     if mutations.len() > MAX_BATCH {
         return Err(Error::BatchTooLarge { max: MAX_BATCH });
     }
-    let clock = state.clock.clone();
+    let (clock, key) = (state.clock.clone(), state.data_key.clone());
     let (rep, region_path) = (report(&req), caller.region_path.clone());
     let work = move |c: &mut crate::store::DbConn| {
-        let results = apply_push::apply(c, &who, &clock, &mutations)?;
+        let results = apply_push::apply(c, &who, &clock, &key, &mutations)?;
         devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
         let d = SyncingDevice {
             device_id: &who.device_id,
@@ -201,7 +196,7 @@ pub async fn pull(
     let (user_id, region_id) = (caller.user_id.clone(), caller.region_id.clone());
     let fresh = q.cursor.is_none();
     let rep = report(&req);
-    let (page, last_mutation_id, missing_photos, record) = state
+    let (page, last_mutation_id, missing_photos, record, unseen) = state
         .db
         .read(move |c| {
             // A fresh device gets today's work first, then the whole feed from its start.
@@ -235,9 +230,21 @@ pub async fn pull(
                 Some(d) if !page.has_more => supervision::pull_worth_recording(c, d, &rep)?,
                 _ => false,
             };
-            Ok((page, last, missing, record))
+            // The first pull after the user lost part of their scope is when this device
+            // learns of it: what it captures there afterwards is no longer taken.
+            let unseen = match &device {
+                Some(d) => reach::unseen_ends(c, &user_id, d, crate::store::now())?,
+                None => Vec::new(),
+            };
+            Ok((page, last, missing, record, unseen))
         })
         .await?;
+    if let (Some(device_id), false) = (caller.device_id.clone(), unseen.is_empty()) {
+        state
+            .db
+            .write(move |c| reach::mark_seen(c, &device_id, &unseen, crate::store::now()))
+            .await?;
+    }
     if let Some(device_id) = pulled_by.filter(|_| record) {
         let (rep, user_id, region_path) = (
             report(&req),
@@ -343,6 +350,13 @@ pub struct FieldSchema {
     /// `last_writer_wins`, `forward_only`, `union` or `immutable`.
     pub merge: &'static str,
     pub required: bool,
+    /// Who may set it: `device` (any device in scope), `author` (the id of the person the
+    /// record is by: the pushing user, or for staff someone of their jurisdiction) or
+    /// `server` (only the server's decisions; a new record may carry `initial`).
+    pub set_by: &'static str,
+    /// For `server` fields, the value a device may create the record with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial: Option<&'static str>,
     /// Allowed values (`one_of`, `set_of`), in forward order for `forward_only` fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<&'static str>,
@@ -397,11 +411,18 @@ fn field_schema(f: &bangfu_sync::schema::FieldDef) -> FieldSchema {
         MergeRule::Union => "union",
         MergeRule::Immutable => "immutable",
     };
+    let (set_by, initial) = match f.writer {
+        Writer::Device => ("device", None),
+        Writer::Author => ("author", None),
+        Writer::Server { initial } => ("server", initial),
+    };
     FieldSchema {
         name: f.name,
         type_,
         merge,
         required: f.required,
+        set_by,
+        initial,
         values,
         items,
         max_length,
@@ -578,17 +599,12 @@ pub async fn resolve_conflict(
             ));
         }
     };
-    let who = Pusher {
-        actor: caller.actor(),
-        user_id: caller.user_id.clone(),
-        // Resolutions are made on the server, on behalf of the person.
-        device_id: format!("server:{}", caller.user_id),
-        scope: caller.scope.clone(),
-    };
-    let (clock, id) = (state.clock.clone(), id.to_string());
+    // A resolution is a change like any other, made online by the person.
+    let who = Pusher::online(&caller);
+    let (clock, key, id) = (state.clock.clone(), state.data_key.clone(), id.to_string());
     let (row, _) = state
         .db
-        .write(move |c| conflicts::resolve(c, &who, &clock, &id, choice))
+        .write(move |c| conflicts::resolve(c, &who, &clock, &key, &id, choice))
         .await?;
     Ok(web::Json(conflict_out(row)))
 }

@@ -268,7 +268,10 @@ pub async fn create(
         expires_at: now() + photos.limits.idle_expiry,
     };
     let actor = caller.actor();
-    let max_open = photos.limits.max_open_per_device;
+    let max_open = (
+        photos.limits.max_open_per_device,
+        photos.limits.max_open_per_account,
+    );
     // Decided in one transaction: resume, already held, too many, or a new upload. A new
     // upload that brings its bytes is written once they are in, with the verdict.
     let (r, a, record) = (row.clone(), actor.clone(), body.is_none());
@@ -371,7 +374,19 @@ enum Outcome {
     Created(UploadRow),
 }
 
-fn check_open_limit(c: &mut DbConn, r: &UploadRow, max_open: i64) -> Result<()> {
+fn check_open_limit(c: &mut DbConn, r: &UploadRow, limits: (i64, i64)) -> Result<()> {
+    let (max_open, per_account) = limits;
+    if rows::count_open_of_account(c, &r.user_id, now())? >= per_account {
+        return Err(Error::Conflict {
+            code: "too_many_open_uploads",
+            detail: Msg::new(
+                format!("本账号未完成的上传已达 {per_account} 个，请先续传完成或取消。"),
+                format!(
+                    "This account has {per_account} unfinished uploads: finish or cancel one first."
+                ),
+            ),
+        });
+    }
     if rows::count_open(c, &r.user_id, r.device_id.as_deref(), now())? >= max_open {
         return Err(Error::Conflict {
             code: "too_many_open_uploads",

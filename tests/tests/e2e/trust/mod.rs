@@ -1,0 +1,10 @@
+//! Trust boundaries: the paths around the ordinary ones, each attacked as an insider would
+//! (an officer or helper of 河口乡 aiming at 青山镇, an applicant aiming at staff data, a
+//! staff member forging a decision), and each refused.
+
+mod bytes;
+mod data;
+mod decisions;
+mod grants;
+mod oracles;
+mod signin;
