@@ -21,6 +21,7 @@ mod idempotency;
 mod kill;
 mod ledgers;
 mod pg_restart;
+mod pg_tls;
 mod photos;
 mod repair;
 mod scale_out;

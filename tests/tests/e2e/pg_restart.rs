@@ -5,139 +5,13 @@
 //! half applied. The database stays down until requests sent after the stop have been
 //! answered, however slow the machine, so the gap is always tested.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bangfu_e2e::workload::visit;
-use bangfu_e2e::{Backend, TestDb, TestServer, backend};
+use bangfu_e2e::{Backend, PrivatePg, TestDb, TestServer, backend};
 use diesel::prelude::*;
-
-/// A PostgreSQL cluster of the test's own, on a free port, removed when dropped.
-struct PrivatePg {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl PrivatePg {
-    fn start() -> PrivatePg {
-        let version = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL server binaries in /usr/lib/postgresql")
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().and_then(|v| v.parse::<u32>().ok()))
-            .max()
-            .expect("a PostgreSQL version");
-        let bin = PathBuf::from(format!("/usr/lib/postgresql/{version}/bin"));
-        let dir = tempfile::tempdir().expect("dir");
-        // PostgreSQL refuses to run as root: as root, the cluster belongs to `postgres`.
-        let as_postgres = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        if as_postgres {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "chown the cluster's folder to postgres");
-        }
-        let pg = PrivatePg {
-            dir,
-            bin,
-            port: bangfu_e2e::bench::free_port(),
-            as_postgres,
-        };
-        pg.run(
-            "initdb",
-            &[
-                "-D",
-                &pg.data(),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--no-sync",
-            ],
-        );
-        pg.up();
-        pg
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").to_string_lossy().into_owned()
-    }
-
-    /// A PostgreSQL tool, run as the cluster's owner.
-    fn command(&self, tool: &str) -> Command {
-        let exe = self.bin.join(tool);
-        if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        }
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let out = self
-            .command(tool)
-            .args(args)
-            .output()
-            .expect("run a PostgreSQL tool");
-        assert!(
-            out.status.success(),
-            "{tool} {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn up(&self) {
-        let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("log").to_string_lossy().into_owned();
-        self.run(
-            "pg_ctl",
-            &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"],
-        );
-    }
-
-    /// A fast shutdown: sessions are terminated, as in a restart for maintenance.
-    fn down(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-    }
-
-    /// Whether the cluster accepts connections.
-    fn ready(&self) -> bool {
-        Command::new(self.bin.join("pg_isready"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q"])
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for PrivatePg {
-    fn drop(&mut self) {
-        let data = self.data();
-        let _ = self
-            .command("pg_ctl")
-            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
-            .output();
-    }
-}
 
 /// What one request got.
 struct Seen {
@@ -154,7 +28,7 @@ fn postgres_restarted_under_load_gives_503_then_recovers() {
         eprintln!("PostgreSQL restart test: runs in the PostgreSQL pass");
         return;
     }
-    let pg = PrivatePg::start();
+    let pg = PrivatePg::start(false);
     let s = Arc::new(TestServer::start_on(TestDb::at(&pg.url())));
     let officer = s.login("county_officer");
     let village = s.region_id(&officer.access, "530123101001");
