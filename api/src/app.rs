@@ -50,7 +50,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
             .build()
             .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?,
         wechat: config.wechat.clone(),
-        clock: crate::state::server_clock(),
+        hlc: crate::state::server_clock(),
         body_pace: config.body_pace,
         photos: std::sync::Arc::new(photos),
     })

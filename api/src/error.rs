@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+pub use bangfu_sync::Code;
+
 /// A text in both languages the API speaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Msg {
@@ -47,13 +49,13 @@ pub enum Lang {
 pub struct FieldError {
     /// JSON path of the field, e.g. `members[2].id_number`.
     pub field: String,
-    /// Stable snake_case code, e.g. `required`, `too_long`, `invalid_format`.
-    pub code: &'static str,
+    /// From the one vocabulary: `required`, `too_long`, `invalid_format`, …
+    pub code: Code,
     pub message: Msg,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: &'static str, message: Msg) -> Self {
+    pub fn new(field: impl Into<String>, code: Code, message: Msg) -> Self {
         FieldError {
             field: field.into(),
             code,
@@ -69,12 +71,12 @@ pub enum Error {
     Validation(Vec<FieldError>),
     /// A request that cannot be understood (bad JSON, bad parameter).
     #[error("bad request: {code}")]
-    BadRequest { code: &'static str, detail: Msg },
+    BadRequest { code: Code, detail: Msg },
     #[error("unauthorized: {code}")]
-    Unauthorized { code: &'static str, detail: Msg },
+    Unauthorized { code: Code, detail: Msg },
     /// The caller's role lacks the permission.
     #[error("forbidden: {code}")]
-    Forbidden { code: &'static str, detail: Msg },
+    Forbidden { code: Code, detail: Msg },
     /// Missing, or outside the caller's scope: the two are indistinguishable on purpose.
     #[error("not found")]
     NotFound,
@@ -83,10 +85,10 @@ pub enum Error {
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, detail: Msg },
+    Conflict { code: Code, detail: Msg },
     /// The request is well formed but breaks a rule of the domain.
     #[error("unprocessable: {code}")]
-    Unprocessable { code: &'static str, detail: Msg },
+    Unprocessable { code: Code, detail: Msg },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("precondition required")]
@@ -124,7 +126,7 @@ pub enum Error {
     Upstream(String),
     /// A feature this install has not set up (WeChat sign-in without an app id).
     #[error("not enabled: {code}")]
-    NotEnabled { code: &'static str, detail: Msg },
+    NotEnabled { code: Code, detail: Msg },
     /// A bug or an unexpected failure; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -133,13 +135,13 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn validation(field: impl Into<String>, code: &'static str, message: Msg) -> Self {
+    pub fn validation(field: impl Into<String>, code: Code, message: Msg) -> Self {
         Error::Validation(vec![FieldError::new(field, code, message)])
     }
 
     pub fn forbidden() -> Self {
         Error::Forbidden {
-            code: "forbidden",
+            code: Code::Forbidden,
             detail: Msg::fixed(
                 "当前角色无权执行此操作。",
                 "Your role is not allowed to do this.",
@@ -169,7 +171,7 @@ impl From<diesel::result::Error> for Error {
         match e {
             D::NotFound => Error::NotFound,
             D::DatabaseError(K::UniqueViolation, info) => Error::Conflict {
-                code: "already_exists",
+                code: Code::AlreadyExists,
                 detail: Msg::new(
                     "记录已存在。",
                     format!(
@@ -179,7 +181,7 @@ impl From<diesel::result::Error> for Error {
                 ),
             },
             D::DatabaseError(K::ForeignKeyViolation, _) => Error::Unprocessable {
-                code: "reference_not_found",
+                code: Code::ReferenceNotFound,
                 detail: Msg::fixed("引用的记录不存在。", "A referenced record does not exist."),
             },
             // The connection broke (the server restarted, the network dropped): retryable.

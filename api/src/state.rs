@@ -51,7 +51,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub wechat: crate::config::WechatConfig,
     /// The server's hybrid logical clock, shared by every worker.
-    pub clock: Arc<Mutex<Clock>>,
+    pub hlc: Arc<Mutex<Clock>>,
     /// Photo and document storage, and uploads in progress.
     pub photos: Arc<Photos>,
     /// How slowly a request body may arrive.

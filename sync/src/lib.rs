@@ -6,12 +6,14 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+pub mod codes;
 pub mod digest;
 pub mod hlc;
 pub mod merge;
 pub mod schema;
 pub mod wire;
 
+pub use codes::Code;
 pub use hlc::{Clock, ClockError, Hlc};
 
 /// The protocol version this crate speaks. A server refuses clients of an incompatible

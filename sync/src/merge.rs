@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::codes::Code;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -143,11 +144,11 @@ pub struct Merged {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub field: String,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
 }
 
-fn reject(field: &str, code: &'static str, message: impl Into<String>) -> Rejection {
+fn reject(field: &str, code: Code, message: impl Into<String>) -> Rejection {
     Rejection {
         field: field.to_owned(),
         code,
@@ -162,7 +163,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
         if def.append_only {
             out.push(reject(
                 "",
-                "append_only",
+                Code::AppendOnly,
                 format!("{} records are never deleted", def.name),
             ));
         }
@@ -173,7 +174,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
         let Some(field) = def.field(name) else {
             out.push(reject(
                 name,
-                "unknown_field",
+                Code::UnknownField,
                 format!("{} has no field {name}", def.name),
             ));
             continue;
@@ -181,13 +182,13 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
         if let Err(expected) = check_value(field.ty, value) {
             out.push(reject(
                 name,
-                "invalid_value",
+                Code::InvalidValue,
                 format!("expected {expected}"),
             ));
             continue;
         }
         if field.required && value.is_null() {
-            out.push(reject(name, "required", "may not be null"));
+            out.push(reject(name, Code::Required, "may not be null"));
         }
         if field.rule == MergeRule::Immutable
             && let Some(c) = current
@@ -197,7 +198,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
         {
             out.push(reject(
                 name,
-                "immutable",
+                Code::Immutable,
                 "is set when the record is made and never changes",
             ));
         }
@@ -215,7 +216,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
         {
             out.push(reject(
                 name,
-                "forward_only",
+                Code::ForwardOnly,
                 format!("only moves forward: it is {old} now"),
             ));
         }
@@ -229,7 +230,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             if !present {
                 out.push(reject(
                     field.name,
-                    "required",
+                    Code::Required,
                     "is required to create the record",
                 ));
             }
@@ -241,7 +242,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
     {
         out.push(reject(
             "",
-            "append_only",
+            Code::AppendOnly,
             format!("{} records never change once made", def.name),
         ));
     }
@@ -711,7 +712,7 @@ mod tests {
         let refused = validate(&DROPOUT_CASE, Some(&s), &seen);
         assert_eq!(
             refused.iter().map(|r| r.code).collect::<Vec<_>>(),
-            ["forward_only"]
+            [Code::ForwardOnly]
         );
         // The device that made the change is up to date with it too.
         let own = Incoming {
@@ -816,7 +817,7 @@ mod tests {
             .map(|e| e.code)
             .collect();
         assert!(
-            codes.contains(&"immutable") && codes.contains(&"append_only"),
+            codes.contains(&Code::Immutable) && codes.contains(&Code::AppendOnly),
             "{codes:?}"
         );
         let del = Incoming {
@@ -828,7 +829,7 @@ mod tests {
         };
         assert_eq!(
             validate(&RETRIEVAL_ATTEMPT, Some(&r), &del)[0].code,
-            "append_only"
+            Code::AppendOnly
         );
     }
 
@@ -848,9 +849,9 @@ mod tests {
             },
         );
         let got: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
-        assert!(got.contains(&("kind", "invalid_value")));
-        assert!(got.contains(&("colour", "unknown_field")));
-        assert!(got.contains(&("household_id", "required")));
+        assert!(got.contains(&("kind", Code::InvalidValue)));
+        assert!(got.contains(&("colour", Code::UnknownField)));
+        assert!(got.contains(&("household_id", Code::Required)));
     }
 
     #[test]

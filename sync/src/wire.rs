@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::codes::Code;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -85,9 +86,9 @@ pub enum MutationStatus {
 /// Why a mutation was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MutationProblem {
-    /// Stable code: `validation_failed`, `out_of_scope`, `unknown_entity`, `clock_ahead`,
-    /// `mutation_id_reused`, …
-    pub code: String,
+    /// Why, from the one vocabulary of codes: `validation_failed`, `out_of_scope`,
+    /// `clock_ahead`, `server_only_field`, …
+    pub code: Code,
     pub detail: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<MutationFieldError>,
@@ -96,7 +97,7 @@ pub struct MutationProblem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MutationFieldError {
     pub field: String,
-    pub code: String,
+    pub code: Code,
     pub message: String,
 }
 

@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use actix_web::dev::ServerHandle;
+use bangfu::clock::Clock;
 use bangfu::config::{Config, Overrides};
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use reqwest::blocking::{Client, Response};
@@ -305,9 +306,11 @@ struct Instance {
 }
 
 impl Instance {
-    /// Starts an instance; the first (no `data` of its own) loads the demo county.
-    fn start(config: &Config, data: Option<tempfile::TempDir>) -> Instance {
-        let state = bangfu::app::prepare(config).expect("prepare server");
+    /// Starts an instance reading `clock`; the first (no `data` of its own) loads the demo
+    /// county.
+    fn start(config: &Config, data: Option<tempfile::TempDir>, clock: &Clock) -> Instance {
+        let mut state = bangfu::app::prepare(config).expect("prepare server");
+        state.db = state.db.with_clock(clock.clone());
         if data.is_none() {
             bangfu::demo::load(&state.db).expect("demo data");
         }
@@ -350,6 +353,8 @@ pub struct TestServer {
     pub db: TestDb,
     instances: Vec<Instance>,
     next: AtomicUsize,
+    /// The clock every instance reads.
+    clock: Clock,
 }
 
 impl TestServer {
@@ -381,7 +386,8 @@ impl TestServer {
         })
         .expect("config");
         configure(&mut config);
-        let mut instances = vec![Instance::start(&config, None)];
+        let clock = Clock::default();
+        let mut instances = vec![Instance::start(&config, None, &clock)];
         for _ in 1..n {
             // Another machine: a data folder of its own holding the same secrets (as an
             // operator sets BANGFU_JWT_SECRET and BANGFU_DATA_KEY everywhere).
@@ -392,7 +398,7 @@ impl TestServer {
             }
             let mut other = config.clone();
             other.data_dir = data.path().to_owned();
-            instances.push(Instance::start(&other, Some(data)));
+            instances.push(Instance::start(&other, Some(data), &clock));
         }
         TestServer {
             base: instances[0].base.clone(),
@@ -400,7 +406,18 @@ impl TestServer {
             db,
             instances,
             next: AtomicUsize::new(0),
+            clock,
         }
+    }
+
+    /// The clock the server's instances read (for a tool run beside the server).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Lets time pass on the server: every instance's clock moves forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
     }
 
     /// The address of instance `i` (0 when there is one).

@@ -4,6 +4,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use bangfu_sync::Code;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -80,7 +81,7 @@ pub async fn exchange_code(
     };
     let (Some(app_id), Some(secret)) = (id, secret) else {
         return Err(Error::NotEnabled {
-            code: "wechat_not_configured",
+            code: Code::WechatNotConfigured,
             detail: Msg::fixed(
                 "本服务器未配置微信登录。",
                 "WeChat sign-in is not set up on this server.",
@@ -115,7 +116,7 @@ pub async fn exchange_code(
         _ => {
             tracing::info!(errcode = answer.errcode, errmsg = %answer.errmsg, "WeChat refused a login code");
             Err(Error::Unauthorized {
-                code: "wechat_code_invalid",
+                code: Code::WechatCodeInvalid,
                 detail: Msg::fixed(
                     "微信登录凭证无效或已使用，请重新登录。",
                     "The WeChat login code is invalid or was already used; sign in again.",
@@ -201,7 +202,7 @@ async fn authenticate_applicant(req: &HttpRequest) -> Result<Applicant> {
         })
         .await?;
     let id = known.ok_or(Error::Unauthorized {
-        code: "token_invalid",
+        code: Code::TokenInvalid,
         detail: Msg::fixed("访问令牌无效。", "The access token is not valid."),
     })?;
     Ok(Applicant {

@@ -4,6 +4,7 @@
 //! valid, its session open, its user active and the user's role has that permission. The
 //! caller's [`Scope`] comes with it; store functions for scoped data demand it.
 
+use bangfu_sync::Code;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
@@ -68,7 +69,7 @@ impl Caller {
 
 fn missing_token() -> Error {
     Error::Unauthorized {
-        code: "token_missing",
+        code: Code::TokenMissing,
         detail: Msg::fixed(
             "缺少访问令牌：请在 Authorization 头中使用 Bearer 令牌。",
             "No access token: send `Authorization: Bearer <token>`.",

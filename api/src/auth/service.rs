@@ -1,5 +1,6 @@
 //! Sign-in flows: login with rate limits, refresh-token rotation, logout.
 
+use bangfu_sync::Code;
 use chrono::Utc;
 
 use super::{password, tokens};
@@ -21,7 +22,7 @@ pub struct Issued {
 
 fn bad_credentials() -> Error {
     Error::Unauthorized {
-        code: "invalid_credentials",
+        code: Code::InvalidCredentials,
         detail: Msg::fixed("用户名或密码错误。", "Wrong username or password."),
     }
 }
@@ -162,7 +163,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
                 devices::find_active_for_user(c, &uid, d).map_err(|e| match e {
                     Error::NotFound => Error::validation(
                         "device_id",
-                        "unknown_device",
+                        Code::UnknownDevice,
                         Msg::fixed(
                             "设备未登记或已停用。",
                             "The device is not registered to this account, or was revoked.",
@@ -282,7 +283,7 @@ pub fn check_password(field: &str, password: &str) -> Result<()> {
     } else {
         Err(Error::validation(
             field,
-            "weak_password",
+            Code::WeakPassword,
             Msg::fixed(
                 "密码长度须为 10 到 128 个字符。",
                 "Passwords are 10 to 128 characters long.",

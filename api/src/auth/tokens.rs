@@ -1,5 +1,6 @@
 //! Access tokens (short-lived HS256 JWTs) and refresh tokens (random, opaque, stored hashed).
 
+use bangfu_sync::Code;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -92,14 +93,14 @@ impl Keys {
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized {
-                    code: "token_expired",
+                    code: Code::TokenExpired,
                     detail: Msg::fixed(
                         "访问令牌已过期，请刷新。",
                         "The access token has expired; refresh it.",
                     ),
                 },
                 _ => Error::Unauthorized {
-                    code: "token_invalid",
+                    code: Code::TokenInvalid,
                     detail: Msg::fixed("访问令牌无效。", "The access token is not valid."),
                 },
             })
@@ -148,7 +149,7 @@ mod tests {
         assert!(matches!(
             k.verify(&expired),
             Err(Error::Unauthorized {
-                code: "token_expired",
+                code: Code::TokenExpired,
                 ..
             })
         ));
@@ -156,14 +157,14 @@ mod tests {
         assert!(matches!(
             k.verify(&forged),
             Err(Error::Unauthorized {
-                code: "token_invalid",
+                code: Code::TokenInvalid,
                 ..
             })
         ));
         assert!(matches!(
             k.verify("not.a.jwt"),
             Err(Error::Unauthorized {
-                code: "token_invalid",
+                code: Code::TokenInvalid,
                 ..
             })
         ));

@@ -4,6 +4,7 @@
 //! record, is read-only, never unmasks and never counts for administration; the few reads
 //! that honour a grant ask for it by name ([`Grants`]).
 
+use bangfu_sync::Code;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::error::{FieldError, Msg};
@@ -141,7 +142,7 @@ pub fn grant_expiry(
     if visible_chars(reason) < MIN_REASON_CHARS {
         errors.push(FieldError::new(
             "reason",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "临时访问必须说明理由（至少 4 个汉字、字母或数字）。",
                 "Temporary access needs a stated reason (at least 4 letters or digits).",
@@ -150,7 +151,7 @@ pub fn grant_expiry(
     } else if reason.chars().count() > 500 {
         errors.push(FieldError::new(
             "reason",
-            "too_long",
+            Code::TooLong,
             Msg::fixed("理由最多 500 字。", "A reason has at most 500 characters."),
         ));
     }
@@ -158,7 +159,7 @@ pub fn grant_expiry(
     if minutes < 1 || minutes > MAX_GRANT.num_minutes() {
         errors.push(FieldError::new(
             "duration_minutes",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "临时访问时长须在 1 到 180 分钟之间。",
                 "Temporary access lasts between 1 and 180 minutes.",

@@ -2,6 +2,7 @@
 //! of the local urban dibao standard; checks cover the whole year's payments of a file, so
 //! splitting a payment cannot get round a cap.
 
+use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 
 use super::classification::{self, Assessment, Category, Finances, Line};
@@ -65,7 +66,7 @@ impl PaidThisYear {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
-    pub code: &'static str,
+    pub code: Code,
     pub text: String,
 }
 
@@ -97,9 +98,9 @@ pub fn check(
 ) -> Result<Decision, Vec<Violation>> {
     let mut lines = Vec::new();
     let mut violations = Vec::new();
-    let mut fail = |code: &'static str, text: String| violations.push(Violation { code, text });
+    let mut fail = |code: Code, text: String| violations.push(Violation { code, text });
     if p.amount_fen <= 0 {
-        fail("amount_not_positive", "救助金额须大于零。".into());
+        fail(Code::AmountNotPositive, "救助金额须大于零。".into());
     }
     let so_far = paid.of(p.kind);
     let students = i64::from(p.students.max(1));
@@ -169,7 +170,7 @@ pub fn check(
     });
     if p.amount_fen > max_fen {
         fail(
-            "over_cap",
+            Code::OverCap,
             format!(
                 "申请金额 {} 元超过本次上限 {} 元。",
                 yuan(p.amount_fen),
@@ -179,7 +180,7 @@ pub fn check(
     }
     if p.category == Category::Relative && paid.payments.iter().any(|(k, _)| *k != p.kind) {
         fail(
-            "single_aid_only",
+            Code::SingleAidOnly,
             "相对困难家庭年度内只予单一项目救助，不予多重救助。".into(),
         );
     }
@@ -207,13 +208,13 @@ pub fn check(
                 });
                 if !still {
                     fail(
-                        "no_longer_eligible",
+                        Code::NoLongerEligible,
                         "计入已发放救助后家庭已不符合建档条件。".into(),
                     );
                 }
             }
             None => fail(
-                "reassessment_required",
+                Code::ReassessmentRequired,
                 "深度困难家庭再次救助前须将已发放救助计入收入重新核算。".into(),
             ),
         }
@@ -270,7 +271,7 @@ mod tests {
         r.err()
             .unwrap_or_default()
             .into_iter()
-            .map(|v| v.code)
+            .map(|v| v.code.as_str())
             .collect()
     }
 

@@ -4,6 +4,7 @@
 //! public notice of the program's working days, approval, with return for correction and
 //! rejection. Accidental difficulty takes the fast track (R-APP-4).
 
+use bangfu_sync::Code;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -224,7 +225,7 @@ impl ChecklistItem {
 pub struct Deficiency {
     /// A JSON path (`members[0].id_number`) or `materials.<code>`.
     pub field: String,
-    pub code: String,
+    pub code: Code,
     pub message: String,
 }
 
@@ -239,7 +240,7 @@ pub fn missing_materials(
         .filter(|i| i.required_for(situations) && !attached.contains(&i.code))
         .map(|i| Deficiency {
             field: format!("materials.{}", i.code),
-            code: "material_missing".into(),
+            code: Code::MaterialMissing,
             message: format!("缺少材料：{}", i.name),
         })
         .collect()
@@ -268,7 +269,7 @@ pub fn clocks(
     cal: &Calendar,
     now: chrono::NaiveDateTime,
 ) -> Vec<super::deadline::Clock> {
-    use super::deadline::{Clock, Owner, Term, end_of_local_day, local_date};
+    use super::deadline::{Clock, Owner, Term, china_date, end_of_china_day};
     let mut out = Vec::new();
     let clock = |step: &str, owner: &str, start, due, term, met| Clock {
         kind: "application_step",
@@ -306,7 +307,7 @@ pub fn clocks(
                 next,
             )),
             Status::InNotice => {
-                let ends = end_of_local_day(notice_ends_on(cal, local_date(*at), notice_workdays));
+                let ends = end_of_china_day(notice_ends_on(cal, china_date(*at), notice_workdays));
                 let term = Term::WorkingDays(notice_workdays.max(1));
                 // The notice is met by running its course, unless the application moved first.
                 let ran = next.map_or(now > ends, |n| n >= ends);
@@ -503,10 +504,10 @@ mod tests {
 
     #[test]
     fn each_step_of_the_entry_process_has_its_clock() {
-        use crate::domain::deadline::{end_of_local_day, start_of_local_day};
+        use crate::domain::deadline::{end_of_china_day, start_of_china_day};
         let cal = Calendar::default();
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
-        let at = |s: &str| start_of_local_day(d(s)) + chrono::Duration::hours(10);
+        let at = |s: &str| start_of_china_day(d(s)) + chrono::Duration::hours(10);
         let offices = ReviewOffices {
             region_path: "/c/t/v/",
             grassroots_path: "/c/t/v/",
@@ -536,22 +537,22 @@ mod tests {
             [
                 (
                     "grassroots_review",
-                    end_of_local_day(d("2026-11-09")).to_string(),
+                    end_of_china_day(d("2026-11-09")).to_string(),
                     true
                 ),
                 (
                     "county_review",
-                    end_of_local_day(d("2026-11-12")).to_string(),
+                    end_of_china_day(d("2026-11-12")).to_string(),
                     true
                 ),
                 (
                     "public_notice",
-                    end_of_local_day(d("2026-11-17")).to_string(),
+                    end_of_china_day(d("2026-11-17")).to_string(),
                     true
                 ),
                 (
                     "approval",
-                    end_of_local_day(d("2026-11-25")).to_string(),
+                    end_of_china_day(d("2026-11-25")).to_string(),
                     true
                 ),
             ]

@@ -4,12 +4,13 @@
 //! start-of-term check: within one week of the start of term every compulsory-education
 //! pupil in the jurisdiction has been seen and entered in the ledger.
 
+use bangfu_sync::Code;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::deadline::{Clock, Owner, Term, end_of_local_day, start_of_local_day};
+use super::deadline::{Clock, Owner, Term, end_of_china_day, start_of_china_day};
 use crate::error::{FieldError, Msg};
 
 /// The start-of-term check runs one week (开学一周内).
@@ -96,7 +97,7 @@ pub fn check(
     if phases.is_empty() || phases.len() > 10 {
         errors.push(FieldError::new(
             "phases",
-            "invalid_count",
+            Code::InvalidCount,
             Msg::fixed(
                 "活动须有 1 到 10 个阶段。",
                 "A campaign has 1 to 10 phases.",
@@ -110,7 +111,7 @@ pub fn check(
     if visiting != 1 {
         errors.push(FieldError::new(
             "phases",
-            "visiting_phase",
+            Code::VisitingPhase,
             Msg::fixed(
                 "活动须有且只有一个入户走访阶段。",
                 "A campaign has exactly one visiting phase.",
@@ -122,7 +123,7 @@ pub fn check(
         if p.name.trim().is_empty() || p.name.chars().count() > 100 {
             errors.push(FieldError::new(
                 format!("phases[{i}].name"),
-                "invalid_length",
+                Code::InvalidLength,
                 Msg::fixed(
                     "阶段名称须为 1 到 100 个字。",
                     "A phase name has 1 to 100 characters.",
@@ -132,7 +133,7 @@ pub fn check(
         if p.due_on < starts_on || previous.is_some_and(|prev| p.due_on < prev) {
             errors.push(FieldError::new(
                 format!("phases[{i}].due_on"),
-                "out_of_order",
+                Code::OutOfOrder,
                 Msg::fixed(
                     "阶段截止日期须不早于活动开始日和上一阶段。",
                     "A phase ends no earlier than the start and the phase before it.",
@@ -144,7 +145,7 @@ pub fn check(
     match (kind, term_starts_on) {
         (CampaignKind::Dropout, None) => errors.push(FieldError::new(
             "term_starts_on",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "控辍保学活动须填写开学日期。",
                 "A dropout campaign needs the day term starts.",
@@ -152,7 +153,7 @@ pub fn check(
         )),
         (CampaignKind::Visit, Some(_)) => errors.push(FieldError::new(
             "term_starts_on",
-            "not_allowed",
+            Code::NotAllowed,
             Msg::fixed(
                 "走访活动不填开学日期。",
                 "A visit campaign has no term start.",
@@ -160,7 +161,7 @@ pub fn check(
         )),
         (CampaignKind::Dropout, Some(t)) if t < starts_on => errors.push(FieldError::new(
             "term_starts_on",
-            "out_of_order",
+            Code::OutOfOrder,
             Msg::fixed(
                 "开学日期不得早于活动开始日。",
                 "Term cannot start before the campaign.",
@@ -177,14 +178,14 @@ pub fn visiting_window(starts_on: NaiveDate, phases: &[Phase]) -> (NaiveDateTime
         .iter()
         .find(|p| p.kind == PhaseKind::Visiting)
         .map_or(starts_on, |p| p.due_on);
-    (start_of_local_day(starts_on), end_of_local_day(due))
+    (start_of_china_day(starts_on), end_of_china_day(due))
 }
 
 /// The start-of-term window: the day term starts and the six after it.
 pub fn start_of_term_window(term_starts_on: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     (
-        start_of_local_day(term_starts_on),
-        end_of_local_day(term_starts_on + Duration::days(START_OF_TERM_DAYS - 1)),
+        start_of_china_day(term_starts_on),
+        end_of_china_day(term_starts_on + Duration::days(START_OF_TERM_DAYS - 1)),
     )
 }
 
@@ -230,7 +231,7 @@ pub fn phase_clock(
             region_path: region_path.to_owned(),
         },
         starts_at,
-        due_at: end_of_local_day(p.due_on),
+        due_at: end_of_china_day(p.due_on),
         term: Term::EndOfDay,
         met_at: completed_at,
         params: json!({"phase": p.kind.as_str(), "name": p.name}),
@@ -337,7 +338,7 @@ mod tests {
         ];
         let codes: Vec<_> = check(CampaignKind::Dropout, d("2027-04-01"), None, &bad)
             .iter()
-            .map(|e| (e.field.clone(), e.code))
+            .map(|e| (e.field.clone(), e.code.as_str()))
             .collect();
         assert_eq!(
             codes,
@@ -364,8 +365,8 @@ mod tests {
     #[test]
     fn the_start_of_term_check_runs_a_week_from_term_start() {
         let (s, e) = start_of_term_window(d("2026-09-01"));
-        assert_eq!(s, start_of_local_day(d("2026-09-01")));
-        assert_eq!(e, end_of_local_day(d("2026-09-07")));
+        assert_eq!(s, start_of_china_day(d("2026-09-01")));
+        assert_eq!(e, end_of_china_day(d("2026-09-07")));
         let p = Progress {
             total: 3,
             done: 3,

@@ -6,33 +6,17 @@
 //!
 //! Local time is China time (UTC+8): "by the end of the day" means the end of the local day.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::calendar::Calendar;
 
-/// China is UTC+8 all year.
-pub const LOCAL_OFFSET: Duration = Duration::hours(8);
-
 /// Working days an overdue clock waits at one level before it climbs to the next.
 pub const ESCALATION_STEP_WORKDAYS: u32 = 5;
 
-/// The local calendar date of a UTC instant.
-pub fn local_date(t: NaiveDateTime) -> NaiveDate {
-    (t + LOCAL_OFFSET).date()
-}
-
-/// The UTC instant at which local day `d` begins.
-pub fn start_of_local_day(d: NaiveDate) -> NaiveDateTime {
-    d.and_time(NaiveTime::MIN) - LOCAL_OFFSET
-}
-
-/// The last instant (to the second) of local day `d`, in UTC.
-pub fn end_of_local_day(d: NaiveDate) -> NaiveDateTime {
-    start_of_local_day(d) + Duration::days(1) - Duration::seconds(1)
-}
+pub use crate::clock::{china_date, end_of_china_day, start_of_china_day};
 
 /// The last day of `d`'s month.
 pub fn month_end(d: NaiveDate) -> NaiveDate {
@@ -89,14 +73,14 @@ impl Term {
     }
 
     /// The due instant for a clock starting at `start` (local days for day-based terms).
-    /// `EndOfDay` and `EndOfPeriod` need a date: use [`end_of_local_day`] directly.
+    /// `EndOfDay` and `EndOfPeriod` need a date: use [`end_of_china_day`] directly.
     pub fn due(self, start: NaiveDateTime, cal: &Calendar) -> NaiveDateTime {
         match self {
-            Term::WorkingDays(n) => end_of_local_day(cal.add_workdays(local_date(start), n)),
-            Term::CalendarDays(n) => end_of_local_day(local_date(start) + Duration::days(n)),
+            Term::WorkingDays(n) => end_of_china_day(cal.add_workdays(china_date(start), n)),
+            Term::CalendarDays(n) => end_of_china_day(china_date(start) + Duration::days(n)),
             Term::Hours(n) => start + Duration::hours(n),
             Term::Month => add_month_at(start),
-            Term::EndOfDay | Term::EndOfPeriod => end_of_local_day(local_date(start)),
+            Term::EndOfDay | Term::EndOfPeriod => end_of_china_day(china_date(start)),
         }
     }
 }
@@ -197,7 +181,7 @@ pub fn escalation_level(
     if standing != Standing::Overdue {
         return 0;
     }
-    let late = cal.workdays_between(local_date(due_at), local_date(now));
+    let late = cal.workdays_between(china_date(due_at), china_date(now));
     let extra = late / ESCALATION_STEP_WORKDAYS;
     u8::try_from(1 + extra).unwrap_or(u8::MAX)
 }
@@ -231,10 +215,10 @@ mod tests {
     #[test]
     fn local_days_are_china_days() {
         // 20:00 UTC is 04:00 the next morning in China.
-        assert_eq!(local_date(t("2026-11-30 20:00:00")), d("2026-12-01"));
-        assert_eq!(end_of_local_day(d("2026-12-01")), t("2026-12-01 15:59:59"));
+        assert_eq!(china_date(t("2026-11-30 20:00:00")), d("2026-12-01"));
+        assert_eq!(end_of_china_day(d("2026-12-01")), t("2026-12-01 15:59:59"));
         assert_eq!(
-            start_of_local_day(d("2026-12-01")),
+            start_of_china_day(d("2026-12-01")),
             t("2026-11-30 16:00:00")
         );
     }
@@ -249,14 +233,14 @@ mod tests {
             makeup_workdays: vec![d("2025-09-28"), d("2025-10-11")],
         });
         // Five working days after Tuesday 30 September: 9, 10, 11 (a make-up Saturday), 13, 14.
-        let start = start_of_local_day(d("2025-09-30")) + Duration::hours(10);
+        let start = start_of_china_day(d("2025-09-30")) + Duration::hours(10);
         assert_eq!(
             Term::WorkingDays(5).due(start, &cal),
-            end_of_local_day(d("2025-10-14"))
+            end_of_china_day(d("2025-10-14"))
         );
         assert_eq!(
             Term::CalendarDays(7).due(start, &cal),
-            end_of_local_day(d("2025-10-07"))
+            end_of_china_day(d("2025-10-07"))
         );
         assert_eq!(
             Term::Hours(24).due(start, &cal),
@@ -311,8 +295,8 @@ mod tests {
     #[test]
     fn missed_clocks_climb_one_level_per_five_working_days() {
         let cal = Calendar::default();
-        let due = end_of_local_day(d("2026-11-30")); // a Monday
-        let at = |day: &str| start_of_local_day(d(day)) + Duration::hours(10);
+        let due = end_of_china_day(d("2026-11-30")); // a Monday
+        let at = |day: &str| start_of_china_day(d(day)) + Duration::hours(10);
         assert_eq!(
             escalation_level(Standing::Open, due, at("2026-11-30"), &cal),
             0

@@ -8,13 +8,14 @@
 //! photos). The same records give the same judgement whichever order they came in; a
 //! record that arrives late (an attempt after the case was closed) is kept and shown.
 
+use bangfu_sync::Code;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use super::calendar::Calendar;
-use super::deadline::{Clock, Owner, Term, end_of_local_day, local_date, start_of_local_day};
+use super::deadline::{Clock, Owner, Term, china_date, end_of_china_day, start_of_china_day};
 
 /// A guardian has one week after a return deadline notice (R-DROP-4: 接到通知书后一周内).
 pub const NOTICE_DAYS: i64 = 7;
@@ -120,11 +121,11 @@ pub struct Case {
 /// Something a step or an outcome still lacks, with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Missing {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
 }
 
-fn missing(code: &'static str, message: impl Into<String>) -> Missing {
+fn missing(code: Code, message: impl Into<String>) -> Missing {
     Missing {
         code,
         message: message.into(),
@@ -163,7 +164,7 @@ pub enum CloseOut {
 /// Something a person should look at; nothing is refused for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     /// The records concerned.
     pub records: Vec<String>,
@@ -221,7 +222,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
         if found.is_empty() {
             (
                 Vec::new(),
-                vec![missing("document_missing", format!("{what} ({kind})"))],
+                vec![missing(Code::DocumentMissing, format!("{what} ({kind})"))],
             )
         } else {
             (ids(found.into_iter()), Vec::new())
@@ -245,19 +246,19 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
             };
             if by("school") == 0 {
                 gaps.push(missing(
-                    "school_attempt_missing",
+                    Code::SchoolAttemptMissing,
                     "a persuasion attempt by the school",
                 ));
             }
             if by("village") == 0 {
                 gaps.push(missing(
-                    "village_attempt_missing",
+                    Code::VillageAttemptMissing,
                     "a persuasion attempt by the village",
                 ));
             }
             if c.team.len() < TEAM_SIZE {
                 gaps.push(missing(
-                    "team_incomplete",
+                    Code::TeamIncomplete,
                     format!(
                         "a retrieval team of {TEAM_SIZE} (三帮一); {} named",
                         c.team.len()
@@ -270,7 +271,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
                 .filter(|a| a.method == "home_visit" && a.photos == 0)
             {
                 gaps.push(missing(
-                    "attempt_photo_missing",
+                    Code::AttemptPhotoMissing,
                     format!("a photo of home visit {}", a.id),
                 ));
             }
@@ -281,7 +282,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
             let mut gaps = Vec::new();
             if c.attempts.len() < REPEATED_ATTEMPTS {
                 gaps.push(missing(
-                    "repeated_persuasion_missing",
+                    Code::RepeatedPersuasionMissing,
                     format!("at least {REPEATED_ATTEMPTS} persuasion attempts before the notice"),
                 ));
             }
@@ -289,7 +290,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
                 Some((d, _)) => (vec![d.id.clone()], gaps),
                 None => {
                     gaps.push(missing(
-                        "document_missing",
+                        Code::DocumentMissing,
                         "a return deadline notice (return_deadline_notice)",
                     ));
                     (Vec::new(), gaps)
@@ -305,7 +306,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
                 return (
                     Vec::new(),
                     vec![missing(
-                        "document_missing",
+                        Code::DocumentMissing,
                         "the township's penalty decision (penalty_decision)",
                     )],
                 );
@@ -313,13 +314,13 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
             let mut gaps = Vec::new();
             match c.deadline_notice() {
                 Some((_, due)) if first <= due => gaps.push(missing(
-                    "penalty_before_deadline",
+                    Code::PenaltyBeforeDeadline,
                     format!(
                         "the penalty decision ({first}) must follow the return deadline ({due})"
                     ),
                 )),
                 None => gaps.push(missing(
-                    "document_missing",
+                    Code::DocumentMissing,
                     "a return deadline notice before the penalty",
                 )),
                 _ => {}
@@ -333,7 +334,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
                 return (
                     Vec::new(),
                     vec![missing(
-                        "document_missing",
+                        Code::DocumentMissing,
                         "the application to the court (court_application)",
                     )],
                 );
@@ -341,7 +342,7 @@ fn check_step(c: &Case, step: Step) -> (Vec<String>, Vec<Missing>) {
             let gaps = match penalty {
                 Some(p) if apps.iter().all(|a| a.issued_on >= p) => Vec::new(),
                 _ => vec![missing(
-                    "court_before_penalty",
+                    Code::CourtBeforePenalty,
                     "the court application must follow the penalty decision",
                 )],
             };
@@ -355,7 +356,7 @@ pub fn outcome_missing(c: &Case, outcome: &str) -> Vec<Missing> {
     let has = |kind: &str| c.docs(kind).next().is_some();
     let need = |kind: &'static str, what: &str, gaps: &mut Vec<Missing>| {
         if !has(kind) {
-            gaps.push(missing("document_missing", format!("{what} ({kind})")));
+            gaps.push(missing(Code::DocumentMissing, format!("{what} ({kind})")));
         }
     };
     let mut gaps = Vec::new();
@@ -363,7 +364,7 @@ pub fn outcome_missing(c: &Case, outcome: &str) -> Vec<Missing> {
         "returned" => {
             if c.return_confirmed_on().is_none() {
                 gaps.push(missing(
-                    "return_unconfirmed",
+                    Code::ReturnUnconfirmed,
                     "the school's confirmation that the child is back in school (return_confirmation)",
                 ));
             }
@@ -382,7 +383,7 @@ pub fn outcome_missing(c: &Case, outcome: &str) -> Vec<Missing> {
                     .is_some_and(|s| !s.trim().is_empty());
                 if !given {
                     gaps.push(missing(
-                        "elsewhere_detail_missing",
+                        Code::ElsewhereDetailMissing,
                         format!("where the child studies: {k}"),
                     ));
                 }
@@ -408,7 +409,7 @@ pub fn outcome_missing(c: &Case, outcome: &str) -> Vec<Missing> {
             );
             if c.has_student_status != Some(true) {
                 gaps.push(missing(
-                    "student_status_missing",
+                    Code::StudentStatusMissing,
                     "student status (学籍) registered",
                 ));
             }
@@ -429,13 +430,13 @@ pub fn outcome_missing(c: &Case, outcome: &str) -> Vec<Missing> {
                 + c.attempts.iter().map(|a| a.photos).sum::<u32>();
             if photos == 0 {
                 gaps.push(missing(
-                    "photo_missing",
+                    Code::PhotoMissing,
                     "photos supporting the investigation",
                 ));
             }
         }
         other => gaps.push(missing(
-            "unknown_outcome",
+            Code::UnknownOutcome,
             format!("no rule for outcome {other:?}"),
         )),
     }
@@ -475,7 +476,10 @@ pub fn evaluate(c: &Case) -> Evaluation {
         match c.outcome.as_deref() {
             None => CloseOut::Unconfirmed {
                 outcome: None,
-                missing: vec![missing("outcome_missing", "an outcome for the closed case")],
+                missing: vec![missing(
+                    Code::OutcomeMissing,
+                    "an outcome for the closed case",
+                )],
             },
             Some(o) => {
                 let gaps = outcome_missing(c, o);
@@ -498,7 +502,7 @@ pub fn evaluate(c: &Case) -> Evaluation {
         && verified_stage.is_none_or(|v| declared > v)
     {
         findings.push(Finding {
-            code: "stage_ahead_of_evidence",
+            code: Code::StageAheadOfEvidence,
             message: format!(
                 "the case says {}, the evidence supports {}",
                 declared.as_str(),
@@ -508,7 +512,7 @@ pub fn evaluate(c: &Case) -> Evaluation {
         });
     }
     if let Some(closed_at) = c.closed_at.filter(|_| c.closed) {
-        let closed_on = local_date(closed_at);
+        let closed_on = china_date(closed_at);
         let mut late: Vec<String> = c
             .attempts
             .iter()
@@ -524,7 +528,7 @@ pub fn evaluate(c: &Case) -> Evaluation {
         late.sort();
         if !late.is_empty() {
             findings.push(Finding {
-                code: "recorded_after_close",
+                code: Code::RecordedAfterClose,
                 message: "records dated after the case was closed: kept and shown".into(),
                 records: late,
             });
@@ -532,7 +536,7 @@ pub fn evaluate(c: &Case) -> Evaluation {
     }
     if let CloseOut::Unconfirmed { .. } = close_out {
         findings.push(Finding {
-            code: "closed_without_evidence",
+            code: Code::ClosedWithoutEvidence,
             message: "the case is closed but its outcome lacks evidence: not counted as closed out"
                 .into(),
             records: vec![c.id.clone()],
@@ -559,8 +563,8 @@ pub fn clocks(c: &Case, now: NaiveDateTime, cal: &Calendar, township_path: &str)
         .clone()
         .unwrap_or_else(|| c.region_path.clone());
     let returned = c.return_confirmed_on();
-    let due = end_of_local_day(deadline);
-    let met = returned.map(end_of_local_day);
+    let due = end_of_china_day(deadline);
+    let met = returned.map(end_of_china_day);
     let mut out = vec![Clock {
         kind: "dropout_return_deadline",
         key: format!("dropout_return_deadline:{}", c.id),
@@ -570,7 +574,7 @@ pub fn clocks(c: &Case, now: NaiveDateTime, cal: &Calendar, township_path: &str)
         owner: Owner::Office {
             region_path: school_office,
         },
-        starts_at: start_of_local_day(notice.issued_on),
+        starts_at: start_of_china_day(notice.issued_on),
         due_at: due,
         term: if notice.deadline_on.is_some() {
             Term::EndOfDay
@@ -609,7 +613,7 @@ pub fn clocks(c: &Case, now: NaiveDateTime, cal: &Calendar, township_path: &str)
             starts_at: starts,
             due_at: Term::WorkingDays(PENALTY_DECISION_WORKDAYS).due(starts, cal),
             term: Term::WorkingDays(PENALTY_DECISION_WORKDAYS),
-            met_at: penalty_on.map(end_of_local_day),
+            met_at: penalty_on.map(end_of_china_day),
             params: json!({"deadline_on": deadline, "child_id": c.child_id}),
         });
     }
@@ -625,7 +629,7 @@ mod tests {
     }
 
     fn at(s: &str) -> NaiveDateTime {
-        start_of_local_day(d(s)) + Duration::hours(10)
+        start_of_china_day(d(s)) + Duration::hours(10)
     }
 
     fn doc(id: &str, kind: &str, on: &str, by: &str) -> Document {
@@ -694,7 +698,7 @@ mod tests {
             persuasion
                 .missing
                 .iter()
-                .map(|m| m.code)
+                .map(|m| m.code.as_str())
                 .collect::<Vec<_>>(),
             ["attempt_photo_missing"]
         );
@@ -733,7 +737,7 @@ mod tests {
         c.documents
             .push(doc("p1", "penalty_decision", "2026-09-15", "township"));
         let ev = evaluate(&c);
-        assert_eq!(ev.steps[6].missing[0].code, "penalty_before_deadline");
+        assert_eq!(ev.steps[6].missing[0].code, Code::PenaltyBeforeDeadline);
         assert_eq!(ev.verified_stage, Some(Step::ReturnUrged));
         c.documents.pop();
         c.documents
@@ -752,7 +756,7 @@ mod tests {
         // Before the deadline: one clock, owned by the school, due the 23rd (local).
         let before = clocks(&c, at("2026-11-20"), &cal, "/c/t/");
         assert_eq!(before.len(), 1);
-        assert_eq!(before[0].due_at, end_of_local_day(d("2026-11-23")));
+        assert_eq!(before[0].due_at, end_of_china_day(d("2026-11-23")));
         assert_eq!(
             before[0].owner,
             Owner::Office {
@@ -770,13 +774,13 @@ mod tests {
             }
         );
         // Reported on Tuesday the 24th: 25, 26, 27, 30 November and 1 December.
-        assert_eq!(after[1].due_at, end_of_local_day(d("2026-12-01")));
+        assert_eq!(after[1].due_at, end_of_china_day(d("2026-12-01")));
         // Back on the deadline day: met on time, no penalty clock.
         c.documents
             .push(doc("rc", "return_confirmation", "2026-11-23", "school"));
         let back = clocks(&c, at("2026-11-25"), &cal, "/c/t/");
         assert_eq!(back.len(), 1);
-        assert_eq!(back[0].met_at, Some(end_of_local_day(d("2026-11-23"))));
+        assert_eq!(back[0].met_at, Some(end_of_china_day(d("2026-11-23"))));
     }
 
     #[test]
@@ -790,7 +794,7 @@ mod tests {
         let early = clocks(&c, at("2026-11-03"), &cal, "/c/t/");
         let late = clocks(&c, at("2026-12-01"), &cal, "/c/t/");
         assert_eq!(early[0], late[0]);
-        assert_eq!(late[0].due_at, end_of_local_day(d("2026-11-06")));
+        assert_eq!(late[0].due_at, end_of_china_day(d("2026-11-06")));
     }
 
     #[test]
@@ -808,7 +812,7 @@ mod tests {
         assert!(
             ev.findings
                 .iter()
-                .any(|f| f.code == "closed_without_evidence")
+                .any(|f| f.code == Code::ClosedWithoutEvidence)
         );
         assert_eq!(ev.next_step, None);
         c.documents
@@ -835,7 +839,7 @@ mod tests {
         let codes = |o: &str| {
             outcome_missing(&c, o)
                 .iter()
-                .map(|m| m.code)
+                .map(|m| m.code.as_str())
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -879,7 +883,7 @@ mod tests {
         let f = ev
             .findings
             .iter()
-            .find(|f| f.code == "recorded_after_close");
+            .find(|f| f.code == Code::RecordedAfterClose);
         assert_eq!(f.map(|f| f.records.clone()), Some(vec!["late".to_owned()]));
         assert_eq!(
             ev.close_out,
@@ -897,7 +901,7 @@ mod tests {
             evaluate(&c)
                 .findings
                 .iter()
-                .any(|f| f.code == "stage_ahead_of_evidence")
+                .any(|f| f.code == Code::StageAheadOfEvidence)
         );
         c.declared_stage = Some("registration".into());
         assert!(evaluate(&c).findings.is_empty());

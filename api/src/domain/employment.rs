@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use super::deadline::{
-    Clock, Owner, Term, add_month_at, end_of_local_day, local_date, start_of_local_day,
+    Clock, Owner, Term, add_month_at, china_date, end_of_china_day, start_of_china_day,
 };
 
 /// Offers refused that count as employment (三次就业岗位拒不接受者视同就业).
@@ -128,25 +128,25 @@ pub fn clocks(p: &Plan, now: NaiveDateTime, cal: &super::calendar::Calendar) -> 
     // A one-off follow-up done late still meets its clock, late; a daily or weekly one
     // counts only inside its own day or week.
     let first_after = |from: NaiveDateTime| follow_ups.iter().copied().find(|t| *t > from);
-    let placed_on = local_date(placed);
+    let placed_on = china_date(placed);
     let stable_before = |day: NaiveDate| p.stable_on.is_some_and(|s| s < day);
     match p.category {
         Category::ZeroEmploymentFamily => {
             for n in 1..=7 {
                 let day = placed_on + Duration::days(n);
-                if start_of_local_day(day) > now || stable_before(day) {
+                if start_of_china_day(day) > now || stable_before(day) {
                     break;
                 }
                 let met = first_in(
-                    start_of_local_day(day) - Duration::seconds(1),
-                    end_of_local_day(day),
+                    start_of_china_day(day) - Duration::seconds(1),
+                    end_of_china_day(day),
                 );
                 out.push(clock(
                     p,
                     "employment_follow_up",
                     format!("employment_follow_up:{}:day{n}", p.id),
-                    start_of_local_day(day),
-                    end_of_local_day(day),
+                    start_of_china_day(day),
+                    end_of_china_day(day),
                     Term::EndOfPeriod,
                     met,
                 ));
@@ -155,19 +155,19 @@ pub fn clocks(p: &Plan, now: NaiveDateTime, cal: &super::calendar::Calendar) -> 
             for k in 1..=520 {
                 let first = placed_on + Duration::days(1 + 7 * k);
                 let last = first + Duration::days(6);
-                if start_of_local_day(first) > now || stable_before(first) {
+                if start_of_china_day(first) > now || stable_before(first) {
                     break;
                 }
                 let met = first_in(
-                    start_of_local_day(first) - Duration::seconds(1),
-                    end_of_local_day(last),
+                    start_of_china_day(first) - Duration::seconds(1),
+                    end_of_china_day(last),
                 );
                 out.push(clock(
                     p,
                     "employment_follow_up",
                     format!("employment_follow_up:{}:week{k}", p.id),
-                    start_of_local_day(first),
-                    end_of_local_day(last),
+                    start_of_china_day(first),
+                    end_of_china_day(last),
                     Term::EndOfPeriod,
                     met,
                 ));
@@ -208,7 +208,7 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap_or_default()
-            - super::super::deadline::LOCAL_OFFSET
+            - crate::clock::CHINA_OFFSET
     }
 
     fn plan(category: Category, events: Vec<(&str, &str)>) -> Plan {
@@ -304,7 +304,7 @@ mod tests {
         assert_eq!(weeks[0].met_at, Some(at("2026-11-12 09:00")));
         assert_eq!(
             weeks[0].due_at,
-            super::end_of_local_day(NaiveDate::from_ymd_opt(2026, 11, 16).unwrap_or_default())
+            super::end_of_china_day(NaiveDate::from_ymd_opt(2026, 11, 16).unwrap_or_default())
         );
         // Stable employment ends the follow-ups.
         p.stable_on = NaiveDate::from_ymd_opt(2026, 11, 15);
@@ -331,7 +331,7 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(
             c[1].due_at,
-            super::end_of_local_day(NaiveDate::from_ymd_opt(2026, 11, 11).unwrap_or_default())
+            super::end_of_china_day(NaiveDate::from_ymd_opt(2026, 11, 11).unwrap_or_default())
         );
         assert_eq!(c[1].met_at, Some(at("2026-11-12 10:00")), "met, but late");
         let g = plan(

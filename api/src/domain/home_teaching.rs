@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::deadline::{
-    Clock, Owner, Term, end_of_local_day, local_date, month_end, start_of_local_day,
+    Clock, Owner, Term, china_date, end_of_china_day, month_end, start_of_china_day,
 };
 
 /// Sessions a month (每月送教上门 2 次).
@@ -96,7 +96,7 @@ fn in_month<'a>(c: &'a Child, first: NaiveDate) -> impl Iterator<Item = &'a Sess
     let key = month_key(first);
     c.sessions
         .iter()
-        .filter(move |s| month_key(local_date(s.held_at)) == key)
+        .filter(move |s| month_key(china_date(s.held_at)) == key)
 }
 
 /// The child's record for the month starting on `first` (the 1st, local).
@@ -127,7 +127,7 @@ pub fn month(c: &Child, first: NaiveDate) -> Month {
 /// The first day of each month from the one home teaching started in (the agreement, or
 /// else the first session) through the month of `today`.
 pub fn months(c: &Child, today: NaiveDate) -> Vec<NaiveDate> {
-    let first_session = c.sessions.iter().map(|s| local_date(s.held_at)).min();
+    let first_session = c.sessions.iter().map(|s| china_date(s.held_at)).min();
     let Some(start) = [c.agreement_on, first_session].into_iter().flatten().min() else {
         return Vec::new();
     };
@@ -166,8 +166,8 @@ pub fn clocks(c: &Child, today: NaiveDate) -> Vec<Clock> {
                 subject_id: c.id.clone(),
                 region_path: c.region_path.clone(),
                 owner: Owner::Office { region_path: office.clone() },
-                starts_at: start_of_local_day(first),
-                due_at: end_of_local_day(month_end(first)),
+                starts_at: start_of_china_day(first),
+                due_at: end_of_china_day(month_end(first)),
                 term: Term::EndOfPeriod,
                 met_at,
                 params: json!({"child_name": c.name, "month": month_key(first), "qualifying": counting.len(), "required": SESSIONS_PER_MONTH}),
@@ -188,7 +188,7 @@ mod tests {
     fn session(id: &str, day: &str, hours: f64, signed: bool, photos: u32) -> Session {
         Session {
             id: id.into(),
-            held_at: start_of_local_day(d(day)) + Duration::hours(9),
+            held_at: start_of_china_day(d(day)) + Duration::hours(9),
             class_hours: hours,
             lesson_plan_signed: signed,
             photos,
@@ -265,16 +265,16 @@ mod tests {
         assert_eq!(clocks[0].met_at, None, "October had no session");
         assert_eq!(
             clocks[1].met_at,
-            Some(start_of_local_day(d("2026-11-20")) + Duration::hours(9))
+            Some(start_of_china_day(d("2026-11-20")) + Duration::hours(9))
         );
-        assert_eq!(clocks[1].due_at, end_of_local_day(d("2026-11-30")));
+        assert_eq!(clocks[1].due_at, end_of_china_day(d("2026-11-30")));
     }
 
     #[test]
     fn a_session_late_in_the_evening_counts_in_its_local_month() {
         // 30 November 17:00 UTC is 1 December 01:00 in China.
         let mut s = session("x", "2026-11-30", 2.0, true, 1);
-        s.held_at = start_of_local_day(d("2026-12-01")) + Duration::hours(1);
+        s.held_at = start_of_china_day(d("2026-12-01")) + Duration::hours(1);
         let c = child(vec![s]);
         assert_eq!(month(&c, d("2026-12-01")).sessions, 1);
         assert_eq!(month(&c, d("2026-11-01")).sessions, 0);

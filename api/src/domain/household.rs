@@ -2,6 +2,7 @@
 //! ID number whose birth date and sex agree with what is stated (R-FILE-1), exactly one
 //! head, nobody twice, and income and rigid expenses in whole fen (R-FILE-3).
 
+use bangfu_sync::Code;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -115,7 +116,7 @@ pub fn check(
     c.rule(
         !members.is_empty() && members.len() <= 30,
         "members",
-        "out_of_range",
+        Code::OutOfRange,
         msg(
             "一户须有 1 至 30 名成员。",
             "A household has 1 to 30 members.",
@@ -124,7 +125,7 @@ pub fn check(
     c.rule(
         members.is_empty() || heads == 1,
         "members",
-        "one_head_required",
+        Code::OneHeadRequired,
         msg(
             "一户须有且只有一名户主。",
             "A household has exactly one head.",
@@ -138,7 +139,7 @@ pub fn check(
         c.rule(
             m.phone.as_deref().is_none_or(valid_phone),
             &at("phone"),
-            "invalid_format",
+            Code::InvalidFormat,
             msg(
                 "手机号须为 11 位数字。",
                 "phone is an 11-digit mobile number.",
@@ -158,7 +159,7 @@ pub fn check(
                 c.rule(
                     id.birth_date == m.birth_date,
                     &at("birth_date"),
-                    "inconsistent_with_id_number",
+                    Code::InconsistentWithIdNumber,
                     msg(
                         "出生日期与身份证号码中的不一致。",
                         "The birth date differs from the one in the ID number.",
@@ -171,7 +172,7 @@ pub fn check(
                 c.rule(
                     id.sex == sex,
                     &at("gender"),
-                    "inconsistent_with_id_number",
+                    Code::InconsistentWithIdNumber,
                     msg(
                         "性别与身份证号码不一致。",
                         "The gender differs from the one the ID number encodes.",
@@ -180,7 +181,7 @@ pub fn check(
                 c.rule(
                     !seen.contains(&id.number),
                     &at("id_number"),
-                    "duplicate_in_household",
+                    Code::DuplicateInHousehold,
                     msg(
                         "同一身份证号码在本户中出现两次。",
                         "The same ID number appears twice in this household.",
@@ -197,7 +198,7 @@ pub fn check(
     c.rule(
         items.len() <= 100,
         "items",
-        "out_of_range",
+        Code::OutOfRange,
         msg(
             "收支项目最多 100 项。",
             "At most 100 income and expense items.",
@@ -207,7 +208,7 @@ pub fn check(
         c.rule(
             (0..=10_000_000_000).contains(&it.amount_fen),
             &format!("items[{i}].amount_fen"),
-            "out_of_range",
+            Code::OutOfRange,
             msg(
                 "金额须为 0 至 1 亿元之间的整数分。",
                 "amount_fen is whole fen between 0 and 100 million yuan.",
@@ -216,7 +217,7 @@ pub fn check(
         c.rule(
             (2000..=2100).contains(&it.year),
             &format!("items[{i}].year"),
-            "out_of_range",
+            Code::OutOfRange,
             msg("年份无效。", "Invalid year."),
         );
         if let Some(n) = &it.note {

@@ -4,6 +4,7 @@
 
 use super::validate::Checks;
 use crate::error::Msg;
+use bangfu_sync::Code;
 
 /// The largest amount any one field may carry: 10 billion yuan, far above any household's
 /// income or any payment of a county, far below where sums of them could overflow.
@@ -16,7 +17,7 @@ pub fn check(c: &mut Checks, field: &str, fen: i64, negative: bool) {
     c.rule(
         (lowest..=MAX_FEN).contains(&fen),
         field,
-        "out_of_range",
+        Code::OutOfRange,
         if negative {
             Msg::new(
                 format!("{field} 须在 ±100 亿元以内（以分计）。"),

@@ -9,13 +9,14 @@
 //! February–July; autumn: August–January), all in local time. A period is asked for when
 //! the pair was already active on its first day and had not ended before its last.
 
+use bangfu_sync::Code;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::deadline::{
-    Clock, Owner, Term, end_of_local_day, local_date, month_end, start_of_local_day, week_start,
+    Clock, Owner, Term, china_date, end_of_china_day, month_end, start_of_china_day, week_start,
 };
 
 /// Pupils one teacher may take (每名老师帮扶 3 名学生).
@@ -149,7 +150,7 @@ pub fn clocks(p: &Pair, today: NaiveDate) -> Vec<Clock> {
                 .sessions
                 .iter()
                 .filter(|(k, at)| {
-                    k == kind && (period.first..=period.last).contains(&local_date(*at))
+                    k == kind && (period.first..=period.last).contains(&china_date(*at))
                 })
                 .map(|(_, at)| *at)
                 .min();
@@ -161,8 +162,8 @@ pub fn clocks(p: &Pair, today: NaiveDate) -> Vec<Clock> {
                 subject_id: p.id.clone(),
                 region_path: p.region_path.clone(),
                 owner: Owner::User { id: p.teacher_id.clone(), region_path: p.teacher_region_path.clone() },
-                starts_at: start_of_local_day(period.first),
-                due_at: end_of_local_day(period.last),
+                starts_at: start_of_china_day(period.first),
+                due_at: end_of_china_day(period.last),
                 term: Term::EndOfPeriod,
                 met_at,
                 params: json!({"session_kind": kind, "period": label, "child_id": p.child_id, "program": p.program}),
@@ -175,7 +176,7 @@ pub fn clocks(p: &Pair, today: NaiveDate) -> Vec<Clock> {
 /// Something wrong with a teacher's pairs as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PairFinding {
-    pub code: &'static str,
+    pub code: Code,
     pub teacher_id: String,
     pub pair_ids: Vec<String>,
 }
@@ -198,7 +199,7 @@ pub fn check_teacher(pairs: &[Pair], today: NaiveDate) -> Vec<PairFinding> {
     };
     if active.len() > MAX_PUPILS_PER_TEACHER {
         out.push(PairFinding {
-            code: "too_many_pupils",
+            code: Code::TooManyPupils,
             teacher_id: teacher.clone(),
             pair_ids: active[MAX_PUPILS_PER_TEACHER..]
                 .iter()
@@ -219,7 +220,7 @@ pub fn check_teacher(pairs: &[Pair], today: NaiveDate) -> Vec<PairFinding> {
     }
     if !repeated.is_empty() {
         out.push(PairFinding {
-            code: "difficulty_repeated",
+            code: Code::DifficultyRepeated,
             teacher_id: teacher,
             pair_ids: repeated,
         });
@@ -236,7 +237,7 @@ mod tests {
     }
 
     fn at(s: &str) -> NaiveDateTime {
-        start_of_local_day(d(s)) + Duration::hours(15)
+        start_of_china_day(d(s)) + Duration::hours(15)
     }
 
     fn pair(id: &str, program: &str, starts: &str, difficulty: Option<&str>) -> Pair {
@@ -300,7 +301,7 @@ mod tests {
             "the first talk of the week meets it"
         );
         assert_eq!(of("talk")[1].met_at, None);
-        assert_eq!(of("talk")[0].due_at, end_of_local_day(d("2026-11-08")));
+        assert_eq!(of("talk")[0].due_at, end_of_china_day(d("2026-11-08")));
         // November began the day before the pair did: only December is owed.
         assert_eq!(of("joint_activity").len(), 1);
         // The autumn term began before the pair: not owed.
@@ -335,9 +336,9 @@ mod tests {
             pair("l", "left_behind", "2026-09-01", None),
         ];
         let f = check_teacher(&pairs, d("2026-12-01"));
-        assert_eq!(f[0].code, "too_many_pupils");
+        assert_eq!(f[0].code, Code::TooManyPupils);
         assert_eq!(f[0].pair_ids, ["d"]);
-        assert_eq!(f[1].code, "difficulty_repeated");
+        assert_eq!(f[1].code, Code::DifficultyRepeated);
         assert_eq!(f[1].pair_ids, ["c"]);
         let mut reversed = pairs.clone();
         reversed.reverse();

@@ -3,6 +3,7 @@
 //! and a check character computed over the first 17 (ISO 7064 MOD 11-2). R-FILE-1 pays aid
 //! only to people identified by a valid number.
 
+use bangfu_sync::Code;
 use chrono::NaiveDate;
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -35,11 +36,11 @@ pub enum IdError {
 }
 
 impl IdError {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Code {
         match self {
-            IdError::Format => "invalid_format",
-            IdError::BirthDate => "invalid_birth_date",
-            IdError::CheckDigit => "invalid_check_digit",
+            IdError::Format => Code::InvalidFormat,
+            IdError::BirthDate => Code::InvalidBirthDate,
+            IdError::CheckDigit => Code::InvalidCheckDigit,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! lists every deficiency (R-APP-3).
 
 use crate::error::{FieldError, Msg};
+use bangfu_sync::Code;
 
 /// Collects field errors for one request.
 #[derive(Debug, Default)]
@@ -15,7 +16,7 @@ impl Checks {
         if n < min_chars {
             self.errors.push(FieldError::new(
                 field,
-                "required",
+                Code::Required,
                 Msg::new(
                     format!("{field} 不能为空或过短（至少 {min_chars} 个字符）。"),
                     format!("{field} is missing or too short (at least {min_chars} characters)."),
@@ -24,7 +25,7 @@ impl Checks {
         } else if value.chars().count() > max_chars {
             self.errors.push(FieldError::new(
                 field,
-                "too_long",
+                Code::TooLong,
                 Msg::new(
                     format!("{field} 过长（最多 {max_chars} 个字符）。"),
                     format!("{field} is too long (at most {max_chars} characters)."),
@@ -33,7 +34,7 @@ impl Checks {
         } else if value.chars().any(|c| c.is_control()) {
             self.errors.push(FieldError::new(
                 field,
-                "invalid_characters",
+                Code::InvalidCharacters,
                 Msg::new(
                     format!("{field} 含有控制字符。"),
                     format!("{field} contains control characters."),
@@ -42,7 +43,7 @@ impl Checks {
         }
     }
 
-    pub fn rule(&mut self, ok: bool, field: &str, code: &'static str, message: Msg) {
+    pub fn rule(&mut self, ok: bool, field: &str, code: Code, message: Msg) {
         if !ok {
             self.errors.push(FieldError::new(field, code, message));
         }
@@ -95,7 +96,7 @@ mod tests {
         let fields: Vec<_> = c
             .errors
             .iter()
-            .map(|e| (e.field.as_str(), e.code))
+            .map(|e| (e.field.as_str(), e.code.as_str()))
             .collect();
         assert_eq!(
             fields,

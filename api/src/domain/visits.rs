@@ -204,7 +204,7 @@ pub fn photo_rework(p: RejectedPhoto<'_>, replacements: &[NaiveDateTime], cal: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::deadline::{end_of_local_day, start_of_local_day};
+    use crate::domain::deadline::{end_of_china_day, start_of_china_day};
     use chrono::{Duration, NaiveDate};
 
     fn d(s: &str) -> NaiveDate {
@@ -212,7 +212,7 @@ mod tests {
     }
 
     fn at(s: &str) -> NaiveDateTime {
-        start_of_local_day(d(s)) + Duration::hours(10)
+        start_of_china_day(d(s)) + Duration::hours(10)
     }
 
     fn visit(id: &str, kind: &str, day: &str, needs: &[(&str, &str)]) -> Visit {
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(open[0].met_at, None);
         assert_eq!(
             open[0].due_at,
-            end_of_local_day(d("2026-11-16")),
+            end_of_china_day(d("2026-11-16")),
             "10 working days"
         );
         assert_eq!(
@@ -303,7 +303,7 @@ mod tests {
                 region_path: "/p/c/t/v/".into()
             }
         );
-        assert_eq!(k[0].due_at, end_of_local_day(d("2026-11-09")));
+        assert_eq!(k[0].due_at, end_of_china_day(d("2026-11-09")));
         c.status = "village_accepted".into();
         c.village_decided_at = Some(at("2026-11-04"));
         let k = correction_clocks(&c, &cal);
@@ -343,7 +343,7 @@ mod tests {
             k.met_at, None,
             "an earlier picture does not answer the rejection"
         );
-        assert_eq!(k.due_at, end_of_local_day(d("2026-11-05")));
+        assert_eq!(k.due_at, end_of_china_day(d("2026-11-05")));
         assert_eq!(k.params["reason"], "模糊");
         let k = photo_rework(rejected(None), &[at("2026-11-01"), at("2026-11-04")], &cal);
         assert_eq!(k.met_at, Some(at("2026-11-04")));

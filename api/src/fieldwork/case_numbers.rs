@@ -2,6 +2,7 @@
 //! the check a push makes of every new case's number (from a block of the pushing device,
 //! not used by another record).
 
+use bangfu_sync::Code;
 use std::collections::HashMap;
 
 use bangfu_sync::wire::{Mutation, Op};
@@ -45,14 +46,14 @@ pub fn reserve(
     if !(1..=MAX_BLOCK).contains(&size) {
         return Err(Error::validation(
             "size",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "每次预留 1 到 500 个编号。",
                 "A block holds 1 to 500 numbers.",
             ),
         ));
     }
-    let year = crate::fieldwork::today().year();
+    let year = crate::clock::today().year();
     let key = (county_code, year, series.as_str());
     macro_rules! ensure_row {
         ($c:expr) => {
@@ -79,7 +80,7 @@ pub fn reserve(
     let first = next - size;
     if next - 1 > MAX_SERIAL {
         return Err(Error::Conflict {
-            code: "case_numbers_exhausted",
+            code: Code::CaseNumbersExhausted,
             detail: Msg::fixed(
                 "本年度该类编号已用完。",
                 "This year's numbers of this series are used up.",
@@ -170,7 +171,7 @@ impl Admission {
         entity: &str,
         record_id: &str,
         case_no: &str,
-    ) -> std::result::Result<(), (&'static str, String)> {
+    ) -> std::result::Result<(), (Code, String)> {
         let Some(series) = Series::of_entity(entity) else {
             return Ok(());
         };
@@ -179,14 +180,14 @@ impl Admission {
                 Ok(())
             } else {
                 Err((
-                    "case_no_taken",
+                    Code::CaseNoTaken,
                     format!("case number {case_no} belongs to another record"),
                 ))
             };
         }
         let Some(n) = CaseNumber::parse(case_no).filter(|n| n.series == series) else {
             return Err((
-                "case_no_invalid",
+                Code::CaseNoInvalid,
                 format!(
                     "{case_no:?} is not a {} number such as 530123-2026-{}-00001",
                     series.as_str(),
@@ -201,7 +202,7 @@ impl Admission {
                 && (b.first_serial..=b.last_serial).contains(&n.serial)
         }) else {
             return Err((
-                "case_no_not_reserved",
+                Code::CaseNoNotReserved,
                 format!("{case_no} is not in a block this device reserved"),
             ));
         };

@@ -12,7 +12,7 @@ use super::facts::{self, FactRow, data_of, date, instant};
 use super::places::Places;
 use crate::domain::calendar::Calendar;
 use crate::domain::campaign::{self, CampaignKind, Phase, Progress};
-use crate::domain::deadline::{Clock, Owner, local_date};
+use crate::domain::deadline::{Clock, Owner, china_date};
 use crate::domain::{dropout, employment, home_teaching, pairing, visits};
 use crate::error::Result;
 use crate::store::DbConn;
@@ -436,7 +436,7 @@ pub fn load_home_teaching(conn: &mut DbConn, ids: &[String]) -> Result<Vec<home_
             agreement_on: agreements
                 .iter()
                 .filter(|f| f.subject_id == r.id && f.state == "home_teaching_agreement")
-                .filter_map(|f| f.occurred_at.map(local_date))
+                .filter_map(|f| f.occurred_at.map(china_date))
                 .min(),
             has_student_status: d
                 .get("has_student_status")
@@ -470,7 +470,7 @@ fn home_teaching_children(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let today = local_date(ctx.now);
+    let today = china_date(ctx.now);
     let by_id: HashMap<String, Vec<Clock>> = load_home_teaching(conn, ids)?
         .iter()
         .map(|c| (c.id.clone(), home_teaching::clocks(c, today)))
@@ -518,7 +518,7 @@ fn pairs(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let today = local_date(ctx.now);
+    let today = china_date(ctx.now);
     let by_id: HashMap<String, Vec<Clock>> = load_pairs(conn, ids)?
         .iter()
         .map(|p| (p.id.clone(), pairing::clocks(p, today)))
@@ -897,8 +897,8 @@ pub fn start_of_term_progress(
                 .escape('\\')
                 .or(field_facts::reach_path.like(&prefix).escape('\\')),
         )
-        .filter(field_facts::occurred_at.gt(crate::domain::deadline::start_of_local_day(earliest)))
-        .filter(field_facts::occurred_at.le(crate::domain::deadline::start_of_local_day(latest)))
+        .filter(field_facts::occurred_at.gt(crate::domain::deadline::start_of_china_day(earliest)))
+        .filter(field_facts::occurred_at.le(crate::domain::deadline::start_of_china_day(latest)))
         .select((
             field_facts::id,
             field_facts::region_path,
@@ -963,7 +963,7 @@ fn campaigns_progress(
         let phases: Vec<campaigns::StoredPhase> = c.phases()?;
         let plain: Vec<Phase> = phases.iter().map(|p| p.phase.clone()).collect();
         let mut clocks = Vec::new();
-        let mut starts = crate::domain::deadline::start_of_local_day(c.starts_on()?);
+        let mut starts = crate::domain::deadline::start_of_china_day(c.starts_on()?);
         for (i, p) in phases.iter().enumerate() {
             clocks.push(campaign::phase_clock(
                 &c.id,
@@ -973,7 +973,7 @@ fn campaigns_progress(
                 starts,
                 p.completed_at,
             ));
-            starts = crate::domain::deadline::end_of_local_day(p.phase.due_on)
+            starts = crate::domain::deadline::end_of_china_day(p.phase.due_on)
                 + chrono::Duration::seconds(1);
         }
         match CampaignKind::parse(&c.kind) {

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::domain::deadline::start_of_local_day;
+use crate::domain::deadline::start_of_china_day;
 use crate::error::{Error, Result};
 use crate::store::schema::field_facts;
 use crate::store::{DbConn, insert_all};
@@ -83,7 +83,7 @@ fn when(data: &Map<String, Value>, field: &str) -> Option<NaiveDateTime> {
     if field.is_empty() {
         return None;
     }
-    instant(data.get(field)).or_else(|| date(data.get(field)).map(start_of_local_day))
+    instant(data.get(field)).or_else(|| date(data.get(field)).map(start_of_china_day))
 }
 
 /// The facts of one stored record (`None` for entities that have none).
@@ -257,7 +257,7 @@ mod tests {
         .unwrap_or_else(|| panic!("doc"));
         assert_eq!(
             f.occurred_at,
-            Some(start_of_local_day(
+            Some(start_of_china_day(
                 NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default()
             ))
         );

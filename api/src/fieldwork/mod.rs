@@ -21,7 +21,6 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::domain::deadline::local_date;
 use crate::error::Result;
 use crate::store::schema::{field_facts, field_work_progress, sync_records};
 use crate::store::{Db, DbConn, calendar, campaigns, deadlines, feed};
@@ -321,9 +320,4 @@ pub async fn refresh(db: &Db) -> Result<()> {
         Ok(())
     })
     .await
-}
-
-/// The local date now: what "today" means for the rules.
-pub fn today() -> chrono::NaiveDate {
-    local_date(crate::store::now())
 }

@@ -82,7 +82,14 @@ pub async fn envelope(
     // Handlers' errors arrive as responses carrying the error; an `Err` here could only come
     // from an inner middleware, and there is none. (Holding a clone of the request across
     // the call is not allowed: routing needs it unshared.)
-    let res = next.call(req).await?.map_into_boxed_body();
+    // Everything the request reads of the time is the server's clock (a test may move it).
+    let clock = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|s| s.db.clock().clone())
+        .unwrap_or_default();
+    let res = crate::clock::scoped(clock, next.call(req))
+        .await?
+        .map_into_boxed_body();
     // Kept for the log: the rendered problem does not carry the cause.
     let cause = res
         .response()

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use bangfu_sync::Code;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -22,7 +23,7 @@ fn key_of(req: &HttpRequest) -> Result<Option<String>> {
     if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::Validation(vec![FieldError::new(
             HEADER,
-            "invalid_idempotency_key",
+            Code::InvalidIdempotencyKey,
             Msg::fixed(
                 "Idempotency-Key 须为 1 到 255 个可见 ASCII 字符。",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",

@@ -5,6 +5,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use bangfu_sync::Code;
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -79,7 +80,7 @@ pub fn has_nul_escape(body: &[u8]) -> bool {
 
 fn nul_refused() -> Error {
     Error::BadRequest {
-        code: "nul_character",
+        code: Code::NulCharacter,
         detail: Msg::fixed(
             "请求中含有空字符（\\u0000 或 %00），不予接受。",
             "The request holds a NUL character (\\u0000 or %00), which is not accepted.",
@@ -112,7 +113,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         use serde_json::error::Category;
         match inner.classify() {
             Category::Syntax | Category::Eof | Category::Io => Error::BadRequest {
-                code: "malformed_json",
+                code: Code::MalformedJson,
                 detail: Msg::new(
                     format!(
                         "JSON 格式错误（第 {} 行第 {} 列）。",
@@ -133,7 +134,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
                 Error::Validation(vec![FieldError::new(
                     field,
-                    "invalid_value",
+                    Code::InvalidValue,
                     Msg::new(
                         format!("字段类型或取值不正确：{msg}"),
                         format!("Wrong type or value: {msg}"),
@@ -152,7 +153,7 @@ pub fn query_error(
     let text = err.to_string();
     Error::Validation(vec![FieldError::new(
         "query",
-        "invalid_parameter",
+        Code::InvalidParameter,
         Msg::new(
             format!("查询参数不正确：{text}"),
             format!("Invalid query parameter: {text}"),
@@ -165,7 +166,7 @@ pub fn query_error(
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     let text = err.to_string();
     Error::BadRequest {
-        code: "invalid_path_parameter",
+        code: Code::InvalidPathParameter,
         detail: Msg::new(
             format!("路径参数不正确：{text}"),
             format!("Invalid path parameter: {text}"),
@@ -213,7 +214,7 @@ mod tests {
         assert!(matches!(
             parse::<Body>(b"{\"name\":"),
             Err(Error::BadRequest {
-                code: "malformed_json",
+                code: Code::MalformedJson,
                 ..
             })
         ));

@@ -6,6 +6,7 @@
 //! `mod_reqtimeout`): a slow village network at a few kB/s passes, a trickle is cut off.
 //! An upload keeps what arrived before the cut, so the phone resumes from the offset.
 
+use bangfu_sync::Code;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -67,7 +68,7 @@ pub fn unreadable(e: &PayloadError) -> Error {
         Error::BodyTooSlow
     } else {
         Error::BadRequest {
-            code: "body_unreadable",
+            code: Code::BodyUnreadable,
             detail: crate::error::Msg::fixed(
                 "请求体读取失败。",
                 "The request body could not be read.",

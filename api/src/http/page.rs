@@ -1,6 +1,7 @@
 //! Cursor paging: `?limit=` (default 50, at most 500) and an opaque `?cursor=`; answers are
 //! `{"items": [...], "next_cursor": "…" | null}`.
 
+use bangfu_sync::Code;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ impl PageParams {
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             Some(_) => Err(Error::Validation(vec![FieldError::new(
                 "limit",
-                "out_of_range",
+                Code::OutOfRange,
                 Msg::fixed(
                     "limit 须在 1 到 500 之间。",
                     "limit must be between 1 and 500.",
@@ -49,7 +50,7 @@ impl PageParams {
             .ok_or_else(|| {
                 Error::Validation(vec![FieldError::new(
                     "cursor",
-                    "invalid_cursor",
+                    Code::InvalidCursor,
                     Msg::fixed(
                         "cursor 无效，请使用上一页返回的 next_cursor。",
                         "Invalid cursor; pass next_cursor from the previous page.",

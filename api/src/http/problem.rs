@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{Error, FieldError, Lang, Msg};
+use crate::error::{Code, Error, FieldError, Lang, Msg};
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -28,8 +28,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable, snake_case machine code.
-    pub code: String,
+    /// Stable machine code, from the one vocabulary (the `Code` enum); `title` says what
+    /// it means.
+    pub code: Code,
     /// Every field that failed validation, all at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
@@ -39,178 +40,60 @@ pub struct Problem {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemField {
-    /// JSON path of the field.
+    /// JSON path of the field; empty when the body as a whole is at fault.
     pub field: String,
-    pub code: String,
+    pub code: Code,
     pub message: String,
 }
 
 struct Parts<'a> {
     status: StatusCode,
-    code: &'a str,
-    title: Msg,
+    code: Code,
     detail: Option<&'a Msg>,
 }
 
+/// The status and code of an error; its title is the code's meaning (one table, in
+/// `bangfu_sync::codes`).
 fn parts(e: &Error) -> Parts<'_> {
     use StatusCode as S;
-    let p = |status, code, title: Msg, detail| Parts {
+    let p = |status, code, detail| Parts {
         status,
         code,
-        title,
         detail,
     };
     match e {
-        Error::Validation(_) => p(
-            S::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            Msg::fixed("请求数据有误", "Invalid request data"),
-            None,
-        ),
-        Error::BadRequest { code, detail } => p(
-            S::BAD_REQUEST,
-            code,
-            Msg::fixed("请求无法解析", "Malformed request"),
-            Some(detail),
-        ),
-        Error::Unauthorized { code, detail } => p(
-            S::UNAUTHORIZED,
-            code,
-            Msg::fixed("未登录或登录已失效", "Not signed in"),
-            Some(detail),
-        ),
-        Error::Forbidden { code, detail } => p(
-            S::FORBIDDEN,
-            code,
-            Msg::fixed("无权访问", "Forbidden"),
-            Some(detail),
-        ),
-        Error::NotFound => p(
-            S::NOT_FOUND,
-            "not_found",
-            Msg::fixed("记录不存在", "Not found"),
-            None,
-        ),
-        Error::RouteNotFound => p(
-            S::NOT_FOUND,
-            "route_not_found",
-            Msg::fixed("接口不存在", "No such endpoint"),
-            None,
-        ),
-        Error::MethodNotAllowed => p(
-            S::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            Msg::fixed(
-                "该接口不支持此请求方法",
-                "Method not allowed on this endpoint",
-            ),
-            None,
-        ),
-        Error::Conflict { code, detail } => p(
-            S::CONFLICT,
-            code,
-            Msg::fixed("与现有数据冲突", "Conflict"),
-            Some(detail),
-        ),
-        Error::Unprocessable { code, detail } => p(
-            S::UNPROCESSABLE_ENTITY,
-            code,
-            Msg::fixed("请求不符合业务规则", "The request breaks a rule"),
-            Some(detail),
-        ),
-        Error::PreconditionFailed => p(
-            S::PRECONDITION_FAILED,
-            "version_mismatch",
-            Msg::fixed("记录已被他人修改", "The record was changed by someone else"),
-            None,
-        ),
-        Error::PreconditionRequired => p(
-            S::PRECONDITION_REQUIRED,
-            "if_match_required",
-            Msg::fixed(
-                "修改须带 If-Match 版本号",
-                "Updates need an If-Match header",
-            ),
-            None,
-        ),
-        Error::PayloadTooLarge { .. } => p(
-            S::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            Msg::fixed("请求体过大", "Request body too large"),
-            None,
-        ),
-        Error::UnsupportedMediaType { .. } => p(
-            S::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            Msg::fixed("不支持的内容类型", "Unsupported content type"),
-            None,
-        ),
-        Error::BatchTooLarge { .. } => p(
-            S::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            Msg::fixed("同步批次过大", "Sync batch too large"),
-            None,
-        ),
+        Error::Validation(_) => p(S::UNPROCESSABLE_ENTITY, Code::ValidationFailed, None),
+        Error::BadRequest { code, detail } => p(S::BAD_REQUEST, *code, Some(detail)),
+        Error::Unauthorized { code, detail } => p(S::UNAUTHORIZED, *code, Some(detail)),
+        Error::Forbidden { code, detail } => p(S::FORBIDDEN, *code, Some(detail)),
+        Error::NotFound => p(S::NOT_FOUND, Code::NotFound, None),
+        Error::RouteNotFound => p(S::NOT_FOUND, Code::RouteNotFound, None),
+        Error::MethodNotAllowed => p(S::METHOD_NOT_ALLOWED, Code::MethodNotAllowed, None),
+        Error::Conflict { code, detail } => p(S::CONFLICT, *code, Some(detail)),
+        Error::Unprocessable { code, detail } => p(S::UNPROCESSABLE_ENTITY, *code, Some(detail)),
+        Error::PreconditionFailed => p(S::PRECONDITION_FAILED, Code::VersionMismatch, None),
+        Error::PreconditionRequired => p(S::PRECONDITION_REQUIRED, Code::IfMatchRequired, None),
+        Error::PayloadTooLarge { .. } => p(S::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge, None),
+        Error::UnsupportedMediaType { .. } => {
+            p(S::UNSUPPORTED_MEDIA_TYPE, Code::UnsupportedMediaType, None)
+        }
+        Error::BatchTooLarge { .. } => p(S::PAYLOAD_TOO_LARGE, Code::BatchTooLarge, None),
         Error::UpgradeRequired { detail } => p(
             S::UPGRADE_REQUIRED,
-            "client_upgrade_required",
-            Msg::fixed("请升级应用", "Please upgrade the app"),
+            Code::ClientUpgradeRequired,
             Some(detail),
         ),
-        Error::ResetRequired { detail } => p(
-            S::GONE,
-            "reset_required",
-            Msg::fixed("需要重新同步", "Sync reset required"),
-            Some(detail),
-        ),
-        Error::RangeNotSatisfiable { .. } => p(
-            S::RANGE_NOT_SATISFIABLE,
-            "range_not_satisfiable",
-            Msg::fixed("请求的字节范围无效", "Range not satisfiable"),
-            None,
-        ),
-        Error::TooManyRequests { .. } => p(
-            S::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            Msg::fixed("请求过于频繁", "Too many requests"),
-            None,
-        ),
-        Error::BodyTooSlow => p(
-            S::REQUEST_TIMEOUT,
-            "body_too_slow",
-            Msg::fixed("请求体发送过慢", "Request body too slow"),
-            None,
-        ),
-        Error::StorageFull(_) => p(
-            S::INSUFFICIENT_STORAGE,
-            "storage_full",
-            Msg::fixed("存储空间已满", "Storage full"),
-            None,
-        ),
-        Error::Unavailable(_) => p(
-            S::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            Msg::fixed("服务暂时不可用", "Service temporarily unavailable"),
-            None,
-        ),
-        Error::Upstream(_) => p(
-            S::BAD_GATEWAY,
-            "upstream_unavailable",
-            Msg::fixed("外部服务暂时不可用", "An outside service is unavailable"),
-            None,
-        ),
-        Error::NotEnabled { code, detail } => p(
-            S::NOT_FOUND,
-            code,
-            Msg::fixed("此功能未启用", "Not enabled on this server"),
-            Some(detail),
-        ),
-        Error::Internal(_) => p(
-            S::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            Msg::fixed("服务器内部错误", "Internal server error"),
-            None,
-        ),
+        Error::ResetRequired { detail } => p(S::GONE, Code::ResetRequired, Some(detail)),
+        Error::RangeNotSatisfiable { .. } => {
+            p(S::RANGE_NOT_SATISFIABLE, Code::RangeNotSatisfiable, None)
+        }
+        Error::TooManyRequests { .. } => p(S::TOO_MANY_REQUESTS, Code::TooManyRequests, None),
+        Error::BodyTooSlow => p(S::REQUEST_TIMEOUT, Code::BodyTooSlow, None),
+        Error::StorageFull(_) => p(S::INSUFFICIENT_STORAGE, Code::StorageFull, None),
+        Error::Unavailable(_) => p(S::SERVICE_UNAVAILABLE, Code::ServiceUnavailable, None),
+        Error::Upstream(_) => p(S::BAD_GATEWAY, Code::UpstreamUnavailable, None),
+        Error::NotEnabled { code, detail } => p(S::NOT_FOUND, *code, Some(detail)),
+        Error::Internal(_) => p(S::INTERNAL_SERVER_ERROR, Code::InternalError, None),
     }
 }
 
@@ -291,7 +174,7 @@ fn default_detail(e: &Error) -> Msg {
 fn field(f: &FieldError, lang: Lang) -> ProblemField {
     ProblemField {
         field: f.field.clone(),
-        code: f.code.to_owned(),
+        code: f.code,
         message: f.message.get(lang).to_owned(),
     }
 }
@@ -299,12 +182,17 @@ fn field(f: &FieldError, lang: Lang) -> ProblemField {
 pub fn problem(e: &Error, lang: Lang, request_id: Option<&str>) -> Problem {
     let parts = parts(e);
     let fallback = default_detail(e);
+    let meaning = parts.code.text();
     Problem {
         type_: format!("https://bangfu.example/problems/{}", parts.code),
-        title: parts.title.get(lang).to_owned(),
+        title: match lang {
+            Lang::Zh => meaning.zh,
+            Lang::En => meaning.en,
+        }
+        .to_owned(),
         status: parts.status.as_u16(),
         detail: parts.detail.unwrap_or(&fallback).get(lang).to_owned(),
-        code: parts.code.to_owned(),
+        code: parts.code,
         errors: match e {
             Error::Validation(fs) => fs.iter().map(|f| field(f, lang)).collect(),
             _ => Vec::new(),
@@ -359,12 +247,12 @@ pub fn for_status(status: StatusCode) -> Error {
             expected: "application/json",
         },
         401 => Error::Unauthorized {
-            code: "unauthorized",
+            code: Code::Unauthorized,
             detail: Msg::fixed("请先登录。", "Sign in first."),
         },
         s if s >= 500 => Error::Internal(format!("status {s}")),
         _ => Error::BadRequest {
-            code: "bad_request",
+            code: Code::BadRequest,
             detail: Msg::fixed("请求无法处理。", "The request could not be processed."),
         },
     }

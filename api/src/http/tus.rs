@@ -7,6 +7,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use bangfu_sync::Code;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::future::LocalBoxFuture;
@@ -29,7 +30,7 @@ pub enum Creation {
 }
 
 fn invalid(field: &str, zh: &'static str, en: &'static str) -> FieldError {
-    FieldError::new(field, "invalid_format", Msg::fixed(zh, en))
+    FieldError::new(field, Code::InvalidFormat, Msg::fixed(zh, en))
 }
 
 /// `key base64,key base64,…` into pairs; a key may come without a value.
@@ -65,7 +66,7 @@ pub fn declared(req: &HttpRequest) -> Result<NewUpload, Error> {
     if size.is_none() {
         errors.push(FieldError::new(
             UPLOAD_LENGTH,
-            "required",
+            Code::Required,
             Msg::fixed(
                 "请在 Upload-Length 头中给出文件的字节数。",
                 "Give the file's size in bytes in an Upload-Length header.",
@@ -89,7 +90,7 @@ pub fn declared(req: &HttpRequest) -> Result<NewUpload, Error> {
     if sha256.is_empty() && errors.iter().all(|e| e.field != UPLOAD_METADATA) {
         errors.push(FieldError::new(
             "sha256",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "Upload-Metadata 须含文件的 sha256。",
                 "Upload-Metadata must name the file's sha256.",
@@ -136,7 +137,7 @@ impl FromRequest for Creation {
             let body = web::Payload::from_request(req, payload);
             return Box::pin(async move {
                 let body = body.await.map_err(|_| Error::BadRequest {
-                    code: "body_unreadable",
+                    code: Code::BodyUnreadable,
                     detail: Msg::fixed("请求体读取失败。", "The request body could not be read."),
                 })?;
                 Ok(Creation::WithBody(declared?, body))

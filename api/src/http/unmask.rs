@@ -1,6 +1,7 @@
 //! Reading personal data in full (`?unmask=true`): only for roles allowed to, and never
 //! without an audit entry written in the same transaction as the read.
 
+use bangfu_sync::Code;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -54,7 +55,7 @@ where
             let f = find(c)?;
             if f.via == Via::Grant {
                 return Err(Error::Forbidden {
-                    code: "unmask_outside_jurisdiction",
+                    code: Code::UnmaskOutsideJurisdiction,
                     detail: Msg::fixed(
                         "临时访问只能查看脱敏信息。",
                         "Temporary access shows personal data masked only.",

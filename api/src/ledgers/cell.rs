@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 /// One cell of a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +42,8 @@ impl Cell {
     }
 }
 
-/// China's offset from UTC.
-pub const CHINA: Duration = Duration::hours(8);
-
-/// The wall-clock time in China of an instant in UTC.
-pub fn china(utc: NaiveDateTime) -> NaiveDateTime {
-    utc + CHINA
-}
+use crate::clock::CHINA_OFFSET as CHINA;
+pub use crate::clock::china_time as china;
 
 /// An RFC 3339 instant (as synced records carry them), in UTC.
 pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {

@@ -20,6 +20,7 @@ pub mod strip;
 pub mod uploads;
 pub mod worker;
 
+use bangfu_sync::Code;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -42,7 +43,7 @@ impl Sha256Hex {
         } else {
             Err(Error::validation(
                 "sha256",
-                "invalid_format",
+                Code::InvalidFormat,
                 Msg::fixed(
                     "sha256 须为 64 位十六进制字符。",
                     "sha256 must be 64 hexadecimal digits.",

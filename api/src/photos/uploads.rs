@@ -6,6 +6,7 @@
 //! EXIF) and moved into the blob store; resized copies follow in the background
 //! ([`super::worker`]).
 
+use bangfu_sync::Code;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,7 +94,7 @@ where
             }
             Some(Err(_)) => {
                 failure = Some(Error::BadRequest {
-                    code: "upload_interrupted",
+                    code: Code::UploadInterrupted,
                     detail: Msg::fixed(
                         "上传中断；已收到的部分已保存，请查询偏移量后续传。",
                         "The upload was interrupted; what arrived is kept. Ask for the offset and resume.",
@@ -206,7 +207,7 @@ pub struct Inspected {
     pub exif: Option<ExifInfo>,
 }
 
-fn refused(code: &'static str, zh: &'static str, en: &'static str) -> Error {
+fn refused(code: Code, zh: &'static str, en: &'static str) -> Error {
     Error::Unprocessable {
         code,
         detail: Msg::fixed(zh, en),
@@ -233,19 +234,19 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
     }
     if Sha256Hex::from_digest(&h.finalize()) != *declared {
         return Err(refused(
-            "hash_mismatch",
+            Code::HashMismatch,
             "文件的 SHA-256 与声明的不一致，文件已丢弃，请重新上传。",
             "The file's SHA-256 differs from the one declared; it was discarded. Upload it again.",
         ));
     }
     let ty = sniff::sniff(&head).filter(|t| t.kind() == kind).ok_or_else(|| match kind {
         Kind::Photo => refused(
-            "unsupported_file_type",
+            Code::UnsupportedFileType,
             "照片须为 JPEG、PNG、HEIC/HEIF 或 WebP 图像（按文件内容判断，而非文件名）。",
             "A photo must be a JPEG, PNG, HEIC/HEIF or WebP image (judged from its bytes, not its name).",
         ),
         Kind::Document => refused(
-            "unsupported_file_type",
+            Code::UnsupportedFileType,
             "文档须为 PDF（按文件内容判断，而非文件名）。",
             "A document must be a PDF (judged from its bytes, not its name).",
         ),
@@ -253,7 +254,7 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
     let len = f.seek(SeekFrom::End(0)).map_err(Error::io)?;
     if !sniff::whole(&mut f, len, ty).map_err(Error::io)? {
         return Err(refused(
-            "unsupported_file_type",
+            Code::UnsupportedFileType,
             "文件内容与其类型不符（夹带了其他内容），不予接受。",
             "The file is not wholly what its type says (something else is in it); it is not accepted.",
         ));
@@ -262,7 +263,7 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
     if ty.decodable() {
         let (w, h) = derive::dimensions(path, ty).map_err(|_| {
             refused(
-                "image_unreadable",
+                Code::ImageUnreadable,
                 "图像已损坏或无法识别。",
                 "The image is damaged or cannot be read.",
             )
@@ -271,7 +272,7 @@ pub fn inspect(path: &Path, declared: &Sha256Hex, kind: Kind) -> Result<Inspecte
         // picture whose decoding would take gigabytes.
         if u64::from(w) * u64::from(h) > derive::MAX_PIXELS {
             return Err(Error::Unprocessable {
-                code: "image_too_large",
+                code: Code::ImageTooLarge,
                 detail: Msg::new(
                     format!(
                         "图像为 {w}×{h} 像素，超过 {} 万像素的上限，请降低分辨率后重新上传。",

@@ -1,6 +1,7 @@
 //! Applications: drafts, the one-time submission, decisions along the entry process, and
 //! corrected versions. Resident ID numbers in a form are sealed like the registry's.
 
+use bangfu_sync::Code;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -210,7 +211,7 @@ fn village(conn: &mut DbConn, region_id: &str) -> Result<regions::RegionRow> {
     let bad = || {
         Error::validation(
             "region_id",
-            "not_a_village",
+            Code::NotAVillage,
             Msg::fixed(
                 "请选择户籍所在的村（社区）。",
                 "Choose the village (or community) the household lives in.",
@@ -232,7 +233,7 @@ fn active_program(conn: &mut DbConn, id: &str) -> Result<Program> {
         Ok(p) if p.row.active => Ok(p),
         Ok(_) | Err(Error::NotFound) => Err(Error::validation(
             "program_id",
-            "not_found",
+            Code::NotFound,
             Msg::fixed("没有这个救助项目。", "There is no such program."),
         )),
         Err(e) => Err(e),
@@ -250,7 +251,7 @@ fn open_one(conn: &mut DbConn, applicant_id: &str, program_id: &str) -> Result<O
 
 fn already_open(existing: Option<&str>) -> Error {
     Error::Conflict {
-        code: "application_already_open",
+        code: Code::ApplicationAlreadyOpen,
         detail: match existing {
             Some(id) => Msg::new(
                 format!("您在该项目已有一份办理中的申请（{id}），请继续办理该申请。"),
@@ -378,7 +379,7 @@ pub fn list(
 
 fn not_editable(status: Status) -> Error {
     Error::Conflict {
-        code: "application_not_editable",
+        code: Code::ApplicationNotEditable,
         detail: Msg::new(
             format!("申请当前状态为 {}，不能修改。", status.as_str()),
             format!(
@@ -406,7 +407,7 @@ pub fn update_draft(
     if d.program_id != before.program_id {
         return Err(Error::validation(
             "program_id",
-            "immutable",
+            Code::Immutable,
             Msg::fixed(
                 "申请的项目不能更改，请另行申请。",
                 "An application's program cannot change; apply separately.",
@@ -438,10 +439,10 @@ pub fn update_draft(
     Ok(after)
 }
 
-fn def(field: &str, code: &str, message: &str) -> Deficiency {
+fn def(field: &str, code: Code, message: &str) -> Deficiency {
     Deficiency {
         field: field.into(),
-        code: code.into(),
+        code,
         message: message.into(),
     }
 }
@@ -461,7 +462,7 @@ pub fn deficiencies_of(
     c.rule(
         form.phone.as_deref().is_some_and(valid_phone),
         "form.phone",
-        "required",
+        Code::Required,
         Msg::fixed(
             "请填写 11 位手机号，便于联系。",
             "Give an 11-digit mobile number to be reached at.",
@@ -484,7 +485,7 @@ pub fn deficiencies_of(
         if !program.situations.contains(s) {
             out.push(def(
                 &format!("form.situations[{i}]"),
-                "unknown_situation",
+                Code::UnknownSituation,
                 "该项目没有这种情形。",
             ));
         }
@@ -494,14 +495,14 @@ pub fn deficiencies_of(
         if !program.checklist.iter().any(|item| item.code == m.code) {
             out.push(def(
                 &format!("materials[{i}].code"),
-                "not_on_checklist",
+                Code::NotOnChecklist,
                 "清单中没有这项材料。",
             ));
         }
         if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             out.push(def(
                 &format!("materials[{i}].sha256"),
-                "invalid_format",
+                Code::InvalidFormat,
                 "材料须先上传，以其 SHA-256 引用。",
             ));
             continue;
@@ -526,14 +527,14 @@ pub fn deficiencies_of(
                 if !accepts {
                     out.push(def(
                         &format!("materials[{i}].sha256"),
-                        "material_wrong_type",
+                        Code::MaterialWrongType,
                         "该项材料不接受这种文件类型。",
                     ));
                 }
             }
             _ => out.push(def(
                 &format!("materials[{i}].sha256"),
-                "material_not_uploaded",
+                Code::MaterialNotUploaded,
                 "材料文件尚未完整上传。",
             )),
         }
@@ -559,7 +560,7 @@ pub fn deficiencies_of(
         if filed.contains(h) {
             out.push(def(
                 &format!("form.members[{i}].id_number"),
-                "already_filed",
+                Code::AlreadyFiled,
                 "此人已在该项目的有效档案中（一人一项目只建一档）。",
             ));
         }
@@ -573,39 +574,12 @@ fn as_problem(list: &[Deficiency]) -> Error {
             .map(|d| {
                 FieldError::new(
                     d.field.clone(),
-                    static_code(&d.code),
+                    d.code,
                     Msg::new(d.message.clone(), d.message.clone()),
                 )
             })
             .collect(),
     )
-}
-
-/// Field error codes are static strings; the deficiency codes come from a fixed set.
-fn static_code(code: &str) -> &'static str {
-    const CODES: &[&str] = &[
-        "required",
-        "too_long",
-        "invalid_characters",
-        "invalid_format",
-        "invalid_birth_date",
-        "invalid_check_digit",
-        "inconsistent_with_id_number",
-        "duplicate_in_household",
-        "one_head_required",
-        "out_of_range",
-        "unknown_situation",
-        "not_on_checklist",
-        "material_missing",
-        "already_filed",
-        "material_not_uploaded",
-        "material_wrong_type",
-    ];
-    CODES
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or("invalid")
 }
 
 /// Submits a draft once: complete and consistent, or every deficiency in one answer. A
@@ -725,7 +699,7 @@ pub struct Decision<'a> {
 fn refusal(r: Refusal) -> Error {
     match r {
         Refusal::IllegalMove { from, action } => Error::Conflict {
-            code: "illegal_transition",
+            code: Code::IllegalTransition,
             detail: Msg::new(
                 format!("申请处于 {} 状态，不能执行 {:?}。", from.as_str(), action),
                 format!(
@@ -736,14 +710,14 @@ fn refusal(r: Refusal) -> Error {
             ),
         },
         Refusal::NotYourStep => Error::Forbidden {
-            code: "not_your_step",
+            code: Code::NotYourStep,
             detail: Msg::fixed(
                 "这一步不由您所在的层级办理。",
                 "This step belongs to another level.",
             ),
         },
         Refusal::NoticeNotOver { ends_on } => Error::Conflict {
-            code: "notice_not_over",
+            code: Code::NoticeNotOver,
             detail: Msg::new(
                 format!("公示期至 {ends_on} 结束，期满后方可审批。"),
                 format!("The public notice runs until {ends_on}; approve after it."),
@@ -787,7 +761,7 @@ pub fn decide(
         Action::Return => c.rule(
             !d.deficiencies.is_empty(),
             "deficiencies",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "退回补正须列出全部问题，每项指明字段或材料。",
                 "A return lists every deficiency, each naming its field or material.",
@@ -796,10 +770,21 @@ pub fn decide(
         Action::Reject => c.rule(
             d.reason.is_some_and(|r| r.trim().chars().count() >= 4),
             "reason",
-            "required",
+            Code::Required,
             Msg::fixed("不予批准须说明理由。", "A rejection states its reason."),
         ),
         _ => {}
+    }
+    for (i, def) in d.deficiencies.iter().enumerate() {
+        c.rule(
+            def.code != Code::Unknown,
+            &format!("deficiencies[{i}].code"),
+            Code::InvalidValue,
+            Msg::fixed(
+                "问题代码须取自错误代码表（如 unreadable、inconsistent、expired、incomplete、material_missing）。",
+                "A deficiency's code is one of the error codes (unreadable, inconsistent, expired, incomplete, material_missing, …).",
+            ),
+        );
     }
     c.finish()?;
 
@@ -881,7 +866,7 @@ fn open_file(
         _ => {
             return Err(Error::validation(
                 "category",
-                "required",
+                Code::Required,
                 Msg::fixed(
                     "请注明建档类别：deep、relative 或 accidental。",
                     "State the file's category: deep, relative or accidental.",
@@ -890,9 +875,9 @@ fn open_file(
         }
     };
     let (found, checked) = deficiencies_of(conn, key, program, row, today)?;
-    if let Some(d) = found.iter().find(|d| d.code == "already_filed") {
+    if let Some(d) = found.iter().find(|d| d.code == Code::AlreadyFiled) {
         return Err(Error::Conflict {
-            code: "already_filed",
+            code: Code::AlreadyFiled,
             detail: Msg::new(
                 format!("{}：{}", d.field, d.message),
                 format!("{}: already in an active file of this program", d.field),
@@ -966,7 +951,7 @@ fn open_file(
             .execute(conn)
             .map_err(|e| match Error::from(e) {
                 Error::Conflict { .. } => Error::Conflict {
-                    code: "already_filed",
+                    code: Code::AlreadyFiled,
                     detail: Msg::fixed(
                         "有成员已在该项目的有效档案中。",
                         "A member is already in an active file of this program.",

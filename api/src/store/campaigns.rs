@@ -1,6 +1,7 @@
 //! Campaigns as stored: the region they cover, their phases (JSON, with when each was
 //! marked done), every change audited.
 
+use bangfu_sync::Code;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -173,7 +174,7 @@ pub fn complete_phase(
     };
     if p.completed_at.is_some() {
         return Err(Error::Conflict {
-            code: "phase_already_completed",
+            code: Code::PhaseAlreadyCompleted,
             detail: Msg::fixed("该阶段已标记完成。", "This phase is already marked done."),
         });
     }

@@ -1,6 +1,7 @@
 //! Case files after approval: monthly income records, the exit-candidates list, and the
 //! exit process and return to difficulty (R-FILE-6), each step audited.
 
+use bangfu_sync::Code;
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -92,14 +93,14 @@ pub fn record_income(
     if exit::parse_month(month).is_none() {
         return Err(Error::validation(
             "month",
-            "invalid_format",
+            Code::InvalidFormat,
             Msg::fixed("月份格式为 YYYY-MM。", "month is YYYY-MM."),
         ));
     }
     if per_capita_fen < 0 {
         return Err(Error::validation(
             "per_capita_fen",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed("收入不能为负。", "Income is not negative."),
         ));
     }
@@ -225,7 +226,7 @@ pub fn exit_step(
     let file = find(conn, scope, file_id)?;
     let from = file.status()?;
     let to = exit::step(from, s).ok_or(Error::Conflict {
-        code: "illegal_transition",
+        code: Code::IllegalTransition,
         detail: Msg::new(
             format!("档案处于 {} 状态，不能执行 {:?}。", from.as_str(), s),
             format!("A file that is {} cannot take {:?}.", from.as_str(), s),
@@ -238,7 +239,7 @@ pub fn exit_step(
     };
     if !allowed {
         return Err(Error::Forbidden {
-            code: "not_your_step",
+            code: Code::NotYourStep,
             detail: Msg::fixed(
                 "这一步不由您所在的层级办理。",
                 "This step belongs to another level.",
@@ -248,7 +249,7 @@ pub fn exit_step(
     if reason.is_none_or(|r| r.trim().chars().count() < 4) {
         return Err(Error::validation(
             "reason",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "请说明理由（如收入核实情况）。",
                 "State the reason (e.g. how income was verified).",
@@ -273,7 +274,7 @@ pub fn exit_step(
                 .unwrap_or(today);
             if today <= ends {
                 return Err(Error::Conflict {
-                    code: "notice_not_over",
+                    code: Code::NoticeNotOver,
                     detail: Msg::new(
                         format!("公示期至 {ends} 结束，期满后方可退出。"),
                         format!("The notice runs until {ends}; confirm the exit after it."),
@@ -303,7 +304,7 @@ pub fn exit_step(
                 .execute(conn)
                 .map_err(|e| match Error::from(e) {
                     Error::Conflict { .. } => Error::Conflict {
-                        code: "already_filed",
+                        code: Code::AlreadyFiled,
                         detail: Msg::fixed(
                             "有成员已在该项目的另一有效档案中。",
                             "A member is in another active file of this program.",

@@ -15,6 +15,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 
 #[derive(diesel::MultiConnection)]
@@ -182,6 +183,8 @@ pub struct Db {
     backend: Backend,
     /// Writes that may share a commit (SQLite).
     shared: std::sync::Arc<super::group_commit::Queue>,
+    /// The server's clock, installed for every transaction run here.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Db {
@@ -225,11 +228,24 @@ impl Db {
             writers,
             backend: opts.target.backend(),
             shared: Default::default(),
+            clock: Clock::default(),
         })
+    }
+
+    /// The same database read by another clock (several instances of one test server
+    /// share theirs).
+    pub fn with_clock(mut self, clock: Clock) -> Db {
+        self.clock = clock;
+        self
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The clock every transaction here reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// A pooled connection for work outside the request path (CLI, migrations).
@@ -243,8 +259,8 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.readers.clone();
-        blocking(move || f(&mut *pool.get()?)).await
+        let (pool, clock) = (self.readers.clone(), self.clock.clone());
+        blocking(move || clock.install(|| f(&mut *pool.get()?))).await
     }
 
     /// Runs `f` in one write transaction on the blocking pool: all of it commits or none.
@@ -253,8 +269,8 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.writers.clone();
-        blocking(move || write_tx(&mut *pool.get()?, f)).await
+        let (pool, clock) = (self.writers.clone(), self.clock.clone());
+        blocking(move || clock.install(|| write_tx(&mut *pool.get()?, f))).await
     }
 }
 
@@ -271,19 +287,25 @@ impl Db {
             return self.write(f).await;
         }
         let answer = self.shared.push(f);
-        let (pool, shared) = (self.writers.clone(), self.shared.clone());
+        let (pool, shared, clock) = (
+            self.writers.clone(),
+            self.shared.clone(),
+            self.clock.clone(),
+        );
         blocking(move || {
-            // Whoever holds the writer runs everything queued; if another holder ran this
-            // write, it answered before letting the writer go.
-            if let Ok(r) = answer.try_recv() {
-                return r;
-            }
-            let mut conn = pool.get()?;
-            shared.run(&mut conn);
-            drop(conn);
-            answer
-                .recv()
-                .map_err(|_| Error::Internal("shared write lost".into()))?
+            clock.install(|| {
+                // Whoever holds the writer runs everything queued; if another holder ran
+                // this write, it answered before letting the writer go.
+                if let Ok(r) = answer.try_recv() {
+                    return r;
+                }
+                let mut conn = pool.get()?;
+                shared.run(&mut conn);
+                drop(conn);
+                answer
+                    .recv()
+                    .map_err(|_| Error::Internal("shared write lost".into()))?
+            })
         })
         .await
     }

@@ -1,5 +1,6 @@
 //! Phones and other devices bound to a user, so that every write names its device.
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -58,7 +59,7 @@ pub fn register(
         if let Some(d) = existing {
             if d.user_id != user_id || d.revoked_at.is_some() {
                 return Err(Error::Conflict {
-                    code: "device_id_taken",
+                    code: Code::DeviceIdTaken,
                     detail: Msg::fixed(
                         "该设备编号已被占用或已停用。",
                         "This device id belongs to another account or was revoked.",
@@ -75,7 +76,7 @@ pub fn register(
         .get_result(conn)?;
     if active >= MAX_ACTIVE_DEVICES {
         return Err(Error::Conflict {
-            code: "too_many_devices",
+            code: Code::TooManyDevices,
             detail: Msg::new(
                 format!("本账号已登记 {MAX_ACTIVE_DEVICES} 台设备，请先停用不再使用的设备。"),
                 format!(

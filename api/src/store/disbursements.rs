@@ -4,6 +4,7 @@
 //! year's total per kind cannot pass the cap stored beside it (CHECK), so two officers
 //! paying at the same moment cannot both succeed.
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -128,7 +129,7 @@ pub fn pay(
     let Some(year) = period_year(p.period) else {
         return Err(Error::validation(
             "period",
-            "invalid_format",
+            Code::InvalidFormat,
             Msg::fixed(
                 "期间格式为 YYYY、YYYY-MM 或 YYYY-S1/S2。",
                 "period is YYYY, YYYY-MM or YYYY-S1/S2.",
@@ -149,7 +150,7 @@ pub fn pay(
     let file = case_files::find(conn, scope, file_id)?;
     if file.status != "active" {
         return Err(Error::Conflict {
-            code: "file_not_active",
+            code: Code::FileNotActive,
             detail: Msg::fixed(
                 "档案已退出，不能发放。",
                 "The file has exited; nothing is paid on it.",
@@ -248,14 +249,14 @@ pub fn pay(
         created_at: now(),
         due_on: period_end(p.period).map(|d| d.to_string()),
         on_time: period_end(p.period)
-            .is_some_and(|d| now() <= crate::domain::deadline::end_of_local_day(d)),
+            .is_some_and(|d| now() <= crate::domain::deadline::end_of_china_day(d)),
     };
     diesel::insert_into(disbursements::table)
         .values(&row)
         .execute(conn)
         .map_err(|e| match Error::from(e) {
             Error::Conflict { .. } => Error::Conflict {
-                code: "already_paid",
+                code: Code::AlreadyPaid,
                 detail: Msg::new(
                     format!("该档案 {} 期间的此类救助已发放。", row.period),
                     format!(
@@ -292,7 +293,7 @@ fn over_cap(e: diesel::result::Error) -> Error {
     };
     match e {
         _ if refused => Error::Conflict {
-            code: "over_cap",
+            code: Code::OverCap,
             detail: Msg::fixed(
                 "本年度此类救助已达上限。",
                 "This year's aid of this kind has reached its cap.",

@@ -6,6 +6,7 @@
 //! A registration refused because the person is registered outside the registering
 //! office's jurisdiction becomes a referral to the lowest office holding both.
 
+use bangfu_sync::Code;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -198,7 +199,7 @@ pub fn decide(
     }
     if c.status != "open" {
         return Err(Error::Conflict {
-            code: "already_decided",
+            code: Code::AlreadyDecided,
             detail: Msg::fixed("该疑似重复已处理。", "This pair has already been settled."),
         });
     }
@@ -220,7 +221,7 @@ pub fn decide(
             .get_result(conn)?;
         if relation == "head" && others > 0 {
             return Err(Error::Conflict {
-                code: "head_of_household",
+                code: Code::HeadOfHousehold,
                 detail: Msg::fixed(
                     "要删除的是另有成员的户主，请先更换户主或保留此条记录。",
                     "The record to remove heads a household with other members; keep it or change the head first.",
@@ -417,7 +418,7 @@ pub fn settle_referral(
     }
     if r.status != "open" {
         return Err(Error::Conflict {
-            code: "already_decided",
+            code: Code::AlreadyDecided,
             detail: Msg::fixed("该转办已处理。", "This referral has already been settled."),
         });
     }

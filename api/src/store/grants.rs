@@ -2,6 +2,7 @@
 //! for a bounded time, with a reason; a few at a time; always audited, and reviewed
 //! afterwards by the grantee's supervisor.
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -100,14 +101,14 @@ pub fn create(conn: &mut DbConn, actor: &Actor, new: NewGrant<'_>) -> Result<Gra
     let path = subject_path(conn, subject, subject_id)?.ok_or_else(|| {
         Error::validation(
             "subject_id",
-            "not_found",
+            Code::NotFound,
             Msg::fixed("没有这条记录。", "There is no such record."),
         )
     })?;
     if standing.contains(&path) {
         return Err(Error::validation(
             "subject_id",
-            "already_in_jurisdiction",
+            Code::AlreadyInJurisdiction,
             Msg::fixed(
                 "该记录在您的管辖范围内，无需临时访问。",
                 "The record is in your jurisdiction: no temporary access is needed.",
@@ -122,7 +123,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, new: NewGrant<'_>) -> Result<Gra
         .get_result(conn)?;
     if held >= MAX_LIVE_GRANTS {
         return Err(Error::Conflict {
-            code: "too_many_grants",
+            code: Code::TooManyGrants,
             detail: Msg::new(
                 format!("同时最多持有 {MAX_LIVE_GRANTS} 项临时访问，请先结束不再需要的。"),
                 format!(
@@ -275,7 +276,7 @@ pub fn review(
         .ok_or(Error::NotFound)?;
     if grant.reviewed_at.is_some() {
         return Err(Error::Conflict {
-            code: "already_reviewed",
+            code: Code::AlreadyReviewed,
             detail: Msg::fixed("该临时访问已复核。", "This grant was already reviewed."),
         });
     }

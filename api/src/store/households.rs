@@ -3,6 +3,7 @@
 //! audited and takes a feed position, because households travel to devices as reference
 //! data.
 
+use bangfu_sync::Code;
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
@@ -121,7 +122,7 @@ fn village_in_scope(conn: &mut DbConn, scope: &Scope, region_id: &str) -> Result
     let region = regions::find(conn, Some(scope), region_id).map_err(|e| match e {
         Error::NotFound => Error::validation(
             "region_id",
-            "not_found",
+            Code::NotFound,
             Msg::fixed(
                 "区域不存在或不在管辖范围内。",
                 "The region does not exist or is outside your jurisdiction.",
@@ -132,7 +133,7 @@ fn village_in_scope(conn: &mut DbConn, scope: &Scope, region_id: &str) -> Result
     if region.level()? != RegionLevel::Village {
         return Err(Error::validation(
             "region_id",
-            "not_a_village",
+            Code::NotAVillage,
             Msg::fixed(
                 "户籍须登记在村（社区）。",
                 "A household is registered in a village (or community).",
@@ -273,7 +274,7 @@ fn already_registered(household_id: Option<&str>) -> Error {
         ),
     };
     Error::Conflict {
-        code: "person_already_registered",
+        code: Code::PersonAlreadyRegistered,
         detail,
     }
 }
@@ -282,7 +283,7 @@ fn already_registered(household_id: Option<&str>) -> Error {
 /// about where, or that it is a household at all.
 pub fn not_registrable() -> Error {
     Error::Conflict {
-        code: "person_not_registrable",
+        code: Code::PersonNotRegistrable,
         detail: Msg::fixed(
             "该身份证号码无法在本辖区登记，已转上级核查。",
             "This ID number cannot be registered here; the case has been referred upward for checking.",
@@ -591,7 +592,7 @@ pub fn set_helper(
     if assign && !assignable {
         return Err(Error::validation(
             "user_id",
-            "not_a_helper",
+            Code::NotAHelper,
             Msg::fixed(
                 "只能指派本辖区在职的帮扶责任人或村书记。",
                 "Only an active helper or village secretary of your jurisdiction can be assigned.",

@@ -2,6 +2,7 @@
 //! `Idempotency-Key`. The record is written in the same transaction as the creation, so a
 //! request either created its record and stored its answer, or did neither.
 
+use bangfu_sync::Code;
 use diesel::prelude::*;
 
 use super::db::DbConn;
@@ -34,7 +35,7 @@ pub fn lookup(
     match row {
         None => Ok(None),
         Some((hash, _, _)) if hash != request_hash => Err(Error::Unprocessable {
-            code: "idempotency_key_reused",
+            code: Code::IdempotencyKeyReused,
             detail: Msg::fixed(
                 "该幂等键已用于另一个不同的请求。",
                 "This Idempotency-Key was already used for a different request.",

@@ -36,19 +36,9 @@ pub mod users;
 pub(crate) use db::insert_all;
 pub use db::{Backend, Db, DbConn};
 
-use chrono::{NaiveDateTime, SubsecRound, Utc};
-
-/// The current instant in UTC, at the microsecond precision both backends store.
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc().trunc_subsecs(6)
-}
+pub use crate::clock::{now, today};
 
 /// A new time-ordered id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Today's calendar date in China (UTC+8): working-day deadlines count local days.
-pub fn today() -> chrono::NaiveDate {
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }

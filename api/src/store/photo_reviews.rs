@@ -3,6 +3,7 @@
 //! decision is a change of the photo record, made on the server, so it syncs back to the
 //! phone that took the photo; phones never set review fields themselves.
 
+use bangfu_sync::Code;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -105,7 +106,7 @@ pub fn decide(
             return Ok(decided(row, false));
         }
         return Err(Error::Conflict {
-            code: "photo_already_reviewed",
+            code: Code::PhotoAlreadyReviewed,
             detail: Msg::new(
                 format!("该照片已审核（{}），审核结果不可更改。", row.review_status),
                 format!(
@@ -117,7 +118,7 @@ pub fn decide(
     }
     if row.created_by.as_deref() == Some(who.user_id.as_str()) {
         return Err(Error::Forbidden {
-            code: "own_photo",
+            code: Code::OwnPhoto,
             detail: Msg::fixed(
                 "不能审核自己拍摄的照片。",
                 "You cannot review a photo you took yourself.",
@@ -129,7 +130,7 @@ pub fn decide(
         || !blobs_store::holds(conn, &row.sha256, &author)?
     {
         return Err(Error::Conflict {
-            code: "photo_file_missing",
+            code: Code::PhotoFileMissing,
             detail: Msg::fixed(
                 "照片文件尚未上传，无法审核。",
                 "The photo's file has not been uploaded yet: it cannot be reviewed.",
@@ -139,7 +140,7 @@ pub fn decide(
     if verdict == Verdict::Rejected && reason.is_none() {
         return Err(Error::validation(
             "reason",
-            "required",
+            Code::Required,
             Msg::fixed("退回照片须说明理由。", "A rejected photo needs a reason."),
         ));
     }
@@ -152,7 +153,12 @@ pub fn decide(
     fields.insert("reviewed_by".into(), json!(who.user_id));
     fields.insert(
         "reviewed_at".into(),
-        json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        json!(
+            super::now()
+                .and_utc()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        ),
     );
     let m = push::server_mutation(clock, PHOTO, &row.id, record.version, fields)?;
     push::apply_one(conn, who, clock, key, m)?;

@@ -2,6 +2,7 @@
 //! transaction; chunk progress (`received`, and the kept chunks in `upload_parts`) is
 //! bookkeeping and is not.
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -349,7 +350,7 @@ pub fn finish(
         forget_parts(conn, std::slice::from_ref(&up.id))?;
     } else {
         return Err(crate::error::Error::Conflict {
-            code: "upload_busy",
+            code: Code::UploadBusy,
             detail: crate::error::Msg::fixed(
                 "该上传已被另一请求修改，请查询偏移量。",
                 "Another request changed this upload: ask for the offset.",

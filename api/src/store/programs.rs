@@ -2,6 +2,7 @@
 //! their public-notice period. Public reference data: the mini-program shows the checklist
 //! before anyone signs in (R-APP-1).
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
@@ -92,7 +93,7 @@ pub fn create(
         .execute(conn)
         .map_err(|e| match Error::from(e) {
             Error::Conflict { .. } => Error::Conflict {
-                code: "program_code_taken",
+                code: Code::ProgramCodeTaken,
                 detail: Msg::fixed("项目编码已被使用。", "This program code is already taken."),
             },
             other => other,

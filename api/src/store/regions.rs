@@ -1,5 +1,6 @@
 //! The region tree.
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -74,7 +75,7 @@ pub fn create(
         Some(pid) => Some(find(conn, scope, pid).map_err(|e| match e {
             Error::NotFound => Error::validation(
                 "parent_id",
-                "not_found",
+                Code::NotFound,
                 Msg::fixed(
                     "上级区域不存在或不在管辖范围内。",
                     "The parent region does not exist or is outside your jurisdiction.",
@@ -85,7 +86,7 @@ pub fn create(
         None if scope.is_some() => {
             return Err(Error::validation(
                 "parent_id",
-                "required",
+                Code::Required,
                 Msg::fixed("须指定上级区域。", "A parent region is required."),
             ));
         }
@@ -95,7 +96,7 @@ pub fn create(
     if !new.level.may_have_parent(parent_level) {
         return Err(Error::validation(
             "level",
-            "invalid_parent",
+            Code::InvalidParent,
             Msg::new(
                 format!("{} 不能设在该上级区域之下。", new.level.as_str()),
                 format!(

@@ -2,6 +2,7 @@
 //! tokens are stored. A refresh token works once; presenting a used one again means it was
 //! copied, so the whole session is revoked (reuse detection).
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -34,7 +35,7 @@ struct RefreshRow {
     used_at: Option<NaiveDateTime>,
 }
 
-fn refused(code: &'static str) -> Error {
+fn refused(code: Code) -> Error {
     Error::Unauthorized {
         code,
         detail: Msg::fixed(
@@ -108,13 +109,13 @@ pub fn rotate(
         .select(RefreshRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| refused("refresh_token_invalid"))?;
+        .ok_or_else(|| refused(Code::RefreshTokenInvalid))?;
     let session: SessionRow = sessions::table
         .find(&token.session_id)
         .select(SessionRow::as_select())
         .first(conn)?;
     if session.revoked_at.is_some() || session.expires_at <= now {
-        return Err(refused("session_ended"));
+        return Err(refused(Code::SessionEnded));
     }
     // Mark used only if still unused: of two racing refreshes, one wins.
     let marked = diesel::update(
@@ -126,10 +127,10 @@ pub fn rotate(
     .execute(conn)?;
     if marked == 0 {
         revoke(conn, &session.id, "refresh_token_reused")?;
-        return Err(refused("refresh_token_reused"));
+        return Err(refused(Code::RefreshTokenReused));
     }
     if token.expires_at <= now {
-        return Err(refused("refresh_token_expired"));
+        return Err(refused(Code::RefreshTokenExpired));
     }
     insert_token(
         conn,
@@ -186,7 +187,7 @@ pub fn context(conn: &mut DbConn, session_id: &str, user_id: &str) -> Result<Ses
         ))
         .first(conn)
         .optional()?
-        .ok_or_else(|| refused("session_ended"))?;
+        .ok_or_else(|| refused(Code::SessionEnded))?;
     let grants = super::grants::live(conn, user_id, now)?;
     let assigned_paths = super::households::assigned_paths(conn, user_id)?;
     Ok(SessionContext {

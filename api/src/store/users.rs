@@ -1,5 +1,6 @@
 //! Staff accounts.
 
+use bangfu_sync::Code;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -73,7 +74,7 @@ fn region_for_user(
     let region = regions::find(conn, jurisdiction, region_id).map_err(|e| match e {
         Error::NotFound => Error::validation(
             "region_id",
-            "not_found",
+            Code::NotFound,
             Msg::fixed(
                 "区域不存在或不在管辖范围内。",
                 "The region does not exist or is outside your jurisdiction.",
@@ -84,7 +85,7 @@ fn region_for_user(
     if !role.fits(region.level()?) {
         return Err(Error::validation(
             "region_id",
-            "role_region_mismatch",
+            Code::RoleRegionMismatch,
             Msg::new(
                 format!(
                     "{} 不能隶属于{}级区域。",
@@ -113,7 +114,7 @@ pub fn create(
     if !username::acceptable(new.username) {
         return Err(Error::validation(
             "username",
-            "invalid_format",
+            Code::InvalidFormat,
             username::RULE,
         ));
     }
@@ -138,7 +139,7 @@ pub fn create(
         .execute(conn)
         .map_err(|e| match Error::from(e) {
             Error::Conflict { .. } => Error::Conflict {
-                code: "username_taken",
+                code: Code::UsernameTaken,
                 detail: Msg::fixed("用户名已被使用。", "This username is already taken."),
             },
             other => other,
@@ -240,7 +241,7 @@ pub fn update(
     let manager = actor.role.ok_or_else(Error::forbidden)?;
     if !manager.may_assign(before.user.role()?) {
         return Err(Error::Forbidden {
-            code: "role_not_assignable",
+            code: Code::RoleNotAssignable,
             detail: Msg::fixed(
                 "您不能修改该角色的账号。",
                 "You may not change accounts of this role.",
@@ -249,7 +250,7 @@ pub fn update(
     }
     if change.password_hash.is_some() && manager != Role::Admin {
         return Err(Error::Forbidden {
-            code: "password_by_admin",
+            code: Code::PasswordByAdmin,
             detail: Msg::fixed(
                 "只有系统管理员可以为他人重设密码。",
                 "Only an admin sets another user's password.",

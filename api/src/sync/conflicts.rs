@@ -2,6 +2,7 @@
 //! choice is applied like any other change, so it reaches every device on its next pull.
 
 use bangfu_sync::Clock;
+use bangfu_sync::Code;
 use bangfu_sync::wire::MutationResult;
 use serde_json::{Map, Value, json};
 
@@ -40,7 +41,7 @@ pub fn resolve(
     let conflict = records::conflict(conn, &who.scope, id)?;
     if conflict.state != "open" {
         return Err(Error::Conflict {
-            code: "conflict_already_resolved",
+            code: Code::ConflictAlreadyResolved,
             detail: Msg::fixed("该冲突已处理。", "This conflict was already resolved."),
         });
     }
@@ -80,7 +81,7 @@ pub fn resolve(
                     _ => return e,
                 };
                 Error::Unprocessable {
-                    code: "resolution_rejected",
+                    code: Code::ResolutionRejected,
                     detail: Msg::new(
                         format!("所选取值无法写入该记录：{why}"),
                         format!("The chosen value cannot be applied to the record: {why}"),

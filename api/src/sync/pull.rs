@@ -2,6 +2,7 @@
 //! order, with regions and households as reference data, and what the caller's devices must
 //! add or drop because their scope changed or a record moved away.
 
+use bangfu_sync::Code;
 use bangfu_sync::wire::Change;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -40,7 +41,7 @@ impl Cursor {
             .ok_or_else(|| {
                 Error::Validation(vec![FieldError::new(
                     "cursor",
-                    "invalid_cursor",
+                    Code::InvalidCursor,
                     Msg::fixed("cursor 无效：请使用上次同步返回的 next_cursor，或不带 cursor 从头同步。", "Invalid cursor: pass next_cursor from the last pull, or none to start over."),
                 )])
             })

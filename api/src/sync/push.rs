@@ -1,6 +1,7 @@
 //! Applying a push: every mutation of a batch is judged on its own, all of them are
 //! written in one transaction, and each answer is stored so that a repeat gets it again.
 
+use bangfu_sync::Code;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
@@ -97,16 +98,16 @@ fn device_facts(conn: &mut DbConn, who: &Pusher) -> Result<DeviceFacts> {
 
 /// The wall clock in milliseconds.
 pub fn wall_ms() -> u64 {
-    u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
+    crate::clock::current().wall_ms()
 }
 
 fn problem(
-    code: &str,
+    code: Code,
     detail: impl Into<String>,
     errors: Vec<MutationFieldError>,
 ) -> MutationProblem {
     MutationProblem {
-        code: code.to_owned(),
+        code,
         detail: detail.into(),
         errors,
     }
@@ -181,13 +182,13 @@ struct Staged {
     last_change: usize,
 }
 
-fn field_problem(field: &str, code: &str, message: &str) -> MutationProblem {
+fn field_problem(field: &str, code: Code, message: &str) -> MutationProblem {
     problem(
-        "validation_failed",
+        Code::ValidationFailed,
         format!("{field}: {message}"),
         vec![MutationFieldError {
             field: field.into(),
-            code: code.into(),
+            code,
             message: message.into(),
         }],
     )
@@ -286,13 +287,13 @@ impl Places {
                 Some(id) => match self.households.get(id) {
                     None => Err(field_problem(
                         f,
-                        "not_found",
+                        Code::NotFound,
                         "no such household in the registry",
                     )),
                     Some((region, _)) if named(REGION_FIELD) != Some(region.as_str()) => {
                         Err(field_problem(
                             REGION_FIELD,
-                            "household_elsewhere",
+                            Code::HouseholdElsewhere,
                             "the household is registered in another region",
                         ))
                     }
@@ -313,13 +314,13 @@ impl Places {
                             Some(r) if r.starts_with(served) => Ok(path.clone()),
                             Some(_) => Err(field_problem(
                                 f,
-                                "school_elsewhere",
+                                Code::SchoolElsewhere,
                                 "the school does not serve the record's region",
                             )),
                             None => Ok(path.clone()),
                         }
                     }
-                    _ => Err(field_problem(f, "not_found", "no such school")),
+                    _ => Err(field_problem(f, Code::NotFound, "no such school")),
                 },
             },
         }
@@ -512,7 +513,7 @@ pub fn apply(
                 rejected(
                     m,
                     problem(
-                        "mutation_id_reused",
+                        Code::MutationIdReused,
                         "this mutation id was already used for a different change; give every change its own id",
                         Vec::new(),
                     ),
@@ -601,7 +602,7 @@ pub fn apply_one(
         .ok_or_else(|| Error::Internal("no result".into()))?;
     if result.status == MutationStatus::Rejected {
         let p = result.problem.unwrap_or(MutationProblem {
-            code: "rejected".into(),
+            code: Code::ChangeRejected,
             detail: String::new(),
             errors: Vec::new(),
         });
@@ -611,7 +612,7 @@ pub fn apply_one(
             .map(|e| {
                 crate::error::FieldError::new(
                     e.field.clone(),
-                    "invalid",
+                    e.code,
                     crate::error::Msg::new(e.message.clone(), e.message.clone()),
                 )
             })
@@ -620,7 +621,7 @@ pub fn apply_one(
             return Err(Error::Validation(errors));
         }
         return Err(Error::Unprocessable {
-            code: "change_rejected",
+            code: Code::ChangeRejected,
             detail: crate::error::Msg::new(
                 format!("该修改无法写入：{}", p.detail),
                 format!("The change cannot be applied: {}", p.detail),
@@ -661,7 +662,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
         return Ok(rejected(
             m,
             problem(
-                "unknown_entity",
+                Code::UnknownEntity,
                 format!("no synced entity is called {:?}", m.entity),
                 Vec::new(),
             ),
@@ -671,7 +672,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
         return Ok(rejected(
             m,
             problem(
-                "invalid_id",
+                Code::InvalidId,
                 "record and mutation ids are lowercase UUIDs",
                 Vec::new(),
             ),
@@ -682,7 +683,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
         Err(e) => {
             return Ok(rejected(
                 m,
-                problem("invalid_hlc", e.to_string(), Vec::new()),
+                problem(Code::InvalidHlc, e.to_string(), Vec::new()),
             ));
         }
     };
@@ -690,7 +691,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
         return Ok(rejected(
             m,
             problem(
-                "invalid_base_version",
+                Code::InvalidBaseVersion,
                 "base_version is 0 or a version the device received",
                 Vec::new(),
             ),
@@ -707,7 +708,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
                 return Ok(rejected(
                     m,
                     problem(
-                        "clock_ahead",
+                        Code::ClockAhead,
                         format!("{e}; correct the device's clock and push again"),
                         Vec::new(),
                     ),
@@ -716,7 +717,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
             Err(e) => {
                 return Ok(rejected(
                     m,
-                    problem("invalid_hlc", e.to_string(), Vec::new()),
+                    problem(Code::InvalidHlc, e.to_string(), Vec::new()),
                 ));
             }
         }
@@ -731,7 +732,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
         rejected(
             m,
             problem(
-                "out_of_scope",
+                Code::OutOfScope,
                 "the record or its region is outside your jurisdiction and assignments",
                 Vec::new(),
             ),
@@ -759,7 +760,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
             None if schema::is_uuid(r) => {
                 return Ok(rejected(
                     m,
-                    field_problem(REGION_FIELD, "not_found", "no such region"),
+                    field_problem(REGION_FIELD, Code::NotFound, "no such region"),
                 ));
             }
             None => None,
@@ -819,7 +820,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
         return Ok(rejected(
             m,
             problem(
-                "validation_failed",
+                Code::ValidationFailed,
                 "the change does not fit the record's fields",
                 field_errors(errors),
             ),
@@ -828,7 +829,11 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
     if m.op == Op::Delete && current.is_none() {
         return Ok(rejected(
             m,
-            problem("not_found", "there is no such record to delete", Vec::new()),
+            problem(
+                Code::NotFound,
+                "there is no such record to delete",
+                Vec::new(),
+            ),
         ));
     }
     let mut merged = merge::merge(def, current.as_ref(), &inc);

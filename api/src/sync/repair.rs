@@ -4,6 +4,7 @@
 //! version, and the ids it holds that are not live in its scope. Rows are read in pages, so
 //! memory stays flat however large the scope.
 
+use bangfu_sync::Code;
 use std::collections::{BTreeMap, HashMap};
 
 use bangfu_sync::digest::{Digests, bucket_pattern};
@@ -119,7 +120,7 @@ pub fn digests(conn: &mut DbConn, scope: &Scope) -> Result<Digests> {
     Ok(d)
 }
 
-fn invalid(code: &'static str, zh: &'static str, en: &'static str) -> Error {
+fn invalid(code: Code, zh: &'static str, en: &'static str) -> Error {
     Error::validation("buckets", code, Msg::fixed(zh, en))
 }
 
@@ -132,14 +133,14 @@ pub fn repair(
     let asked: usize = req.buckets.values().map(Vec::len).sum();
     if asked > MAX_REPAIR_BUCKETS {
         return Err(invalid(
-            "too_many_buckets",
+            Code::TooManyBuckets,
             "一次修复最多 64 个分桶，请分批请求。",
             "At most 64 buckets per repair request: ask in several.",
         ));
     }
     if req.buckets.keys().chain(req.held.keys()).any(|e| !known(e)) {
         return Err(invalid(
-            "unknown_entity",
+            Code::UnknownEntity,
             "含有未知的实体名称。",
             "An entity name is unknown.",
         ));

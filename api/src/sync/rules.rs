@@ -12,6 +12,7 @@
 //! - Resident ID numbers in free text are masked in the record and kept sealed apart
 //!   ([`mask_id_numbers`]).
 
+use bangfu_sync::Code;
 use std::borrow::Cow;
 
 use bangfu_sync::schema::{EntityDef, FieldType, Writer};
@@ -92,13 +93,13 @@ pub fn capture_allowed(
         && now < window_end
 }
 
-fn refusal(code: &str, field: &str, message: String) -> MutationProblem {
+fn refusal(code: Code, field: &str, message: String) -> MutationProblem {
     MutationProblem {
-        code: code.to_owned(),
+        code,
         detail: format!("{field}: {message}"),
         errors: vec![MutationFieldError {
             field: field.to_owned(),
-            code: code.to_owned(),
+            code,
             message,
         }],
     }
@@ -124,7 +125,7 @@ pub fn server_only(
             && (value.is_null() || initial.is_some_and(|i| value.as_str() == Some(i)));
         if !(unchanged || initial_on_create) {
             return Err(refusal(
-                "server_only_field",
+                Code::ServerOnlyField,
                 name,
                 format!(
                     "{}.{name} is set only by its decision on the server, not by a device",
@@ -155,7 +156,7 @@ pub fn authors(
         let named = value.as_str().unwrap_or_default();
         if named != user_id && !may_record_for(named) {
             return Err(refusal(
-                "not_the_author",
+                Code::NotTheAuthor,
                 name,
                 format!(
                     "{}.{name} names the person the record is by: yourself, or someone of your jurisdiction you record for",
@@ -242,7 +243,7 @@ pub fn review_on_device(
         }));
     }
     Some(Err(refusal(
-        "review_by_reviewer",
+        Code::ReviewByReviewer,
         "review_status",
         format!(
             "a {}'s review is decided once, by the village secretary (the decision endpoint, or their phone), never by its author, and not changed afterwards",

@@ -2,6 +2,7 @@
 //! version, its reported outbox and its refused mutations, and the quarantine where those
 //! refusals wait to be settled, so nobody is told "synced" while something was refused.
 
+use bangfu_sync::Code;
 use std::collections::HashMap;
 
 use bangfu_sync::wire::{Mutation, MutationResult, MutationStatus};
@@ -337,7 +338,7 @@ pub fn settle(
     }
     if row.state != "open" {
         return Err(Error::Conflict {
-            code: "already_settled",
+            code: Code::AlreadySettled,
             detail: Msg::fixed(
                 "该被拒变更已处理。",
                 "This refused change was already settled.",

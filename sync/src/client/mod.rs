@@ -12,6 +12,7 @@ pub mod store;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::codes::Code;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -34,8 +35,13 @@ pub enum ClientError {
     /// No answer from the server (offline, timeout): nothing was lost, try again later.
     #[error("server unreachable: {0}")]
     Offline(String),
+    /// The server refused; `code` is the problem's code, when the answer was a problem.
     #[error("server answered {status}: {body}")]
-    Server { status: u16, body: String },
+    Server {
+        status: u16,
+        code: Option<Code>,
+        body: String,
+    },
     #[error("local store: {0}")]
     Local(String),
     /// The change does not fit the entity; nothing was recorded.
@@ -46,6 +52,12 @@ pub enum ClientError {
     /// The command line could not be understood (the text is clap's help or error).
     #[error("{0}")]
     Usage(String),
+}
+
+/// The `code` of a problem answer.
+fn problem_code(body: &str) -> Option<Code> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    serde_json::from_value(v.get("code")?.clone()).ok()
 }
 
 impl From<diesel::result::Error> for ClientError {
@@ -205,10 +217,15 @@ impl Field {
         let status = r.status().as_u16();
         let text = r.text()?;
         if !(200..300).contains(&status) {
-            return Err(ClientError::Server { status, body: text });
+            return Err(ClientError::Server {
+                status,
+                code: problem_code(&text),
+                body: text,
+            });
         }
         serde_json::from_str(&text).map_err(|e| ClientError::Server {
             status,
+            code: None,
             body: e.to_string(),
         })
     }
@@ -337,7 +354,7 @@ impl Field {
         let def = schema::entity(entity).ok_or_else(|| {
             ClientError::Invalid(vec![Rejection {
                 field: String::new(),
-                code: "unknown_entity",
+                code: Code::UnknownEntity,
                 message: format!("no entity {entity}"),
             }])
         })?;
@@ -525,9 +542,10 @@ impl Field {
                     }
                 }
                 // Offline longer than the server keeps deletions: start over, once.
-                Err(ClientError::Server { status: 410, body })
-                    if !reset && body.contains("reset_required") =>
-                {
+                Err(ClientError::Server {
+                    code: Some(Code::ResetRequired),
+                    ..
+                }) if !reset => {
                     reset = true;
                     self.reset()?;
                 }

@@ -213,20 +213,23 @@ impl Field {
                     return self.mark_uploaded(sha);
                 }
                 Ok(_) | Err(ClientError::Server { status: 415, .. }) => {}
-                Err(ClientError::Server { status: 422, body }) => {
+                Err(ClientError::Server {
+                    status: 422, body, ..
+                }) => {
                     return Ok(Outcome::Refused(body));
                 }
                 Err(e) => return Err(e),
             }
         }
         let body = json!({"sha256": sha, "size": size, "kind": "photo", "file_name": name});
-        let mut up = match self
-            .send(|http, token| http.post(&create_url).bearer_auth(token).json(&body))
-        {
-            Ok(v) => v,
-            Err(ClientError::Server { status: 422, body }) => return Ok(Outcome::Refused(body)),
-            Err(e) => return Err(e),
-        };
+        let mut up =
+            match self.send(|http, token| http.post(&create_url).bearer_auth(token).json(&body)) {
+                Ok(v) => v,
+                Err(ClientError::Server {
+                    status: 422, body, ..
+                }) => return Ok(Outcome::Refused(body)),
+                Err(e) => return Err(e),
+            };
         let mut file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) if up["state"] != "complete" => return Ok(Outcome::Refused(e.to_string())),
@@ -263,7 +266,9 @@ impl Field {
                 Err(ClientError::Server { status: 409, .. }) => {
                     self.send(|http, token| http.get(&url).bearer_auth(token))?
                 }
-                Err(ClientError::Server { status: 422, body }) => {
+                Err(ClientError::Server {
+                    status: 422, body, ..
+                }) => {
                     return Ok(Outcome::Refused(body));
                 }
                 Err(e) => return Err(e),

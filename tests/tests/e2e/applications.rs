@@ -367,7 +367,7 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     decide(&secretary.access, json!({"action": "pass"})).assert_problem(403, "not_your_step");
 
     // On notice for five working days, over a holiday week.
-    let today = bangfu::store::today();
+    let today = s.clock().today();
     let cal = holiday_week(&s, &county.access, today);
     let r = decide(&county.access, json!({"action": "pass"}));
     assert_eq!(r.body["status"], "in_notice", "{}", r.text);
@@ -426,11 +426,7 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     assert_eq!(codes(&r), vec!["action:invalid_value".to_owned()]);
 
     // The notice runs out (time passes), and the county approves: a file is opened.
-    let yesterday = today - Duration::days(1);
-    s.db.execute(&format!(
-        "UPDATE applications SET notice_ends_on = '{yesterday}' WHERE id = '{id}'"
-    ))
-    .expect("let the notice run out");
+    s.advance(Duration::days((ends - today).num_days() + 1));
     let r = decide(
         &county.access,
         json!({"action": "approve", "category": "relative"}),
@@ -711,10 +707,8 @@ pub(crate) fn approved_file(s: &TestServer, name: &str) -> (String, bangfu_e2e::
         );
         assert_eq!(r.status, 200, "{}", r.text);
     }
-    s.db.execute(&format!(
-        "UPDATE applications SET notice_ends_on = '2000-01-01' WHERE id = '{id}'"
-    ))
-    .expect("let the notice run out");
+    // The notice runs out.
+    s.advance(Duration::days(30));
     let r = s.call(
         "POST",
         &format!("/v1/applications/{id}/decisions"),
@@ -733,7 +727,8 @@ fn six_months_above_the_dibao_make_an_exit_candidate_and_exit_goes_through_notic
     let s = start();
     let (file, county) = approved_file(&s, "zhao");
     let secretary = s.login("qingshan_secretary");
-    let last = bangfu::store::today() - Duration::days(i64::from(bangfu::store::today().day()));
+    let today = s.clock().today();
+    let last = today - Duration::days(i64::from(today.day()));
     let month = |back: u32| {
         (last - chrono::Months::new(back))
             .format("%Y-%m")
@@ -791,10 +786,8 @@ fn six_months_above_the_dibao_make_an_exit_candidate_and_exit_goes_through_notic
     assert_eq!(r.body["status"], "exit_notice", "{}", r.text);
     assert!(r.body["exit_notice_ends_on"].as_str().is_some());
     step(&county.access, "confirm").assert_problem(409, "notice_not_over");
-    s.db.execute(&format!(
-        "UPDATE case_files SET exit_notice_ends_on = '2000-01-01' WHERE id = '{file}'"
-    ))
-    .expect("let the notice run out");
+    // The exit notice runs out.
+    s.advance(Duration::days(30));
     let r = step(&county.access, "confirm");
     assert_eq!(r.body["status"], "exited", "{}", r.text);
     assert!(

@@ -328,7 +328,7 @@ fn every_ledger_exports_as_xlsx_and_csv_with_its_columns_and_values() {
             "home_teaching"
         ]
     );
-    let today = bangfu::store::today().to_string();
+    let today = c.s.clock().today().to_string();
 
     for ledger in list.body["items"].as_array().cloned().unwrap_or_default() {
         let name = ledger["name"].as_str().unwrap_or_default();

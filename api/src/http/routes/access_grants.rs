@@ -6,6 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -219,7 +220,7 @@ pub async fn for_review(
         Some(_) => {
             return Err(Error::validation(
                 "state",
-                "invalid_value",
+                Code::InvalidValue,
                 Msg::fixed("state 为 pending 或 all。", "state is pending or all."),
             ));
         }
@@ -286,7 +287,7 @@ pub async fn review(
     if !justified && note.is_none() {
         return Err(Error::validation(
             "note",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "认定不当须说明理由。",
                 "An unjustified verdict needs a note.",
@@ -296,7 +297,7 @@ pub async fn review(
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(Error::validation(
             "note",
-            "too_long",
+            Code::TooLong,
             Msg::fixed("说明最多 500 字。", "A note has at most 500 characters."),
         ));
     }

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -70,7 +71,7 @@ pub async fn wechat_login(
     if code.is_empty() || code.len() > 128 {
         return Err(Error::validation(
             "code",
-            "invalid_format",
+            Code::InvalidFormat,
             Msg::fixed("登录凭证无效。", "Invalid login code."),
         ));
     }

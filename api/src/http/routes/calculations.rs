@@ -3,6 +3,7 @@
 //! explained line by line with the rule and the figures used.
 
 use actix_web::{post, web};
+use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -69,7 +70,7 @@ impl FinancesBody {
         c.rule(
             (1..=100).contains(&self.members),
             &format!("{prefix}members"),
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "家庭人口须在 1 到 100 人之间。",
                 "A household has 1 to 100 members.",
@@ -129,7 +130,7 @@ fn assess_error(e: AssessError) -> Error {
             ),
         ),
     };
-    Error::validation(field, "invalid_value", text)
+    Error::validation(field, Code::InvalidValue, text)
 }
 
 async fn dibao_of(
@@ -245,7 +246,7 @@ pub async fn aid_check(
     c.rule(
         b.students <= 20,
         "students",
-        "out_of_range",
+        Code::OutOfRange,
         Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
     );
     c.finish()?;

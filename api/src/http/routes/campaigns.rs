@@ -1,6 +1,7 @@
 //! Campaigns (R-VISIT-5, R-DROP-6): `/v1/campaigns`, their progress per helper, village or
 //! school, and marking phases done.
 
+use bangfu_sync::Code;
 use std::collections::BTreeSet;
 
 use actix_web::http::StatusCode;
@@ -119,7 +120,7 @@ pub async fn create(
     if b.name.trim().is_empty() || b.name.chars().count() > 100 {
         errors.push(crate::error::FieldError::new(
             "name",
-            "invalid_length",
+            Code::InvalidLength,
             Msg::fixed(
                 "名称须为 1 到 100 个字。",
                 "A name has 1 to 100 characters.",

@@ -2,6 +2,7 @@
 //! process and return to difficulty.
 
 use actix_web::{HttpResponse, get, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -106,7 +107,7 @@ pub async fn pay(
     c.rule(
         b.students <= 20,
         "students",
-        "out_of_range",
+        Code::OutOfRange,
         Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
     );
     c.finish()?;
@@ -293,7 +294,7 @@ pub async fn exit_candidates(
         Some(m) => exit::parse_month(m).ok_or_else(|| {
             Error::validation(
                 "through",
-                "invalid_format",
+                Code::InvalidFormat,
                 Msg::fixed("月份格式为 YYYY-MM。", "through is YYYY-MM."),
             )
         })?,

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,7 +72,7 @@ fn out(b: BlockRow) -> BlockOut {
 
 fn device_required() -> Error {
     Error::Unprocessable {
-        code: "device_required",
+        code: Code::DeviceRequired,
         detail: Msg::fixed(
             "编号段属于已登记的设备：请在设备上登录后预留。",
             "Number blocks belong to a registered device: sign in on it to reserve one.",
@@ -105,7 +106,7 @@ pub async fn reserve(
     create_once(&state, &caller, &req, &fingerprint, move |c| {
         let places = Places::load(c, [path.as_str()], &[])?;
         let county = places.county_code(&path).ok_or(Error::Unprocessable {
-            code: "no_county",
+            code: Code::NoCounty,
             detail: Msg::fixed(
                 "所在区域不属于任何县，无法编号。",
                 "Your region lies in no county: cases cannot be numbered.",

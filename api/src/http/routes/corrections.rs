@@ -2,6 +2,7 @@
 //! `POST /v1/corrections/{id}/decision`, each level accepting or rejecting in turn.
 
 use actix_web::{get, post, web};
+use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -82,14 +83,14 @@ pub async fn decide(
     if b.decision == Decision::Reject && reason.is_none() {
         return Err(Error::validation(
             "reason",
-            "required",
+            Code::Required,
             Msg::fixed("退回须说明理由。", "A rejection needs a reason."),
         ));
     }
     if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
         return Err(Error::validation(
             "reason",
-            "too_long",
+            Code::TooLong,
             Msg::fixed(
                 "理由最多 1000 字。",
                 "A reason has at most 1000 characters.",
@@ -98,7 +99,7 @@ pub async fn decide(
     }
     let (expected, accepted, stamp) = level_of(caller.role).ok_or_else(Error::forbidden)?;
     let caller: Caller = (*caller).clone();
-    let (clock, key) = (state.clock.clone(), state.data_key.clone());
+    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
     let out = state
         .db
         .write(move |c| {
@@ -116,7 +117,7 @@ pub async fn decide(
                 .unwrap_or("pending");
             if status != expected {
                 return Err(Error::Conflict {
-                    code: "not_at_your_level",
+                    code: Code::NotAtYourLevel,
                     detail: Msg::new(
                         format!("该修改当前状态为 {status}，不在本级审核。"),
                         format!("The correction is {status}: not for your level to decide."),

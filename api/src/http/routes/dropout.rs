@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use bangfu_sync::Code;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -215,13 +216,13 @@ pub async fn record_document(
     if !bangfu_sync::schema::DROPOUT_DOCUMENT_KINDS.contains(&b.kind.as_str()) {
         return Err(Error::validation(
             "kind",
-            "invalid_value",
+            Code::InvalidValue,
             Msg::fixed("未知的文书种类。", "Unknown kind of document."),
         ));
     }
     if !may_issue(caller.role, &b.issued_by) {
         return Err(Error::Forbidden {
-            code: "not_the_issuer",
+            code: Code::NotTheIssuer,
             detail: Msg::fixed(
                 "该文书须由签发机关（乡镇或县）的工作人员登记。",
                 "This document is recorded by staff of the body that issues it (township, county).",
@@ -230,7 +231,7 @@ pub async fn record_document(
     }
     crate::fieldwork::catch_up(&state.db).await?;
     let caller: Caller = (*caller).clone();
-    let (clock, key) = (state.clock.clone(), state.data_key.clone());
+    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
     let out = state
         .db
         .write(move |c| {
@@ -255,7 +256,7 @@ pub async fn record_document(
                     now_ev.steps.iter().filter(|s| s.step < step).collect();
                 if let Some(undone) = before.iter().find(|s| !s.done) {
                     return Err(Error::Unprocessable {
-                        code: "step_out_of_order",
+                        code: Code::StepOutOfOrder,
                         detail: Msg::new(
                             format!("须先完成“{}”这一步。", undone.step.as_str()),
                             format!("The step {} must be done first.", undone.step.as_str()),
@@ -354,11 +355,11 @@ pub async fn home_teaching_compliance(
     q: web::Query<ComplianceParams>,
 ) -> Result<web::Json<HomeTeachingCompliance>> {
     let first = match q.month.as_deref() {
-        None => crate::fieldwork::today().with_day(1).unwrap_or_default(),
+        None => crate::clock::today().with_day(1).unwrap_or_default(),
         Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| {
             Error::validation(
                 "month",
-                "invalid_format",
+                Code::InvalidFormat,
                 Msg::fixed("month 格式为 YYYY-MM。", "month is YYYY-MM."),
             )
         })?,

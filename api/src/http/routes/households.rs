@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -91,7 +92,7 @@ impl Location {
                 && (-90.0..=90.0).contains(&self.lat)
                 && (-180.0..=180.0).contains(&self.lng),
             field,
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "位置须为纬度 −90…90、经度 −180…180（WGS 84）。",
                 "A location is a latitude within −90…90 and a longitude within −180…180 (WGS 84).",
@@ -214,7 +215,7 @@ pub async fn create(
     c.rule(
         b.phone.as_deref().is_none_or(valid_phone),
         "phone",
-        "invalid_format",
+        Code::InvalidFormat,
         Msg::fixed(
             "手机号须为 11 位数字。",
             "phone is an 11-digit mobile number.",
@@ -262,7 +263,7 @@ pub async fn create(
     // Someone registered outside the caller's jurisdiction: refused without a word about
     // where, and put to the lowest office holding both (after the refusal rolled back).
     if let Err(Error::Conflict {
-        code: "person_not_registrable",
+        code: Code::PersonNotRegistrable,
         ..
     }) = &created
     {
@@ -317,7 +318,7 @@ pub async fn list(
             if n.len() != 18 {
                 return Err(Error::Validation(vec![FieldError::new(
                     "id_number",
-                    "invalid_format",
+                    Code::InvalidFormat,
                     Msg::fixed(
                         "请输入完整的 18 位身份证号码。",
                         "Give the full 18-character ID number.",
@@ -429,7 +430,7 @@ pub async fn update(
         c.rule(
             valid_phone(p),
             "phone",
-            "invalid_format",
+            Code::InvalidFormat,
             Msg::fixed(
                 "手机号须为 11 位数字。",
                 "phone is an 11-digit mobile number.",
@@ -650,7 +651,7 @@ pub async fn decide_candidate(
         (true, _) => {
             return Err(Error::validation(
                 "keep",
-                "required",
+                Code::Required,
                 Msg::fixed(
                     "合并须指明保留 a 或 b。",
                     "A merge names the record kept: a or b.",
@@ -748,7 +749,7 @@ pub async fn list_referrals(
         Some(_) => {
             return Err(Error::validation(
                 "status",
-                "invalid_value",
+                Code::InvalidValue,
                 Msg::fixed("status 为 open 或 settled。", "status is open or settled."),
             ));
         }

@@ -7,6 +7,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
+use bangfu_sync::Code;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -150,7 +151,7 @@ struct Filters {
     unmask: bool,
 }
 
-fn invalid(field: &str, code: &'static str, zh: String, en: String) -> FieldError {
+fn invalid(field: &str, code: Code, zh: String, en: String) -> FieldError {
     FieldError::new(field, code, Msg::new(zh, en))
 }
 
@@ -159,7 +160,7 @@ fn filters(errors: &mut Vec<FieldError>, q: &FilterQuery) -> Filters {
     if region_id.is_some_and(|r| uuid::Uuid::parse_str(r).is_err()) {
         errors.push(invalid(
             "region_id",
-            "invalid_format",
+            Code::InvalidFormat,
             "region_id 须为区域 id（UUID）。".into(),
             "region_id is a region id (a UUID).".into(),
         ));
@@ -170,7 +171,7 @@ fn filters(errors: &mut Vec<FieldError>, q: &FilterQuery) -> Filters {
         if d.is_none() {
             errors.push(invalid(
                 field,
-                "invalid_format",
+                Code::InvalidFormat,
                 format!("{field} 须为日期 YYYY-MM-DD。"),
                 format!("{field} is a date, YYYY-MM-DD."),
             ));
@@ -183,7 +184,7 @@ fn filters(errors: &mut Vec<FieldError>, q: &FilterQuery) -> Filters {
     {
         errors.push(invalid(
             "to",
-            "out_of_range",
+            Code::OutOfRange,
             "to 不能早于 from。".into(),
             "to is not before from.".into(),
         ));
@@ -202,7 +203,7 @@ fn format_of(errors: &mut Vec<FieldError>, f: Option<&str>) -> Format {
         Some(s) => Format::parse(s).unwrap_or_else(|| {
             errors.push(invalid(
                 "format",
-                "invalid_value",
+                Code::InvalidValue,
                 format!("不支持的格式“{s}”：可选 xlsx 或 csv。"),
                 format!("Unsupported format {s:?}: use xlsx or csv."),
             ));
@@ -290,7 +291,7 @@ pub async fn workbook(
             Some(_) => {}
             None => errors.push(invalid(
                 "ledgers",
-                "invalid_value",
+                Code::InvalidValue,
                 format!("没有名为“{name}”的台账。"),
                 format!("There is no ledger named {name:?}."),
             )),
@@ -475,7 +476,10 @@ mod tests {
         let mut errors = Vec::new();
         let _ = format_of(&mut errors, Some("pdf"));
         let _ = filters(&mut errors, &q(Some("nope"), "2026-02-30", "2026-01-01"));
-        let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        let fields: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
         assert_eq!(
             fields,
             [

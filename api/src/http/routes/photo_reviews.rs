@@ -253,7 +253,7 @@ pub async fn decide(
         DecisionKind::Rejected => Verdict::Rejected,
     };
     let who = Pusher::deciding(&caller);
-    let (clock, key, id) = (state.clock.clone(), state.data_key.clone(), id.to_string());
+    let (clock, key, id) = (state.hlc.clone(), state.data_key.clone(), id.to_string());
     let reason = b.reason;
     let decided = state
         .db

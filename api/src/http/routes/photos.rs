@@ -4,6 +4,7 @@
 //! knowing the digest is not enough. Roles that may not see personal data get copies
 //! without EXIF location.
 
+use bangfu_sync::Code;
 use std::ops::Range;
 
 use actix_web::body::SizedStream;
@@ -45,7 +46,7 @@ pub struct PhotoQuery {
 
 fn pending() -> Error {
     Error::Conflict {
-        code: "derivative_pending",
+        code: Code::DerivativePending,
         detail: Msg::fixed(
             "缩略图正在生成，请稍后重试。",
             "The resized copy is being made; retry shortly.",
@@ -59,7 +60,7 @@ fn choose(blob: &BlobRow, size: Size, sees_location: bool) -> Result<(Variant, S
         "ready" => Ok(()),
         "pending" => Err(pending()),
         _ => Err(Error::Unprocessable {
-            code: "no_resized_copy",
+            code: Code::NoResizedCopy,
             detail: Msg::fixed(
                 "该格式（如 HEIC、PDF）不生成缩略图，请取原件。",
                 "Files of this format (e.g. HEIC, PDF) have no resized copies; fetch the original.",
@@ -78,7 +79,7 @@ fn choose(blob: &BlobRow, size: Size, sees_location: bool) -> Result<(Variant, S
                 Err(pending())
             } else {
                 Err(Error::Forbidden {
-                    code: "location_withheld",
+                    code: Code::LocationWithheld,
                     detail: Msg::fixed(
                         "该原件含拍摄位置，当前角色只能查看缩略图或中等尺寸。",
                         "This original carries its location; your role may fetch the medium or thumbnail size only.",

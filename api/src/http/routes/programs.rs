@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -133,7 +134,7 @@ fn check(b: &NewProgramBody) -> Result<()> {
         (2..=40).contains(&b.code.len())
             && b.code.bytes().all(|x| x.is_ascii_lowercase() || x == b'_'),
         "code",
-        "invalid_format",
+        Code::InvalidFormat,
         msg(
             "编码为 2 到 40 个小写字母或下划线。",
             "code is 2 to 40 lowercase letters or '_'.",
@@ -144,7 +145,7 @@ fn check(b: &NewProgramBody) -> Result<()> {
     c.rule(
         CATEGORIES.contains(&b.category.as_str()),
         "category",
-        "invalid_value",
+        Code::InvalidValue,
         msg(
             "类别须为 deep、relative、accidental 或 any。",
             "category is deep, relative, accidental or any.",
@@ -153,13 +154,13 @@ fn check(b: &NewProgramBody) -> Result<()> {
     c.rule(
         !b.aid_kinds.is_empty() && b.aid_kinds.iter().all(|k| AID_KINDS.contains(&k.as_str())),
         "aid_kinds",
-        "invalid_value",
+        Code::InvalidValue,
         msg("救助类型无效。", "Unknown aid kind."),
     );
     c.rule(
         (1..=30).contains(&b.notice_workdays),
         "notice_workdays",
-        "out_of_range",
+        Code::OutOfRange,
         msg(
             "公示期为 1 到 30 个工作日。",
             "The notice lasts 1 to 30 working days.",
@@ -168,7 +169,7 @@ fn check(b: &NewProgramBody) -> Result<()> {
     c.rule(
         !b.checklist.is_empty(),
         "checklist",
-        "required",
+        Code::Required,
         msg("须列出材料清单。", "List the materials."),
     );
     for (i, item) in b.checklist.iter().enumerate() {
@@ -176,7 +177,7 @@ fn check(b: &NewProgramBody) -> Result<()> {
         c.rule(
             b.checklist.iter().filter(|x| x.code == item.code).count() == 1,
             &format!("checklist[{i}].code"),
-            "duplicate",
+            Code::Duplicate,
             msg("材料编码重复。", "Duplicate material code."),
         );
         c.rule(
@@ -184,7 +185,7 @@ fn check(b: &NewProgramBody) -> Result<()> {
                 .as_ref()
                 .is_none_or(|s| b.situations.contains(s)),
             &format!("checklist[{i}].required_when"),
-            "unknown_situation",
+            Code::UnknownSituation,
             msg(
                 "该情形未在 situations 中列出。",
                 "The situation is not listed in situations.",
@@ -193,7 +194,7 @@ fn check(b: &NewProgramBody) -> Result<()> {
         c.rule(
             !item.accepts.is_empty() && item.accepts.iter().all(|a| ACCEPTS.contains(&a.as_str())),
             &format!("checklist[{i}].accepts"),
-            "invalid_value",
+            Code::InvalidValue,
             msg(
                 "accepts 只能是 image 或 pdf。",
                 "accepts is image and/or pdf.",
@@ -279,14 +280,14 @@ pub async fn put_year(
     if s.year != *year {
         return Err(Error::validation(
             "year",
-            "mismatch",
+            Code::Mismatch,
             Msg::fixed("年份与路径不一致。", "The year differs from the path's."),
         ));
     }
     Calendar::default().load(&s).map_err(|e| {
         Error::validation(
             "holidays",
-            "inconsistent",
+            Code::Inconsistent,
             Msg::new(
                 format!("日程有误：{e:?}"),
                 format!("The schedule is inconsistent: {e:?}"),

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -139,7 +140,7 @@ fn check_dibao(c: &mut Checks, dibao: Option<i64>) {
     c.rule(
         dibao.is_none_or(|d| d > 0 && d < 10_000_000),
         "dibao_fen",
-        "out_of_range",
+        Code::OutOfRange,
         Msg::fixed(
             "低保标准须为正整数（分）。",
             "dibao_fen is a positive number of fen.",
@@ -167,7 +168,7 @@ pub async fn create(
     c.rule(
         region::valid_code(&b.code),
         "code",
-        "invalid_format",
+        Code::InvalidFormat,
         Msg::fixed(
             "区划代码须为 2 到 20 位字母或数字。",
             "code is 2 to 20 letters or digits.",

@@ -2,13 +2,14 @@
 //! `GET /v1/supervision/metrics`.
 
 use actix_web::{get, web};
+use bangfu_sync::Code;
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Require, perm};
 use crate::domain::access::Scope;
-use crate::domain::deadline::{end_of_local_day, start_of_local_day};
+use crate::domain::deadline::{end_of_china_day, start_of_china_day};
 use crate::error::{Error, Msg, Result};
 use crate::state::AppState;
 use crate::store::metrics::{Metrics, Period, by_child};
@@ -67,7 +68,7 @@ pub async fn metrics(
     if q.to < q.from || q.to - q.from > Duration::days(400) {
         return Err(Error::validation(
             "to",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "期间须为 1 到 400 天，且结束不早于开始。",
                 "The period runs 1 to 400 days, ending on or after its start.",
@@ -86,8 +87,8 @@ pub async fn metrics(
             let region = regions::find(c, Some(&scope), &region_id)?;
             let p = Period {
                 path: region.path.clone(),
-                from: start_of_local_day(q.from),
-                to: end_of_local_day(q.to),
+                from: start_of_china_day(q.from),
+                to: end_of_china_day(q.to),
                 from_day: q.from,
                 to_day: q.to,
                 now: crate::store::now(),

@@ -2,6 +2,7 @@
 //! `sync/PROTOCOL.md`; the work is done in `crate::sync`.
 
 use actix_web::{HttpRequest, get, post, web};
+use bangfu_sync::Code;
 use bangfu_sync::PROTOCOL_VERSION;
 use bangfu_sync::digest::Digests;
 use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule, Writer};
@@ -75,7 +76,7 @@ fn report(req: &HttpRequest) -> DeviceReport {
 
 fn pusher(caller: &Caller) -> Result<Pusher> {
     let device_id = caller.device_id.clone().ok_or(Error::Unprocessable {
-        code: "device_required",
+        code: Code::DeviceRequired,
         detail: Msg::fixed(
             "同步需要已登记的设备：先调用 POST /v1/devices，再带 device_id 登录。",
             "Sync needs a registered device: POST /v1/devices, then sign in with its device_id.",
@@ -86,7 +87,7 @@ fn pusher(caller: &Caller) -> Result<Pusher> {
 
 fn server_hlc(state: &AppState) -> Result<String> {
     let mut clock = state
-        .clock
+        .hlc
         .lock()
         .map_err(|_| Error::Internal("clock poisoned".into()))?;
     Ok(clock.tick(wall_ms()).map_err(Error::internal)?.to_string())
@@ -116,7 +117,7 @@ pub async fn push(
     if mutations.len() > MAX_BATCH {
         return Err(Error::BatchTooLarge { max: MAX_BATCH });
     }
-    let (clock, key) = (state.clock.clone(), state.data_key.clone());
+    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
     let (rep, region_path) = (report(&req), caller.region_path.clone());
     let work = move |c: &mut crate::store::DbConn| {
         let results = apply_push::apply(c, &who, &clock, &key, &mutations)?;
@@ -177,7 +178,7 @@ pub async fn pull(
         Some(_) => {
             return Err(Error::validation(
                 "limit",
-                "out_of_range",
+                Code::OutOfRange,
                 Msg::fixed(
                     "limit 须在 1 到 1000 之间。",
                     "limit must be between 1 and 1000.",
@@ -299,7 +300,7 @@ pub async fn digest(
     let device = Digests::from_wire(&body.0.digests).ok_or_else(|| {
         Error::validation(
             "digests",
-            "invalid_digest",
+            Code::InvalidDigest,
             Msg::fixed(
                 "摘要须为 32 位十六进制数，分桶编号为 0 到 255。",
                 "Digests are 32 hex digits and buckets 0 to 255.",
@@ -533,7 +534,7 @@ pub async fn list_conflicts(
         Some(_) => {
             return Err(Error::validation(
                 "state",
-                "invalid_value",
+                Code::InvalidValue,
                 Msg::fixed("state 须为 open 或 all。", "state is open or all."),
             ));
         }
@@ -591,7 +592,7 @@ pub async fn resolve_conflict(
         _ => {
             return Err(Error::validation(
                 "keep",
-                "invalid_value",
+                Code::InvalidValue,
                 Msg::fixed(
                     "keep 须为 kept、lost，或 value 并同时给出 value。",
                     "keep is kept, lost, or value together with a value.",
@@ -601,7 +602,7 @@ pub async fn resolve_conflict(
     };
     // A resolution is a change like any other, made online by the person.
     let who = Pusher::online(&caller);
-    let (clock, key, id) = (state.clock.clone(), state.data_key.clone(), id.to_string());
+    let (clock, key, id) = (state.hlc.clone(), state.data_key.clone(), id.to_string());
     let (row, _) = state
         .db
         .write(move |c| conflicts::resolve(c, &who, &clock, &key, &id, choice))

@@ -2,6 +2,7 @@
 //! versions, outbox, refusals) and the quarantine of refused mutations.
 
 use actix_web::{get, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -152,7 +153,7 @@ pub async fn quarantine(
                 .ok_or_else(|| {
                     Error::Validation(vec![FieldError::new(
                         "cursor",
-                        "invalid_cursor",
+                        Code::InvalidCursor,
                         Msg::fixed("cursor 无效。", "Invalid cursor."),
                     )])
                 })?,
@@ -165,7 +166,7 @@ pub async fn quarantine(
         Some(_) => {
             return Err(Error::validation(
                 "state",
-                "invalid_value",
+                Code::InvalidValue,
                 Msg::fixed(
                     "state 为 open、settled 或 all。",
                     "state is open, settled or all.",
@@ -219,7 +220,7 @@ pub async fn settle(
     if note.chars().count() < 4 {
         return Err(Error::validation(
             "note",
-            "required",
+            Code::Required,
             Msg::fixed(
                 "请说明处理情况（至少 4 个字）。",
                 "Say what was done (at least 4 characters).",

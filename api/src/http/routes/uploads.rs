@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -133,7 +134,7 @@ fn check_file_name(c: &mut Checks, name: &str) {
     if unsafe_name {
         c.errors.push(FieldError::new(
             "file_name",
-            "invalid_format",
+            Code::InvalidFormat,
             Msg::fixed(
                 "文件名不得含路径（/、\\、..）或控制字符。",
                 "A file name may not contain a path (/, \\, ..) or control characters.",
@@ -235,7 +236,7 @@ pub async fn create(
     if b.size < 1 {
         c.errors.push(FieldError::new(
             "size",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed("size 须为正数。", "size must be positive."),
         ));
     }
@@ -378,7 +379,7 @@ fn check_open_limit(c: &mut DbConn, r: &UploadRow, limits: (i64, i64)) -> Result
     let (max_open, per_account) = limits;
     if rows::count_open_of_account(c, &r.user_id, now())? >= per_account {
         return Err(Error::Conflict {
-            code: "too_many_open_uploads",
+            code: Code::TooManyOpenUploads,
             detail: Msg::new(
                 format!("本账号未完成的上传已达 {per_account} 个，请先续传完成或取消。"),
                 format!(
@@ -389,7 +390,7 @@ fn check_open_limit(c: &mut DbConn, r: &UploadRow, limits: (i64, i64)) -> Result
     }
     if rows::count_open(c, &r.user_id, r.device_id.as_deref(), now())? >= max_open {
         return Err(Error::Conflict {
-            code: "too_many_open_uploads",
+            code: Code::TooManyOpenUploads,
             detail: Msg::new(
                 format!("本设备未完成的上传已达 {max_open} 个，请先续传完成或取消。"),
                 format!(
@@ -508,7 +509,7 @@ fn offset_header(req: &HttpRequest) -> Result<i64> {
         .and_then(|v| v.trim().parse::<i64>().ok())
         .filter(|n| *n >= 0)
         .ok_or(Error::BadRequest {
-            code: "upload_offset_required",
+            code: Code::UploadOffsetRequired,
             detail: Msg::fixed(
                 "请在 Upload-Offset 头中给出本块的起始字节位置。",
                 "Send the chunk's starting byte in an Upload-Offset header.",
@@ -568,13 +569,13 @@ pub async fn append(
         .await?;
     if up.state == COMPLETE {
         return Err(Error::Conflict {
-            code: "upload_complete",
+            code: Code::UploadComplete,
             detail: Msg::fixed("该上传已完成。", "This upload is already complete."),
         });
     }
     if offset != up.received {
         let e = Error::Conflict {
-            code: "offset_mismatch",
+            code: Code::OffsetMismatch,
             detail: Msg::new(
                 format!("服务器已收到 {} 字节，请从该位置续传。", up.received),
                 format!("The server holds {} bytes: resume from there.", up.received),
@@ -604,7 +605,7 @@ where
     let photos = state.photos.clone();
     let Some(_claim) = photos.claim(&up.id) else {
         return Err(Error::Conflict {
-            code: "upload_busy",
+            code: Code::UploadBusy,
             detail: Msg::fixed(
                 "该上传正在接收另一块数据。",
                 "Another chunk of this upload is being received.",
@@ -662,7 +663,7 @@ where
             .write(move |c| rows::rewind(c, &uid, from, held, now(), expires))
             .await?;
         let e = Error::Conflict {
-            code: "offset_mismatch",
+            code: Code::OffsetMismatch,
             detail: Msg::new(
                 format!("服务器已收到 {held} 字节，请从该位置续传。"),
                 format!("The server holds {held} bytes: resume from there."),
@@ -693,7 +694,7 @@ where
 
 fn busy_elsewhere() -> Error {
     Error::Conflict {
-        code: "upload_busy",
+        code: Code::UploadBusy,
         detail: Msg::fixed(
             "该上传已被另一请求修改，请查询偏移量。",
             "Another request changed this upload: ask for the offset.",
@@ -719,7 +720,7 @@ pub async fn cancel(
     let photos = state.photos.clone();
     let Some(_claim) = photos.claim(&sid) else {
         return Err(Error::Conflict {
-            code: "upload_busy",
+            code: Code::UploadBusy,
             detail: Msg::fixed(
                 "该上传正在接收数据。",
                 "A chunk of this upload is being received.",
@@ -733,7 +734,7 @@ pub async fn cancel(
             let u = rows::find_upload(c, &uid, &s, now())?;
             if u.state != OPEN {
                 return Err(Error::Conflict {
-                    code: "upload_complete",
+                    code: Code::UploadComplete,
                     detail: Msg::fixed("该上传已完成。", "This upload is already complete."),
                 });
             }

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -193,7 +194,7 @@ fn check_phone(c: &mut Checks, phone: Option<&str>) {
     c.rule(
         phone.is_none_or(valid_phone),
         "phone",
-        "invalid_format",
+        Code::InvalidFormat,
         Msg::fixed(
             "手机号须为 11 位数字。",
             "phone is an 11-digit mobile number.",
@@ -206,7 +207,7 @@ fn may_assign(caller: &Caller, role: Role) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Forbidden {
-            code: "role_not_assignable",
+            code: Code::RoleNotAssignable,
             detail: Msg::fixed("您不能授予该角色。", "You may not give this role."),
         })
     }
@@ -231,7 +232,7 @@ pub async fn create(
     c.rule(
         username::acceptable(&b.username),
         "username",
-        "invalid_format",
+        Code::InvalidFormat,
         username::RULE,
     );
     c.text("display_name", &b.display_name, 1, 60);

@@ -3,6 +3,7 @@
 //! `GET /v1/deadlines/compliance` (met on time, late, missed, per kind).
 
 use actix_web::{HttpRequest, get, web};
+use bangfu_sync::Code;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::utc;
 use crate::auth::{Caller, Require, perm};
 use crate::domain::deadline::{
-    Standing, countdown_secs, end_of_local_day, escalated_to, escalation_level, start_of_local_day,
+    Standing, countdown_secs, end_of_china_day, escalated_to, escalation_level, start_of_china_day,
 };
 use crate::domain::role::Role;
 use crate::error::{Error, FieldError, Lang, Msg, Result};
@@ -163,7 +164,7 @@ fn position(p: &PageParams) -> Result<Option<(NaiveDateTime, String)>> {
     let bad = || {
         Error::validation(
             "cursor",
-            "invalid_cursor",
+            Code::InvalidCursor,
             Msg::fixed("cursor 无效。", "Invalid cursor."),
         )
     };
@@ -232,7 +233,7 @@ pub async fn work_list(
         Some(_) => {
             return Err(Error::validation(
                 "view",
-                "invalid_value",
+                Code::InvalidValue,
                 Msg::fixed("view 须为 mine 或 team。", "view is mine or team."),
             ));
         }
@@ -241,7 +242,7 @@ pub async fn work_list(
     if !(0..=31).contains(&horizon) {
         return Err(Error::validation(
             "horizon_days",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "horizon_days 须在 0 到 31 之间。",
                 "horizon_days is 0 to 31.",
@@ -264,8 +265,8 @@ pub async fn work_list(
     };
     let (role_caller, region_id): (Caller, String) = ((*caller).clone(), caller.region_id.clone());
     let now = crate::store::now();
-    let today = crate::fieldwork::today();
-    let until = end_of_local_day(today + Duration::days(horizon));
+    let today = crate::clock::today();
+    let until = end_of_china_day(today + Duration::days(horizon));
     let (rows, cal, backlog) = state
         .db
         .read(move |c| {
@@ -284,7 +285,7 @@ pub async fn work_list(
         })
         .await?;
     let p = Page::from_rows(rows, limit, key, |r| deadline_out(r, now, &cal, lang));
-    let end_today = end_of_local_day(today);
+    let end_today = end_of_china_day(today);
     let overdue = p
         .items
         .iter()
@@ -347,8 +348,8 @@ pub async fn list(
         subject_id: q.subject_id,
         owner_user_id: q.owner_user_id,
         open_only: q.open.unwrap_or(false),
-        due_from: q.due_from.map(start_of_local_day),
-        due_to: q.due_to.map(end_of_local_day),
+        due_from: q.due_from.map(start_of_china_day),
+        due_to: q.due_to.map(end_of_china_day),
     };
     crate::fieldwork::catch_up(&state.db).await?;
     let scope = caller.scope.clone();
@@ -402,7 +403,7 @@ pub async fn compliance(
     if q.to < q.from || q.to - q.from > Duration::days(800) {
         return Err(Error::Validation(vec![FieldError::new(
             "to",
-            "out_of_range",
+            Code::OutOfRange,
             Msg::fixed(
                 "期间须为 1 到 800 天，且结束不早于开始。",
                 "The period runs 1 to 800 days, ending on or after its start.",
@@ -415,7 +416,7 @@ pub async fn compliance(
         .region_id
         .map(|id| id.to_string())
         .unwrap_or_else(|| caller.region_id.clone());
-    let (from, to) = (start_of_local_day(q.from), end_of_local_day(q.to));
+    let (from, to) = (start_of_china_day(q.from), end_of_china_day(q.to));
     let rid = region_id.clone();
     let kinds = state
         .db
