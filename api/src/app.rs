@@ -10,15 +10,16 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::caller::pre_authenticate;
 use crate::auth::tokens::Keys;
-use crate::config::Config;
-use crate::error::Error;
-use crate::http::envelope::envelope;
-use crate::http::metrics::Metrics;
-use crate::http::openapi::{self, RouteTable};
-use crate::http::{json, routes};
+use crate::contract as openapi;
+use crate::contract::RouteTable;
+use crate::infra::config::Config;
+use crate::infra::db::{Db, migrate};
+use crate::infra::error::Error;
+use crate::infra::http::envelope::envelope;
+use crate::infra::http::json;
+use crate::infra::http::metrics::Metrics;
+use crate::infra::sealing::DataKey;
 use crate::state::{AppState, AuthSettings};
-use crate::store::sealing::DataKey;
-use crate::store::{Db, migrate};
 
 /// Connects to the database, applies pending migrations and prepares the shared state.
 pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
@@ -29,7 +30,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
     }
     let secret = config.jwt_secret()?;
     let data_key = config.data_key()?;
-    let store = crate::photos::blobstore::open(&config.photo_store, &config.s3_options)?;
+    let store = crate::infra::blobs::open(&config.photo_store, &config.s3_options)?;
     tracing::info!(store = %store.describe(), "photo store");
     let photos = crate::photos::Photos::new(
         store,
@@ -84,17 +85,22 @@ pub fn run(
 ) -> anyhow::Result<actix_web::dev::Server> {
     let doc = openapi::document();
     let table = web::Data::new(RouteTable::from_doc(&doc));
+    // What the envelope and the body pacing read, as data of their own.
+    let pace = web::Data::new(state.body_pace);
+    let clock = web::Data::new(state.db.clock().clone());
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new()?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(pace.clone())
+            .app_data(clock.clone())
             .app_data(metrics.clone())
             .app_data(table.clone())
             .app_data(web::QueryConfig::default().error_handler(json::query_error))
             .app_data(web::PathConfig::default().error_handler(json::path_error))
             .into_utoipa_app()
-            .configure(routes::configure)
+            .configure(crate::routes::configure)
             .into_app()
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
@@ -104,7 +110,7 @@ pub fn run(
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback))
             .wrap(from_fn(pre_authenticate))
-            .wrap(from_fn(crate::http::pace::pace_bodies))
+            .wrap(from_fn(crate::infra::http::pace::pace_bodies))
             .wrap(from_fn(json::refuse_nul_in_query))
             .wrap(from_fn(envelope))
             // Answers are gzip-compressed for clients that accept it (pulls shrink several-fold).
@@ -140,7 +146,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
         loop {
             tick.tick().await;
-            if let Err(e) = crate::fieldwork::catch_up(&projector_db).await {
+            if let Err(e) = crate::deadlines::projector::catch_up(&projector_db).await {
                 tracing::warn!(error = %e, "field-work projector failed");
             }
         }
@@ -151,14 +157,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         loop {
             tick.tick().await;
             match db
-                .write(|c| crate::store::housekeeping::prune(c, crate::store::now()))
+                .write(|c| crate::ops::housekeeping::prune(c, crate::infra::clock::now()))
                 .await
             {
                 Ok(p) => tracing::info!(?p, "housekeeping"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
             }
             // Abandoned uploads expire with their part files.
-            match crate::photos::uploads::housekeeping(&db, &photos).await {
+            match crate::uploads::service::housekeeping(&db, &photos).await {
                 Ok(n) => tracing::info!(expired_uploads = n, "upload housekeeping"),
                 Err(e) => tracing::warn!(error = %e, "upload housekeeping failed"),
             }

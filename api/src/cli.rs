@@ -4,15 +4,18 @@
 
 use std::io::BufRead;
 
-use crate::auth::{password, service::check_password};
-use crate::config::{Config, LogFormat, Overrides};
-use crate::domain::region::RegionLevel;
-use crate::domain::role::Role;
-use crate::store::audit::Actor;
-use crate::store::db::write_tx;
-use crate::store::{Db, migrate, regions, users};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use crate::accounts::queries as users;
+use crate::audit::log::Actor;
+use crate::auth::password;
+use crate::auth::service::check_password;
+use crate::domain::region::RegionLevel;
+use crate::domain::role::Role;
+use crate::infra::config::{Config, LogFormat, Overrides};
+use crate::infra::db::{Db, migrate, write_tx};
+use crate::regions::queries as regions;
 
 #[derive(Parser)]
 #[command(
@@ -140,7 +143,7 @@ fn open_db(config: &Config) -> anyhow::Result<Db> {
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
-        print!("{}", crate::http::openapi::document_json());
+        print!("{}", crate::contract::document_json());
         return Ok(());
     }
     let config = Config::load(&cli.overrides)?;
@@ -188,7 +191,10 @@ pub fn main() -> anyhow::Result<()> {
                 std::io::stdin().lock().read_line(&mut line)?;
                 (line.trim_end_matches(['\r', '\n']).to_owned(), false)
             } else {
-                (crate::auth::tokens::new_secret()?[..20].to_owned(), true)
+                (
+                    crate::infra::sealing::random_secret()?[..20].to_owned(),
+                    true,
+                )
             };
             check_password("password", &pw)
                 .map_err(|_| anyhow::anyhow!("passwords are 10 to 128 characters"))?;

@@ -1,17 +1,19 @@
 //! A small, realistic demo: one county with two townships, four villages and a school,
 //! and a user of every role. Loading it twice changes nothing.
 
+use crate::accounts::queries as users;
+use crate::accounts::queries::NewUser;
+use crate::applications::programs;
+use crate::applications::programs::NewProgram;
+use crate::applications::rules::ChecklistItem;
+use crate::audit::log::Actor;
 use crate::auth::password;
-use crate::domain::application::ChecklistItem;
 use crate::domain::region::RegionLevel;
 use crate::domain::role::Role;
-use crate::error::{Error, Result};
-use crate::store::audit::Actor;
-use crate::store::db::write_tx;
-use crate::store::programs::{self, NewProgram};
-use crate::store::regions::{self, NewRegion, RegionRow};
-use crate::store::users::{self, NewUser};
-use crate::store::{Db, DbConn};
+use crate::infra::db::{Db, DbConn, write_tx};
+use crate::infra::error::{Error, Result};
+use crate::regions::queries as regions;
+use crate::regions::queries::{NewRegion, RegionRow};
 
 /// The password of every demo account. Demo data is for trying bangfu out, never for use.
 pub const DEMO_PASSWORD: &str = "bangfu-demo-2026";

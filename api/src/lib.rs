@@ -1,26 +1,42 @@
 //! bangfu: the central server for public assistance case work (帮扶).
 //!
-//! - [`domain`]: the rules, pure and unit-tested;
-//! - [`store`]: the database (SQLite embedded, PostgreSQL for scale), scoped queries, audit;
-//! - [`auth`]: passwords, tokens, the authenticated caller and its permissions;
-//! - [`http`]: routes, problem answers, the OpenAPI contract;
-//! - [`ledgers`]: the spreadsheets handed upward (台账), streamed as XLSX or CSV;
-//! - [`app`]: wiring it together; [`cli`]: the `bangfu` command;
-//! - [`grow`]: moving an install from SQLite to PostgreSQL and S3-compatible storage.
+//! One folder per capability (households, applications, payments, sync, uploads, dropout,
+//! deadlines, supervision, ledgers, …), each with its rules, its queries and its HTTP
+//! adapter. Beneath them, [`domain`] holds the pure rules several capabilities share and
+//! [`infra`] the machinery none of them owns (database, clock, blob store, HTTP envelope,
+//! the one error type); neither knows a capability. [`routes`] mounts every adapter,
+//! [`contract`] is the OpenAPI document, [`app`] wires the server and [`cli`] is the
+//! `bangfu` command.
 
+pub mod access;
+pub mod accounts;
 pub mod app;
+pub mod applications;
+pub mod audit;
 pub mod auth;
+pub mod calendar;
+pub mod campaigns;
+pub mod case_numbers;
 pub mod cli;
-pub mod clock;
-pub mod config;
+pub mod contract;
+pub mod corrections;
+pub mod deadlines;
 pub mod demo;
+pub mod devices;
 pub mod domain;
-pub mod error;
-pub mod fieldwork;
+pub mod dropout;
+pub mod followup;
 pub mod grow;
-pub mod http;
+pub mod households;
+pub mod infra;
 pub mod ledgers;
+pub mod ops;
+pub mod payments;
+pub mod photo_reviews;
 pub mod photos;
+pub mod regions;
+pub mod routes;
 pub mod state;
-pub mod store;
+pub mod supervision;
 pub mod sync;
+pub mod uploads;

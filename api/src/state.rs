@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use bangfu_sync::Clock;
 use chrono::Duration;
 
+use crate::auth::login_limits::Limit;
 use crate::auth::tokens::Keys;
+use crate::infra::db::Db;
+use crate::infra::sealing::DataKey;
 use crate::photos::Photos;
-use crate::store::Db;
-use crate::store::login_limits::Limit;
-use crate::store::sealing::DataKey;
 
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
@@ -49,13 +49,13 @@ pub struct AppState {
     pub auth: AuthSettings,
     /// Outgoing HTTP (the mini-program's code exchange), with timeouts.
     pub http: reqwest::Client,
-    pub wechat: crate::config::WechatConfig,
+    pub wechat: crate::infra::config::WechatConfig,
     /// The server's hybrid logical clock, shared by every worker.
     pub hlc: Arc<Mutex<Clock>>,
     /// Photo and document storage, and uploads in progress.
     pub photos: Arc<Photos>,
     /// How slowly a request body may arrive.
-    pub body_pace: crate::http::pace::BodyPace,
+    pub body_pace: crate::infra::http::pace::BodyPace,
 }
 
 /// How far ahead of the server's clock a device's clock may run before its changes are

@@ -17,8 +17,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use actix_web::dev::ServerHandle;
-use bangfu::clock::Clock;
-use bangfu::config::{Config, Overrides};
+use bangfu::infra::clock::Clock;
+use bangfu::infra::config::{Config, Overrides};
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::HeaderMap;

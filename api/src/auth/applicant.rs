@@ -9,14 +9,15 @@ use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::caller::{Caller, authenticate, bearer_token};
-use super::tokens::APPLICANT_AUDIENCE;
-use crate::error::{Error, Msg, Result};
-use crate::http::envelope::request_id;
+use crate::audit::log::Actor;
+use crate::auth::caller::{Caller, authenticate, bearer_token};
+use crate::auth::tokens::APPLICANT_AUDIENCE;
+use crate::infra::clock::now;
+use crate::infra::db::schema::applicants;
+use crate::infra::db::{DbConn, new_id};
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::http::envelope::request_id;
 use crate::state::AppState;
-use crate::store::audit::Actor;
-use crate::store::schema::applicants;
-use crate::store::{DbConn, new_id, now};
 
 /// An applicant's token lasts two hours; the mini-program signs in again silently.
 pub const APPLICANT_TOKEN_SECS: i64 = 2 * 60 * 60;

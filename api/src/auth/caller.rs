@@ -4,22 +4,22 @@
 //! valid, its session open, its user active and the user's role has that permission. The
 //! caller's [`Scope`] comes with it; store functions for scoped data demand it.
 
-use bangfu_sync::Code;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use bangfu_sync::Code;
 use futures_util::future::LocalBoxFuture;
 
+use crate::audit::log::Actor;
+use crate::auth::sessions;
 use crate::domain::access::{Grants, Scope};
 use crate::domain::role::{Permission, Role};
-use crate::error::{Error, Msg, Result};
-use crate::http::envelope::request_id;
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::http::envelope::request_id;
 use crate::state::AppState;
-use crate::store::audit::Actor;
-use crate::store::sessions;
 
 /// The signed-in user making the request.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::TryRngCore;
 
-use crate::error::{Error, Result};
+use crate::infra::error::{Error, Result};
 
 pub fn hash(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];

@@ -3,11 +3,14 @@
 use bangfu_sync::Code;
 use chrono::Utc;
 
-use super::{password, tokens};
-use crate::error::{Error, Msg, Result};
+use crate::accounts::queries as users;
+use crate::audit::log as audit;
+use crate::audit::log::{Action, Actor, Event};
+use crate::auth::{login_limits, password, sessions, tokens};
+use crate::devices::queries as devices;
+use crate::infra::error::{Error, Msg, Result};
+use crate::regions::queries as regions;
 use crate::state::AppState;
-use crate::store::audit::{self, Action, Actor, Event};
-use crate::store::{self, devices, login_limits, regions, sessions, users};
 
 /// Tokens handed to a client after login or refresh.
 #[derive(Debug, Clone)]
@@ -84,7 +87,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
     let (user, subjects) = state
         .db
         .read(move |c| {
-            let now = store::now();
+            let now = crate::infra::clock::now();
             let user = match users::find_by_username(c, &username) {
                 Ok(u) => Some(u),
                 Err(Error::NotFound) => None,
@@ -139,7 +142,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
         state
             .db
             .write(move |c| {
-                let now = store::now();
+                let now = crate::infra::clock::now();
                 for s in subjects.account.iter().chain(&subjects.address) {
                     login_limits::record_failure(c, s, now)?;
                 }
@@ -158,7 +161,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
     let session = state
         .db
         .write(move |c| {
-            let now = store::now();
+            let now = crate::infra::clock::now();
             if let Some(d) = &device_id {
                 devices::find_active_for_user(c, &uid, d).map_err(|e| match e {
                     Error::NotFound => Error::validation(
@@ -232,8 +235,8 @@ pub async fn refresh(state: &AppState, token: String) -> Result<Issued> {
     // error, so the outcome travels out of the transaction as a value.
     let outcome = state
         .db
-        .write(
-            move |c| match sessions::rotate(c, &old_hash, new_hash, store::now() + ttl) {
+        .write(move |c| {
+            match sessions::rotate(c, &old_hash, new_hash, crate::infra::clock::now() + ttl) {
                 Ok(s) => {
                     let active = users::find_by_id_active(c, &s.user_id)?;
                     Ok(if active {
@@ -244,15 +247,15 @@ pub async fn refresh(state: &AppState, token: String) -> Result<Issued> {
                 }
                 Err(e @ Error::Unauthorized { .. }) => Ok(Err(e)),
                 Err(e) => Err(e),
-            },
-        )
+            }
+        })
         .await?;
     let session = outcome?;
     issue(state, session.user_id, session.id, new)
 }
 
 /// Ends the caller's session.
-pub async fn logout(state: &AppState, caller: &super::Caller) -> Result<()> {
+pub async fn logout(state: &AppState, caller: &crate::auth::caller::Caller) -> Result<()> {
     let sid = caller.session_id.clone();
     let actor = caller.actor();
     let path = caller.region_path.clone();

@@ -1,14 +1,11 @@
 //! Access tokens (short-lived HS256 JWTs) and refresh tokens (random, opaque, stored hashed).
 
 use bangfu_sync::Code;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Msg, Result};
+use crate::infra::error::{Error, Msg, Result};
 
 const ISSUER: &str = "bangfu";
 const AUDIENCE: &str = "bangfu-api";
@@ -109,21 +106,12 @@ impl Keys {
 
 /// A new random refresh token (256 bits, URL-safe).
 pub fn new_refresh_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(Error::internal)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    crate::infra::sealing::random_secret()
 }
 
 /// How a refresh token is stored: only its SHA-256.
 pub fn hash_refresh_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A new random secret for signing tokens.
-pub fn new_secret() -> Result<String> {
-    new_refresh_token()
 }
 
 #[cfg(test)]

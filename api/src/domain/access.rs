@@ -7,7 +7,7 @@
 use bangfu_sync::Code;
 use chrono::{Duration, NaiveDateTime};
 
-use crate::error::{FieldError, Msg};
+use crate::infra::error::{FieldError, Msg};
 
 /// Region subtrees (as materialised paths) a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,12 @@ impl Scope {
     /// Whether the node with this path lies inside the scope.
     pub fn contains(&self, path: &str) -> bool {
         self.paths.iter().any(|p| path.starts_with(p.as_str()))
+    }
+}
+
+impl crate::infra::db::scoped::Subtrees for Scope {
+    fn subtrees(&self) -> &[String] {
+        &self.paths
     }
 }
 

@@ -11,12 +11,16 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::calendar::Calendar;
+use crate::domain::calendar::Calendar;
 
 /// Working days an overdue clock waits at one level before it climbs to the next.
 pub const ESCALATION_STEP_WORKDAYS: u32 = 5;
 
-pub use crate::clock::{china_date, end_of_china_day, start_of_china_day};
+pub use crate::infra::clock::china_date;
+
+pub use crate::infra::clock::end_of_china_day;
+
+pub use crate::infra::clock::start_of_china_day;
 
 /// The last day of `d`'s month.
 pub fn month_end(d: NaiveDate) -> NaiveDate {

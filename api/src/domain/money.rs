@@ -2,9 +2,10 @@
 //! sum or product of them can leave `i64`; the arithmetic on them saturates rather than
 //! wraps, so that a bug could never turn a cap into a negative number.
 
-use super::validate::Checks;
-use crate::error::Msg;
 use bangfu_sync::Code;
+
+use crate::domain::validate::Checks;
+use crate::infra::error::Msg;
 
 /// The largest amount any one field may carry: 10 billion yuan, far above any household's
 /// income or any payment of a county, far below where sums of them could overflow.

@@ -5,7 +5,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::Msg;
+use crate::infra::error::Msg;
 
 /// The key a username is stored and looked up by.
 pub fn key(name: &str) -> String {

@@ -1,8 +1,9 @@
 //! Small checks shared by every input type. Each pushes a `FieldError` so that one answer
 //! lists every deficiency (R-APP-3).
 
-use crate::error::{FieldError, Msg};
 use bangfu_sync::Code;
+
+use crate::infra::error::{FieldError, Msg};
 
 /// Collects field errors for one request.
 #[derive(Debug, Default)]
@@ -49,11 +50,11 @@ impl Checks {
         }
     }
 
-    pub fn finish(self) -> Result<(), crate::error::Error> {
+    pub fn finish(self) -> Result<(), crate::infra::error::Error> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::Error::Validation(self.errors))
+            Err(crate::infra::error::Error::Validation(self.errors))
         }
     }
 }

@@ -17,10 +17,9 @@ use diesel::sqlite::SqliteConnection;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::config::Config;
-use crate::photos::blobstore;
-use crate::store::db::{DbConn, DbTarget};
-use crate::store::migrate;
+use crate::infra::blobs as blobstore;
+use crate::infra::config::Config;
+use crate::infra::db::{DbConn, DbTarget, migrate};
 
 /// What to grow into, and how.
 #[derive(Debug, Clone)]
@@ -117,14 +116,20 @@ pub fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> anyhow::Resu
         target.redacted()
     )?;
 
-    let tables = tables::discover(&mut src, &mut pg)?;
-    tables::claim_target(&mut pg, &tables, &id, &config.db.target.redacted())?;
+    let tables = crate::grow::tables::discover(&mut src, &mut pg)?;
+    crate::grow::tables::claim_target(&mut pg, &tables, &id, &config.db.target.redacted())?;
     let mut budget = opts.limit_batches;
     let mut copied = Vec::with_capacity(tables.len());
     for t in &tables {
-        match tables::copy_table(&mut src, &mut pg, t, opts.batch_rows.max(1), &mut budget)? {
+        match crate::grow::tables::copy_table(
+            &mut src,
+            &mut pg,
+            t,
+            opts.batch_rows.max(1),
+            &mut budget,
+        )? {
             Ok(c) => copied.push(c),
-            Err(tables::Stopped) => {
+            Err(crate::grow::tables::Stopped) => {
                 writeln!(
                     out,
                     "stopped in table {} after {} batch(es), as asked; run again to continue",
@@ -135,8 +140,8 @@ pub fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> anyhow::Resu
             }
         }
     }
-    let sequences = tables::fix_sequences(&mut pg)?;
-    let checks = verify::tables(&mut src, &mut pg, &tables)?;
+    let sequences = crate::grow::tables::fix_sequences(&mut pg)?;
+    let checks = crate::grow::verify::tables(&mut src, &mut pg, &tables)?;
 
     let mut problems = 0;
     writeln!(
@@ -189,7 +194,7 @@ fn grow_photos(
 ) -> anyhow::Result<usize> {
     let source = blobstore::open(&config.photo_store, &config.s3_options)?;
     let target = blobstore::open(to, &config.s3_options)?;
-    let objects = photos::list_local(root)?;
+    let objects = crate::grow::photos::list_local(root)?;
     writeln!(
         out,
         "\nphotos: {} object(s) from {} to {}",
@@ -197,13 +202,13 @@ fn grow_photos(
         source.describe(),
         target.describe()
     )?;
-    let parts = photos::list_local_parts(root)?;
+    let parts = crate::grow::photos::list_local_parts(root)?;
     let scratch = config.data_dir.join("uploads");
     // The stores are asynchronous (and use actix's blocking pool): one runtime for the lot.
     let (stats, bad, (parts_copied, parts_bad)) = actix_web::rt::System::new().block_on(async {
-        let mut stats = photos::copy_all(&*source, &*target, &objects).await?;
-        let bad = verify::photos(&*source, &*target, &objects, &mut stats).await?;
-        let parts = photos::copy_parts(root, &*target, &parts, &scratch).await?;
+        let mut stats = crate::grow::photos::copy_all(&*source, &*target, &objects).await?;
+        let bad = crate::grow::verify::photos(&*source, &*target, &objects, &mut stats).await?;
+        let parts = crate::grow::photos::copy_parts(root, &*target, &parts, &scratch).await?;
         anyhow::Ok((stats, bad, parts))
     })?;
     writeln!(

@@ -9,7 +9,7 @@ use std::path::Path;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::photos::blobstore::{BlobKey, BlobStore, PartKey, Variant};
+use crate::infra::blobs::{BlobKey, BlobStore, PartKey, Variant};
 
 /// Every object in a local photo folder, by name, with its size.
 pub fn list_local(root: &Path) -> anyhow::Result<Vec<(BlobKey, u64)>> {

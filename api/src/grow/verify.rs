@@ -5,9 +5,9 @@
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 
-use super::photos::{PhotoStats, digest};
-use super::tables::{Table, count_source, count_target};
-use crate::photos::blobstore::{BlobKey, BlobStore, Variant};
+use crate::grow::photos::{PhotoStats, digest};
+use crate::grow::tables::{Table, count_source, count_target};
+use crate::infra::blobs::{BlobKey, BlobStore, Variant};
 
 /// One table's counts.
 #[derive(Debug)]

@@ -42,8 +42,8 @@ impl Cell {
     }
 }
 
-use crate::clock::CHINA_OFFSET as CHINA;
-pub use crate::clock::china_time as china;
+use crate::infra::clock::CHINA_OFFSET as CHINA;
+pub use crate::infra::clock::china_time as china;
 
 /// An RFC 3339 instant (as synced records carry them), in UTC.
 pub fn parse_instant(s: &str) -> Option<NaiveDateTime> {

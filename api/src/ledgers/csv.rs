@@ -5,10 +5,11 @@
 //! with `=`, `+`, `-`, `@` or their full-width forms, after any leading spaces or line
 //! breaks, or with a tab or a carriage return) gets a leading `'`.
 
-use std::io::{self, Write};
+use std::io;
+use std::io::Write;
 
-use super::cell::{self, Cell, clean};
-use super::{Column, Kind};
+use crate::ledgers::cell::{Cell, clean};
+use crate::ledgers::{Column, Kind, cell};
 
 const BOM: &[u8] = "\u{FEFF}".as_bytes();
 

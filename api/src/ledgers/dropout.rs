@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::cell::{self, Cell};
-use super::lookup::{self, Link, Record, name_cell};
-use super::{Chunk, Column, Kind, Ledger, Selection, col, personal};
-use crate::error::Result;
-use crate::store::DbConn;
+use crate::infra::db::DbConn;
+use crate::infra::error::Result;
+use crate::ledgers::cell::Cell;
+use crate::ledgers::lookup::{Link, Record, name_cell};
+use crate::ledgers::{Chunk, Column, Kind, Ledger, Selection, cell, col, lookup, personal};
 
 pub const GENDER: &[(&str, &str)] = &[("female", "女"), ("male", "男")];
 pub const STAGE: &[(&str, &str)] = &[

@@ -4,20 +4,20 @@
 //! the writer wait, not buffer; a client that goes away stops the export; a failure half way
 //! aborts the response, so nobody receives a truncated file that looks complete.
 
-use std::io::{self, Write};
+use std::io;
+use std::io::Write;
 use std::time::Instant;
 
 use actix_web::web::Bytes;
+use diesel::{Connection, RunQueryDsl};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
-use super::csv::CsvWriter;
-use super::xlsx::XlsxWriter;
-use super::{Cell, Chunk, Ledger, Selection};
-use crate::error::Error;
-use diesel::{Connection, RunQueryDsl};
-
-use crate::store::{Db, DbConn};
+use crate::infra::db::{Db, DbConn};
+use crate::infra::error::Error;
+use crate::ledgers::csv::CsvWriter;
+use crate::ledgers::xlsx::XlsxWriter;
+use crate::ledgers::{Cell, Chunk, Ledger, Selection};
 
 /// Source records read per chunk.
 pub const CHUNK_ROWS: i64 = 1000;
@@ -82,7 +82,7 @@ fn drain<R>(
     mut emit: impl FnMut(&[Cell]) -> io::Result<()>,
 ) -> Result<u64, Stop>
 where
-    R: FnMut(&Ledger, Option<&str>) -> crate::error::Result<Chunk>,
+    R: FnMut(&Ledger, Option<&str>) -> crate::infra::error::Result<Chunk>,
 {
     let mut after: Option<String> = None;
     let mut rows = 0;
@@ -118,7 +118,7 @@ pub fn write<W, R>(
 ) -> Result<(W, u64), Stop>
 where
     W: Write,
-    R: FnMut(&Ledger, Option<&str>) -> crate::error::Result<Chunk>,
+    R: FnMut(&Ledger, Option<&str>) -> crate::infra::error::Result<Chunk>,
 {
     let mut rows = 0;
     match format {
@@ -202,7 +202,7 @@ fn read_chunk(
     l: &Ledger,
     sel: &Selection,
     after: Option<&str>,
-) -> crate::error::Result<Chunk> {
+) -> crate::infra::error::Result<Chunk> {
     match conn {
         DbConn::Pg(_) => conn.transaction(|c| {
             diesel::sql_query("SET LOCAL enable_sort = off").execute(c)?;
@@ -249,11 +249,11 @@ mod tests {
     const COLUMNS: &[Column] = &[col("n", "序号", Kind::Int, 6)];
 
     fn never(
-        _: &mut crate::store::DbConn,
+        _: &mut crate::infra::db::DbConn,
         _: &Selection,
         _: Option<&str>,
         _: i64,
-    ) -> crate::error::Result<Chunk> {
+    ) -> crate::infra::error::Result<Chunk> {
         Err(Error::Internal("not read in these tests".into()))
     }
 
@@ -272,7 +272,7 @@ mod tests {
     };
 
     /// Chunks of three rows, 10 rows in all, keyed by the last number.
-    fn numbers(_: &Ledger, after: Option<&str>) -> crate::error::Result<Chunk> {
+    fn numbers(_: &Ledger, after: Option<&str>) -> crate::infra::error::Result<Chunk> {
         let start: i64 = after.map_or(0, |a| a.parse().unwrap_or(0));
         let end = (start + 3).min(10);
         Ok(Chunk {

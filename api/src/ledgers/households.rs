@@ -6,15 +6,15 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::cell::{Cell, china};
-use super::lookup::{self, name_cell};
-use super::{Chunk, Column, Kind, Ledger, Selection, col, personal};
-use crate::error::Result;
-use crate::store::DbConn;
-use crate::store::case_files::FileRow;
-use crate::store::households::HouseholdRow;
-use crate::store::schema::{case_files, households};
-use crate::store::scoped::path_in_scope;
+use crate::households::queries::HouseholdRow;
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{case_files, households};
+use crate::infra::db::scoped::path_in_scope;
+use crate::infra::error::Result;
+use crate::ledgers::cell::{Cell, china};
+use crate::ledgers::lookup::name_cell;
+use crate::ledgers::{Chunk, Column, Kind, Ledger, Selection, col, lookup, personal};
+use crate::payments::case_files::FileRow;
 
 pub const HOUSEHOLD_STATUS: &[(&str, &str)] = &[
     ("active", "在册"),

@@ -12,10 +12,12 @@ use diesel::sql_types::{Bool, Text};
 use serde_json::{Map, Value};
 
 use crate::domain::access::Scope;
-use crate::error::{Error, Result};
-use crate::store::DbConn;
-use crate::store::schema::{household_members, households, programs, regions, sync_records, users};
-use crate::store::scoped::{MultiBackend, path_in_scope};
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{
+    household_members, households, programs, regions, sync_records, users,
+};
+use crate::infra::db::scoped::{MultiBackend, path_in_scope};
+use crate::infra::error::{Error, Result};
 use crate::sync::records::reached_by;
 
 /// A live synced record, decoded.
@@ -281,8 +283,8 @@ pub fn program_names(conn: &mut DbConn, ids: impl IntoIterator<Item = String>) -
 }
 
 /// The name a map holds for a key, as a cell (empty when unknown).
-pub fn name_cell(names: &HashMap<String, String>, key: Option<&str>) -> super::Cell {
-    super::Cell::opt(key.and_then(|k| names.get(k)).cloned())
+pub fn name_cell(names: &HashMap<String, String>, key: Option<&str>) -> crate::ledgers::Cell {
+    crate::ledgers::Cell::opt(key.and_then(|k| names.get(k)).cloned())
 }
 
 /// The keyset position after a page of `limit` source records: the last key when the page

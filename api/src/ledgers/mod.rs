@@ -14,6 +14,7 @@
 pub mod cell;
 pub mod csv;
 pub mod export;
+pub mod http;
 pub mod lookup;
 pub mod xlsx;
 
@@ -23,13 +24,13 @@ mod payments;
 mod teaching;
 mod visits;
 
+pub use cell::{Cell, Period};
+
 use crate::domain::access::Scope;
 use crate::domain::validate::mask_phone;
-use crate::error::Result;
-use crate::store::DbConn;
-use crate::store::sealing::DataKey;
-
-pub use cell::{Cell, Period};
+use crate::infra::db::DbConn;
+use crate::infra::error::Result;
+use crate::infra::sealing::DataKey;
 
 /// How a column's values are shown.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,11 +156,11 @@ pub struct Ledger {
 
 /// Every ledger, in the order a workbook holds them.
 pub const LEDGERS: &[&Ledger] = &[
-    &households::LEDGER,
-    &payments::LEDGER,
-    &visits::LEDGER,
-    &dropout::LEDGER,
-    &teaching::LEDGER,
+    &crate::ledgers::households::LEDGER,
+    &crate::ledgers::payments::LEDGER,
+    &crate::ledgers::visits::LEDGER,
+    &crate::ledgers::dropout::LEDGER,
+    &crate::ledgers::teaching::LEDGER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Ledger> {

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::cell::Cell;
-use super::lookup::{self, name_cell};
-use super::{Chunk, Column, Kind, Ledger, Selection, col, personal};
-use crate::error::Result;
-use crate::store::DbConn;
-use crate::store::disbursements::DisbursementRow;
-use crate::store::schema::{case_files, disbursements};
-use crate::store::scoped::path_in_scope;
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{case_files, disbursements};
+use crate::infra::db::scoped::path_in_scope;
+use crate::infra::error::Result;
+use crate::ledgers::cell::Cell;
+use crate::ledgers::lookup::name_cell;
+use crate::ledgers::{Chunk, Column, Kind, Ledger, Selection, col, lookup, personal};
+use crate::payments::disbursements::DisbursementRow;
 
 pub const AID_KIND: &[(&str, &str)] = &[
     ("living", "生活救助"),

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::cell::{self, Cell};
-use super::lookup::{self, Link, name_cell};
-use super::{Chunk, Column, Kind, Ledger, Selection, col};
-use crate::error::Result;
-use crate::store::DbConn;
+use crate::infra::db::DbConn;
+use crate::infra::error::Result;
+use crate::ledgers::cell::Cell;
+use crate::ledgers::lookup::{Link, name_cell};
+use crate::ledgers::{Chunk, Column, Kind, Ledger, Selection, cell, col, lookup};
 
 const COLUMNS: &[Column] = &[
     col("held_at", "送教时间", Kind::Instant, 17),

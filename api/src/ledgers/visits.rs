@@ -1,11 +1,11 @@
 //! 走访台账: the home visits synced from helpers' phones, with the household, the helper,
 //! the kind of visit and the basic-needs check (两不愁三保障), item by item.
 
-use super::cell::{self, Cell};
-use super::lookup::{self, name_cell};
-use super::{Chunk, Column, Kind, Ledger, Selection, col};
-use crate::error::Result;
-use crate::store::DbConn;
+use crate::infra::db::DbConn;
+use crate::infra::error::Result;
+use crate::ledgers::cell::Cell;
+use crate::ledgers::lookup::name_cell;
+use crate::ledgers::{Chunk, Column, Kind, Ledger, Selection, cell, col, lookup};
 
 pub const VISIT_KIND: &[(&str, &str)] = &[
     ("routine", "日常走访"),

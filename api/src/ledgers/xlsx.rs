@@ -5,13 +5,14 @@
 //! the first sheet. The header row is bold and frozen; dates, instants (China time), money
 //! (yuan, `#,##0.00`) and numbers are real number cells with their formats.
 
-use std::io::{self, Write};
+use std::io;
+use std::io::Write;
 
 use zip::ZipWriter;
 use zip::write::{SimpleFileOptions, StreamWriter};
 
-use super::cell::{self, Cell, clean};
-use super::{Column, Kind};
+use crate::ledgers::cell::{Cell, clean};
+use crate::ledgers::{Column, Kind, cell};
 
 /// Indexes into `cellXfs` of [`STYLES`].
 mod style {

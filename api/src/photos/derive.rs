@@ -1,5 +1,5 @@
 //! Resized copies (thumbnail, medium), the copy without metadata and the perceptual hash,
-//! made after an upload has been answered, on the copy thread ([`super::worker`]), so one
+//! made after an upload has been answered, on the copy thread ([`crate::photos::worker`]), so one
 //! image is decoded at a time. Decoding is bounded (pixel and memory limits). HEIF and PDF
 //! are stored without resized copies: no HEVC decoder is built in.
 
@@ -11,8 +11,8 @@ use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use super::sniff::FileType;
-use super::strip;
+use crate::photos::sniff::FileType;
+use crate::photos::strip;
 
 /// Long side of the thumbnail and of the medium size, in pixels.
 pub const THUMB_PX: u32 = 320;
@@ -126,7 +126,7 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
     } else {
         medium.thumbnail(THUMB_PX, THUMB_PX)
     };
-    d.dhash = Some(super::phash::dhash(&thumb));
+    d.dhash = Some(crate::photos::phash::dhash(&thumb));
     d.thumb = match as_is {
         Some(b) if side <= THUMB_PX => Some(b),
         _ => Some(jpeg(&thumb)?),

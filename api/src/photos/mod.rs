@@ -10,62 +10,26 @@
 //! - [`uploads`]: receiving, resuming and finishing uploads;
 //! - [`worker`]: the one thread that makes the copies, from a bounded queue.
 
-pub mod blobstore;
 pub mod derive;
+pub mod evidence;
+pub mod evidence_rules;
 pub mod exif;
+pub mod http;
 pub mod phash;
-pub mod s3;
 pub mod sniff;
 pub mod strip;
-pub mod uploads;
 pub mod worker;
 
-use bangfu_sync::Code;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 
-use crate::error::{Error, Msg, Result};
-pub use blobstore::{BlobKey, BlobStore, Variant};
+pub use crate::infra::blobs::{BlobKey, BlobStore, Variant};
+use crate::infra::error::{Error, Result};
 
-/// A SHA-256 digest as 64 lowercase hex digits: the name of a blob. Nothing else a client
-/// sends ever becomes part of a storage path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Sha256Hex(String);
-
-impl Sha256Hex {
-    /// Accepts 64 hex digits in either case.
-    pub fn parse(s: &str) -> Result<Sha256Hex> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(Sha256Hex(s.to_ascii_lowercase()))
-        } else {
-            Err(Error::validation(
-                "sha256",
-                Code::InvalidFormat,
-                Msg::fixed(
-                    "sha256 须为 64 位十六进制字符。",
-                    "sha256 must be 64 hexadecimal digits.",
-                ),
-            ))
-        }
-    }
-
-    pub fn from_digest(d: &[u8]) -> Sha256Hex {
-        Sha256Hex(hex::encode(d))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Sha256Hex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::infra::blobs::Sha256Hex;
 
 /// What an upload is for; each kind admits its own file types.
 #[derive(
@@ -142,7 +106,7 @@ pub struct Photos {
     /// Uploads receiving a chunk right now (one writer per upload).
     busy: Mutex<HashSet<String>>,
     /// Originals waiting for their resized copies.
-    copies: worker::Queue,
+    copies: crate::photos::worker::Queue,
 }
 
 impl Photos {
@@ -153,7 +117,7 @@ impl Photos {
             scratch_dir,
             limits,
             busy: Mutex::new(HashSet::new()),
-            copies: worker::Queue::default(),
+            copies: crate::photos::worker::Queue::default(),
         })
     }
 
@@ -161,15 +125,15 @@ impl Photos {
     /// whatever was recorded, because they are gone).
     pub fn make_copies(
         &self,
-        db: &crate::store::Db,
-        blob: crate::store::photos::BlobRow,
+        db: &crate::infra::db::Db,
+        blob: crate::uploads::queries::BlobRow,
         again: bool,
     ) {
         self.copies.push(
             db,
             &self.store,
             &self.scratch_dir,
-            worker::Job { blob, again },
+            crate::photos::worker::Job { blob, again },
         );
     }
 
@@ -215,7 +179,7 @@ mod tests {
     fn only_hex_digests_name_blobs() {
         let ok = "A".repeat(64);
         assert_eq!(
-            Sha256Hex::parse(&ok).map(|s| s.0).ok(),
+            Sha256Hex::parse(&ok).map(|s| s.as_str().to_owned()).ok(),
             Some("a".repeat(64))
         );
         for bad in [

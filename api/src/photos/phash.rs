@@ -25,7 +25,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::domain::evidence::{hash_distance, same_picture};
+    use crate::photos::evidence_rules::{hash_distance, same_picture};
 
     /// A picture of random grey blocks, like a scene with large shapes.
     fn blocks(seed: u32, side: u32) -> DynamicImage {

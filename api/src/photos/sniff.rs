@@ -1,6 +1,6 @@
 //! What a file is, judged from its first bytes, never from its name or a declared type.
 
-use super::Kind;
+use crate::photos::Kind;
 
 /// A file type bangfu accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

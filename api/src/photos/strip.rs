@@ -2,7 +2,7 @@
 //! dropping the metadata segments and chunks; the image data is copied byte for byte.
 //! HEIF keeps its metadata inside the container's item boxes and has no stripper here.
 
-use super::sniff::FileType;
+use crate::photos::sniff::FileType;
 
 /// The file without its metadata, or `None` if the format is not handled or the file is
 /// not well formed.

@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use super::sniff::FileType;
-use super::{BlobKey, BlobStore, Sha256Hex, Variant, derive};
-use crate::error::{Error, Result};
-use crate::store::Db;
-use crate::store::photos::{self as rows, BlobRow};
+use crate::infra::blobs::{BlobKey, BlobStore, Variant};
+use crate::infra::db::Db;
+use crate::infra::error::{Error, Result};
+use crate::photos::sniff::FileType;
+use crate::photos::{Sha256Hex, derive};
+use crate::uploads::queries as rows;
+use crate::uploads::queries::BlobRow;
 
 /// Jobs waiting at most; more stay `pending` until swept.
 pub const QUEUE: usize = 256;
@@ -184,7 +186,7 @@ impl Worker {
         // This thread is for this work: decoding here blocks nothing else.
         let made = derive::make(&local, ty, blob.has_gps()).map_err(Error::Internal);
         if is_copy {
-            super::uploads::remove_scratch(&local);
+            crate::uploads::service::remove_scratch(&local);
         }
         let made = made?;
         let mut stripped = false;

@@ -1,16 +1,17 @@
 //! Settling a conflict: a person chooses the kept value, the lost one, or a new one; the
 //! choice is applied like any other change, so it reaches every device on its next pull.
 
-use bangfu_sync::Clock;
-use bangfu_sync::Code;
 use bangfu_sync::wire::MutationResult;
+use bangfu_sync::{Clock, Code};
 use serde_json::{Map, Value, json};
 
-use super::push::{self, Pusher};
-use super::records::{self, ConflictRow, RecordRow};
-use crate::error::{Error, Msg, Result};
-use crate::store::DbConn;
-use crate::store::audit::{self, Action, Event};
+use crate::audit::log as audit;
+use crate::audit::log::{Action, Event};
+use crate::infra::db::DbConn;
+use crate::infra::error::{Error, Msg, Result};
+use crate::sync::push::Pusher;
+use crate::sync::records::{ConflictRow, RecordRow};
+use crate::sync::{push, records};
 
 /// What the person chose.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +35,7 @@ pub fn resolve(
     conn: &mut DbConn,
     who: &Pusher,
     clock: &std::sync::Mutex<Clock>,
-    key: &crate::store::sealing::DataKey,
+    key: &crate::infra::sealing::DataKey,
     id: &str,
     choice: Choice,
 ) -> Result<(ConflictRow, Option<MutationResult>)> {

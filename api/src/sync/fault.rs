@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use crate::error::{Error, Result};
-use crate::store::{Db, DbConn};
+use crate::infra::db::{Db, DbConn};
+use crate::infra::error::{Error, Result};
 
 /// Whether the control's fault is switched on for this process.
 pub fn ack_before_commit() -> bool {

@@ -1,4 +1,4 @@
-//! The first page of a fresh device: today's work (see [`crate::domain::workload`]) before
+//! The first page of a fresh device: today's work (see [`crate::sync::workload`]) before
 //! the history. The history that follows is the whole feed from its start, so nothing is
 //! skipped; rows of today's work come again there, at most one page of them.
 
@@ -8,14 +8,16 @@ use bangfu_sync::wire::Change;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::pull::{household_change, record_change};
-use super::records::{self, RecordRow};
 use crate::domain::access::Scope;
-use crate::domain::workload::{is_open, works_case};
-use crate::error::{Error, Result};
-use crate::store::schema::{household_helpers, regions, sync_records};
-use crate::store::scoped::like_any;
-use crate::store::{DbConn, households as homes};
+use crate::households::queries as homes;
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{household_helpers, regions, sync_records};
+use crate::infra::db::scoped::like_any;
+use crate::infra::error::{Error, Result};
+use crate::sync::pull::{household_change, record_change};
+use crate::sync::records;
+use crate::sync::records::RecordRow;
+use crate::sync::workload::{is_open, works_case};
 
 fn data(r: &RecordRow) -> Result<Map<String, Value>> {
     serde_json::from_str(&r.data).map_err(Error::internal)

@@ -6,9 +6,13 @@ pub mod conflicts;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod first;
+pub mod http;
 pub mod pull;
 pub mod push;
+pub mod reach;
 pub mod records;
 pub mod repair;
 pub mod rules;
 pub mod supervision;
+pub mod supervision_http;
+pub mod workload;

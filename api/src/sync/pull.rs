@@ -2,22 +2,25 @@
 //! order, with regions and households as reference data, and what the caller's devices must
 //! add or drop because their scope changed or a record moved away.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use bangfu_sync::Code;
 use bangfu_sync::wire::Change;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use super::records::{self, RecordRow};
 use crate::domain::access::Scope;
 use crate::domain::validate::mask_phone;
-use crate::error::{Error, FieldError, Msg, Result};
-use crate::store::households::Household;
-use crate::store::reach::{self, ReachChange};
-use crate::store::regions::RegionView;
-use crate::store::{DbConn, feed, households, regions};
+use crate::households::queries as households;
+use crate::households::queries::Household;
+use crate::infra::db::{DbConn, feed};
+use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::regions::queries as regions;
+use crate::regions::queries::RegionView;
+use crate::sync::reach::ReachChange;
+use crate::sync::records::RecordRow;
+use crate::sync::{reach, records};
 
 /// A position in the feed; opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +109,7 @@ pub fn pull(
     for h in homes {
         items.push((h.row.seq, Item::Change(household_change(h))));
     }
-    for d in crate::store::deadlines::owned_changed_since(conn, user_id, after.0, limit + 1)? {
+    for d in crate::deadlines::queries::owned_changed_since(conn, user_id, after.0, limit + 1)? {
         items.push((d.seq, Item::Change(deadline_change(d))));
     }
     for m in moves {
@@ -267,7 +270,7 @@ pub(crate) fn household_change(h: Household) -> Change {
 
 /// A deadline the user owns, as the phone shows it on the work list; a cancelled one
 /// travels as a deletion.
-fn deadline_change(d: crate::store::deadlines::DeadlineRow) -> Change {
+fn deadline_change(d: crate::deadlines::queries::DeadlineRow) -> Change {
     let utc = |t: chrono::NaiveDateTime| {
         t.and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

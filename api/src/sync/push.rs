@@ -1,31 +1,33 @@
 //! Applying a push: every mutation of a batch is judged on its own, all of them are
 //! written in one transaction, and each answer is stored so that a repeat gets it again.
 
-use bangfu_sync::Code;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use bangfu_sync::merge::{self, FieldStamp, Incoming, Rejection, Status, Stored};
-use bangfu_sync::schema::{self, REGION_FIELD, Reach};
+use bangfu_sync::merge::{FieldStamp, Incoming, Rejection, Status, Stored};
+use bangfu_sync::schema::{REGION_FIELD, Reach};
 use bangfu_sync::wire::{
     Mutation, MutationFieldError, MutationProblem, MutationResult, MutationStatus, Op,
 };
-use bangfu_sync::{Clock, ClockError, Hlc};
+use bangfu_sync::{Clock, ClockError, Code, Hlc, merge, schema};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::records::{self, ConflictRow, MutationRow, RecordRow};
-use super::rules::{self, DeviceFacts, Origin};
+use crate::audit::log as audit;
+use crate::audit::log::{Action, Actor, Event};
 use crate::domain::access::Scope;
 use crate::domain::role::{Permission, Role};
-use crate::error::{Error, Result};
-use crate::store::audit::{self, Action, Actor, Event};
-use crate::store::reach::{self, Period, ReachChange};
-use crate::store::schema::{device_scope_seen, devices, regions, users};
-use crate::store::sealing::DataKey;
-use crate::store::{self, DbConn, feed, households};
+use crate::households::queries as households;
+use crate::infra::db::schema::{device_scope_seen, devices, regions, users};
+use crate::infra::db::{DbConn, feed};
+use crate::infra::error::{Error, Result};
+use crate::infra::sealing::DataKey;
+use crate::sync::reach::{Period, ReachChange};
+use crate::sync::records::{ConflictRow, MutationRow, RecordRow};
+use crate::sync::rules::{DeviceFacts, Origin};
+use crate::sync::{reach, records, rules};
 
 /// Who pushes: the caller, on a registered device or through the server.
 #[derive(Debug, Clone)]
@@ -40,7 +42,7 @@ pub struct Pusher {
 }
 
 impl Pusher {
-    fn new(caller: &crate::auth::Caller, origin: Origin) -> Pusher {
+    fn new(caller: &crate::auth::caller::Caller, origin: Origin) -> Pusher {
         Pusher {
             actor: caller.actor(),
             user_id: caller.user_id.clone(),
@@ -52,18 +54,18 @@ impl Pusher {
     }
 
     /// The caller's phone, pushing what it captured.
-    pub fn device(caller: &crate::auth::Caller, device_id: String) -> Pusher {
+    pub fn device(caller: &crate::auth::caller::Caller, device_id: String) -> Pusher {
         Pusher::new(caller, Origin::Device(device_id))
     }
 
     /// A change a person makes online (a resolution, a paper recorded on the web): theirs
     /// in the audit log, judged like a phone's.
-    pub fn online(caller: &crate::auth::Caller) -> Pusher {
+    pub fn online(caller: &crate::auth::caller::Caller) -> Pusher {
         Pusher::new(caller, Origin::Online)
     }
 
     /// One of the server's decisions, made by the caller through a decision endpoint.
-    pub fn deciding(caller: &crate::auth::Caller) -> Pusher {
+    pub fn deciding(caller: &crate::auth::caller::Caller) -> Pusher {
         Pusher::new(caller, Origin::Decision)
     }
 
@@ -98,7 +100,7 @@ fn device_facts(conn: &mut DbConn, who: &Pusher) -> Result<DeviceFacts> {
 
 /// The wall clock in milliseconds.
 pub fn wall_ms() -> u64 {
-    crate::clock::current().wall_ms()
+    crate::infra::clock::current().wall_ms()
 }
 
 fn problem(
@@ -351,8 +353,13 @@ fn access(
     if held(region) || held(reach) {
         Access::Now
     } else if history.iter().any(|h| {
-        rules::capture_allowed(h, device, region, at, now)
-            || rules::capture_allowed(h, device, reach, at, now)
+        let held = rules::Held {
+            path: &h.path,
+            from: h.started_at,
+            until: h.ended_at,
+        };
+        rules::capture_allowed(held, device, region, at, now)
+            || rules::capture_allowed(held, device, reach, at, now)
     }) {
         Access::Before
     } else {
@@ -428,7 +435,7 @@ struct Context<'a> {
 /// What judging the batch stages for writing.
 struct Staging {
     staged: HashMap<(String, String), Staged>,
-    numbers: crate::fieldwork::case_numbers::Admission,
+    numbers: crate::case_numbers::blocks::Admission,
     notes: Vec<Note>,
     conflicts: Vec<ConflictRow>,
     audit_changes: Vec<(Action, String, String, String, Value)>,
@@ -489,11 +496,11 @@ pub fn apply(
         places: Places::load(conn, batch, &staged)?,
         device: device_facts(conn, who)?,
         history: reach::periods(conn, &who.user_id)?,
-        now: store::now(),
+        now: crate::infra::clock::now(),
     };
     let mut out = Staging {
         staged,
-        numbers: crate::fieldwork::case_numbers::Admission::load(conn, &who.device_id, batch)?,
+        numbers: crate::case_numbers::blocks::Admission::load(conn, &who.device_id, batch)?,
         notes: Vec::new(),
         conflicts: Vec::new(),
         audit_changes: Vec::new(),
@@ -567,7 +574,7 @@ pub fn apply(
     records::write(conn, &rows)?;
     records::seal_fields(conn, key, &sealed)?;
     // The photo evidence index follows the records it indexes, in the same transaction.
-    store::evidence::records_written(conn, &rows)?;
+    crate::photos::evidence::records_written(conn, &rows)?;
     numbers.save(conn)?;
     reach::write(conn, &reach_rows)?;
     records::save_answers(conn, &answers)?;
@@ -606,14 +613,14 @@ pub fn apply_one(
             detail: String::new(),
             errors: Vec::new(),
         });
-        let errors: Vec<crate::error::FieldError> = p
+        let errors: Vec<crate::infra::error::FieldError> = p
             .errors
             .iter()
             .map(|e| {
-                crate::error::FieldError::new(
+                crate::infra::error::FieldError::new(
                     e.field.clone(),
                     e.code,
-                    crate::error::Msg::new(e.message.clone(), e.message.clone()),
+                    crate::infra::error::Msg::new(e.message.clone(), e.message.clone()),
                 )
             })
             .collect();
@@ -622,7 +629,7 @@ pub fn apply_one(
         }
         return Err(Error::Unprocessable {
             code: Code::ChangeRejected,
-            detail: crate::error::Msg::new(
+            detail: crate::infra::error::Msg::new(
                 format!("该修改无法写入：{}", p.detail),
                 format!("The change cannot be applied: {}", p.detail),
             ),
@@ -645,7 +652,7 @@ pub fn server_mutation(
         .tick(wall_ms())
         .map_err(Error::internal)?;
     Ok(Mutation {
-        mutation_id: store::new_id(),
+        mutation_id: crate::infra::db::new_id(),
         entity: entity.to_owned(),
         id: id.to_owned(),
         op: Op::Upsert,
@@ -878,7 +885,7 @@ fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationR
     }
     let mut conflict_ids = Vec::new();
     for c in &merged.conflicts {
-        let id = store::new_id();
+        let id = crate::infra::db::new_id();
         conflict_ids.push(id.clone());
         out.conflicts.push(ConflictRow {
             id,

@@ -2,17 +2,17 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
-
-use crate::domain::access::Scope;
-use crate::error::Result;
-use crate::store::schema::{sealed_fields, sync_conflicts, sync_mutations, sync_records};
-use crate::store::scoped::{MultiBackend, path_in_scope};
-use crate::store::sealing::DataKey;
-use crate::store::{DbConn, insert_all};
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
+use diesel::upsert::excluded;
+
+use crate::domain::access::Scope;
+use crate::infra::db::schema::{sealed_fields, sync_conflicts, sync_mutations, sync_records};
+use crate::infra::db::scoped::{MultiBackend, path_in_scope};
+use crate::infra::db::{DbConn, insert_all};
+use crate::infra::error::Result;
+use crate::infra::sealing::DataKey;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = sync_records)]
@@ -297,7 +297,7 @@ pub fn conflict(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<ConflictRo
         .select(ConflictRow::as_select())
         .first(conn)?;
     if !scope.contains(&row.region_path) {
-        return Err(crate::error::Error::NotFound);
+        return Err(crate::infra::error::Error::NotFound);
     }
     Ok(row)
 }
@@ -308,7 +308,7 @@ pub fn mark_resolved(conn: &mut DbConn, id: &str, resolution: &str, by: &str) ->
             sync_conflicts::state.eq("resolved"),
             sync_conflicts::resolution.eq(resolution),
             sync_conflicts::resolved_by.eq(by),
-            sync_conflicts::resolved_at.eq(crate::store::now()),
+            sync_conflicts::resolved_at.eq(crate::infra::clock::now()),
         ))
         .execute(conn)?;
     Ok(())

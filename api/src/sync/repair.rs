@@ -4,21 +4,23 @@
 //! version, and the ids it holds that are not live in its scope. Rows are read in pages, so
 //! memory stays flat however large the scope.
 
-use bangfu_sync::Code;
 use std::collections::{BTreeMap, HashMap};
 
+use bangfu_sync::Code;
 use bangfu_sync::digest::{Digests, bucket_pattern};
 use bangfu_sync::schema::ENTITIES;
 use bangfu_sync::wire::{Change, Held, MAX_REPAIR_BUCKETS, RepairRequest};
 use diesel::prelude::*;
 
-use super::pull::{household_change, record_change, region_change};
-use super::records;
 use crate::domain::access::Scope;
-use crate::error::{Error, Msg, Result};
-use crate::store::schema::{households, regions, sync_records};
-use crate::store::scoped::{like_any, path_in_scope};
-use crate::store::{DbConn, households as homes, regions as region_store};
+use crate::households::queries as homes;
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{households, regions, sync_records};
+use crate::infra::db::scoped::{like_any, path_in_scope};
+use crate::infra::error::{Error, Msg, Result};
+use crate::regions::queries as region_store;
+use crate::sync::pull::{household_change, record_change, region_change};
+use crate::sync::records;
 
 /// Rows read at a time.
 const PAGE: i64 = 5000;

@@ -12,16 +12,15 @@
 //! - Resident ID numbers in free text are masked in the record and kept sealed apart
 //!   ([`mask_id_numbers`]).
 
-use bangfu_sync::Code;
 use std::borrow::Cow;
 
+use bangfu_sync::Code;
 use bangfu_sync::schema::{EntityDef, FieldType, Writer};
 use bangfu_sync::wire::{MutationFieldError, MutationProblem};
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Map, Value};
 
 use crate::domain::resident_id;
-use crate::store::reach::Period;
 
 /// Where a change comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +50,16 @@ impl Origin {
 /// captured there.
 pub const CAPTURE_WINDOW: Duration = Duration::days(30);
 
+/// A part of a user's scope they held from `from` until `until` (a village, an
+/// assigned household), and lost.
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    /// The region's or household's path.
+    pub path: &'a str,
+    pub from: NaiveDateTime,
+    pub until: NaiveDateTime,
+}
+
 /// What the server knows of the pushing device, for scope lost since a capture.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceFacts {
@@ -74,7 +83,7 @@ impl DeviceFacts {
 /// before the device's first pull since (when it learned); and all this within
 /// [`CAPTURE_WINDOW`] of the end.
 pub fn capture_allowed(
-    period: &Period,
+    period: Held<'_>,
     device: &DeviceFacts,
     path: &str,
     at: NaiveDateTime,
@@ -83,12 +92,12 @@ pub fn capture_allowed(
     let Some(registered) = device.registered_at else {
         return false;
     };
-    let window_end = period.ended_at + CAPTURE_WINDOW;
-    let learned = device.seen_after(period.ended_at).unwrap_or(window_end);
+    let window_end = period.until + CAPTURE_WINDOW;
+    let learned = device.seen_after(period.until).unwrap_or(window_end);
     !path.is_empty()
-        && path.starts_with(period.path.as_str())
-        && registered < period.ended_at
-        && period.started_at <= at
+        && path.starts_with(period.path)
+        && registered < period.until
+        && period.from <= at
         && at < learned.min(window_end)
         && now < window_end
 }
@@ -432,12 +441,10 @@ mod tests {
 
     #[test]
     fn lost_scope_takes_only_what_an_old_phone_captured_before_it_learned() {
-        let period = Period {
-            user_id: "u".into(),
-            path: "/c/t/v/".into(),
-            kind: "region".into(),
-            started_at: t("2026-10-01 08:00"),
-            ended_at: t("2026-11-01 08:00"),
+        let period = Held {
+            path: "/c/t/v/",
+            from: t("2026-10-01 08:00"),
+            until: t("2026-11-01 08:00"),
         };
         let old = DeviceFacts {
             registered_at: Some(t("2026-10-02 08:00")),
@@ -446,7 +453,7 @@ mod tests {
         let now = t("2026-11-02 08:00");
         let path = "/c/t/v/h/";
         assert!(capture_allowed(
-            &period,
+            period,
             &old,
             path,
             t("2026-10-20 08:00"),
@@ -454,7 +461,7 @@ mod tests {
         ));
         // Captured after the move but before the phone heard of it.
         assert!(capture_allowed(
-            &period,
+            period,
             &old,
             path,
             t("2026-11-01 12:00"),
@@ -462,18 +469,18 @@ mod tests {
         ));
         // Once it pulled, what it captures afterwards is refused.
         let learned = DeviceFacts {
-            seen: vec![(period.ended_at, t("2026-11-01 10:00"))],
+            seen: vec![(period.until, t("2026-11-01 10:00"))],
             ..old.clone()
         };
         assert!(capture_allowed(
-            &period,
+            period,
             &learned,
             path,
             t("2026-11-01 09:00"),
             now
         ));
         assert!(!capture_allowed(
-            &period,
+            period,
             &learned,
             path,
             t("2026-11-01 11:00"),
@@ -485,7 +492,7 @@ mod tests {
             seen: vec![],
         };
         assert!(!capture_allowed(
-            &period,
+            period,
             &new,
             path,
             t("2026-10-20 08:00"),
@@ -493,14 +500,14 @@ mod tests {
         ));
         // Nothing from before the period, nothing elsewhere, nothing after the window.
         assert!(!capture_allowed(
-            &period,
+            period,
             &old,
             path,
             t("2026-09-20 08:00"),
             now
         ));
         assert!(!capture_allowed(
-            &period,
+            period,
             &old,
             "/c/t/w/",
             t("2026-10-20 08:00"),
@@ -508,7 +515,7 @@ mod tests {
         ));
         let late = t("2026-12-02 08:00");
         assert!(!capture_allowed(
-            &period,
+            period,
             &old,
             path,
             t("2026-10-20 08:00"),
@@ -516,7 +523,7 @@ mod tests {
         ));
         // The server's own changes are never taken through lost scope.
         assert!(!capture_allowed(
-            &period,
+            period,
             &DeviceFacts::default(),
             path,
             t("2026-10-20 08:00"),

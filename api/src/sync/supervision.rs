@@ -2,20 +2,22 @@
 //! version, its reported outbox and its refused mutations, and the quarantine where those
 //! refusals wait to be settled, so nobody is told "synced" while something was refused.
 
-use bangfu_sync::Code;
 use std::collections::HashMap;
 
+use bangfu_sync::Code;
 use bangfu_sync::wire::{Mutation, MutationResult, MutationStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
+use crate::audit::log as audit;
+use crate::audit::log::{Action, Actor, Event};
 use crate::domain::access::Scope;
-use crate::error::{Error, Msg, Result};
-use crate::store::audit::{self, Action, Actor, Event};
-use crate::store::schema::{devices, sync_device_status, sync_quarantine, users};
-use crate::store::scoped::path_in_scope;
-use crate::store::{DbConn, now};
+use crate::infra::clock::now;
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{devices, sync_device_status, sync_quarantine, users};
+use crate::infra::db::scoped::path_in_scope;
+use crate::infra::error::{Error, Msg, Result};
 
 /// What a device says about itself in sync request headers.
 #[derive(Debug, Clone, Default)]

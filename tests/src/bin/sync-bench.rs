@@ -323,7 +323,7 @@ fn township(backend: Backend) {
 /// The same rows written straight into the database: one transaction, multi-row INSERTs of
 /// 500 rows through diesel's prepared statements, no product logic.
 fn raw_limit(backend: Backend, total: usize) -> f64 {
-    use bangfu::store::schema::{regions, sync_records};
+    use bangfu::infra::db::schema::{regions, sync_records};
     use bangfu::sync::records::RecordRow;
     use diesel::prelude::*;
     let db = TestDb::new(backend);

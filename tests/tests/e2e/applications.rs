@@ -371,8 +371,8 @@ fn an_applicant_files_once_is_reviewed_waits_out_the_notice_and_is_filed() {
     let cal = holiday_week(&s, &county.access, today);
     let r = decide(&county.access, json!({"action": "pass"}));
     assert_eq!(r.body["status"], "in_notice", "{}", r.text);
-    let ends = bangfu::domain::application::notice_ends_on(&cal, today, 5);
-    let plain = bangfu::domain::application::notice_ends_on(&Calendar::default(), today, 5);
+    let ends = bangfu::applications::rules::notice_ends_on(&cal, today, 5);
+    let plain = bangfu::applications::rules::notice_ends_on(&Calendar::default(), today, 5);
     assert_eq!(r.body["notice_ends_on"], ends.to_string());
     // Each step of the entry process is a clock: the reviews met, the notice counting down
     // to its last day.

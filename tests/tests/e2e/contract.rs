@@ -7,7 +7,7 @@ const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi
 
 #[test]
 fn committed_contract_matches_the_code() {
-    let generated = bangfu::http::openapi::document_json();
+    let generated = bangfu::contract::document_json();
     if std::env::var("BANGFU_UPDATE_OPENAPI").is_ok() {
         std::fs::write(COMMITTED, &generated).expect("write openapi.json");
     }
@@ -25,7 +25,7 @@ fn server_serves_contract_docs_health_and_metrics() {
     let served = s.call("GET", "/openapi.json", None, None);
     assert_eq!(served.status, 200);
     let generated: serde_json::Value =
-        serde_json::from_str(&bangfu::http::openapi::document_json()).expect("json");
+        serde_json::from_str(&bangfu::contract::document_json()).expect("json");
     assert_eq!(served.body, generated);
     // Every operation that needs a token says so.
     for (path, item) in served.body["paths"].as_object().expect("paths") {

@@ -765,9 +765,9 @@ fn placements_pairs_and_look_backs_run_their_clocks_and_escalate() {
 /// grow with the household's history, under every export that ran beside it.
 #[test]
 fn look_backs_read_the_visits_that_decide_them_not_the_households_history() {
-    use bangfu::fieldwork::derive::look_back_visits;
-    use bangfu::store::Db;
-    use bangfu::store::db::{DbOptions, DbTarget, SqliteSync};
+    use bangfu::deadlines::derive::look_back_visits;
+    use bangfu::infra::db::Db;
+    use bangfu::infra::db::{DbOptions, DbTarget, SqliteSync};
 
     let s = TestServer::start();
     let officer = s.login("qingshan_officer");

@@ -48,7 +48,7 @@ fn s3_options(s3: &Moto) -> Vec<(String, String)> {
 
 /// Overwrites an original in the grown store with as many zero bytes.
 fn damage(s3: &Moto, digest: &str, len: usize) {
-    use bangfu::photos::blobstore::{BlobKey, Variant, open};
+    use bangfu::infra::blobs::{BlobKey, Variant, open};
     let store = open(&format!("s3://{BUCKET}/office"), &s3_options(s3)).expect("store");
     let key = BlobKey::new(
         &bangfu::photos::Sha256Hex::parse(digest).expect("digest"),

@@ -1,8 +1,10 @@
 //! Housekeeping removes ended sessions, dead refresh tokens, old login failures and old
 //! idempotency records, sync tombstones past their horizon, and nothing still in use.
 
-use bangfu::store::db::{DbOptions, DbTarget, SqliteSync};
-use bangfu::store::{Db, housekeeping, now};
+use bangfu::infra::clock::now;
+use bangfu::infra::db::Db;
+use bangfu::infra::db::{DbOptions, DbTarget, SqliteSync};
+use bangfu::ops::housekeeping;
 use bangfu_e2e::TestServer;
 use serde_json::json;
 

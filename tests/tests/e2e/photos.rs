@@ -520,8 +520,8 @@ fn expire_all(s: &TestServer) {
 /// Runs the photo housekeeping (as the hourly pass does) on the server's database and
 /// store; returns how many uploads expired.
 pub(crate) fn photo_housekeeping(s: &TestServer) -> usize {
-    use bangfu::store::db::{DbOptions, DbTarget, SqliteSync};
-    let db = bangfu::store::Db::connect(&DbOptions {
+    use bangfu::infra::db::{DbOptions, DbTarget, SqliteSync};
+    let db = bangfu::infra::db::Db::connect(&DbOptions {
         target: DbTarget::parse(&s.db.url),
         pool_size: 2,
         sqlite_sync: SqliteSync::Full,
@@ -531,7 +531,7 @@ pub(crate) fn photo_housekeeping(s: &TestServer) -> usize {
     .with_clock(s.clock().clone());
     let dir = s.db.dir.path();
     let store =
-        bangfu::photos::blobstore::open(&dir.join("photos").to_string_lossy(), &[]).expect("store");
+        bangfu::infra::blobs::open(&dir.join("photos").to_string_lossy(), &[]).expect("store");
     let photos = std::sync::Arc::new(
         bangfu::photos::Photos::new(
             store,
@@ -541,7 +541,7 @@ pub(crate) fn photo_housekeeping(s: &TestServer) -> usize {
         .expect("photos"),
     );
     actix_web::rt::System::new()
-        .block_on(bangfu::photos::uploads::housekeeping(&db, &photos))
+        .block_on(bangfu::uploads::service::housekeeping(&db, &photos))
         .expect("housekeeping")
 }
 

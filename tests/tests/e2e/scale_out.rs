@@ -168,7 +168,7 @@ fn an_idempotency_key_answers_the_same_on_either_instance() {
 #[test]
 fn instances_starting_together_migrate_the_database_once() {
     let db = TestDb::new(backend());
-    let config = bangfu::config::Config::load(&bangfu::config::Overrides {
+    let config = bangfu::infra::config::Config::load(&bangfu::infra::config::Overrides {
         addr: None,
         data_dir: Some(db.dir.path().to_owned()),
         database_url: Some(db.url.clone()),

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use bangfu::http::pace::BodyPace;
+use bangfu::infra::http::pace::BodyPace;
 use bangfu_e2e::{TestDb, TestServer, backend};
 
 use crate::photos::{jpeg, start_upload};

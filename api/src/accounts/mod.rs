@@ -1,0 +1,4 @@
+//! Staff accounts: who may create and change whom, inside their own jurisdiction.
+
+pub mod http;
+pub mod queries;

@@ -1,0 +1,3 @@
+//! The working-day calendar: each year's holidays and make-up working days.
+
+pub mod queries;

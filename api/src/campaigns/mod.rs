@@ -1,0 +1,5 @@
+//! Visit and dropout campaigns over a region, with phases, deadlines and progress.
+
+pub mod http;
+pub mod queries;
+pub mod rules;

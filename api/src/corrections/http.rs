@@ -1,0 +1,234 @@
+//! Household corrections proposed on visits climb village → township → county (R-VISIT-4):
+//! `POST /v1/corrections/{id}/decision`, each level accepting or rejecting in turn.
+
+use actix_web::{get, post, web};
+use bangfu_sync::Code;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::caller::{Caller, Require, perm};
+use crate::auth::unmask;
+use crate::auth::unmask::{Found, UnmaskQuery};
+use crate::domain::role::Role;
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::http::json::ApiJson;
+use crate::state::AppState;
+use crate::sync::push::Pusher;
+use crate::sync::{push, records};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Accept,
+    Reject,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "reject", "reason": "户籍信息与公安系统一致，无需修改"}))]
+pub struct DecisionBody {
+    pub decision: Decision,
+    /// Required to reject.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionOut {
+    pub correction_id: String,
+    /// The review status now: `village_accepted`, `township_accepted`, `county_accepted`
+    /// or `rejected`.
+    pub review_status: String,
+    pub version: i64,
+}
+
+/// The status a level decides on, the status it moves to on acceptance, and the field
+/// recording when it decided.
+fn level_of(role: Role) -> Option<(&'static str, &'static str, &'static str)> {
+    match role {
+        Role::VillageSecretary => Some(("pending", "village_accepted", "village_decided_at")),
+        Role::TownshipOfficer => Some((
+            "village_accepted",
+            "township_accepted",
+            "township_decided_at",
+        )),
+        Role::CountyOfficer => Some(("township_accepted", "county_accepted", "county_decided_at")),
+        _ => None,
+    }
+}
+
+/// Accept or reject a correction at the caller's level: the village secretary decides on
+/// new proposals, the township on those the village accepted, the county on those the
+/// township accepted. The decision syncs back to the phones; each level's review clock is
+/// met by it and the next level's starts.
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = DecisionBody,
+    responses((status = 200, body = DecisionOut),
+              (status = 409, description = "Not at the caller's level (`not_at_your_level`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("decide_corrections")))
+)]
+#[post("/v1/corrections/{id}/decision")]
+pub async fn decide(
+    state: web::Data<AppState>,
+    caller: Require<perm::DecideCorrections>,
+    id: web::Path<String>,
+    body: ApiJson<DecisionBody>,
+) -> Result<web::Json<DecisionOut>> {
+    let b = body.0;
+    let reason = b
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    if b.decision == Decision::Reject && reason.is_none() {
+        return Err(Error::validation(
+            "reason",
+            Code::Required,
+            Msg::fixed("退回须说明理由。", "A rejection needs a reason."),
+        ));
+    }
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
+        return Err(Error::validation(
+            "reason",
+            Code::TooLong,
+            Msg::fixed(
+                "理由最多 1000 字。",
+                "A reason has at most 1000 characters.",
+            ),
+        ));
+    }
+    let (expected, accepted, stamp) = level_of(caller.role).ok_or_else(Error::forbidden)?;
+    let caller: Caller = (*caller).clone();
+    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
+    let out = state
+        .db
+        .write(move |c| {
+            let row = records::load(c, "correction", std::slice::from_ref(&id))?
+                .pop()
+                .ok_or(Error::NotFound)?;
+            let reach = !row.reach_path.is_empty() && caller.scope.contains(&row.reach_path);
+            if row.deleted || !(caller.scope.contains(&row.region_path) || reach) {
+                return Err(Error::NotFound);
+            }
+            let data: Value = serde_json::from_str(&row.data).map_err(Error::internal)?;
+            let status = data
+                .get("review_status")
+                .and_then(Value::as_str)
+                .unwrap_or("pending");
+            if status != expected {
+                return Err(Error::Conflict {
+                    code: Code::NotAtYourLevel,
+                    detail: Msg::new(
+                        format!("该修改当前状态为 {status}，不在本级审核。"),
+                        format!("The correction is {status}: not for your level to decide."),
+                    ),
+                });
+            }
+            let next = if b.decision == Decision::Accept {
+                accepted
+            } else {
+                "rejected"
+            };
+            let mut fields = Map::new();
+            fields.insert("review_status".into(), json!(next));
+            fields.insert(
+                stamp.into(),
+                json!(
+                    crate::infra::clock::now()
+                        .and_utc()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            );
+            if let Some(r) = &reason {
+                fields.insert("decision_reason".into(), json!(r));
+            }
+            let who = Pusher::deciding(&caller);
+            let m = push::server_mutation(&clock, "correction", &row.id, row.version, fields)?;
+            let r = push::apply_one(c, &who, &clock, &key, m)?;
+            Ok(DecisionOut {
+                correction_id: row.id,
+                review_status: next.to_owned(),
+                version: r.version.unwrap_or(row.version),
+            })
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// A household correction as its reviewers read it. Resident ID numbers in its text are
+/// masked unless an officer asks with `unmask=true` (audited).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9f51", "household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9e01",
+    "field": "members.0.id_number", "current_value": "530123********0021", "proposed_value": "530123********0047",
+    "reason": "新换身份证", "review_status": "village_accepted", "decision_reason": null, "version": 2
+}))]
+pub struct CorrectionOut {
+    pub id: String,
+    pub household_id: Option<String>,
+    /// The household field the proposal concerns, e.g. `address` or `members.0.id_number`.
+    pub field: Option<String>,
+    pub current_value: Option<String>,
+    pub proposed_value: Option<String>,
+    pub reason: Option<String>,
+    /// `pending`, `village_accepted`, `township_accepted`, `county_accepted` or `rejected`.
+    pub review_status: String,
+    pub decision_reason: Option<String>,
+    pub version: i64,
+}
+
+/// One household correction, for deciding on it: what the helper proposed, why, and how
+/// far up it has come. ID numbers in it show in full only to officers who ask with
+/// `unmask=true`, and that read is in the audit log.
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = Uuid, Path), UnmaskQuery),
+    responses((status = 200, body = CorrectionOut),
+              (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_field_work")))
+)]
+#[get("/v1/corrections/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadFieldWork>,
+    id: web::Path<Uuid>,
+    q: web::Query<UnmaskQuery>,
+) -> Result<web::Json<CorrectionOut>> {
+    let (scope, id, key) = (caller.scope.clone(), id.to_string(), state.data_key.clone());
+    let fields = &["current_value", "proposed_value", "reason"];
+    let unmasking = q.unmask;
+    let out = unmask::read(&state, &caller, q.unmask, "correction", fields, move |c| {
+        let row = records::load(c, "correction", std::slice::from_ref(&id))?
+            .pop()
+            .ok_or(Error::NotFound)?;
+        let through = !row.reach_path.is_empty() && scope.contains(&row.reach_path);
+        if row.deleted || !(scope.contains(&row.region_path) || through) {
+            return Err(Error::NotFound);
+        }
+        let mut data: Map<String, Value> =
+            serde_json::from_str(&row.data).map_err(Error::internal)?;
+        if unmasking {
+            for (field, text) in records::opened_fields(c, &key, "correction", &row.id)? {
+                data.insert(field, Value::String(text));
+            }
+        }
+        let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+        Ok(Found {
+            via: crate::domain::access::Via::Standing,
+            id: row.id.clone(),
+            region_path: row.region_path.clone(),
+            value: CorrectionOut {
+                id: row.id,
+                household_id: text("household_id"),
+                field: text("field"),
+                current_value: text("current_value"),
+                proposed_value: text("proposed_value"),
+                reason: text("reason"),
+                review_status: text("review_status").unwrap_or_else(|| "pending".into()),
+                decision_reason: text("decision_reason"),
+                version: row.version,
+            },
+        })
+    })
+    .await?;
+    Ok(web::Json(out))
+}

@@ -1,0 +1,3 @@
+//! Corrections to household data proposed on visits, decided level by level.
+
+pub mod http;

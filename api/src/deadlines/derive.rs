@@ -1,0 +1,1024 @@
+//! Deriving clocks: for each source (a case, a child taught at home, a pair, a plan, a
+//! household's look-backs, a correction, a photo subject, a campaign) load what its rules
+//! read, a few queries for the whole batch, and run the pure rules of `crate::domain`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::campaigns::queries::CampaignRow;
+use crate::campaigns::rules::{CampaignKind, Phase, Progress};
+use crate::campaigns::{queries as campaigns, rules as campaign};
+use crate::deadlines::facts;
+use crate::deadlines::facts::{FactRow, data_of, date, instant};
+use crate::deadlines::places::Places;
+use crate::domain::calendar::Calendar;
+use crate::domain::deadline::{Clock, Owner, china_date};
+use crate::dropout::{home_teaching, rules as dropout};
+use crate::followup::{employment, pairing, visits};
+use crate::infra::db::DbConn;
+use crate::infra::db::schema::{field_facts, household_helpers, households};
+use crate::infra::error::Result;
+use crate::sync::records;
+use crate::sync::records::RecordRow;
+
+/// What a set of clocks is derived from; deriving it again replaces them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Case(String),
+    HomeTeaching(String),
+    Pair(String),
+    Plan(String),
+    LookBacks(String),
+    Correction(String),
+    PhotoSubject(String),
+    Campaign(String),
+    Application(String),
+}
+
+impl Source {
+    pub fn key(&self) -> String {
+        match self {
+            Source::Case(id) => format!("dropout_case:{id}"),
+            Source::HomeTeaching(id) => format!("home_teaching:{id}"),
+            Source::Pair(id) => format!("pair:{id}"),
+            Source::Plan(id) => format!("employment_plan:{id}"),
+            Source::LookBacks(id) => format!("household:{id}"),
+            Source::Correction(id) => format!("correction:{id}"),
+            Source::PhotoSubject(id) => format!("photo_subject:{id}"),
+            Source::Campaign(id) => format!("campaign:{id}"),
+            Source::Application(id) => format!("application:{id}"),
+        }
+    }
+}
+
+/// Everything a derivation needs besides the database.
+pub struct Ctx<'a> {
+    pub now: NaiveDateTime,
+    pub cal: &'a Calendar,
+}
+
+fn get<'a>(d: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    d.get(k).and_then(Value::as_str)
+}
+
+fn load_data(
+    conn: &mut DbConn,
+    entity: &str,
+    ids: &[String],
+) -> Result<Vec<(RecordRow, Map<String, Value>)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        for r in records::load(conn, entity, chunk)? {
+            let d = data_of(&r)?;
+            out.push((r, d));
+        }
+    }
+    Ok(out)
+}
+
+/// Each source's clocks, in the order asked, empty for a source that derived none (its
+/// earlier clocks are then cancelled).
+fn per_source(
+    ids: &[String],
+    source: fn(String) -> Source,
+    mut by_id: HashMap<String, Vec<Clock>>,
+) -> Vec<(String, Vec<Clock>)> {
+    ids.iter()
+        .map(|id| {
+            (
+                source(id.clone()).key(),
+                by_id.remove(id).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn ids_of(rows: &[FactRow]) -> Vec<String> {
+    rows.iter().map(|f| f.id.clone()).collect()
+}
+
+/// Derives the clocks of every source; each source's list replaces what it had.
+pub fn derive(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    sources: &BTreeSet<Source>,
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    let pick = |f: fn(&Source) -> Option<&String>| {
+        sources
+            .iter()
+            .filter_map(f)
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    let mut out = Vec::new();
+    out.extend(cases(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Case(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(home_teaching_children(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::HomeTeaching(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(pairs(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Pair(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(plans(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Plan(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(look_backs(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::LookBacks(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(corrections(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Correction(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(photo_subjects(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::PhotoSubject(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(campaigns_progress(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Campaign(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    out.extend(applications(
+        conn,
+        ctx,
+        &pick(|s| {
+            if let Source::Application(x) = s {
+                Some(x)
+            } else {
+                None
+            }
+        }),
+    )?);
+    Ok(out)
+}
+
+/// The entry-process clocks of applications, from their status changes as the audit log
+/// records them (the append-only history of every step).
+fn applications(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    ids: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    use crate::applications::rules as application;
+    use crate::applications::rules::ReviewOffices;
+    use crate::applications::rules::Status;
+    use crate::infra::db::schema::applications as apps;
+    use crate::infra::db::schema::audit_log;
+    use crate::infra::db::schema::programs;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, i32)> = apps::table
+        .inner_join(programs::table)
+        .filter(apps::id.eq_any(ids))
+        .select((apps::id, apps::region_path, programs::notice_workdays))
+        .load(conn)?;
+    let history: Vec<(String, NaiveDateTime, String)> = audit_log::table
+        .filter(audit_log::entity.eq("application"))
+        .filter(audit_log::entity_id.eq_any(ids))
+        .order((audit_log::at.asc(), audit_log::id.asc()))
+        .select((audit_log::entity_id, audit_log::at, audit_log::changes))
+        .load(conn)?;
+    let places = Places::load(conn, rows.iter().map(|(_, p, _)| p.as_str()), &[])?;
+    let mut out = Vec::new();
+    for (id, path, notice_workdays) in &rows {
+        let transitions: Vec<(NaiveDateTime, Status)> = history
+            .iter()
+            .filter(|(e, _, _)| e == id)
+            .filter_map(|(_, at, changes)| {
+                let v: Value = serde_json::from_str(changes).ok()?;
+                Some((
+                    *at,
+                    Status::parse(v.get("status")?.get("after")?.as_str()?)?,
+                ))
+            })
+            .collect();
+        let county = places
+            .ancestor(path, "county")
+            .unwrap_or_else(|| path.clone());
+        let offices = ReviewOffices {
+            region_path: path,
+            grassroots_path: path,
+            county_path: &county,
+        };
+        let clocks = application::clocks(
+            id,
+            &transitions,
+            u32::try_from(*notice_workdays).unwrap_or(5),
+            &offices,
+            ctx.cal,
+            ctx.now,
+        );
+        out.push((Source::Application(id.clone()).key(), clocks));
+    }
+    Ok(out)
+}
+
+/// A dropout case with its documents, attempts and their photos, as the rules read it.
+pub fn load_cases(conn: &mut DbConn, ids: &[String]) -> Result<(Vec<dropout::Case>, Places)> {
+    let case_rows = load_data(conn, "dropout_case", ids)?;
+    let live: Vec<&(RecordRow, Map<String, Value>)> =
+        case_rows.iter().filter(|(r, _)| !r.deleted).collect();
+    let child_ids: Vec<String> = live
+        .iter()
+        .filter_map(|(_, d)| get(d, "child_id").map(str::to_owned))
+        .collect();
+    let case_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
+    let children: HashMap<String, Map<String, Value>> = load_data(conn, "child", &child_ids)?
+        .into_iter()
+        .map(|(r, d)| (r.id, d))
+        .collect();
+    let attempt_facts = facts::of_subjects(conn, "retrieval_attempt", &case_ids)?;
+    let attempts = load_data(conn, "retrieval_attempt", &ids_of(&attempt_facts))?;
+    let doc_facts = facts::of_subjects(conn, "dropout_document", &child_ids)?;
+    let docs = load_data(conn, "dropout_document", &ids_of(&doc_facts))?;
+    let evidence: Vec<String> = ids_of(&attempt_facts)
+        .into_iter()
+        .chain(ids_of(&doc_facts))
+        .collect();
+    let photos = facts::photo_counts(conn, &evidence)?;
+    let mut paths: Vec<String> = live.iter().map(|(r, _)| r.region_path.clone()).collect();
+    paths.extend(
+        live.iter()
+            .filter_map(|(_, d)| get(d, "school_id"))
+            .map(|s| format!("/{s}/")),
+    );
+    let places = Places::load(conn, paths.iter().map(String::as_str), &[])?;
+    let mut out = Vec::new();
+    for (r, d) in live {
+        let child_id = get(d, "child_id").unwrap_or_default().to_owned();
+        let child = children.get(&child_id);
+        out.push(dropout::Case {
+            id: r.id.clone(),
+            child_id: child_id.clone(),
+            region_path: r.region_path.clone(),
+            school_path: get(d, "school_id").and_then(|s| places.path_of(s)),
+            opened_at: instant(d.get("opened_at")).unwrap_or(r.created_at),
+            declared_stage: get(d, "stage").map(str::to_owned),
+            closed: get(d, "state") == Some("closed"),
+            closed_at: instant(d.get("closed_at")),
+            outcome: get(d, "outcome").map(str::to_owned),
+            team: d
+                .get("team")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            studying_elsewhere: d
+                .get("studying_elsewhere")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            has_student_status: child
+                .and_then(|c| c.get("has_student_status"))
+                .and_then(Value::as_bool),
+            documents: docs
+                .iter()
+                .filter(|(dr, dd)| {
+                    !dr.deleted
+                        && get(dd, "child_id") == Some(child_id.as_str())
+                        && get(dd, "case_id").is_none_or(|c| c == r.id)
+                })
+                .filter_map(|(dr, dd)| {
+                    Some(dropout::Document {
+                        id: dr.id.clone(),
+                        kind: get(dd, "kind")?.to_owned(),
+                        issued_on: date(dd.get("issued_on"))?,
+                        deadline_on: date(dd.get("deadline_on")),
+                        issued_by: get(dd, "issued_by").unwrap_or_default().to_owned(),
+                        photos: photos.get(&dr.id).copied().unwrap_or(0),
+                    })
+                })
+                .collect(),
+            attempts: attempts
+                .iter()
+                .filter(|(ar, ad)| !ar.deleted && get(ad, "case_id") == Some(r.id.as_str()))
+                .filter_map(|(ar, ad)| {
+                    Some(dropout::Attempt {
+                        id: ar.id.clone(),
+                        at: instant(ad.get("attempted_at"))?,
+                        method: get(ad, "method").unwrap_or_default().to_owned(),
+                        party: get(ad, "party").map(str::to_owned),
+                        result: get(ad, "result").unwrap_or_default().to_owned(),
+                        photos: photos.get(&ar.id).copied().unwrap_or(0),
+                    })
+                })
+                .collect(),
+        });
+    }
+    Ok((out, places))
+}
+
+fn cases(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String, Vec<Clock>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (loaded, places) = load_cases(conn, ids)?;
+    // The case's fact carries its judged close-out, so that metrics count only closings
+    // with their evidence.
+    let mut by_state: HashMap<&'static str, Vec<String>> = HashMap::new();
+    for c in &loaded {
+        let state = match dropout::evaluate(c).close_out {
+            dropout::CloseOut::Open => "open",
+            dropout::CloseOut::Confirmed { outcome } if outcome == "returned" => "closed_returned",
+            dropout::CloseOut::Confirmed { .. } => "closed_other",
+            dropout::CloseOut::Unconfirmed { .. } => "closed_unconfirmed",
+        };
+        by_state.entry(state).or_default().push(c.id.clone());
+    }
+    for (state, case_ids) in by_state {
+        diesel::update(
+            field_facts::table
+                .filter(field_facts::entity.eq("dropout_case"))
+                .filter(field_facts::id.eq_any(case_ids)),
+        )
+        .set(field_facts::state.eq(state))
+        .execute(conn)?;
+    }
+    let mut by_id: HashMap<String, Vec<Clock>> = HashMap::new();
+    for c in &loaded {
+        let township = places
+            .ancestor(&c.region_path, "township")
+            .unwrap_or_else(|| c.region_path.clone());
+        by_id.insert(
+            c.id.clone(),
+            dropout::clocks(c, ctx.now, ctx.cal, &township),
+        );
+    }
+    Ok(per_source(ids, Source::Case, by_id))
+}
+
+/// Children taught at home, with their agreement, sessions and the sessions' photos.
+pub fn load_home_teaching(conn: &mut DbConn, ids: &[String]) -> Result<Vec<home_teaching::Child>> {
+    let children = load_data(conn, "child", ids)?;
+    let live: Vec<&(RecordRow, Map<String, Value>)> = children
+        .iter()
+        .filter(|(r, d)| !r.deleted && get(d, "enrollment") == Some("home_teaching"))
+        .collect();
+    let child_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
+    let agreements = facts::of_subjects(conn, "dropout_document", &child_ids)?;
+    let session_facts = facts::of_subjects(conn, "teaching_session", &child_ids)?;
+    let sessions = load_data(conn, "teaching_session", &ids_of(&session_facts))?;
+    let photos = facts::photo_counts(conn, &ids_of(&session_facts))?;
+    let schools: Vec<String> = live
+        .iter()
+        .filter_map(|(_, d)| get(d, "school_id"))
+        .map(|s| format!("/{s}/"))
+        .collect();
+    let places = Places::load(conn, schools.iter().map(String::as_str), &[])?;
+    Ok(live
+        .into_iter()
+        .map(|(r, d)| home_teaching::Child {
+            id: r.id.clone(),
+            name: get(d, "name").unwrap_or_default().to_owned(),
+            region_path: r.region_path.clone(),
+            school_path: get(d, "school_id").and_then(|s| places.path_of(s)),
+            agreement_on: agreements
+                .iter()
+                .filter(|f| f.subject_id == r.id && f.state == "home_teaching_agreement")
+                .filter_map(|f| f.occurred_at.map(china_date))
+                .min(),
+            has_student_status: d
+                .get("has_student_status")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            sessions: sessions
+                .iter()
+                .filter(|(sr, sd)| !sr.deleted && get(sd, "child_id") == Some(r.id.as_str()))
+                .filter_map(|(sr, sd)| {
+                    Some(home_teaching::Session {
+                        id: sr.id.clone(),
+                        held_at: instant(sd.get("held_at"))?,
+                        class_hours: sd.get("class_hours").and_then(Value::as_f64).unwrap_or(0.0),
+                        lesson_plan_signed: sd
+                            .get("lesson_plan_signed")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                        photos: photos.get(&sr.id).copied().unwrap_or(0),
+                    })
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+fn home_teaching_children(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    ids: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let today = china_date(ctx.now);
+    let by_id: HashMap<String, Vec<Clock>> = load_home_teaching(conn, ids)?
+        .iter()
+        .map(|c| (c.id.clone(), home_teaching::clocks(c, today)))
+        .collect();
+    Ok(per_source(ids, Source::HomeTeaching, by_id))
+}
+
+/// Pairs with their sessions, as the rules read them.
+pub fn load_pairs(conn: &mut DbConn, ids: &[String]) -> Result<Vec<pairing::Pair>> {
+    let rows = load_data(conn, "pair", ids)?;
+    let live: Vec<&(RecordRow, Map<String, Value>)> =
+        rows.iter().filter(|(r, _)| !r.deleted).collect();
+    let pair_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
+    let sessions = facts::of_subjects(conn, "pair_session", &pair_ids)?;
+    let teachers: Vec<String> = live
+        .iter()
+        .filter_map(|(_, d)| get(d, "teacher_id").map(str::to_owned))
+        .collect();
+    let places = Places::load(conn, std::iter::empty(), &teachers)?;
+    Ok(live
+        .into_iter()
+        .filter_map(|(r, d)| {
+            let teacher = get(d, "teacher_id")?.to_owned();
+            Some(pairing::Pair {
+                id: r.id.clone(),
+                region_path: r.region_path.clone(),
+                teacher_region_path: places.user_path(&teacher, &r.region_path),
+                teacher_id: teacher,
+                child_id: get(d, "child_id").unwrap_or_default().to_owned(),
+                program: get(d, "program").unwrap_or_default().to_owned(),
+                difficulty: get(d, "difficulty").map(str::to_owned),
+                starts_on: date(d.get("starts_on"))?,
+                ends_on: date(d.get("ends_on")),
+                sessions: sessions
+                    .iter()
+                    .filter(|f| f.subject_id == r.id)
+                    .filter_map(|f| Some((f.state.clone(), f.occurred_at?)))
+                    .collect(),
+            })
+        })
+        .collect())
+}
+
+fn pairs(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String, Vec<Clock>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let today = china_date(ctx.now);
+    let by_id: HashMap<String, Vec<Clock>> = load_pairs(conn, ids)?
+        .iter()
+        .map(|p| (p.id.clone(), pairing::clocks(p, today)))
+        .collect();
+    Ok(per_source(ids, Source::Pair, by_id))
+}
+
+fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String, Vec<Clock>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = load_data(conn, "employment_plan", ids)?;
+    let live: Vec<&(RecordRow, Map<String, Value>)> =
+        rows.iter().filter(|(r, _)| !r.deleted).collect();
+    let plan_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
+    let events = facts::of_subjects(conn, "employment_event", &plan_ids)?;
+    let helpers: Vec<String> = live
+        .iter()
+        .filter_map(|(_, d)| get(d, "helper_id").map(str::to_owned))
+        .collect();
+    let places = Places::load(conn, std::iter::empty(), &helpers)?;
+    let mut by_id: HashMap<String, Vec<Clock>> = HashMap::new();
+    for (r, d) in live {
+        let (Some(category), Some(helper), Some(opened_at)) = (
+            get(d, "category").and_then(employment::Category::parse),
+            get(d, "helper_id"),
+            instant(d.get("opened_at")),
+        ) else {
+            continue;
+        };
+        let plan = employment::Plan {
+            id: r.id.clone(),
+            region_path: r.region_path.clone(),
+            category,
+            helper_id: helper.to_owned(),
+            helper_region_path: places.user_path(helper, &r.region_path),
+            person_name: get(d, "person_name").unwrap_or_default().to_owned(),
+            opened_at,
+            stable_on: date(d.get("stable_on")),
+            events: events
+                .iter()
+                .filter(|f| f.subject_id == r.id)
+                .filter_map(|f| Some((f.state.clone(), f.occurred_at?)))
+                .collect(),
+        };
+        by_id.insert(r.id.clone(), employment::clocks(&plan, ctx.now, ctx.cal));
+    }
+    Ok(per_source(ids, Source::Plan, by_id))
+}
+
+/// A stored visit as the look-back rules read it (`None`: deleted, or no instant).
+fn visit_of(r: &RecordRow, d: &Map<String, Value>) -> Option<visits::Visit> {
+    if r.deleted {
+        return None;
+    }
+    let visited_at = instant(d.get("visited_at"))?;
+    let basic_needs = d
+        .get("basic_needs")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(visits::Visit {
+        id: r.id.clone(),
+        household_id: get(d, "household_id").unwrap_or_default().to_owned(),
+        helper_id: get(d, "helper_id").unwrap_or_default().to_owned(),
+        kind: get(d, "kind").unwrap_or_default().to_owned(),
+        visited_at,
+        basic_needs,
+    })
+}
+
+/// Visits read per query while looking for the visits that meet renewed help.
+const LATER_PAGE: i64 = 500;
+
+/// The visits the look-back rules of these households need, with the region of each
+/// household: its look-back visits that found an item not met, and for each of them the
+/// first later visit that finds every failing item met, if there is one. Renewed help is
+/// derived from these exactly as from every visit of the household (a look-back's help is
+/// met by the earliest later visit that finds its items met, and that visit is here), but
+/// a household visited thousands of times without a failing look-back costs one indexed
+/// query that finds nothing, and one with open help costs a walk through its later visits
+/// only, in pages, until every look-back is met.
+pub fn look_back_visits(
+    conn: &mut DbConn,
+    households: &[String],
+) -> Result<HashMap<String, (String, Vec<visits::Visit>)>> {
+    let mut out: HashMap<String, (String, Vec<visits::Visit>)> = HashMap::new();
+    if households.is_empty() {
+        return Ok(out);
+    }
+    let mut look_facts: Vec<FactRow> = Vec::new();
+    for chunk in households.chunks(500) {
+        look_facts.extend(
+            field_facts::table
+                .filter(field_facts::entity.eq("visit"))
+                .filter(field_facts::subject_id.eq_any(chunk))
+                .filter(field_facts::deleted.eq(false))
+                .filter(field_facts::state.eq("look_back"))
+                .select(FactRow::as_select())
+                .load(conn)?,
+        );
+    }
+    // (look-back, its failing items), waiting for a later visit that meets it.
+    let mut open: Vec<(visits::Visit, Vec<String>)> = Vec::new();
+    for (r, d) in load_data(conn, "visit", &ids_of(&look_facts))? {
+        let Some(v) = visit_of(&r, &d).filter(|v| v.kind == "look_back") else {
+            continue;
+        };
+        let failing: Vec<String> = v.failing().into_iter().map(str::to_owned).collect();
+        if failing.is_empty() {
+            continue;
+        }
+        let entry = out
+            .entry(v.household_id.clone())
+            .or_insert_with(|| (r.region_path.clone(), Vec::new()));
+        entry.1.push(v.clone());
+        open.push((v, failing));
+    }
+    let Some(from) = open.iter().map(|(v, _)| v.visited_at).min() else {
+        return Ok(out);
+    };
+    let waiting: Vec<String> = out.keys().cloned().collect();
+    // Later visits of those households, in the order they were made (the facts' time is
+    // the visit's instant), until every look-back has found the visit that meets it.
+    let mut after: Option<(NaiveDateTime, String)> = None;
+    while !open.is_empty() {
+        let mut q = field_facts::table
+            .filter(field_facts::entity.eq("visit"))
+            .filter(field_facts::subject_id.eq_any(&waiting))
+            .filter(field_facts::deleted.eq(false))
+            .filter(field_facts::occurred_at.ge(from))
+            .order((field_facts::occurred_at.asc(), field_facts::id.asc()))
+            .select((field_facts::id, field_facts::occurred_at))
+            .limit(LATER_PAGE)
+            .into_boxed();
+        if let Some((t, id)) = &after {
+            q = q.filter(
+                field_facts::occurred_at.gt(*t).or(field_facts::occurred_at
+                    .eq(*t)
+                    .and(field_facts::id.gt(id.clone()))),
+            );
+        }
+        let page: Vec<(String, Option<NaiveDateTime>)> = q.load(conn)?;
+        let Some((last_id, Some(last_at))) = page.last().cloned() else {
+            break;
+        };
+        let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
+        let mut later: Vec<visits::Visit> = load_data(conn, "visit", &ids)?
+            .iter()
+            .filter_map(|(r, d)| visit_of(r, d))
+            .collect();
+        later.sort_by_key(|v| v.visited_at);
+        for w in later {
+            let before = open.len();
+            open.retain(|(v, failing)| {
+                let failing: Vec<&str> = failing.iter().map(String::as_str).collect();
+                !w.meets(v, &failing)
+            });
+            if open.len() < before
+                && let Some(entry) = out.get_mut(&w.household_id)
+                && !entry.1.iter().any(|v| v.id == w.id)
+            {
+                entry.1.push(w);
+            }
+        }
+        if (page.len() as i64) < LATER_PAGE {
+            break;
+        }
+        after = Some((last_at, last_id));
+    }
+    Ok(out)
+}
+
+fn look_backs(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    households: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    if households.is_empty() {
+        return Ok(Vec::new());
+    }
+    let per_household = look_back_visits(conn, households)?;
+    let helpers: Vec<String> = per_household
+        .values()
+        .flat_map(|(_, vs)| vs.iter().map(|v| v.helper_id.clone()))
+        .collect();
+    let places = Places::load(conn, std::iter::empty(), &helpers)?;
+    Ok(households
+        .iter()
+        .map(|h| {
+            let clocks = per_household
+                .get(h)
+                .map(|(region, vs)| {
+                    visits::renewed_help(vs, region, |u| places.user_path(u, region), ctx.cal)
+                })
+                .unwrap_or_default();
+            (Source::LookBacks(h.clone()).key(), clocks)
+        })
+        .collect())
+}
+
+fn corrections(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    ids: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = load_data(conn, "correction", ids)?;
+    let places = Places::load(conn, rows.iter().map(|(r, _)| r.region_path.as_str()), &[])?;
+    let mut by_id: HashMap<String, Vec<Clock>> = HashMap::new();
+    for (r, d) in rows.iter().filter(|(r, _)| !r.deleted) {
+        let village = places
+            .ancestor(&r.region_path, "village")
+            .unwrap_or_else(|| r.region_path.clone());
+        let township = places
+            .ancestor(&r.region_path, "township")
+            .unwrap_or_else(|| village.clone());
+        let county = places
+            .ancestor(&r.region_path, "county")
+            .unwrap_or_else(|| township.clone());
+        let c = visits::Correction {
+            id: r.id.clone(),
+            region_path: r.region_path.clone(),
+            village_path: village,
+            township_path: township,
+            county_path: county,
+            // When the proposal was made on the phone, not when it arrived.
+            proposed_at: stamped_at(r, "proposed_value").unwrap_or(r.created_at),
+            status: get(d, "review_status").unwrap_or("pending").to_owned(),
+            village_decided_at: instant(d.get("village_decided_at")),
+            township_decided_at: instant(d.get("township_decided_at")),
+            county_decided_at: instant(d.get("county_decided_at")),
+        };
+        by_id.insert(r.id.clone(), visits::correction_clocks(&c, ctx.cal));
+    }
+    Ok(per_source(ids, Source::Correction, by_id))
+}
+
+/// When a field was last set, by the hybrid clock of the change that set it.
+fn stamped_at(r: &RecordRow, field: &str) -> Option<NaiveDateTime> {
+    let stamps: Value = serde_json::from_str(&r.stamps).ok()?;
+    let hlc: bangfu_sync::Hlc = stamps.get(field)?.get("hlc")?.as_str()?.parse().ok()?;
+    chrono::DateTime::from_timestamp_millis(i64::try_from(hlc.millis).ok()?).map(|t| t.naive_utc())
+}
+
+fn photo_subjects(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    subjects: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let photo_facts = facts::of_subjects(conn, "photo", subjects)?;
+    let rejected: Vec<String> = photo_facts
+        .iter()
+        .filter(|f| f.state == "rejected")
+        .map(|f| f.id.clone())
+        .collect();
+    let rows = load_data(conn, "photo", &rejected)?;
+    let authors: Vec<String> = rows
+        .iter()
+        .filter_map(|(r, _)| r.created_by.clone())
+        .collect();
+    let places = Places::load(conn, std::iter::empty(), &authors)?;
+    let mut by_subject: HashMap<String, Vec<Clock>> = HashMap::new();
+    for (r, d) in &rows {
+        let subject = get(d, "subject_id").unwrap_or_default().to_owned();
+        let (Some(author), Some(rejected_at)) =
+            (r.created_by.clone(), stamped_at(r, "review_status"))
+        else {
+            continue;
+        };
+        let replacements: Vec<NaiveDateTime> = photo_facts
+            .iter()
+            .filter(|f| f.subject_id == subject && f.id != r.id && f.state != "rejected")
+            .filter_map(|f| f.occurred_at)
+            .collect();
+        let owner = Owner::User {
+            region_path: places.user_path(&author, &r.region_path),
+            id: author,
+        };
+        let rejected = visits::RejectedPhoto {
+            photo_id: &r.id,
+            region_path: &r.region_path,
+            author: owner,
+            subject: (get(d, "subject_entity").unwrap_or_default(), &subject),
+            rejected_at,
+            reason: get(d, "review_reason"),
+        };
+        by_subject
+            .entry(subject.clone())
+            .or_default()
+            .push(visits::photo_rework(rejected, &replacements, ctx.cal));
+    }
+    Ok(subjects
+        .iter()
+        .map(|s| {
+            (
+                Source::PhotoSubject(s.clone()).key(),
+                by_subject.remove(s).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// Per helper: (assigned households, visited ones, when the last of them first was), for
+/// active households under the campaign's region, visits by that helper in the window.
+pub fn helper_progress(
+    conn: &mut DbConn,
+    c: &CampaignRow,
+    window: (NaiveDateTime, NaiveDateTime),
+) -> Result<HashMap<String, Progress>> {
+    let prefix = crate::infra::db::scoped::like_prefix(&c.region_path);
+    let assigned: Vec<(String, String)> = household_helpers::table
+        .inner_join(households::table)
+        .filter(households::path.like(&prefix).escape('\\'))
+        .filter(households::status.eq("active"))
+        .select((household_helpers::user_id, households::id))
+        .load(conn)?;
+    let first_visits: Vec<(String, String, Option<NaiveDateTime>)> = field_facts::table
+        .filter(field_facts::entity.eq("visit"))
+        .filter(field_facts::deleted.eq(false))
+        .filter(field_facts::region_path.like(&prefix).escape('\\'))
+        .filter(field_facts::occurred_at.ge(window.0))
+        .filter(field_facts::occurred_at.le(window.1))
+        .group_by((field_facts::actor_id, field_facts::subject_id))
+        .select((
+            field_facts::actor_id,
+            field_facts::subject_id,
+            diesel::dsl::min(field_facts::occurred_at),
+        ))
+        .load(conn)?;
+    let visited: HashMap<(&str, &str), NaiveDateTime> = first_visits
+        .iter()
+        .filter_map(|(a, s, t)| Some(((a.as_str(), s.as_str()), (*t)?)))
+        .collect();
+    let mut out: HashMap<String, Progress> = HashMap::new();
+    for (helper, household) in &assigned {
+        let p = out.entry(helper.clone()).or_insert(Progress {
+            total: 0,
+            done: 0,
+            completed_at: None,
+        });
+        p.total += 1;
+        if let Some(t) = visited.get(&(helper.as_str(), household.as_str())) {
+            p.done += 1;
+            p.completed_at = p.completed_at.max(Some(*t));
+        }
+    }
+    Ok(out)
+}
+
+/// Per office (school, or the village of children without one): compulsory-age children
+/// under the campaign's region, those checked in the start-of-term week, and when the last
+/// of them first was.
+pub fn start_of_term_progress(
+    conn: &mut DbConn,
+    c: &CampaignRow,
+    term_starts_on: NaiveDate,
+) -> Result<(HashMap<String, Progress>, Vec<String>)> {
+    let prefix = crate::infra::db::scoped::like_prefix(&c.region_path);
+    let (earliest, latest) = campaign::compulsory_birth_range(term_starts_on);
+    let children: Vec<(String, String, String)> = field_facts::table
+        .filter(field_facts::entity.eq("child"))
+        .filter(field_facts::deleted.eq(false))
+        .filter(
+            field_facts::region_path
+                .like(&prefix)
+                .escape('\\')
+                .or(field_facts::reach_path.like(&prefix).escape('\\')),
+        )
+        .filter(field_facts::occurred_at.gt(crate::domain::deadline::start_of_china_day(earliest)))
+        .filter(field_facts::occurred_at.le(crate::domain::deadline::start_of_china_day(latest)))
+        .select((
+            field_facts::id,
+            field_facts::region_path,
+            field_facts::reach_path,
+        ))
+        .load(conn)?;
+    let (from, to) = campaign::start_of_term_window(term_starts_on);
+    let ids: Vec<String> = children.iter().map(|(id, _, _)| id.clone()).collect();
+    let mut first_check: HashMap<String, NaiveDateTime> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, Option<NaiveDateTime>)> = field_facts::table
+            .filter(field_facts::entity.eq("pupil_check"))
+            .filter(field_facts::deleted.eq(false))
+            .filter(field_facts::subject_id.eq_any(chunk))
+            .filter(field_facts::occurred_at.ge(from))
+            .filter(field_facts::occurred_at.le(to))
+            .group_by(field_facts::subject_id)
+            .select((
+                field_facts::subject_id,
+                diesel::dsl::min(field_facts::occurred_at),
+            ))
+            .load(conn)?;
+        first_check.extend(rows.into_iter().filter_map(|(s, t)| Some((s, t?))));
+    }
+    let mut out: HashMap<String, Progress> = HashMap::new();
+    let mut unchecked = Vec::new();
+    for (id, region, reach) in &children {
+        let office = if reach.is_empty() {
+            region.clone()
+        } else {
+            reach.clone()
+        };
+        let p = out.entry(office).or_insert(Progress {
+            total: 0,
+            done: 0,
+            completed_at: None,
+        });
+        p.total += 1;
+        match first_check.get(id) {
+            Some(t) => {
+                p.done += 1;
+                p.completed_at = p.completed_at.max(Some(*t));
+            }
+            None => unchecked.push(id.clone()),
+        }
+    }
+    unchecked.sort();
+    Ok((out, unchecked))
+}
+
+fn campaigns_progress(
+    conn: &mut DbConn,
+    _ctx: &Ctx<'_>,
+    ids: &[String],
+) -> Result<Vec<(String, Vec<Clock>)>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(c) = campaigns::find_any(conn, id)? else {
+            out.push((Source::Campaign(id.clone()).key(), Vec::new()));
+            continue;
+        };
+        let phases: Vec<campaigns::StoredPhase> = c.phases()?;
+        let plain: Vec<Phase> = phases.iter().map(|p| p.phase.clone()).collect();
+        let mut clocks = Vec::new();
+        let mut starts = crate::domain::deadline::start_of_china_day(c.starts_on()?);
+        for (i, p) in phases.iter().enumerate() {
+            clocks.push(campaign::phase_clock(
+                &c.id,
+                &c.region_path,
+                i,
+                &p.phase,
+                starts,
+                p.completed_at,
+            ));
+            starts = crate::domain::deadline::end_of_china_day(p.phase.due_on)
+                + chrono::Duration::seconds(1);
+        }
+        match CampaignKind::parse(&c.kind) {
+            Some(CampaignKind::Visit) => {
+                let window = campaign::visiting_window(c.starts_on()?, &plain);
+                let progress = helper_progress(conn, &c, window)?;
+                let helpers: Vec<String> = progress.keys().cloned().collect();
+                let places = Places::load(conn, std::iter::empty(), &helpers)?;
+                let mut sorted: Vec<(&String, &Progress)> = progress.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(b.0));
+                for (helper, p) in sorted {
+                    let owner = Owner::User {
+                        id: helper.clone(),
+                        region_path: places.user_path(helper, &c.region_path),
+                    };
+                    clocks.push(campaign::helper_visits_clock(
+                        &c.id,
+                        owner,
+                        &c.region_path,
+                        window,
+                        p,
+                    ));
+                }
+            }
+            Some(CampaignKind::Dropout) => {
+                if let Some(term) = c.term_starts_on()? {
+                    let (progress, _) = start_of_term_progress(conn, &c, term)?;
+                    let mut sorted: Vec<(&String, &Progress)> = progress.iter().collect();
+                    sorted.sort_by(|a, b| a.0.cmp(b.0));
+                    for (office, p) in sorted {
+                        clocks.push(campaign::start_of_term_clock(&c.id, office, term, p));
+                    }
+                }
+            }
+            None => {}
+        }
+        out.push((Source::Campaign(id.clone()).key(), clocks));
+    }
+    Ok(out)
+}

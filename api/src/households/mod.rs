@@ -1,0 +1,8 @@
+//! The household registry (一户一档): households, members, income and expense items, their
+//! helpers, likely duplicates and referrals of people registered elsewhere.
+
+pub mod duplicates;
+pub mod http;
+pub mod queries;
+pub mod rules;
+pub mod service;

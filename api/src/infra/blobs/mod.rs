@@ -1,0 +1,498 @@
+//! Where blob bytes live: one interface, two stores. [`LocalStore`] keeps them in the data
+//! folder (the default); [`crate::infra::blobs::s3::S3Store`] in S3-compatible object storage
+//! (`object_store`). Keys are made only from a verified digest and a fixed variant name, or,
+//! for the kept chunks of unfinished uploads, from server-made ids ([`PartKey`]).
+
+pub mod s3;
+use std::fmt::Debug;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::web;
+use actix_web::web::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream;
+use futures_util::stream::{BoxStream, StreamExt};
+
+use crate::infra::error::{Code, Error, Msg, Result};
+
+/// A SHA-256 digest as 64 lowercase hex digits: the name of a blob. Nothing else a client
+/// sends ever becomes part of a storage path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    /// Accepts 64 hex digits in either case.
+    pub fn parse(s: &str) -> Result<Sha256Hex> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Sha256Hex(s.to_ascii_lowercase()))
+        } else {
+            Err(Error::validation(
+                "sha256",
+                Code::InvalidFormat,
+                Msg::fixed(
+                    "sha256 须为 64 位十六进制字符。",
+                    "sha256 must be 64 hexadecimal digits.",
+                ),
+            ))
+        }
+    }
+
+    pub fn from_digest(d: &[u8]) -> Sha256Hex {
+        Sha256Hex(hex::encode(d))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Sha256Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One stored form of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The bytes as uploaded.
+    Original,
+    /// The original without EXIF/XMP metadata.
+    Stripped,
+    /// At most 1600 pixels on the long side, JPEG.
+    Medium,
+    /// At most 320 pixels on the long side, JPEG.
+    Thumb,
+}
+
+impl Variant {
+    /// Every stored form, originals first.
+    pub const ALL: [Variant; 4] = [
+        Variant::Original,
+        Variant::Stripped,
+        Variant::Medium,
+        Variant::Thumb,
+    ];
+
+    /// `original`, `stripped`, `medium.jpg` or `thumb.jpg`: the name in object keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Original => "original",
+            Variant::Stripped => "stripped",
+            Variant::Medium => "medium.jpg",
+            Variant::Thumb => "thumb.jpg",
+        }
+    }
+}
+
+/// The name of one stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobKey {
+    pub sha256: Sha256Hex,
+    pub variant: Variant,
+}
+
+impl BlobKey {
+    pub fn new(sha256: &Sha256Hex, variant: Variant) -> BlobKey {
+        BlobKey {
+            sha256: sha256.clone(),
+            variant,
+        }
+    }
+
+    /// `blobs/ab/abcdef…` for originals, `derived/ab/abcdef….thumb.jpg` for the rest: one
+    /// folder per first byte, never one per file (making a folder costs more than the
+    /// file).
+    pub fn path(&self) -> String {
+        let h = self.sha256.as_str();
+        match self.variant {
+            Variant::Original => format!("blobs/{}/{h}", &h[..2]),
+            v => format!("derived/{}/{h}.{}", &h[..2], v.name()),
+        }
+    }
+
+    /// The key a [`BlobKey::path`] was made from; `None` for anything else (a half-written
+    /// `.tmp-…` file, a stray name).
+    pub fn from_path(path: &str) -> Option<BlobKey> {
+        let (top, rest) = path.split_once('/')?;
+        let (dir, name) = rest.split_once('/')?;
+        let (hash, variant) = match top {
+            "blobs" => (name, Variant::Original),
+            "derived" => {
+                let (hash, suffix) = name.split_once('.')?;
+                let v = Variant::ALL
+                    .into_iter()
+                    .find(|v| *v != Variant::Original && v.name() == suffix)?;
+                (hash, v)
+            }
+            _ => return None,
+        };
+        let sha256 = Sha256Hex::parse(hash).ok()?;
+        let key = BlobKey { sha256, variant };
+        (dir == &hash[..2] && key.path() == path).then_some(key)
+    }
+}
+
+/// One kept chunk of an unfinished upload: `parts/<upload>/<start>-<writer>`. Every request
+/// that receives bytes writes under a name of its own (`writer`), so two instances taking
+/// the same chunk at once never overwrite each other; the database records which one won.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartKey {
+    pub upload: uuid::Uuid,
+    /// Offset of the chunk's first byte in the file.
+    pub start: u64,
+    pub writer: uuid::Uuid,
+}
+
+impl PartKey {
+    /// A new name for bytes of `upload` starting at `start`.
+    pub fn new(upload: uuid::Uuid, start: u64) -> PartKey {
+        PartKey {
+            upload,
+            start,
+            writer: uuid::Uuid::now_v7(),
+        }
+    }
+
+    /// The folder holding every kept chunk of an upload.
+    pub fn folder(upload: &uuid::Uuid) -> String {
+        format!("parts/{}", upload.as_hyphenated())
+    }
+
+    pub fn path(&self) -> String {
+        format!(
+            "{}/{:020}-{}",
+            Self::folder(&self.upload),
+            self.start,
+            self.writer.simple()
+        )
+    }
+
+    /// The key a [`PartKey::path`] was made from.
+    pub fn from_path(path: &str) -> Option<PartKey> {
+        let rest = path.strip_prefix("parts/")?;
+        let (upload, name) = rest.split_once('/')?;
+        let (start, writer) = name.split_once('-')?;
+        let key = PartKey {
+            upload: uuid::Uuid::parse_str(upload).ok()?,
+            start: start.parse().ok()?,
+            writer: uuid::Uuid::parse_str(writer).ok()?,
+        };
+        (key.path() == path).then_some(key)
+    }
+}
+
+/// Bytes as they are read, in pieces of bounded size.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// Storage of immutable objects named by [`BlobKey`].
+pub trait BlobStore: Debug + Send + Sync {
+    /// Size of the object, `None` if it is not there.
+    fn size<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<u64>>>;
+    /// Takes in a finished local file (consumed; its bytes already synced to disk by the
+    /// caller). `false` if the key was already there, in which case the stored bytes are
+    /// kept (same name, same bytes).
+    fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>>;
+    /// Stores a small object held in memory: a resized copy or the copy without metadata,
+    /// which can be made again from the original. The local store does not sync these to
+    /// disk (a copy lost in a crash is made again when asked for, see `photos::download`).
+    fn put_bytes<'a>(&'a self, key: &'a BlobKey, bytes: Bytes) -> BoxFuture<'a, Result<()>>;
+    /// Stores `len` bytes arriving as a stream, in bounded memory (moving a store's blobs to
+    /// another store). Readers never see a partial object.
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        len: u64,
+        body: ByteStream,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// The bytes in `range` (all of them if `None`), streamed.
+    fn get<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        range: Option<Range<u64>>,
+    ) -> BoxFuture<'a, Result<ByteStream>>;
+    /// A local file holding the object: the object itself for the local store, a fresh copy
+    /// in `scratch` otherwise (the caller removes it).
+    fn local_copy<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        scratch: &'a Path,
+    ) -> BoxFuture<'a, Result<PathBuf>>;
+    /// Keeps one received chunk of an unfinished upload (the local file is consumed; its
+    /// bytes already synced by the caller), where every instance can read it.
+    fn put_part<'a>(&'a self, part: &'a PartKey, file: &'a Path) -> BoxFuture<'a, Result<()>>;
+    /// The bytes of a kept chunk.
+    fn get_part<'a>(&'a self, part: &'a PartKey) -> BoxFuture<'a, Result<ByteStream>>;
+    /// Removes every kept chunk of an upload, recorded or not (a request that lost the race
+    /// for an offset, or died before recording, leaves one behind).
+    fn remove_parts<'a>(&'a self, upload: &'a uuid::Uuid) -> BoxFuture<'a, Result<()>>;
+    /// A short description for logs (no credentials).
+    fn describe(&self) -> String;
+}
+
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Objects as files under a folder, written with fsync and an atomic rename.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: PathBuf) -> Result<LocalStore> {
+        std::fs::create_dir_all(&root).map_err(Error::io)?;
+        Ok(LocalStore { root })
+    }
+
+    fn file(&self, key: &BlobKey) -> PathBuf {
+        self.root.join(key.path())
+    }
+}
+
+/// A temporary file whose write or rename failed (a full disk) is removed, so a failure
+/// leaves nothing half-written behind.
+pub(super) fn removed_on_failure(tmp: &Path, r: std::io::Result<()>) -> Result<()> {
+    r.map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        Error::io(e)
+    })
+}
+
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    web::block(f)
+        .await
+        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+}
+
+/// Writes a stream into a file chunk by chunk, off the async threads; gives the file back.
+pub(super) async fn write_all(
+    mut f: std::fs::File,
+    stream: &mut ByteStream,
+) -> Result<std::fs::File> {
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(Error::io)?;
+        f = blocking(move || {
+            let mut f = f;
+            f.write_all(&chunk).map_err(Error::io)?;
+            Ok(f)
+        })
+        .await?;
+    }
+    Ok(f)
+}
+
+fn sync_dir(dir: &Path) {
+    // Makes a rename durable; not every platform can open a folder, which is harmless.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Moves a synced local file to `dest` durably: a rename when both sit on the same file
+/// system (the usual case), else a synced copy renamed into place.
+fn move_into(src: &Path, dest: &Path) -> Result<()> {
+    let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
+    std::fs::create_dir_all(dir).map_err(Error::io)?;
+    if std::fs::rename(src, dest).is_err() {
+        let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+        let copied = std::fs::copy(src, &tmp)
+            .and_then(|_| std::fs::File::open(&tmp))
+            .and_then(|f| f.sync_all())
+            .and_then(|_| std::fs::rename(&tmp, dest));
+        removed_on_failure(&tmp, copied)?;
+        std::fs::remove_file(src).map_err(Error::io)?;
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// A file's bytes in `range` (all of them without one), read off the async threads in
+/// pieces of bounded size.
+async fn read_file(path: PathBuf, range: Option<Range<u64>>) -> Result<ByteStream> {
+    let (file, len) = blocking(move || {
+        let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound,
+            _ => Error::io(e),
+        })?;
+        let size = f.metadata().map_err(Error::io)?.len();
+        let r = range.unwrap_or(0..size);
+        f.seek(SeekFrom::Start(r.start)).map_err(Error::io)?;
+        Ok((f, r.end.saturating_sub(r.start)))
+    })
+    .await?;
+    let s = stream::try_unfold((file, len), |(mut f, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = left.min(READ_CHUNK as u64) as usize;
+        let (f, buf) = web::block(move || {
+            let mut buf = vec![0u8; want];
+            f.read_exact(&mut buf).map(|()| (f, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(Some((Bytes::from(buf), (f, left - want as u64))))
+    });
+    Ok(s.boxed())
+}
+
+impl BlobStore for LocalStore {
+    fn size<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<u64>>> {
+        let path = self.file(key);
+        Box::pin(blocking(move || match std::fs::metadata(&path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(e)),
+        }))
+    }
+
+    fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>> {
+        let (dest, src) = (self.file(key), file.to_owned());
+        Box::pin(blocking(move || {
+            if dest.exists() {
+                std::fs::remove_file(&src).map_err(Error::io)?;
+                return Ok(false);
+            }
+            move_into(&src, &dest)?;
+            Ok(true)
+        }))
+    }
+
+    fn put_bytes<'a>(&'a self, key: &'a BlobKey, bytes: Bytes) -> BoxFuture<'a, Result<()>> {
+        let dest = self.file(key);
+        Box::pin(blocking(move || {
+            let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
+            std::fs::create_dir_all(dir).map_err(Error::io)?;
+            let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+            // Written whole, then renamed into place: readers never see half a copy.
+            let written = std::fs::File::create(&tmp)
+                .and_then(|mut f| f.write_all(&bytes))
+                .and_then(|_| std::fs::rename(&tmp, &dest));
+            removed_on_failure(&tmp, written)
+        }))
+    }
+
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        _len: u64,
+        mut body: ByteStream,
+    ) -> BoxFuture<'a, Result<()>> {
+        let dest = self.file(key);
+        Box::pin(async move {
+            let dir = dest
+                .parent()
+                .ok_or_else(|| Error::internal("no parent"))?
+                .to_owned();
+            let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+            let (d, t) = (dir.clone(), tmp.clone());
+            let f = blocking(move || {
+                std::fs::create_dir_all(&d).map_err(Error::io)?;
+                std::fs::File::create(&t).map_err(Error::io)
+            })
+            .await?;
+            let f = match write_all(f, &mut body).await {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
+            // Synced and renamed into place, as for uploaded files.
+            blocking(move || {
+                let done = f.sync_all().and_then(|_| std::fs::rename(&tmp, &dest));
+                removed_on_failure(&tmp, done)?;
+                sync_dir(&dir);
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        range: Option<Range<u64>>,
+    ) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(read_file(self.file(key), range))
+    }
+
+    fn local_copy<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        _scratch: &'a Path,
+    ) -> BoxFuture<'a, Result<PathBuf>> {
+        let path = self.file(key);
+        Box::pin(async move { Ok(path) })
+    }
+
+    fn put_part<'a>(&'a self, part: &'a PartKey, file: &'a Path) -> BoxFuture<'a, Result<()>> {
+        let (dest, src) = (self.root.join(part.path()), file.to_owned());
+        Box::pin(blocking(move || move_into(&src, &dest)))
+    }
+
+    fn get_part<'a>(&'a self, part: &'a PartKey) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(read_file(self.root.join(part.path()), None))
+    }
+
+    fn remove_parts<'a>(&'a self, upload: &'a uuid::Uuid) -> BoxFuture<'a, Result<()>> {
+        let dir = self.root.join(PartKey::folder(upload));
+        Box::pin(blocking(move || match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(e)),
+            _ => Ok(()),
+        }))
+    }
+
+    fn describe(&self) -> String {
+        format!("local folder {}", self.root.display())
+    }
+}
+
+/// Chooses the store from configuration: `s3://bucket[/prefix]` (with optional S3 settings),
+/// or a local folder.
+pub fn open(setting: &str, s3_options: &[(String, String)]) -> anyhow::Result<Arc<dyn BlobStore>> {
+    if setting.starts_with("s3://") {
+        Ok(Arc::new(crate::infra::blobs::s3::S3Store::from_url(
+            setting, s3_options,
+        )?))
+    } else {
+        let path = setting.strip_prefix("file://").unwrap_or(setting);
+        Ok(Arc::new(LocalStore::new(PathBuf::from(path))?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_made_from_the_digest_only() -> Result<()> {
+        let h = Sha256Hex::parse(&"ab".repeat(32))?;
+        assert_eq!(
+            BlobKey::new(&h, Variant::Original).path(),
+            format!("blobs/ab/{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            BlobKey::new(&h, Variant::Thumb).path(),
+            format!("derived/ab/{}.thumb.jpg", "ab".repeat(32))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn part_keys_read_back_and_refuse_strangers() {
+        let key = PartKey::new(uuid::Uuid::now_v7(), 1_048_576);
+        assert_eq!(PartKey::from_path(&key.path()), Some(key.clone()));
+        assert!(key.path().starts_with(&PartKey::folder(&key.upload)));
+        for stray in ["parts/x/1-2", "blobs/ab/cd", "parts/../1-2", ""] {
+            assert_eq!(PartKey::from_path(stray), None, "{stray}");
+        }
+        let padded = key.path().replace("/00000000000001048576-", "/1048576-");
+        assert_eq!(PartKey::from_path(&padded), None);
+    }
+}

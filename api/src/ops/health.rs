@@ -1,0 +1,62 @@
+//! Liveness, readiness and metrics: no authentication, no personal data.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::infra::db::migrate;
+use crate::infra::error::{Error, Result};
+use crate::infra::http::metrics::Metrics;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    #[schema(example = "0.1.0")]
+    pub version: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+#[get("/health")]
+pub async fn health() -> web::Json<Health> {
+    web::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    #[schema(example = "sqlite")]
+    pub database: &'static str,
+}
+
+/// Readiness: the database answers and every migration is applied.
+#[utoipa::path(tag = "health", responses((status = 200, body = Readiness)))]
+#[get("/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Readiness>> {
+    let current = state.db.read(migrate::is_current).await?;
+    if !current {
+        return Err(Error::Unavailable("migrations pending".into()));
+    }
+    Ok(web::Json(Readiness {
+        status: "ready",
+        database: match state.db.backend() {
+            crate::infra::db::Backend::Sqlite => "sqlite",
+            crate::infra::db::Backend::Postgres => "postgres",
+        },
+    }))
+}
+
+/// Prometheus metrics: request counts and latencies by route.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+pub async fn metrics(m: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(m.render())
+}

@@ -1,0 +1,488 @@
+//! Aid standards and caps (R-FILE-4, seed 001 篇2), in fen. Amounts are measured in months
+//! of the local urban dibao standard; checks cover the whole year's payments of a file, so
+//! splitting a payment cannot get round a cap.
+
+use bangfu_sync::Code;
+use serde::{Deserialize, Serialize};
+
+use crate::payments::classification;
+use crate::payments::classification::{Assessment, Category, Finances, Line};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AidKind {
+    Living,
+    Medical,
+    Education,
+}
+
+/// Who must approve a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    County,
+    /// Medical aid of 20,000 yuan or more: the provincial federation approves.
+    Provincial,
+    /// Medical aid of 50,000 yuan or more: the national federation approves.
+    National,
+}
+
+pub const PROVINCIAL_APPROVAL_FEN: i64 = 2_000_000;
+pub const NATIONAL_APPROVAL_FEN: i64 = 5_000_000;
+pub const RELATIVE_MEDICAL_CAP_FEN: i64 = 1_600_000;
+pub const ACCIDENTAL_CAP_FEN: i64 = 1_000_000;
+
+/// A proposed payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    pub category: Category,
+    pub kind: AidKind,
+    pub amount_fen: i64,
+    /// Medical aid: what the household pays itself after insurance.
+    pub out_of_pocket_fen: i64,
+    /// Education aid: students in the household.
+    pub students: u32,
+}
+
+/// What the file already received this year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaidThisYear {
+    pub payments: Vec<(AidKind, i64)>,
+}
+
+impl PaidThisYear {
+    fn of(&self, kind: AidKind) -> i64 {
+        crate::domain::money::total(
+            self.payments
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, a)| *a),
+        )
+    }
+
+    fn total(&self) -> i64 {
+        crate::domain::money::total(self.payments.iter().map(|(_, a)| *a))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Violation {
+    pub code: Code,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Decision {
+    pub approval: Approval,
+    /// The most this payment may be.
+    pub max_fen: i64,
+    pub lines: Vec<Line>,
+}
+
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+fn months(dibao: i64, tenths: i64) -> i64 {
+    dibao.saturating_mul(tenths) / 10
+}
+
+/// Checks a payment. `reassess` is the household's finances with the region's dibao, for
+/// the rule that earlier aid this year counts as income when a deep-difficulty household is
+/// assessed again for further aid.
+pub fn check(
+    p: &Proposal,
+    urban_dibao_fen: i64,
+    paid: &PaidThisYear,
+    hardship_costs_fen: i64,
+    reassess: Option<(&Finances, i64)>,
+) -> Result<Decision, Vec<Violation>> {
+    let mut lines = Vec::new();
+    let mut violations = Vec::new();
+    let mut fail = |code: Code, text: String| violations.push(Violation { code, text });
+    if p.amount_fen <= 0 {
+        fail(Code::AmountNotPositive, "救助金额须大于零。".into());
+    }
+    let so_far = paid.of(p.kind);
+    let students = i64::from(p.students.max(1));
+    // (annual cap for this kind, in fen) per category, from months of the urban dibao.
+    let deep_cap = match p.kind {
+        AidKind::Living => months(urban_dibao_fen, 120),
+        AidKind::Education => months(urban_dibao_fen, 100).saturating_mul(students),
+        AidKind::Medical => p.out_of_pocket_fen,
+    };
+    let cap = match p.category {
+        Category::Deep => deep_cap,
+        Category::Relative => match p.kind {
+            AidKind::Medical => p.out_of_pocket_fen.min(RELATIVE_MEDICAL_CAP_FEN),
+            _ => deep_cap.saturating_mul(80) / 100,
+        },
+        Category::Accidental => {
+            (hardship_costs_fen.saturating_mul(15) / 100).min(ACCIDENTAL_CAP_FEN)
+        }
+    };
+    let rule_text = match (p.category, p.kind) {
+        (Category::Deep, AidKind::Living) => format!(
+            "深度困难生活救助每年 8 至 12 个月城市低保标准：{} 至 {} 元。",
+            yuan(months(urban_dibao_fen, 80)),
+            yuan(cap)
+        ),
+        (Category::Deep, AidKind::Education) => format!(
+            "深度困难助学救助每生每年不超过 10 个月城市低保标准：{} 名学生共 {} 元。",
+            students,
+            yuan(cap)
+        ),
+        (Category::Deep, AidKind::Medical) => {
+            format!("深度困难医疗救助不超过个人承担部分 {} 元。", yuan(cap))
+        }
+        (Category::Relative, AidKind::Medical) => format!(
+            "相对困难医疗救助不超过个人承担部分，且最高 1.6 万元：{} 元。",
+            yuan(cap)
+        ),
+        (Category::Relative, _) => format!(
+            "相对困难救助为深度困难标准的 60%–80%：本项年度最高 {} 元。",
+            yuan(cap)
+        ),
+        (Category::Accidental, _) => format!(
+            "意外致困救助为年度因困支出 {} 元的 10%–15%，最高 1 万元：{} 至 {} 元。",
+            yuan(hardship_costs_fen),
+            yuan((hardship_costs_fen / 10).min(ACCIDENTAL_CAP_FEN)),
+            yuan(cap)
+        ),
+    };
+    lines.push(Line {
+        rule: "R-FILE-4",
+        text: rule_text,
+    });
+    let so_far_relevant = if p.category == Category::Accidental {
+        paid.total()
+    } else {
+        so_far
+    };
+    let max_fen = cap.saturating_sub(so_far_relevant).max(0);
+    lines.push(Line {
+        rule: "R-FILE-4",
+        text: format!(
+            "本年度已发放同类救助 {} 元，本次最多 {} 元，申请 {} 元。",
+            yuan(so_far_relevant),
+            yuan(max_fen),
+            yuan(p.amount_fen)
+        ),
+    });
+    if p.amount_fen > max_fen {
+        fail(
+            Code::OverCap,
+            format!(
+                "申请金额 {} 元超过本次上限 {} 元。",
+                yuan(p.amount_fen),
+                yuan(max_fen)
+            ),
+        );
+    }
+    if p.category == Category::Relative && paid.payments.iter().any(|(k, _)| *k != p.kind) {
+        fail(
+            Code::SingleAidOnly,
+            "相对困难家庭年度内只予单一项目救助，不予多重救助。".into(),
+        );
+    }
+    if p.category == Category::Deep && !paid.payments.is_empty() {
+        match reassess {
+            Some((f, dibao_local)) => {
+                let with_aid = Finances {
+                    annual_income_fen: f.annual_income_fen.saturating_add(paid.total()),
+                    ..f.clone()
+                };
+                let again: Option<Assessment> =
+                    classification::assess(&with_aid, dibao_local, None).ok();
+                let still = again.as_ref().is_some_and(|a| !a.categories.is_empty());
+                lines.push(Line {
+                    rule: "R-FILE-4",
+                    text: format!(
+                        "多重救助：将本年度已发放的 {} 元计入家庭收入重新核算，{}。",
+                        yuan(paid.total()),
+                        if still {
+                            "仍符合建档条件"
+                        } else {
+                            "已不符合建档条件"
+                        }
+                    ),
+                });
+                if !still {
+                    fail(
+                        Code::NoLongerEligible,
+                        "计入已发放救助后家庭已不符合建档条件。".into(),
+                    );
+                }
+            }
+            None => fail(
+                Code::ReassessmentRequired,
+                "深度困难家庭再次救助前须将已发放救助计入收入重新核算。".into(),
+            ),
+        }
+    }
+    let approval = if p.kind == AidKind::Medical && p.amount_fen >= NATIONAL_APPROVAL_FEN {
+        Approval::National
+    } else if p.kind == AidKind::Medical && p.amount_fen >= PROVINCIAL_APPROVAL_FEN {
+        Approval::Provincial
+    } else {
+        Approval::County
+    };
+    if approval != Approval::County {
+        lines.push(Line {
+            rule: "R-FILE-4",
+            text: format!(
+                "医疗救助 {} 元，须报{}审批。",
+                yuan(p.amount_fen),
+                if approval == Approval::National {
+                    "全总"
+                } else {
+                    "省总工会"
+                }
+            ),
+        });
+    }
+    if violations.is_empty() {
+        Ok(Decision {
+            approval,
+            max_fen,
+            lines,
+        })
+    } else {
+        Err(violations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URBAN: i64 = 72_000; // 720 yuan a month
+
+    fn proposal(category: Category, kind: AidKind, yuan: i64) -> Proposal {
+        Proposal {
+            category,
+            kind,
+            amount_fen: yuan * 100,
+            out_of_pocket_fen: 0,
+            students: 1,
+        }
+    }
+
+    fn codes(r: Result<Decision, Vec<Violation>>) -> Vec<&'static str> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.code.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn amounts_at_the_ends_of_i64_do_not_overflow() {
+        let p = proposal(Category::Deep, AidKind::Living, 1);
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, i64::MAX), (AidKind::Living, i64::MAX)],
+        };
+        let r = check(&p, i64::MAX, &paid, i64::MAX, None);
+        assert!(codes(r).contains(&"over_cap"));
+    }
+
+    #[test]
+    fn deep_living_aid_is_at_most_twelve_months_a_year() {
+        let none = PaidThisYear::default();
+        // 12 × 720 = 8,640 yuan.
+        assert!(
+            check(
+                &proposal(Category::Deep, AidKind::Living, 8_640),
+                URBAN,
+                &none,
+                0,
+                None
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            codes(check(
+                &proposal(Category::Deep, AidKind::Living, 8_641),
+                URBAN,
+                &none,
+                0,
+                None
+            )),
+            ["over_cap"]
+        );
+        // Split payments count together.
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, 600_000)],
+        };
+        let f = Finances {
+            members: 3,
+            annual_income_fen: 1_000_000,
+            ..Finances::default()
+        };
+        let r = check(
+            &proposal(Category::Deep, AidKind::Living, 2_641),
+            URBAN,
+            &paid,
+            0,
+            Some((&f, URBAN)),
+        );
+        assert_eq!(codes(r), ["over_cap"]);
+    }
+
+    #[test]
+    fn deep_medical_aid_needs_higher_approval_from_20000_and_50000_yuan() {
+        let none = PaidThisYear::default();
+        let mut p = proposal(Category::Deep, AidKind::Medical, 19_999);
+        p.out_of_pocket_fen = 10_000_000;
+        assert_eq!(
+            check(&p, URBAN, &none, 0, None).map(|d| d.approval),
+            Ok(Approval::County)
+        );
+        p.amount_fen = 2_000_000;
+        assert_eq!(
+            check(&p, URBAN, &none, 0, None).map(|d| d.approval),
+            Ok(Approval::Provincial)
+        );
+        p.amount_fen = 5_000_000;
+        assert_eq!(
+            check(&p, URBAN, &none, 0, None).map(|d| d.approval),
+            Ok(Approval::National)
+        );
+        // Never more than the household paid itself.
+        p.out_of_pocket_fen = 4_000_000;
+        assert_eq!(codes(check(&p, URBAN, &none, 0, None)), ["over_cap"]);
+    }
+
+    #[test]
+    fn deep_education_aid_is_ten_months_per_student() {
+        let none = PaidThisYear::default();
+        let mut p = proposal(Category::Deep, AidKind::Education, 14_400); // 2 × 10 × 720
+        p.students = 2;
+        assert!(check(&p, URBAN, &none, 0, None).is_ok());
+        p.students = 1;
+        assert_eq!(codes(check(&p, URBAN, &none, 0, None)), ["over_cap"]);
+    }
+
+    #[test]
+    fn relative_difficulty_gets_one_kind_of_aid_and_medical_at_most_16000_yuan() {
+        let none = PaidThisYear::default();
+        let mut p = proposal(Category::Relative, AidKind::Medical, 16_000);
+        p.out_of_pocket_fen = 3_000_000;
+        assert!(check(&p, URBAN, &none, 0, None).is_ok());
+        p.amount_fen = 1_600_001;
+        assert_eq!(codes(check(&p, URBAN, &none, 0, None)), ["over_cap"]);
+        // 80 % of the deep living standard: 0.8 × 8,640 = 6,912 yuan.
+        assert!(
+            check(
+                &proposal(Category::Relative, AidKind::Living, 6_912),
+                URBAN,
+                &none,
+                0,
+                None
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            codes(check(
+                &proposal(Category::Relative, AidKind::Living, 6_913),
+                URBAN,
+                &none,
+                0,
+                None
+            )),
+            ["over_cap"]
+        );
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, 100_000)],
+        };
+        assert_eq!(
+            codes(check(
+                &proposal(Category::Relative, AidKind::Education, 100),
+                URBAN,
+                &paid,
+                0,
+                None
+            )),
+            ["single_aid_only"]
+        );
+    }
+
+    #[test]
+    fn accidental_aid_is_at_most_15_percent_and_10000_yuan() {
+        let none = PaidThisYear::default();
+        // 15 % of 40,000 = 6,000 yuan.
+        assert!(
+            check(
+                &proposal(Category::Accidental, AidKind::Living, 6_000),
+                URBAN,
+                &none,
+                4_000_000,
+                None
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            codes(check(
+                &proposal(Category::Accidental, AidKind::Living, 6_001),
+                URBAN,
+                &none,
+                4_000_000,
+                None
+            )),
+            ["over_cap"]
+        );
+        // 15 % of 100,000 would be 15,000; the cap is 10,000.
+        assert!(
+            check(
+                &proposal(Category::Accidental, AidKind::Medical, 10_000),
+                URBAN,
+                &none,
+                10_000_000,
+                None
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            codes(check(
+                &proposal(Category::Accidental, AidKind::Medical, 10_001),
+                URBAN,
+                &none,
+                10_000_000,
+                None
+            )),
+            ["over_cap"]
+        );
+    }
+
+    #[test]
+    fn earlier_aid_counts_as_income_when_a_deep_household_asks_again() {
+        // 3 people, 24,000 yuan: 666.67 a month, deep. 7,000 yuan of aid already paid makes
+        // 31,000: 861 a month, no longer deep but still relative: may be aided again.
+        let f = Finances {
+            members: 3,
+            annual_income_fen: 2_400_000,
+            ..Finances::default()
+        };
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, 700_000)],
+        };
+        let p = proposal(Category::Deep, AidKind::Medical, 1_000);
+        let p = Proposal {
+            out_of_pocket_fen: 500_000,
+            ..p
+        };
+        assert!(check(&p, URBAN, &paid, 0, Some((&f, URBAN))).is_ok());
+        // With 60,000 yuan already paid the household is out of difficulty.
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, 6_000_000)],
+        };
+        assert_eq!(
+            codes(check(&p, URBAN, &paid, 0, Some((&f, URBAN)))),
+            ["no_longer_eligible"]
+        );
+        assert_eq!(
+            codes(check(&p, URBAN, &paid, 0, None)),
+            ["reassessment_required"]
+        );
+    }
+}

@@ -1,0 +1,377 @@
+//! Case files: the aid paid against them, monthly income, exit candidates, and the exit
+//! process and return to difficulty.
+
+use actix_web::{HttpResponse, get, post, web};
+use bangfu_sync::Code;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::caller::{Require, perm};
+use crate::calendar::queries as calendar;
+use crate::domain::money;
+use crate::domain::validate::Checks;
+use crate::infra::clock::today;
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::http::json::ApiJson;
+use crate::infra::http::utc;
+use crate::payments::aid::{AidKind, Approval};
+use crate::payments::case_files::FileRow;
+use crate::payments::classification::Line;
+use crate::payments::disbursements::{DisbursementRow, NewPayment};
+use crate::payments::exit::{ExitStep, FileStatus};
+use crate::payments::{case_files, disbursements, exit};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "living", "amount_fen": 72000, "period": "2026-11", "note": "11 月生活救助"}))]
+pub struct PaymentBody {
+    pub kind: AidKind,
+    /// Whole fen, never a fraction.
+    pub amount_fen: i64,
+    /// `YYYY-MM` (monthly living aid), `YYYY`, or `YYYY-S1`/`YYYY-S2` (a school term).
+    pub period: String,
+    /// Medical aid: what the household paid itself after insurance.
+    #[serde(default)]
+    pub out_of_pocket_fen: i64,
+    /// Education aid: students in the household.
+    #[serde(default)]
+    pub students: u32,
+    /// Accidental difficulty: the year's hardship costs.
+    #[serde(default)]
+    pub hardship_costs_fen: i64,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisbursementOut {
+    pub id: String,
+    pub file_id: String,
+    pub kind: String,
+    pub year: i32,
+    pub period: String,
+    pub amount_fen: i64,
+    /// Who had to approve it: `county`, `provincial` or `national`.
+    pub approval: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn out(r: DisbursementRow) -> DisbursementOut {
+    DisbursementOut {
+        id: r.id,
+        file_id: r.file_id,
+        kind: r.kind,
+        year: r.year,
+        period: r.period,
+        amount_fen: r.amount_fen,
+        approval: r.approval,
+        note: r.note,
+        created_at: utc(r.created_at),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentOut {
+    pub disbursement: DisbursementOut,
+    pub approval: Approval,
+    /// The most this payment could have been.
+    pub max_fen: i64,
+    /// Which rule, which figures.
+    pub lines: Vec<Line>,
+}
+
+/// Pay aid against an active case file. The year's caps (R-FILE-4), the single-aid rule for
+/// relative difficulty and one payment per kind and period (R-FILE-2) are checked with the
+/// reasons given, and held by the database: of two officers paying at once, one succeeds
+/// and the other gets 409 (`already_paid` or `over_cap`).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = PaymentBody,
+    responses((status = 201, body = PaymentOut),
+              (status = 409, description = "Already paid for the period, or over the cap", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("pay_aid")))
+)]
+#[post("/v1/case-files/{id}/disbursements")]
+pub async fn pay(
+    state: web::Data<AppState>,
+    caller: Require<perm::PayAid>,
+    id: web::Path<Uuid>,
+    body: ApiJson<PaymentBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut c = Checks::default();
+    money::check(&mut c, "amount_fen", b.amount_fen, false);
+    money::check(&mut c, "out_of_pocket_fen", b.out_of_pocket_fen, false);
+    money::check(&mut c, "hardship_costs_fen", b.hardship_costs_fen, false);
+    c.rule(
+        b.students <= 20,
+        "students",
+        Code::OutOfRange,
+        Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
+    );
+    c.finish()?;
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
+    let (row, decision) = state
+        .db
+        .write(move |c| {
+            disbursements::pay(
+                c,
+                &actor,
+                &scope,
+                &id,
+                NewPayment {
+                    kind: b.kind,
+                    amount_fen: b.amount_fen,
+                    period: &b.period,
+                    out_of_pocket_fen: b.out_of_pocket_fen,
+                    students: b.students,
+                    hardship_costs_fen: b.hardship_costs_fen,
+                    note: b.note.as_deref(),
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(PaymentOut {
+        disbursement: out(row),
+        approval: decision.approval,
+        max_fen: decision.max_fen,
+        lines: decision.lines,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisbursementList {
+    pub items: Vec<DisbursementOut>,
+}
+
+/// Payments made on a case file, newest first (also through a grant naming its household).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = DisbursementList),
+              (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
+#[get("/v1/case-files/{id}/disbursements")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadApplications>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<DisbursementList>> {
+    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
+    let rows = state
+        .db
+        .read(move |c| disbursements::list(c, &scope, &grants, &id))
+        .await?;
+    Ok(web::Json(DisbursementList {
+        items: rows.into_iter().map(out).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseFileOut {
+    pub id: String,
+    pub application_id: String,
+    pub program_id: String,
+    pub household_id: String,
+    /// `deep`, `relative` or `accidental`.
+    pub category: String,
+    pub status: FileStatus,
+    pub opened_on: String,
+    pub exit_notice_ends_on: Option<String>,
+    pub exited_on: Option<String>,
+    /// Set when an exited household fell back into difficulty and the file was re-opened.
+    pub reopened_on: Option<String>,
+    pub version: i64,
+}
+
+fn file_out(f: FileRow) -> Result<CaseFileOut> {
+    Ok(CaseFileOut {
+        status: f.status()?,
+        id: f.id,
+        application_id: f.application_id,
+        program_id: f.program_id,
+        household_id: f.household_id,
+        category: f.category,
+        opened_on: f.opened_on,
+        exit_notice_ends_on: f.exit_notice_ends_on,
+        exited_on: f.exited_on,
+        reopened_on: f.reopened_on,
+        version: f.version,
+    })
+}
+
+/// One case file (also through a grant naming its household).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = CaseFileOut),
+              (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
+#[get("/v1/case-files/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadApplications>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<CaseFileOut>> {
+    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
+    let f = state
+        .db
+        .read(move |c| case_files::find_reading(c, &scope, &grants, &id))
+        .await?;
+    Ok(web::Json(file_out(f)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"month": "2026-10", "per_capita_fen": 81000}))]
+pub struct IncomeBody {
+    /// `YYYY-MM`
+    pub month: String,
+    /// The month's per-capita net income, in fen.
+    pub per_capita_fen: i64,
+}
+
+/// Record (or correct) a month's per-capita income for the file (R-FILE-6).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = IncomeBody,
+    responses((status = 204, description = "Recorded"),
+              (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("review_applications")))
+)]
+#[post("/v1/case-files/{id}/income")]
+pub async fn record_income(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReviewApplications>,
+    id: web::Path<Uuid>,
+    body: ApiJson<IncomeBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let mut checks = Checks::default();
+    money::check(&mut checks, "per_capita_fen", b.per_capita_fen, true);
+    checks.finish()?;
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
+    state
+        .db
+        .write(move |c| {
+            case_files::record_income(c, &actor, &scope, &id, &b.month, b.per_capita_fen)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CandidatesQuery {
+    /// The last month of the run, `YYYY-MM` (default: last month).
+    pub through: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCandidate {
+    pub file: CaseFileOut,
+    /// The monthly dibao the income was compared with.
+    pub dibao_fen: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExitCandidates {
+    pub through: String,
+    pub items: Vec<ExitCandidate>,
+}
+
+/// Active files whose household has stayed above the dibao for 6 consecutive recorded
+/// months up to `through`: candidates for exit (脱困, R-FILE-6).
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(CandidatesQuery),
+    responses((status = 200, body = ExitCandidates)),
+    extensions(("x-bangfu-permission" = json!("read_applications")))
+)]
+#[get("/v1/case-files/exit-candidates")]
+pub async fn exit_candidates(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReadApplications>,
+    q: web::Query<CandidatesQuery>,
+) -> Result<web::Json<ExitCandidates>> {
+    let through = match &q.through {
+        Some(m) => exit::parse_month(m).ok_or_else(|| {
+            Error::validation(
+                "through",
+                Code::InvalidFormat,
+                Msg::fixed("月份格式为 YYYY-MM。", "through is YYYY-MM."),
+            )
+        })?,
+        None => {
+            let t = today();
+            exit::parse_month(&t.format("%Y-%m").to_string()).unwrap_or(t) - chrono::Months::new(1)
+        }
+    };
+    let scope = caller.scope.clone();
+    let found = state
+        .db
+        .read(move |c| case_files::exit_candidates(c, &scope, through))
+        .await?;
+    Ok(web::Json(ExitCandidates {
+        through: through.format("%Y-%m").to_string(),
+        items: found
+            .into_iter()
+            .map(|(f, dibao_fen)| {
+                Ok(ExitCandidate {
+                    file: file_out(f)?,
+                    dibao_fen,
+                })
+            })
+            .collect::<Result<_>>()?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"step": "propose", "reason": "连续 6 个月人均收入高于低保标准，经入户核实"}))]
+pub struct ExitBody {
+    /// `propose` (grassroots), `notice`, `confirm` after the notice, `withdraw` (county), or
+    /// `reopen` for a household that fell back into difficulty.
+    pub step: ExitStep,
+    pub reason: String,
+}
+
+/// A step of the exit process or a return to difficulty (R-FILE-6), audited. Illegal steps
+/// answer 409 `illegal_transition`; confirming before the notice ends 409 `notice_not_over`.
+#[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ExitBody,
+    responses((status = 200, body = CaseFileOut),
+              (status = 409, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("review_applications")))
+)]
+#[post("/v1/case-files/{id}/exit")]
+pub async fn exit_step(
+    state: web::Data<AppState>,
+    caller: Require<perm::ReviewApplications>,
+    id: web::Path<Uuid>,
+    body: ApiJson<ExitBody>,
+) -> Result<web::Json<CaseFileOut>> {
+    let b = body.0;
+    let (actor, role, scope, id) = (
+        caller.actor(),
+        caller.role,
+        caller.scope.clone(),
+        id.to_string(),
+    );
+    let f = state
+        .db
+        .write(move |c| {
+            let cal = calendar::load(c)?;
+            case_files::exit_step(
+                c,
+                &actor,
+                role,
+                &scope,
+                &id,
+                b.step,
+                Some(&b.reason),
+                &cal,
+                today(),
+            )
+        })
+        .await?;
+    Ok(web::Json(file_out(f)?))
+}

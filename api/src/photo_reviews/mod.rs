@@ -1,0 +1,4 @@
+//! The village secretary's review of evidence photos, and the backlog per village.
+
+pub mod http;
+pub mod queries;

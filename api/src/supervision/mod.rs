@@ -1,0 +1,4 @@
+//! Supervision metrics per region and period, rolled up the tree.
+
+pub mod http;
+pub mod metrics;

@@ -1,0 +1,611 @@
+//! The delta-sync endpoints under `/v1/sync/`. The protocol is described in
+//! `sync/PROTOCOL.md`; the work is done in `crate::sync`.
+
+use actix_web::{HttpRequest, get, post, web};
+use bangfu_sync::digest::Digests;
+use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule, Writer};
+use bangfu_sync::wire::{
+    APP_VERSION_HEADER, DigestRequest, DigestResponse, MAX_BATCH, MAX_PULL, PENDING_HEADER,
+    PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
+};
+use bangfu_sync::{Code, PROTOCOL_VERSION};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::caller::{Caller, Require, perm};
+use crate::devices::queries as devices;
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::http::json::ApiJson;
+use crate::infra::http::page::{Page, PageParams};
+use crate::infra::http::utc;
+use crate::state::AppState;
+use crate::sync::conflicts::Choice;
+use crate::sync::pull::Cursor;
+use crate::sync::push::{Pusher, wall_ms};
+use crate::sync::records::{ConflictFilter, ConflictRow};
+use crate::sync::supervision::{DeviceReport, SyncingDevice};
+use crate::sync::{
+    conflicts, first, pull as feed_pull, push as apply_push, reach, records, repair, supervision,
+};
+
+/// The largest push body: 1000 mutations of a few kilobytes.
+const PUSH_LIMIT: usize = 8 * 1024 * 1024;
+
+fn check_protocol(req: &HttpRequest) -> Result<()> {
+    let sent = req
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if sent == Some(PROTOCOL_VERSION.to_string().as_str()) {
+        return Ok(());
+    }
+    Err(Error::UpgradeRequired {
+        detail: Msg::new(
+            format!(
+                "同步协议版本不兼容（服务器为 {PROTOCOL_VERSION}，客户端为 {}），请升级应用后再同步；未同步的数据仍保存在手机上。",
+                sent.unwrap_or("无")
+            ),
+            format!(
+                "Incompatible sync protocol (server {PROTOCOL_VERSION}, client {}): upgrade the app, then sync; unsent changes stay on the phone.",
+                sent.unwrap_or("none")
+            ),
+        ),
+    })
+}
+
+/// What the device says about itself: protocol, `Bangfu-App-Version`, `Bangfu-Pending`.
+fn report(req: &HttpRequest) -> DeviceReport {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 40)
+    };
+    DeviceReport {
+        protocol_version: PROTOCOL_VERSION as i32,
+        app_version: header(APP_VERSION_HEADER).map(str::to_owned),
+        pending: header(PENDING_HEADER)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|n| *n >= 0),
+    }
+}
+
+fn pusher(caller: &Caller) -> Result<Pusher> {
+    let device_id = caller.device_id.clone().ok_or(Error::Unprocessable {
+        code: Code::DeviceRequired,
+        detail: Msg::fixed(
+            "同步需要已登记的设备：先调用 POST /v1/devices，再带 device_id 登录。",
+            "Sync needs a registered device: POST /v1/devices, then sign in with its device_id.",
+        ),
+    })?;
+    Ok(Pusher::device(caller, device_id))
+}
+
+fn server_hlc(state: &AppState) -> Result<String> {
+    let mut clock = state
+        .hlc
+        .lock()
+        .map_err(|_| Error::Internal("clock poisoned".into()))?;
+    Ok(clock.tick(wall_ms()).map_err(Error::internal)?.to_string())
+}
+
+/// Send changes captured on the device. Each mutation is answered on its own (applied,
+/// merged, conflict, unchanged or rejected); the batch is written in one transaction; a
+/// repeated mutation id gets its first answer again.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = PushRequest,
+    responses((status = 200, body = PushResponse),
+              (status = 413, description = "More than 1000 mutations, or a body over 8 MiB", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_push")))
+)]
+#[post("/v1/sync/push")]
+pub async fn push(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPush>,
+    req: HttpRequest,
+    body: ApiJson<PushRequest, PUSH_LIMIT>,
+) -> Result<web::Json<PushResponse>> {
+    check_protocol(&req)?;
+    let who = pusher(&caller)?;
+    let mutations = body.0.mutations;
+    if mutations.len() > MAX_BATCH {
+        return Err(Error::BatchTooLarge { max: MAX_BATCH });
+    }
+    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
+    let (rep, region_path) = (report(&req), caller.region_path.clone());
+    let work = move |c: &mut crate::infra::db::DbConn| {
+        let results = apply_push::apply(c, &who, &clock, &key, &mutations)?;
+        devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
+        let d = SyncingDevice {
+            device_id: &who.device_id,
+            user_id: &who.user_id,
+            region_path: &region_path,
+        };
+        supervision::record_push(c, &d, &rep, &mutations, &results)?;
+        Ok(results)
+    };
+    #[cfg(feature = "fault-injection")]
+    let results = if crate::sync::fault::ack_before_commit() {
+        crate::sync::fault::answer_then_commit(&state.db, work).await?
+    } else {
+        state.db.write(work).await?
+    };
+    #[cfg(not(feature = "fault-injection"))]
+    let results = state.db.write(work).await?;
+    Ok(web::Json(PushResponse {
+        results,
+        server_hlc: server_hlc(&state)?,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullQuery {
+    /// `next_cursor` of the previous pull; absent to start from the beginning.
+    pub cursor: Option<String>,
+    /// Changes per page, 1 to 1000 (default 500).
+    pub limit: Option<i64>,
+}
+
+/// Receive what changed in the caller's scope since the cursor: synced records (tombstones
+/// for deleted ones) and regions, in the order they were committed, and the ids of rows to
+/// drop (no longer in scope). Without a cursor, the first page is today's work (the
+/// households the caller helps with their open records, the open dropout cases they work)
+/// when there is any, and the history follows from the start of the feed.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(PullQuery, ("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    responses((status = 200, body = PullResponse),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
+#[get("/v1/sync/pull")]
+pub async fn pull(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    q: web::Query<PullQuery>,
+) -> Result<web::Json<PullResponse>> {
+    check_protocol(&req)?;
+    let limit = match q.limit {
+        None => 500,
+        Some(n) if (1..=MAX_PULL as i64).contains(&n) => n,
+        Some(_) => {
+            return Err(Error::validation(
+                "limit",
+                Code::OutOfRange,
+                Msg::fixed(
+                    "limit 须在 1 到 1000 之间。",
+                    "limit must be between 1 and 1000.",
+                ),
+            ));
+        }
+    };
+    let after = q
+        .cursor
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()?
+        .unwrap_or(Cursor::START);
+    let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
+    let pulled_by = device.clone();
+    let (user_id, region_id) = (caller.user_id.clone(), caller.region_id.clone());
+    let fresh = q.cursor.is_none();
+    let rep = report(&req);
+    let (page, last_mutation_id, missing_photos, record, unseen) = state
+        .db
+        .read(move |c| {
+            // A fresh device gets today's work first, then the whole feed from its start.
+            let first = if fresh {
+                first::todays_work(c, &scope, &user_id, &region_id, limit as usize)?
+            } else {
+                Vec::new()
+            };
+            let page = if first.is_empty() {
+                feed_pull::pull(c, &scope, &user_id, after, limit)?
+            } else {
+                feed_pull::Page {
+                    changes: first,
+                    drops: Default::default(),
+                    next: Cursor::START,
+                    has_more: true,
+                }
+            };
+            let last = match &device {
+                Some(d) => records::last_answered(c, d)?,
+                None => None,
+            };
+            // Once the device is up to date, tell it which of its photos to send.
+            let missing = if page.has_more {
+                Vec::new()
+            } else {
+                crate::uploads::queries::missing_for(c, &scope, &user_id, 1000)?
+            };
+            // A finished pull is recorded for supervisors, when it tells them something.
+            let record = match &device {
+                Some(d) if !page.has_more => supervision::pull_worth_recording(c, d, &rep)?,
+                _ => false,
+            };
+            // The first pull after the user lost part of their scope is when this device
+            // learns of it: what it captures there afterwards is no longer taken.
+            let unseen = match &device {
+                Some(d) => reach::unseen_ends(c, &user_id, d, crate::infra::clock::now())?,
+                None => Vec::new(),
+            };
+            Ok((page, last, missing, record, unseen))
+        })
+        .await?;
+    if let (Some(device_id), false) = (caller.device_id.clone(), unseen.is_empty()) {
+        state
+            .db
+            .write(move |c| reach::mark_seen(c, &device_id, &unseen, crate::infra::clock::now()))
+            .await?;
+    }
+    if let Some(device_id) = pulled_by.filter(|_| record) {
+        let (rep, user_id, region_path) = (
+            report(&req),
+            caller.user_id.clone(),
+            caller.region_path.clone(),
+        );
+        state
+            .db
+            .write(move |c| {
+                let d = SyncingDevice {
+                    device_id: &device_id,
+                    user_id: &user_id,
+                    region_path: &region_path,
+                };
+                supervision::record_pull(c, &d, &rep)
+            })
+            .await?;
+    }
+    Ok(web::Json(PullResponse {
+        changes: page.changes,
+        drops: page.drops,
+        next_cursor: page.next.encode(),
+        has_more: page.has_more,
+        server_hlc: server_hlc(&state)?,
+        last_mutation_id,
+        missing_photos,
+    }))
+}
+
+/// The largest repair body: a device's ids in 64 buckets.
+const REPAIR_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Compare what the device holds with its scope: the device sends a digest per bucket of
+/// each entity's live rows and learns which buckets differ (then asks `/v1/sync/repair`
+/// for those). See `sync/PROTOCOL.md`.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = DigestRequest,
+    responses((status = 200, body = DigestResponse),
+              (status = 422, description = "A digest is not 32 hex digits, or a bucket is not 0–255", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
+#[post("/v1/sync/digest")]
+pub async fn digest(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    body: ApiJson<DigestRequest, REPAIR_LIMIT>,
+) -> Result<web::Json<DigestResponse>> {
+    check_protocol(&req)?;
+    let device = Digests::from_wire(&body.0.digests).ok_or_else(|| {
+        Error::validation(
+            "digests",
+            Code::InvalidDigest,
+            Msg::fixed(
+                "摘要须为 32 位十六进制数，分桶编号为 0 到 255。",
+                "Digests are 32 hex digits and buckets 0 to 255.",
+            ),
+        )
+    })?;
+    let scope = caller.scope.clone();
+    let server = state.db.read(move |c| repair::digests(c, &scope)).await?;
+    Ok(web::Json(DigestResponse {
+        differing: server.differing(&device),
+    }))
+}
+
+/// Repair the buckets that differ: the device lists the rows it holds in them and gets back
+/// only the rows it lacks or holds at another version, and the ids it should drop.
+#[utoipa::path(tag = "sync", security(("bearer" = [])),
+    params(("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
+    request_body = RepairRequest,
+    responses((status = 200, body = RepairResponse),
+              (status = 422, description = "More than 64 buckets, or an unknown entity", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
+#[post("/v1/sync/repair")]
+pub async fn repair_buckets(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    req: HttpRequest,
+    body: ApiJson<RepairRequest, REPAIR_LIMIT>,
+) -> Result<web::Json<RepairResponse>> {
+    check_protocol(&req)?;
+    let scope = caller.scope.clone();
+    let ask = body.0;
+    let (changes, drops) = state
+        .db
+        .read(move |c| repair::repair(c, &scope, &ask))
+        .await?;
+    Ok(web::Json(RepairResponse { changes, drops }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldSchema {
+    pub name: &'static str,
+    /// `text`, `id`, `instant`, `date`, `bool`, `int`, `number`, `one_of`, `set_of`, `geo`,
+    /// `checklist`, `object`.
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    /// `last_writer_wins`, `forward_only`, `union` or `immutable`.
+    pub merge: &'static str,
+    pub required: bool,
+    /// Who may set it: `device` (any device in scope), `author` (the id of the person the
+    /// record is by: the pushing user, or for staff someone of their jurisdiction) or
+    /// `server` (only the server's decisions; a new record may carry `initial`).
+    pub set_by: &'static str,
+    /// For `server` fields, the value a device may create the record with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial: Option<&'static str>,
+    /// Allowed values (`one_of`, `set_of`), in forward order for `forward_only` fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<&'static str>,
+    /// Items of a checklist (e.g. the basic-needs check).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntitySchema {
+    pub name: &'static str,
+    /// Records never changed or deleted once made.
+    pub append_only: bool,
+    /// Besides the region: `household_id` (the household's assigned helpers also see the
+    /// record) or `school_id` (the school's staff also see it); absent when only the region
+    /// decides.
+    pub reached_through: Option<&'static str>,
+    pub fields: Vec<FieldSchema>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncSchema {
+    pub protocol_version: u32,
+    pub entities: Vec<EntitySchema>,
+}
+
+fn field_schema(f: &bangfu_sync::schema::FieldDef) -> FieldSchema {
+    let (type_, values, items, max_length): (
+        &str,
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Option<usize>,
+    ) = match f.ty {
+        FieldType::Text(n) => ("text", vec![], vec![], Some(n)),
+        FieldType::Id => ("id", vec![], vec![], None),
+        FieldType::Instant => ("instant", vec![], vec![], None),
+        FieldType::Date => ("date", vec![], vec![], None),
+        FieldType::Bool => ("bool", vec![], vec![], None),
+        FieldType::Int(..) => ("int", vec![], vec![], None),
+        FieldType::Number(..) => ("number", vec![], vec![], None),
+        FieldType::OneOf(v) => ("one_of", v.to_vec(), vec![], None),
+        FieldType::SetOf(v) => ("set_of", v.to_vec(), vec![], None),
+        FieldType::Geo => ("geo", vec![], vec![], None),
+        FieldType::Checklist(keys, v) => ("checklist", v.to_vec(), keys.to_vec(), None),
+        FieldType::Object => ("object", vec![], vec![], None),
+    };
+    let merge = match f.rule {
+        MergeRule::LastWriterWins => "last_writer_wins",
+        MergeRule::ForwardOnly(_) => "forward_only",
+        MergeRule::Union => "union",
+        MergeRule::Immutable => "immutable",
+    };
+    let (set_by, initial) = match f.writer {
+        Writer::Device => ("device", None),
+        Writer::Author => ("author", None),
+        Writer::Server { initial } => ("server", initial),
+    };
+    FieldSchema {
+        name: f.name,
+        type_,
+        merge,
+        required: f.required,
+        set_by,
+        initial,
+        values,
+        items,
+        max_length,
+    }
+}
+
+/// The synced entities, their fields, checklists and merge rules: what an app needs to
+/// build its forms and validate offline.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), responses((status = 200, body = SyncSchema)),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
+#[get("/v1/sync/schema")]
+pub async fn schema(_caller: Require<perm::SyncPull>) -> web::Json<SyncSchema> {
+    web::Json(SyncSchema {
+        protocol_version: PROTOCOL_VERSION,
+        entities: ENTITIES
+            .iter()
+            .map(|e| EntitySchema {
+                name: e.name,
+                append_only: e.append_only,
+                reached_through: e.reach.field(),
+                fields: e.fields.iter().map(field_schema).collect(),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d30", "entity": "visit", "record_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21",
+    "field": "notes", "kept": "屋顶已修好", "lost": "屋顶漏雨", "kept_hlc": "000001795373004123-00000-a", "lost_hlc": "000001795373001000-00000-b",
+    "lost_device_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d00", "lost_user_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d23",
+    "state": "open", "resolution": null, "resolved_by": null, "resolved_at": null, "created_at": "2026-11-22T09:30:00Z"
+}))]
+pub struct ConflictOut {
+    pub id: String,
+    pub entity: String,
+    pub record_id: String,
+    /// The field both sides changed; empty when an edit met a delete (then `lost` holds
+    /// the record's fields before the delete, or the edit's fields).
+    pub field: String,
+    /// The value in the record now.
+    #[schema(value_type = Object)]
+    pub kept: serde_json::Value,
+    /// The value that lost.
+    #[schema(value_type = Object)]
+    pub lost: serde_json::Value,
+    pub kept_hlc: Option<String>,
+    pub lost_hlc: String,
+    /// The device and user whose change lost, when it came from a device.
+    pub lost_device_id: Option<String>,
+    pub lost_user_id: Option<String>,
+    /// `open` or `resolved`.
+    pub state: String,
+    #[schema(value_type = Option<Object>)]
+    pub resolution: Option<serde_json::Value>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn conflict_out(c: ConflictRow) -> ConflictOut {
+    let json = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    ConflictOut {
+        kept: json(&c.kept),
+        lost: json(&c.lost),
+        resolution: c.resolution.as_deref().map(json),
+        id: c.id,
+        entity: c.entity,
+        record_id: c.record_id,
+        field: c.field,
+        kept_hlc: c.kept_hlc,
+        lost_hlc: c.lost_hlc,
+        lost_device_id: c.lost_device_id,
+        lost_user_id: c.lost_user_id,
+        state: c.state,
+        resolved_by: c.resolved_by,
+        resolved_at: c.resolved_at.map(utc),
+        created_at: utc(c.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictQuery {
+    /// `open` (default) or `all`.
+    pub state: Option<String>,
+    pub entity: Option<String>,
+    pub record_id: Option<Uuid>,
+}
+
+/// Conflicts in the caller's scope, oldest first.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), params(ConflictQuery, PageParams),
+    responses((status = 200, body = Page<ConflictOut>)),
+    extensions(("x-bangfu-permission" = json!("sync_pull")))
+)]
+#[get("/v1/sync/conflicts")]
+pub async fn list_conflicts(
+    state: web::Data<AppState>,
+    caller: Require<perm::SyncPull>,
+    q: web::Query<ConflictQuery>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<ConflictOut>>> {
+    let limit = page.limit()?;
+    let open_only = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(Error::validation(
+                "state",
+                Code::InvalidValue,
+                Msg::fixed("state 须为 open 或 all。", "state is open or all."),
+            ));
+        }
+    };
+    let f = ConflictFilter {
+        open_only,
+        entity: q.entity.clone(),
+        record_id: q.record_id.map(|u| u.to_string()),
+        after_id: page.position()?,
+    };
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |c| records::conflicts(c, &scope, &f, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |c| c.id.clone(),
+        conflict_out,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"keep": "lost"}))]
+pub struct ResolveBody {
+    /// `kept`: leave the record as it is; `lost`: put the losing value back (for an edit
+    /// against a delete, restore the record); `value`: set `value` instead.
+    pub keep: String,
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// Settle a conflict. The choice is applied as a new change to the record, so every device
+/// receives it on its next pull.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = ResolveBody,
+    responses((status = 200, body = ConflictOut),
+              (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Already resolved", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
+    extensions(("x-bangfu-permission" = json!("resolve_conflicts")))
+)]
+#[post("/v1/sync/conflicts/{id}/resolve")]
+pub async fn resolve_conflict(
+    state: web::Data<AppState>,
+    caller: Require<perm::ResolveConflicts>,
+    id: web::Path<Uuid>,
+    body: ApiJson<ResolveBody>,
+) -> Result<web::Json<ConflictOut>> {
+    let b = body.0;
+    let choice = match (b.keep.as_str(), b.value) {
+        ("kept", None) => Choice::Kept,
+        ("lost", None) => Choice::Lost,
+        ("value", Some(v)) => Choice::Value(v),
+        _ => {
+            return Err(Error::validation(
+                "keep",
+                Code::InvalidValue,
+                Msg::fixed(
+                    "keep 须为 kept、lost，或 value 并同时给出 value。",
+                    "keep is kept, lost, or value together with a value.",
+                ),
+            ));
+        }
+    };
+    // A resolution is a change like any other, made online by the person.
+    let who = Pusher::online(&caller);
+    let (clock, key, id) = (state.hlc.clone(), state.data_key.clone(), id.to_string());
+    let (row, _) = state
+        .db
+        .write(move |c| conflicts::resolve(c, &who, &clock, &key, &id, choice))
+        .await?;
+    Ok(web::Json(conflict_out(row)))
+}

@@ -1,0 +1,8 @@
+//! Resumable uploads of photos and documents: receiving, resuming, verifying and
+//! storing the bytes.
+
+pub mod http;
+pub mod model;
+pub mod queries;
+pub mod service;
+pub mod tus;
