@@ -164,7 +164,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
             }
             // Abandoned uploads expire with their part files.
-            match crate::uploads::service::housekeeping(&db, &photos).await {
+            match crate::photos::uploads::service::housekeeping(&db, &photos).await {
                 Ok(n) => tracing::info!(expired_uploads = n, "upload housekeeping"),
                 Err(e) => tracing::warn!(error = %e, "upload housekeeping failed"),
             }

@@ -295,7 +295,7 @@ pub fn update(
     after.updated_at = crate::infra::clock::now();
     let moved = after.region_id != before.user.region_id;
     let scope_before = if moved {
-        Some(crate::sync::reach::sync_scope(conn, id)?)
+        Some(crate::records::reach::sync_scope(conn, id)?)
     } else {
         None
     };
@@ -375,10 +375,10 @@ pub fn find_by_id_active(conn: &mut DbConn, id: &str) -> Result<bool> {
 /// phones' earlier edits there are still accepted), and their devices receive the new
 /// region's rows and drop the old one's.
 fn region_moved(conn: &mut DbConn, id: &str, old_path: &str, before: &Scope) -> Result<()> {
-    let started_at = crate::sync::reach::region_since(conn, id)?;
-    crate::sync::reach::end_period(
+    let started_at = crate::records::reach::region_since(conn, id)?;
+    crate::records::reach::end_period(
         conn,
-        &crate::sync::reach::Period {
+        &crate::records::reach::Period {
             user_id: id.to_owned(),
             path: old_path.to_owned(),
             kind: "region".into(),
@@ -386,6 +386,6 @@ fn region_moved(conn: &mut DbConn, id: &str, old_path: &str, before: &Scope) -> 
             ended_at: crate::infra::clock::now(),
         },
     )?;
-    let after = crate::sync::reach::sync_scope(conn, id)?;
-    crate::sync::reach::scope_changed(conn, id, before, &after)
+    let after = crate::records::reach::sync_scope(conn, id)?;
+    crate::records::reach::scope_changed(conn, id, before, &after)
 }

@@ -550,9 +550,9 @@ pub async fn material(
                 .into_iter()
                 .map(|m| m.sha256)
                 .collect();
-            crate::uploads::queries::reach_file(
+            crate::photos::uploads::queries::reach_file(
                 c,
-                crate::uploads::queries::Naming::Material {
+                crate::photos::uploads::queries::Naming::Material {
                     applicant_id: &row.applicant_id,
                     region_path: &row.region_path,
                     named: &named,

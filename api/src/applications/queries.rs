@@ -511,11 +511,11 @@ pub fn deficiencies_of(
         // The file must have arrived whole from this applicant, and be of a kind the
         // checklist item accepts (checked from its bytes at upload).
         let sha = m.sha256.to_ascii_lowercase();
-        let blob = crate::uploads::queries::find_blob(conn, &sha)?;
-        let held = crate::uploads::queries::holds(
+        let blob = crate::photos::uploads::queries::find_blob(conn, &sha)?;
+        let held = crate::photos::uploads::queries::holds(
             conn,
             &sha,
-            &crate::uploads::queries::applicant_holder(&row.applicant_id),
+            &crate::photos::uploads::queries::applicant_holder(&row.applicant_id),
         )?;
         match blob {
             Some(b) if held => {
@@ -899,7 +899,7 @@ fn open_file(
         Some(h) => h,
         None => {
             let form = stored_form(row)?;
-            crate::households::service::register(
+            crate::households::service::register_in(
                 conn,
                 actor,
                 scope,

@@ -13,21 +13,7 @@ use crate::infra::db::DbConn;
 use crate::infra::db::schema::audit_log;
 use crate::infra::error::Result;
 
-/// Who acts: a signed-in user on a device, or the operator at the command line.
-#[derive(Debug, Clone, Default)]
-pub struct Actor {
-    pub user_id: Option<String>,
-    pub role: Option<Role>,
-    pub device_id: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl Actor {
-    /// The operator running a `bangfu` command on the server itself.
-    pub fn operator() -> Actor {
-        Actor::default()
-    }
-}
+pub use crate::domain::caller::Actor;
 
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

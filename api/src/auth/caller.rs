@@ -13,59 +13,14 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use bangfu_sync::Code;
 use futures_util::future::LocalBoxFuture;
 
-use crate::audit::log::Actor;
 use crate::auth::sessions;
-use crate::domain::access::{Grants, Scope};
-use crate::domain::role::{Permission, Role};
+use crate::domain::access::Scope;
+use crate::domain::role::Permission;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::envelope::request_id;
 use crate::state::AppState;
 
-/// The signed-in user making the request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: String,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub region_id: String,
-    pub region_path: String,
-    pub device_id: Option<String>,
-    pub session_id: String,
-    pub request_id: Option<String>,
-    /// The standing scope: own region's subtree and assignments. Everything the caller
-    /// reads and changes goes through it.
-    pub scope: Scope,
-    /// Records readable through a break-the-glass grant: only the reads that name them
-    /// honour these, read-only and masked.
-    pub grants: Grants,
-}
-
-impl Caller {
-    /// The caller's own region's subtree, without assignments or grants: what their
-    /// administrative acts (accounts, helpers) may touch.
-    pub fn jurisdiction(&self) -> Scope {
-        Scope::new(vec![self.region_path.clone()])
-    }
-
-    /// The caller as named in audit entries.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.user_id.clone()),
-            role: Some(self.role),
-            device_id: self.device_id.clone(),
-            request_id: self.request_id.clone(),
-        }
-    }
-
-    pub fn require(&self, p: Permission) -> Result<()> {
-        if self.role.has(p) {
-            Ok(())
-        } else {
-            Err(Error::forbidden())
-        }
-    }
-}
+pub use crate::domain::caller::Caller;
 
 fn missing_token() -> Error {
     Error::Unauthorized {

@@ -14,9 +14,10 @@ use crate::auth::unmask::{Found, UnmaskQuery};
 use crate::domain::role::Role;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::json::ApiJson;
+use crate::records::store as records;
 use crate::state::AppState;
+use crate::sync::push;
 use crate::sync::push::Pusher;
-use crate::sync::{push, records};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

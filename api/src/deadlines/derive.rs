@@ -21,8 +21,8 @@ use crate::followup::{employment, pairing, visits};
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{field_facts, household_helpers, households};
 use crate::infra::error::Result;
-use crate::sync::records;
-use crate::sync::records::RecordRow;
+use crate::records::store as records;
+use crate::records::store::RecordRow;
 
 /// What a set of clocks is derived from; deriving it again replaces them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

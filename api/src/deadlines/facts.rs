@@ -13,7 +13,7 @@ use crate::domain::deadline::start_of_china_day;
 use crate::infra::db::schema::field_facts;
 use crate::infra::db::{DbConn, insert_all};
 use crate::infra::error::{Error, Result};
-use crate::sync::records::RecordRow;
+use crate::records::store::RecordRow;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = field_facts)]

@@ -24,7 +24,7 @@ use crate::deadlines::queries as deadlines;
 use crate::infra::db::schema::{field_facts, field_work_progress, sync_records};
 use crate::infra::db::{Db, DbConn, feed};
 use crate::infra::error::Result;
-use crate::sync::records::RecordRow;
+use crate::records::store::RecordRow;
 
 /// Records projected per transaction.
 pub const PAGE: i64 = 500;

@@ -39,12 +39,6 @@ impl Scope {
     }
 }
 
-impl crate::infra::db::scoped::Subtrees for Scope {
-    fn subtrees(&self) -> &[String] {
-        &self.paths
-    }
-}
-
 /// The longest a break-the-glass grant may last.
 pub const MAX_GRANT: Duration = Duration::hours(3);
 /// The reason must say something: at least this many letters or digits (spaces,

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod caller;
 pub mod deadline;
 pub mod money;
 pub mod region;

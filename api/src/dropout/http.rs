@@ -28,9 +28,10 @@ use crate::infra::db::schema::field_facts;
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::infra::http::envelope::lang_of;
 use crate::infra::http::json::ApiJson;
+use crate::records::store as records;
 use crate::state::AppState;
+use crate::sync::push;
 use crate::sync::push::Pusher;
-use crate::sync::{push, records};
 
 /// The judgement of one case.
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,16 +11,16 @@ use uuid::Uuid;
 use crate::auth::caller::{Caller, Require, perm};
 use crate::auth::unmask;
 use crate::auth::unmask::{Found, UnmaskQuery};
-use crate::domain::validate::{Checks, mask_phone, valid_phone};
-use crate::households::queries::{Household, HouseholdChange, ListFilter, NewHousehold};
+use crate::domain::validate::mask_phone;
+use crate::households::queries::{Household, HouseholdChange};
 use crate::households::rules::{ItemInput, MemberInput};
-use crate::households::{duplicates, queries as households, rules as household};
-use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::households::{duplicates, queries as households, rules as household, service};
+use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
-use crate::infra::idempotency::{answer, create_once};
+use crate::infra::idempotency::{Once, answer};
 use crate::infra::sealing::DataKey;
 use crate::photos::evidence_rules::Place;
 use crate::state::AppState;
@@ -85,21 +85,6 @@ pub struct Location {
 }
 
 impl Location {
-    fn check(&self, c: &mut Checks, field: &str) {
-        c.rule(
-            self.lat.is_finite()
-                && self.lng.is_finite()
-                && (-90.0..=90.0).contains(&self.lat)
-                && (-180.0..=180.0).contains(&self.lng),
-            field,
-            Code::OutOfRange,
-            Msg::fixed(
-                "位置须为纬度 −90…90、经度 −180…180（WGS 84）。",
-                "A location is a latitude within −90…90 and a longitude within −180…180 (WGS 84).",
-            ),
-        );
-    }
-
     fn place(self) -> Place {
         Place {
             lat: self.lat,
@@ -210,93 +195,21 @@ pub async fn create(
     body: ApiJson<NewHouseholdBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    c.text("address", &b.address, 2, 200);
-    c.rule(
-        b.phone.as_deref().is_none_or(valid_phone),
-        "phone",
-        Code::InvalidFormat,
-        Msg::fixed(
-            "手机号须为 11 位数字。",
-            "phone is an 11-digit mobile number.",
-        ),
-    );
-    if let Some(l) = &b.location {
-        l.check(&mut c, "location");
-    }
-    let members = household::check(
-        &mut c,
-        &b.members,
-        &b.items,
-        crate::infra::clock::now().date(),
-    );
-    c.finish()?;
-    let (actor, scope, key) = (caller.actor(), caller.scope.clone(), state.data_key.clone());
     let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
-    let region_id = b.region_id.to_string();
-    let attempts: Vec<(String, String, String)> = members
-        .iter()
-        .map(|m| {
-            (
-                m.input.name.trim().to_owned(),
-                key.lookup_hash(&m.id_number),
-                crate::domain::resident_id::mask(&m.id_number),
-            )
-        })
-        .collect();
-    let created = {
-        let (actor, scope, key) = (actor.clone(), scope.clone(), key.clone());
-        create_once(
-            &state.db,
-            &caller.user_id,
-            &req,
-            &fingerprint,
-            move |conn| {
-                let h = crate::households::service::register(
-                    conn,
-                    &actor,
-                    &scope,
-                    &key,
-                    NewHousehold {
-                        region_id: &b.region_id.to_string(),
-                        address: &b.address,
-                        phone: b.phone.as_deref(),
-                        members: &members,
-                        items: &b.items,
-                        location: b.location.map(Location::place),
-                    },
-                )?;
-                answer(StatusCode::CREATED, &out(h, &key, false)?)
-            },
-        )
-        .await
+    let key = state.data_key.clone();
+    let render = move |h: &Household| answer(StatusCode::CREATED, &out(h.clone(), &key, false)?);
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render.clone())?;
+    let new = service::Registration {
+        region_id: b.region_id.to_string(),
+        address: b.address,
+        phone: b.phone,
+        members: b.members,
+        items: b.items,
+        location: b.location.map(Location::place),
     };
-    // Someone registered outside the caller's jurisdiction: refused without a word about
-    // where, and put to the lowest office holding both (after the refusal rolled back).
-    if let Err(Error::Conflict {
-        code: Code::PersonNotRegistrable,
-        ..
-    }) = &created
-    {
-        state
-            .db
-            .write(move |c| {
-                let village = crate::regions::queries::find(c, Some(&scope), &region_id)?;
-                let people: Vec<duplicates::Attempt<'_>> = attempts
-                    .iter()
-                    .map(|(name, hash, masked)| duplicates::Attempt {
-                        region_id: &village.id,
-                        region_path: &village.path,
-                        name,
-                        id_hash: hash,
-                        id_masked: masked,
-                    })
-                    .collect();
-                duplicates::refer(c, &actor, &people)
-            })
-            .await?;
-    }
-    created
+    service::register(&state.db, &state.data_key, &caller, new, once)
+        .await?
+        .respond(render)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -322,34 +235,13 @@ pub async fn list(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<HouseholdOut>>> {
     let limit = page.limit()?;
-    let id_hash = match &q.id_number {
-        None => None,
-        Some(n) => {
-            let n = n.trim().to_ascii_uppercase();
-            if n.len() != 18 {
-                return Err(Error::Validation(vec![FieldError::new(
-                    "id_number",
-                    Code::InvalidFormat,
-                    Msg::fixed(
-                        "请输入完整的 18 位身份证号码。",
-                        "Give the full 18-character ID number.",
-                    ),
-                )]));
-            }
-            Some(state.data_key.lookup_hash(&n))
-        }
-    };
-    let filter = ListFilter {
+    let search = service::Search {
         region_id: q.region_id.map(|u| u.to_string()),
-        id_hash,
+        id_number: q.id_number.clone(),
         name: q.name.clone(),
         after_id: page.position()?,
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| households::list(c, &scope, &filter, limit + 1))
-        .await?;
+    let rows = service::search(&state.db, &state.data_key, &caller, search, limit + 1).await?;
     let key = state.data_key.clone();
     let page = Page::from_rows(rows, limit, |h| h.row.id.clone(), |h| out(h, &key, false));
     Ok(web::Json(Page {
@@ -433,36 +325,13 @@ pub async fn update(
     body: ApiJson<HouseholdPatch>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    if let Some(a) = &b.address {
-        c.text("address", a, 2, 200);
-    }
-    if let Some(Some(p)) = &b.phone {
-        c.rule(
-            valid_phone(p),
-            "phone",
-            Code::InvalidFormat,
-            Msg::fixed(
-                "手机号须为 11 位数字。",
-                "phone is an 11-digit mobile number.",
-            ),
-        );
-    }
-    if let Some(Some(l)) = &b.location {
-        l.check(&mut c, "location");
-    }
-    c.finish()?;
     let version = if_match(&req)?;
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
     let change = HouseholdChange {
         address: b.address,
         phone: b.phone,
         location: b.location.map(|l| l.map(Location::place)),
     };
-    let h = state
-        .db
-        .write(move |c| households::update(c, &actor, &scope, &id, version, change))
-        .await?;
+    let h = service::update(&state.db, &caller, &id.to_string(), version, change).await?;
     let body = out(h, &state.data_key, false)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
@@ -475,12 +344,8 @@ async fn set_helper(
     path: (Uuid, Uuid),
     assign: bool,
 ) -> Result<web::Json<HouseholdOut>> {
-    let (actor, scope) = (caller.actor(), caller.jurisdiction());
     let (household_id, user_id) = (path.0.to_string(), path.1.to_string());
-    let h = state
-        .db
-        .write(move |c| households::set_helper(c, &actor, &scope, &household_id, &user_id, assign))
-        .await?;
+    let h = service::set_helper(&state.db, caller, &household_id, &user_id, assign).await?;
     Ok(web::Json(out(h, &state.data_key, false)?))
 }
 
@@ -581,15 +446,7 @@ pub async fn list_candidates(
 ) -> Result<web::Json<Page<CandidateOut>>> {
     let limit = page.limit()?;
     let after = page.position()?;
-    let status = q.status.clone().unwrap_or_else(|| "open".into());
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| {
-            let rows = duplicates::list(c, &scope, Some(&status), after, limit + 1)?;
-            duplicates::with_members(c, rows)
-        })
-        .await?;
+    let rows = service::candidates(&state.db, &caller, q.status.clone(), after, limit + 1).await?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -670,11 +527,12 @@ pub async fn decide_candidate(
             ));
         }
     };
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
-    let r = state
-        .db
-        .write(move |c| duplicates::decide(c, &actor, &scope, &id, merge, keep_a))
-        .await?;
+    let settle = if merge {
+        service::Settle::Merge { keep_a }
+    } else {
+        service::Settle::Distinct
+    };
+    let r = service::decide_candidate(&state.db, &caller, &id.to_string(), settle).await?;
     let (kept, removed) = if keep_a {
         (r.member_a, r.member_b)
     } else {
@@ -765,11 +623,7 @@ pub async fn list_referrals(
             ));
         }
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| duplicates::referrals(c, &scope, status, after, limit + 1))
-        .await?;
+    let rows = service::referrals(&state.db, &caller, status, after, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -801,14 +655,6 @@ pub async fn settle_referral(
     id: web::Path<Uuid>,
     body: ApiJson<ReferralDecisionBody>,
 ) -> Result<web::Json<ReferralOut>> {
-    let mut c = Checks::default();
-    c.text("note", &body.0.note, 2, 500);
-    c.finish()?;
-    let note = body.0.note.trim().to_owned();
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
-    let r = state
-        .db
-        .write(move |c| duplicates::settle_referral(c, &actor, &scope, &id, &note))
-        .await?;
+    let r = service::settle_referral(&state.db, &caller, &id.to_string(), &body.0.note).await?;
     Ok(web::Json(referral_out(r)))
 }

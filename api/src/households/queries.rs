@@ -26,9 +26,9 @@ use crate::infra::db::{DbConn, feed, new_id};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::sealing::DataKey;
 use crate::photos::evidence_rules::Place;
+use crate::records::reach;
 use crate::regions::queries as regions;
 use crate::regions::queries::RegionRow;
-use crate::sync::reach;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
 #[diesel(table_name = households)]
@@ -150,7 +150,7 @@ fn village_in_scope(conn: &mut DbConn, scope: &Scope, region_id: &str) -> Result
 
 /// Stores a new household. A person already in the registry is refused, naming the
 /// household that holds them (R-FILE-2: no duplicates). Callers register through
-/// [`crate::households::service::register`], which also looks for likely duplicates.
+/// [`crate::households::service::register_in`], which also looks for likely duplicates.
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,

@@ -1,16 +1,148 @@
-//! Use cases of the household registry that span more than one of its stores.
+//! The household registry's use cases: one function each, owning its transaction, taking
+//! the caller and typed input, checking it, and answering typed rows or the one error.
+
+use bangfu_sync::Code;
 
 use crate::audit::log::Actor;
 use crate::domain::access::Scope;
-use crate::households::duplicates;
-use crate::households::queries::{self, Household, NewHousehold};
-use crate::infra::db::DbConn;
-use crate::infra::error::Result;
+use crate::domain::caller::Caller;
+use crate::domain::validate::{Checks, valid_phone};
+use crate::households::duplicates::{self, CandidateRow, ReferralRow};
+use crate::households::queries::{
+    self, Household, HouseholdChange, ListFilter, MemberRow, NewHousehold,
+};
+use crate::households::rules::{self as household, ItemInput, MemberInput};
+use crate::infra::db::{Db, DbConn};
+use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::infra::idempotency::{self, Made, Once};
 use crate::infra::sealing::DataKey;
+use crate::photos::evidence_rules::Place;
+
+/// A household to register, as its registrar gives it.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The village the household lives in.
+    pub region_id: String,
+    pub address: String,
+    pub phone: Option<String>,
+    pub members: Vec<MemberInput>,
+    pub items: Vec<ItemInput>,
+    pub location: Option<Place>,
+}
+
+fn check_phone(c: &mut Checks, phone: &str) {
+    c.rule(
+        valid_phone(phone),
+        "phone",
+        Code::InvalidFormat,
+        Msg::fixed(
+            "手机号须为 11 位数字。",
+            "phone is an 11-digit mobile number.",
+        ),
+    );
+}
+
+fn check_place(c: &mut Checks, field: &str, p: &Place) {
+    c.rule(
+        p.lat.is_finite()
+            && p.lng.is_finite()
+            && (-90.0..=90.0).contains(&p.lat)
+            && (-180.0..=180.0).contains(&p.lng),
+        field,
+        Code::OutOfRange,
+        Msg::fixed(
+            "位置须为纬度 −90…90、经度 −180…180（WGS 84）。",
+            "A location is a latitude within −90…90 and a longitude within −180…180 (WGS 84).",
+        ),
+    );
+}
+
+/// Registers a household (R-FILE-2), every deficiency listed in one answer. A person
+/// already registered is refused with 409: naming their household when it lies in the
+/// caller's jurisdiction, else without a word about where, the attempt referred to the
+/// lowest office holding both (written after the refusal rolled back).
+pub async fn register(
+    db: &Db,
+    key: &DataKey,
+    caller: &Caller,
+    new: Registration,
+    once: Once<Household>,
+) -> Result<Made<Household>> {
+    let mut c = Checks::default();
+    c.text("address", &new.address, 2, 200);
+    if let Some(p) = &new.phone {
+        check_phone(&mut c, p);
+    }
+    if let Some(l) = &new.location {
+        check_place(&mut c, "location", l);
+    }
+    let members = household::check(
+        &mut c,
+        &new.members,
+        &new.items,
+        crate::infra::clock::now().date(),
+    );
+    c.finish()?;
+    let (actor, scope, key) = (caller.actor(), caller.scope.clone(), key.clone());
+    let attempts: Vec<(String, String, String)> = members
+        .iter()
+        .map(|m| {
+            (
+                m.input.name.trim().to_owned(),
+                key.lookup_hash(&m.id_number),
+                crate::domain::resident_id::mask(&m.id_number),
+            )
+        })
+        .collect();
+    let region_id = new.region_id.clone();
+    let created = {
+        let (actor, scope) = (actor.clone(), scope.clone());
+        idempotency::run(db, once, move |conn| {
+            register_in(
+                conn,
+                &actor,
+                &scope,
+                &key,
+                NewHousehold {
+                    region_id: &new.region_id,
+                    address: &new.address,
+                    phone: new.phone.as_deref(),
+                    members: &members,
+                    items: &new.items,
+                    location: new.location,
+                },
+            )
+        })
+        .await
+    };
+    if let Err(Error::Conflict {
+        code: Code::PersonNotRegistrable,
+        ..
+    }) = &created
+    {
+        db.write(move |c| {
+            let village = crate::regions::queries::find(c, Some(&scope), &region_id)?;
+            let people: Vec<duplicates::Attempt<'_>> = attempts
+                .iter()
+                .map(|(name, hash, masked)| duplicates::Attempt {
+                    region_id: &village.id,
+                    region_path: &village.path,
+                    name,
+                    id_hash: hash,
+                    id_masked: masked,
+                })
+                .collect();
+            duplicates::refer(c, &actor, &people)
+        })
+        .await?;
+    }
+    created
+}
 
 /// Registers a household (R-FILE-2) and records every registered person who looks like one
-/// of its members, in the caller's transaction: either both are written or neither.
-pub fn register(
+/// of its members, in the caller's transaction: either both are written or neither. For use
+/// cases that register as one step of theirs (an approved application).
+pub fn register_in(
     conn: &mut DbConn,
     actor: &Actor,
     scope: &Scope,
@@ -20,4 +152,162 @@ pub fn register(
     let household = queries::create(conn, actor, scope, key, new)?;
     duplicates::detect(conn, &household.row, &household.members)?;
     Ok(household)
+}
+
+/// What a registry search asks: `id_number` is the full 18-character number, matched
+/// exactly by its keyed hash.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub region_id: Option<String>,
+    pub id_number: Option<String>,
+    pub name: Option<String>,
+    pub after_id: Option<String>,
+}
+
+/// Households inside the caller's scope, by id, `limit` at most.
+pub async fn search(
+    db: &Db,
+    key: &DataKey,
+    caller: &Caller,
+    q: Search,
+    limit: i64,
+) -> Result<Vec<Household>> {
+    let id_hash = match &q.id_number {
+        None => None,
+        Some(n) => {
+            let n = n.trim().to_ascii_uppercase();
+            if n.len() != 18 {
+                return Err(Error::Validation(vec![FieldError::new(
+                    "id_number",
+                    Code::InvalidFormat,
+                    Msg::fixed(
+                        "请输入完整的 18 位身份证号码。",
+                        "Give the full 18-character ID number.",
+                    ),
+                )]));
+            }
+            Some(key.lookup_hash(&n))
+        }
+    };
+    let filter = ListFilter {
+        region_id: q.region_id,
+        id_hash,
+        name: q.name,
+        after_id: q.after_id,
+    };
+    let scope = caller.scope.clone();
+    db.read(move |c| queries::list(c, &scope, &filter, limit))
+        .await
+}
+
+/// Changes a household's address, phone or location, read at `version` (412 if it moved
+/// on since); a new location has its photos checked against it again.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    version: i64,
+    change: HouseholdChange,
+) -> Result<Household> {
+    let mut c = Checks::default();
+    if let Some(a) = &change.address {
+        c.text("address", a, 2, 200);
+    }
+    if let Some(Some(p)) = &change.phone {
+        check_phone(&mut c, p);
+    }
+    if let Some(Some(l)) = &change.location {
+        check_place(&mut c, "location", l);
+    }
+    c.finish()?;
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_owned());
+    db.write(move |c| queries::update(c, &actor, &scope, &id, version, change))
+        .await
+}
+
+/// Assigns (or releases) a helper of the caller's jurisdiction to a household in it
+/// (R-VISIT-1); repeating it changes nothing.
+pub async fn set_helper(
+    db: &Db,
+    caller: &Caller,
+    household_id: &str,
+    user_id: &str,
+    assign: bool,
+) -> Result<Household> {
+    let (actor, scope) = (caller.actor(), caller.jurisdiction());
+    let (household_id, user_id) = (household_id.to_owned(), user_id.to_owned());
+    db.write(move |c| queries::set_helper(c, &actor, &scope, &household_id, &user_id, assign))
+        .await
+}
+
+/// Likely duplicate people with both households in the caller's scope, with both records.
+pub async fn candidates(
+    db: &Db,
+    caller: &Caller,
+    status: Option<String>,
+    after_id: Option<String>,
+    limit: i64,
+) -> Result<Vec<(CandidateRow, MemberRow, MemberRow)>> {
+    let status = status.unwrap_or_else(|| "open".into());
+    let scope = caller.scope.clone();
+    db.read(move |c| {
+        let rows = duplicates::list(c, &scope, Some(&status), after_id, limit)?;
+        duplicates::with_members(c, rows)
+    })
+    .await
+}
+
+/// How a likely duplicate is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Two different people.
+    Distinct,
+    /// The same person; `keep_a`: the earlier record stays.
+    Merge { keep_a: bool },
+}
+
+/// Settles a likely duplicate (audited); a merge removes one record.
+pub async fn decide_candidate(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    settle: Settle,
+) -> Result<CandidateRow> {
+    let (merge, keep_a) = match settle {
+        Settle::Distinct => (false, true),
+        Settle::Merge { keep_a } => (true, keep_a),
+    };
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_owned());
+    db.write(move |c| duplicates::decide(c, &actor, &scope, &id, merge, keep_a))
+        .await
+}
+
+/// Registrations refused because the person is registered elsewhere, put to the offices
+/// in the caller's scope. `status`: `open` or `settled`.
+pub async fn referrals(
+    db: &Db,
+    caller: &Caller,
+    status: &'static str,
+    after_id: Option<String>,
+    limit: i64,
+) -> Result<Vec<ReferralRow>> {
+    let scope = caller.scope.clone();
+    db.read(move |c| duplicates::referrals(c, &scope, status, after_id, limit))
+        .await
+}
+
+/// Settles a referral with what was found and done (2 to 500 characters; audited).
+pub async fn settle_referral(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    note: &str,
+) -> Result<ReferralRow> {
+    let mut c = Checks::default();
+    c.text("note", note, 2, 500);
+    c.finish()?;
+    let note = note.trim().to_owned();
+    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_owned());
+    db.write(move |c| duplicates::settle_referral(c, &actor, &scope, &id, &note))
+        .await
 }

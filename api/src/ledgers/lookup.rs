@@ -18,7 +18,7 @@ use crate::infra::db::schema::{
 };
 use crate::infra::db::scoped::{MultiBackend, path_in_scope};
 use crate::infra::error::{Error, Result};
-use crate::sync::records::reached_by;
+use crate::records::store::reached_by;
 
 /// A live synced record, decoded.
 #[derive(Debug, Clone)]

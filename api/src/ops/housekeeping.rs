@@ -86,7 +86,7 @@ pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> Result<Pruned> {
         crate::infra::db::feed::mark_purged(conn, h)?;
         p.tombstones = diesel::delete(expired).execute(conn)?;
     }
-    let (n, highest) = crate::sync::reach::prune(conn, horizon)?;
+    let (n, highest) = crate::records::reach::prune(conn, horizon)?;
     if let Some(h) = highest {
         crate::infra::db::feed::mark_purged(conn, h)?;
     }

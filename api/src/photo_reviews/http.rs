@@ -22,9 +22,9 @@ use crate::photo_reviews::queries as photo_reviews;
 use crate::photo_reviews::queries::{Backlog, QueueFilter, Queued, Verdict};
 use crate::photos::evidence::EvidenceRow;
 use crate::photos::evidence_rules::Flag;
+use crate::photos::uploads::model::BlobOut;
 use crate::state::AppState;
 use crate::sync::push::Pusher;
-use crate::uploads::model::BlobOut;
 
 /// An integrity flag with what the reviewer reads.
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,7 +91,7 @@ pub struct PhotoReviewOut {
 
 fn out(
     row: EvidenceRow,
-    file: Option<crate::uploads::queries::BlobRow>,
+    file: Option<crate::photos::uploads::queries::BlobRow>,
     caller: &Caller,
     lang: Lang,
 ) -> PhotoReviewOut {
@@ -266,7 +266,7 @@ pub async fn decide(
     let sha = decided.photo.sha256.clone();
     let file = state
         .db
-        .read(move |c| crate::uploads::queries::find_blob(c, &sha))
+        .read(move |c| crate::photos::uploads::queries::find_blob(c, &sha))
         .await?;
     Ok(web::Json(out(decided.photo, file, &caller, lang(&req))))
 }

@@ -18,10 +18,10 @@ use crate::infra::error::{Error, Msg, Result};
 use crate::infra::sealing::DataKey;
 use crate::photos::evidence;
 use crate::photos::evidence::{EvidenceRow, PHOTO};
+use crate::photos::uploads::queries as blobs_store;
+use crate::photos::uploads::queries::BlobRow;
 use crate::sync::push;
 use crate::sync::push::Pusher;
-use crate::uploads::queries as blobs_store;
-use crate::uploads::queries::BlobRow;
 
 pub const PENDING: &str = "pending";
 
@@ -145,7 +145,7 @@ pub fn decide(
             Msg::fixed("退回照片须说明理由。", "A rejected photo needs a reason."),
         ));
     }
-    let record = crate::sync::records::load(conn, PHOTO, std::slice::from_ref(&row.id))?
+    let record = crate::records::store::load(conn, PHOTO, std::slice::from_ref(&row.id))?
         .pop()
         .ok_or(Error::NotFound)?;
     let mut fields = Map::new();

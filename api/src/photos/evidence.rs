@@ -23,7 +23,7 @@ use crate::infra::error::{Error, Result};
 use crate::photos::evidence_rules as evidence;
 use crate::photos::evidence_rules::{Facts, Flag, Picture, Place, Window};
 use crate::photos::exif::ExifInfo;
-use crate::sync::records::RecordRow;
+use crate::records::store::RecordRow;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = photo_evidence)]
@@ -173,7 +173,7 @@ pub fn check_unchecked(conn: &mut DbConn, limit: i64) -> Result<usize> {
         .select(photo_evidence::id)
         .limit(limit)
         .load(conn)?;
-    let live: HashSet<String> = crate::sync::records::load(conn, PHOTO, &ids)?
+    let live: HashSet<String> = crate::records::store::load(conn, PHOTO, &ids)?
         .into_iter()
         .filter(|r| !r.deleted)
         .map(|r| r.id)
@@ -402,7 +402,7 @@ fn rebuild_unchecked(conn: &mut DbConn, targets: &mut HashMap<String, EvidenceRo
     if ids.is_empty() {
         return Ok(());
     }
-    for rec in crate::sync::records::load(conn, PHOTO, &ids)? {
+    for rec in crate::records::store::load(conn, PHOTO, &ids)? {
         if !rec.deleted {
             let row = from_record(&rec)?;
             targets.insert(row.id.clone(), row);

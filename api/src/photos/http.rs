@@ -21,9 +21,9 @@ use crate::domain::role::Permission;
 use crate::infra::blobs::{BlobKey, Variant};
 use crate::infra::error::{Error, Msg, Result};
 use crate::photos::Sha256Hex;
+use crate::photos::uploads::queries as rows;
+use crate::photos::uploads::queries::BlobRow;
 use crate::state::AppState;
-use crate::uploads::queries as rows;
-use crate::uploads::queries::BlobRow;
 
 /// Which form of the file to fetch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]

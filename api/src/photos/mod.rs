@@ -1,14 +1,19 @@
-//! Photo evidence and documents: content-addressed storage, resumable uploads, checking
-//! what arrives, EXIF, resized copies and copies without location.
+//! Photo evidence and documents: resumable uploads, content-addressed storage, checking
+//! what arrives, EXIF, resized copies and copies without location, and serving them to
+//! those who may see them.
 //!
-//! - [`blobstore`]: one interface, two stores (the local data folder, S3-compatible);
+//! - [`uploads`]: receiving, resuming and finishing uploads (tus), and the stored files;
 //! - [`sniff`]: what a file really is, from its bytes;
 //! - [`exif`]: capture time and place as the camera wrote them;
 //! - [`strip`]: copies without EXIF (and so without GPS) for roles that may not see it;
 //! - [`derive`]: thumbnail and medium size, made off the request path;
 //! - [`phash`]: the perceptual hash that finds the same picture used twice;
-//! - [`uploads`]: receiving, resuming and finishing uploads;
-//! - [`worker`]: the one thread that makes the copies, from a bounded queue.
+//! - [`worker`]: the one thread that makes the copies, from a bounded queue;
+//! - [`evidence_rules`] and [`evidence`]: what a photo proves about the visit it is
+//!   attached to (time, place, reuse), and the flags kept for review;
+//! - [`http`]: serving originals and copies.
+//!
+//! The bytes themselves live in the blob store ([`crate::infra::blobs`]).
 
 pub mod derive;
 pub mod evidence;
@@ -18,6 +23,7 @@ pub mod http;
 pub mod phash;
 pub mod sniff;
 pub mod strip;
+pub mod uploads;
 pub mod worker;
 
 use std::collections::HashSet;
@@ -126,7 +132,7 @@ impl Photos {
     pub fn make_copies(
         &self,
         db: &crate::infra::db::Db,
-        blob: crate::uploads::queries::BlobRow,
+        blob: crate::photos::uploads::queries::BlobRow,
         again: bool,
     ) {
         self.copies.push(

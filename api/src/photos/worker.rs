@@ -14,9 +14,9 @@ use crate::infra::blobs::{BlobKey, BlobStore, Variant};
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Result};
 use crate::photos::sniff::FileType;
+use crate::photos::uploads::queries as rows;
+use crate::photos::uploads::queries::BlobRow;
 use crate::photos::{Sha256Hex, derive};
-use crate::uploads::queries as rows;
-use crate::uploads::queries::BlobRow;
 
 /// Jobs waiting at most; more stay `pending` until swept.
 pub const QUEUE: usize = 256;
@@ -186,7 +186,7 @@ impl Worker {
         // This thread is for this work: decoding here blocks nothing else.
         let made = derive::make(&local, ty, blob.has_gps()).map_err(Error::Internal);
         if is_copy {
-            crate::uploads::service::remove_scratch(&local);
+            crate::photos::uploads::service::remove_scratch(&local);
         }
         let made = made?;
         let mut stripped = false;

@@ -2,3 +2,10 @@
 
 pub mod http;
 pub mod queries;
+
+/// Scoped queries filter by the subtrees a jurisdiction covers.
+impl crate::infra::db::scoped::Subtrees for crate::domain::access::Scope {
+    fn subtrees(&self) -> &[String] {
+        self.paths()
+    }
+}

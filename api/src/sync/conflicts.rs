@@ -9,9 +9,10 @@ use crate::audit::log as audit;
 use crate::audit::log::{Action, Event};
 use crate::infra::db::DbConn;
 use crate::infra::error::{Error, Msg, Result};
+use crate::records::store as records;
+use crate::records::store::{ConflictRow, RecordRow};
+use crate::sync::push;
 use crate::sync::push::Pusher;
-use crate::sync::records::{ConflictRow, RecordRow};
-use crate::sync::{push, records};
 
 /// What the person chose.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,9 +14,9 @@ use crate::infra::db::DbConn;
 use crate::infra::db::schema::{household_helpers, regions, sync_records};
 use crate::infra::db::scoped::like_any;
 use crate::infra::error::{Error, Result};
+use crate::records::store as records;
+use crate::records::store::RecordRow;
 use crate::sync::pull::{household_change, record_change};
-use crate::sync::records;
-use crate::sync::records::RecordRow;
 use crate::sync::workload::{is_open, works_case};
 
 fn data(r: &RecordRow) -> Result<Map<String, Value>> {

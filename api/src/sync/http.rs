@@ -20,15 +20,15 @@ use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
+use crate::records::reach;
+use crate::records::store as records;
+use crate::records::store::{ConflictFilter, ConflictRow};
 use crate::state::AppState;
 use crate::sync::conflicts::Choice;
 use crate::sync::pull::Cursor;
 use crate::sync::push::{Pusher, wall_ms};
-use crate::sync::records::{ConflictFilter, ConflictRow};
 use crate::sync::supervision::{DeviceReport, SyncingDevice};
-use crate::sync::{
-    conflicts, first, pull as feed_pull, push as apply_push, reach, records, repair, supervision,
-};
+use crate::sync::{conflicts, first, pull as feed_pull, push as apply_push, repair, supervision};
 
 /// The largest push body: 1000 mutations of a few kilobytes.
 const PUSH_LIMIT: usize = 8 * 1024 * 1024;
@@ -224,7 +224,7 @@ pub async fn pull(
             let missing = if page.has_more {
                 Vec::new()
             } else {
-                crate::uploads::queries::missing_for(c, &scope, &user_id, 1000)?
+                crate::photos::uploads::queries::missing_for(c, &scope, &user_id, 1000)?
             };
             // A finished pull is recorded for supervisors, when it tells them something.
             let record = match &device {

@@ -9,8 +9,6 @@ pub mod first;
 pub mod http;
 pub mod pull;
 pub mod push;
-pub mod reach;
-pub mod records;
 pub mod repair;
 pub mod rules;
 pub mod supervision;

@@ -16,11 +16,12 @@ use crate::households::queries as households;
 use crate::households::queries::Household;
 use crate::infra::db::{DbConn, feed};
 use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::records::reach;
+use crate::records::reach::ReachChange;
+use crate::records::store as records;
+use crate::records::store::RecordRow;
 use crate::regions::queries as regions;
 use crate::regions::queries::RegionView;
-use crate::sync::reach::ReachChange;
-use crate::sync::records::RecordRow;
-use crate::sync::{reach, records};
 
 /// A position in the feed; opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,10 +24,12 @@ use crate::infra::db::schema::{device_scope_seen, devices, regions, users};
 use crate::infra::db::{DbConn, feed};
 use crate::infra::error::{Error, Result};
 use crate::infra::sealing::DataKey;
-use crate::sync::reach::{Period, ReachChange};
-use crate::sync::records::{ConflictRow, MutationRow, RecordRow};
+use crate::records::reach;
+use crate::records::reach::{Period, ReachChange};
+use crate::records::store as records;
+use crate::records::store::{ConflictRow, MutationRow, RecordRow};
+use crate::sync::rules;
 use crate::sync::rules::{DeviceFacts, Origin};
-use crate::sync::{reach, records, rules};
 
 /// Who pushes: the caller, on a registered device or through the server.
 #[derive(Debug, Clone)]

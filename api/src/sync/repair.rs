@@ -18,9 +18,9 @@ use crate::infra::db::DbConn;
 use crate::infra::db::schema::{households, regions, sync_records};
 use crate::infra::db::scoped::{like_any, path_in_scope};
 use crate::infra::error::{Error, Msg, Result};
+use crate::records::store as records;
 use crate::regions::queries as region_store;
 use crate::sync::pull::{household_change, record_change, region_change};
-use crate::sync::records;
 
 /// Rows read at a time.
 const PAGE: i64 = 5000;

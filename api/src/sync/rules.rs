@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use bangfu_sync::Code;
 use bangfu_sync::schema::{EntityDef, FieldType, Writer};
 use bangfu_sync::wire::{MutationFieldError, MutationProblem};
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
 use crate::domain::resident_id;
@@ -46,9 +46,7 @@ impl Origin {
     }
 }
 
-/// How long after losing part of their scope a user's phones may still hand in what they
-/// captured there.
-pub const CAPTURE_WINDOW: Duration = Duration::days(30);
+pub use crate::records::reach::CAPTURE_WINDOW;
 
 /// A part of a user's scope they held from `from` until `until` (a village, an
 /// assigned household), and lost.

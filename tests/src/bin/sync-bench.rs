@@ -324,7 +324,7 @@ fn township(backend: Backend) {
 /// 500 rows through diesel's prepared statements, no product logic.
 fn raw_limit(backend: Backend, total: usize) -> f64 {
     use bangfu::infra::db::schema::{regions, sync_records};
-    use bangfu::sync::records::RecordRow;
+    use bangfu::records::store::RecordRow;
     use diesel::prelude::*;
     let db = TestDb::new(backend);
     drop(BenchServer::start(&db)); // migrations and the demo regions, as on the server

@@ -541,7 +541,7 @@ pub(crate) fn photo_housekeeping(s: &TestServer) -> usize {
         .expect("photos"),
     );
     actix_web::rt::System::new()
-        .block_on(bangfu::uploads::service::housekeeping(&db, &photos))
+        .block_on(bangfu::photos::uploads::service::housekeeping(&db, &photos))
         .expect("housekeeping")
 }
 

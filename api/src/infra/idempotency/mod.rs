@@ -1,5 +1,10 @@
 //! `Idempotency-Key` for create requests: the same key with the same body returns the
 //! first answer (marked `Idempotent-Replayed: true`); with a different body it is refused.
+//!
+//! A use case that creates takes a [`Once`] and runs its transaction through [`run`]: the
+//! HTTP adapter builds the `Once` from the request (its key, and how the first answer is
+//! written down); any other caller passes [`Once::none`]. The use case answers [`Made`]:
+//! what it created, or the answer a repeated request gets again.
 
 pub mod store;
 use actix_web::http::StatusCode;
@@ -31,6 +36,126 @@ fn key_of(req: &HttpRequest) -> Result<Option<String>> {
         )]));
     }
     Ok(Some(k.to_owned()))
+}
+
+/// A request's key, whose it is, and a fingerprint of what it asked.
+#[derive(Debug, Clone)]
+struct Keyed {
+    owner: String,
+    key: String,
+    fingerprint: String,
+}
+
+type Render<T> = Box<dyn FnOnce(&T) -> Result<StoredResponse> + Send>;
+
+/// How often a creation may happen: once per idempotency key, or (no key) every time.
+pub struct Once<T> {
+    keyed: Option<(Keyed, Render<T>)>,
+}
+
+impl<T> std::fmt::Debug for Once<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Once")
+            .field("keyed", &self.keyed.as_ref().map(|(k, _)| k))
+            .finish()
+    }
+}
+
+impl<T> Once<T> {
+    /// Every call creates (no key was given).
+    pub fn none() -> Once<T> {
+        Once { keyed: None }
+    }
+
+    /// From a request's `Idempotency-Key` (none: [`Once::none`]). `owner` is a staff
+    /// user's id or `applicant:<id>` (the two never share keys); `render` writes down the
+    /// answer the first request got, for repeats to get again.
+    pub fn of_request<B: Serialize>(
+        req: &HttpRequest,
+        owner: &str,
+        body: &B,
+        render: impl FnOnce(&T) -> Result<StoredResponse> + Send + 'static,
+    ) -> Result<Once<T>> {
+        let Some(key) = key_of(req)? else {
+            return Ok(Once::none());
+        };
+        let mut h = Sha256::new();
+        h.update(req.method().as_str());
+        h.update(req.path());
+        h.update(serde_json::to_vec(body).map_err(Error::internal)?);
+        let keyed = Keyed {
+            owner: owner.to_owned(),
+            key,
+            fingerprint: hex::encode(h.finalize()),
+        };
+        Ok(Once {
+            keyed: Some((keyed, Box::new(render))),
+        })
+    }
+}
+
+/// What a creating use case answers.
+#[derive(Debug)]
+pub enum Made<T> {
+    /// Created now.
+    New(T),
+    /// The same request came before: its answer, to give again.
+    Replayed(StoredResponse),
+}
+
+impl<T> Made<T> {
+    /// The HTTP answer: `render`'s for something new, the stored one (marked
+    /// `Idempotent-Replayed`) for a repeat.
+    pub fn respond(
+        self,
+        render: impl FnOnce(&T) -> Result<StoredResponse>,
+    ) -> Result<HttpResponse> {
+        match self {
+            Made::New(v) => Ok(respond(&render(&v)?, false)),
+            Made::Replayed(r) => Ok(respond(&r, true)),
+        }
+    }
+}
+
+/// Runs `create` in one write transaction, at most once per `once`'s key.
+pub async fn run<T, F>(db: &Db, once: Once<T>, create: F) -> Result<Made<T>>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+{
+    let Some((keyed, render)) = once.keyed else {
+        return Ok(Made::New(db.write(create).await?));
+    };
+    let k = keyed.clone();
+    let outcome = db
+        .write(move |c| {
+            if let Some(prev) = idempotency::lookup(c, &k.owner, &k.key, &k.fingerprint)? {
+                return Ok(Made::Replayed(prev));
+            }
+            let made = create(c)?;
+            idempotency::store(c, &k.owner, &k.key, &k.fingerprint, &render(&made)?)?;
+            Ok(Made::New(made))
+        })
+        .await;
+    match outcome {
+        // Two identical requests raced and the other stored its answer first; any other
+        // conflict is the creation's own and stands.
+        Err(e @ Error::Conflict { .. }) => {
+            let Keyed {
+                owner,
+                key,
+                fingerprint,
+            } = keyed;
+            match db
+                .read(move |c| idempotency::lookup(c, &owner, &key, &fingerprint))
+                .await?
+            {
+                Some(r) => Ok(Made::Replayed(r)),
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
 }
 
 fn respond(r: &StoredResponse, replayed: bool) -> HttpResponse {

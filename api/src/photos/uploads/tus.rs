@@ -15,7 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::infra::error::{Error, FieldError, Msg};
 use crate::infra::http::json::ApiJson;
 use crate::photos::Kind;
-use crate::uploads::model::NewUpload;
+use crate::photos::uploads::model::NewUpload;
 
 pub const UPLOAD_LENGTH: &str = "Upload-Length";
 pub const UPLOAD_METADATA: &str = "Upload-Metadata";

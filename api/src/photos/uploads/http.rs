@@ -21,13 +21,13 @@ use crate::infra::clock::now;
 use crate::infra::db::DbConn;
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::infra::http::utc;
+use crate::photos::uploads::model::{BlobOut, NewUpload};
+use crate::photos::uploads::queries::{BlobRow, COMPLETE, OPEN, UploadRow};
+use crate::photos::uploads::service::keep_finished;
+use crate::photos::uploads::tus::Creation;
+use crate::photos::uploads::{queries as rows, service as receive};
 use crate::photos::{Kind, Sha256Hex};
 use crate::state::AppState;
-use crate::uploads::model::{BlobOut, NewUpload};
-use crate::uploads::queries::{BlobRow, COMPLETE, OPEN, UploadRow};
-use crate::uploads::service::keep_finished;
-use crate::uploads::tus::Creation;
-use crate::uploads::{queries as rows, service as receive};
 
 /// The header carrying byte offsets, as in the tus protocol.
 pub const UPLOAD_OFFSET: &str = "Upload-Offset";

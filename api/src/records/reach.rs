@@ -21,6 +21,10 @@ use crate::infra::db::scoped::{MultiBackend, path_in_scope};
 use crate::infra::db::{DbConn, feed};
 use crate::infra::error::Result;
 
+/// How long after losing part of their scope a user's phones may still hand in what they
+/// captured there (judged by `sync::rules::capture_allowed`).
+pub const CAPTURE_WINDOW: chrono::Duration = chrono::Duration::days(30);
+
 /// A part of a user's scope they held from `started_at` until `ended_at`. What may still
 /// be written through it afterwards is `sync::rules::capture_allowed`'s to say.
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
@@ -58,7 +62,7 @@ pub fn unseen_ends(
     device_id: &str,
     now: NaiveDateTime,
 ) -> Result<Vec<NaiveDateTime>> {
-    let since = now - crate::sync::rules::CAPTURE_WINDOW;
+    let since = now - CAPTURE_WINDOW;
     let mut ends: Vec<NaiveDateTime> = sync_scope_history::table
         .filter(sync_scope_history::user_id.eq(user_id))
         .filter(sync_scope_history::ended_at.gt(since))

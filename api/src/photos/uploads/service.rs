@@ -23,9 +23,9 @@ use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
 use crate::photos::exif::ExifInfo;
 use crate::photos::sniff::FileType;
+use crate::photos::uploads::queries as rows;
+use crate::photos::uploads::queries::{BlobRow, PartRow, UploadRow};
 use crate::photos::{Kind, Photos, Sha256Hex, derive, exif, sniff};
-use crate::uploads::queries as rows;
-use crate::uploads::queries::{BlobRow, PartRow, UploadRow};
 
 /// Bytes gathered in memory before they are written: the most one request holds.
 pub const FLUSH_AT: usize = 256 * 1024;

@@ -2,7 +2,7 @@
 
 use crate::photos::Kind;
 use crate::photos::exif::ExifInfo;
-use crate::uploads::queries::BlobRow;
+use crate::photos::uploads::queries::BlobRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

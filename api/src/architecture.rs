@@ -1,0 +1,497 @@
+//! The shape of the code, checked on every test run: the modules form no circle,
+//! infrastructure and the shared domain know no capability, and no HTTP adapter touches
+//! the database itself (its capability's service does).
+//!
+//! The graph is read from the source: every `crate::…` path outside a `mod tests` is an
+//! edge from the file that names it to the deepest module file the path reaches. Two
+//! graphs are checked: the units (a capability such as `households`, or one part of
+//! `infra` or `domain`) must form no circle; and within a unit the files must not either,
+//! leaving out the edges between a module and its own parent folder's `mod.rs` (which
+//! declares its parts and holds what they share).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+/// Module path (`households::queries`, `` for lib.rs) → its source.
+fn sources() -> BTreeMap<String, String> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok())
+            .collect();
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let rel = p.strip_prefix(root).unwrap_or(&p).with_extension("");
+                let mut parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                if matches!(
+                    parts.last().map(String::as_str),
+                    Some("mod" | "lib" | "main")
+                ) {
+                    parts.pop();
+                }
+                let text = fs::read_to_string(&p).unwrap_or_default();
+                out.insert(parts.join("::"), without_tests(&without_comments(&text)));
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = BTreeMap::new();
+    walk(&root, &root, &mut out);
+    out
+}
+
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("//") {
+            // A `//` inside a string (a URL) keeps its line: `use` lines hold no strings.
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text before `#[cfg(test)] mod tests` (test modules come last in every file, and
+/// may reach anything).
+fn without_tests(text: &str) -> String {
+    let mut at = 0;
+    while let Some(i) = text[at..].find("#[cfg(test)]") {
+        let start = at + i;
+        let rest = text[start + "#[cfg(test)]".len()..].trim_start();
+        if rest.starts_with("mod tests") {
+            return text[..start].to_owned();
+        }
+        at = start + 1;
+    }
+    text.to_owned()
+}
+
+/// Every full path named after `crate::`, use-trees expanded (`crate::a::{b, c::d}` gives
+/// `a::b` and `a::c::d`).
+fn crate_paths(text: &str) -> Vec<String> {
+    fn ident(s: &[u8], i: &mut usize) -> String {
+        let start = *i;
+        while *i < s.len() && (s[*i].is_ascii_alphanumeric() || s[*i] == b'_') {
+            *i += 1;
+        }
+        String::from_utf8_lossy(&s[start..*i]).into_owned()
+    }
+    fn skip_ws(s: &[u8], i: &mut usize) {
+        while *i < s.len() && s[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    }
+    // Reads `seg::seg::{…}` from `i`, prefixed by `prefix`.
+    fn tree(s: &[u8], i: &mut usize, prefix: &str, out: &mut Vec<String>) {
+        let mut path = prefix.to_owned();
+        loop {
+            skip_ws(s, i);
+            if *i < s.len() && s[*i] == b'{' {
+                *i += 1;
+                loop {
+                    skip_ws(s, i);
+                    if *i >= s.len() || s[*i] == b'}' {
+                        *i += 1;
+                        return;
+                    }
+                    tree(s, i, &path, out);
+                    skip_ws(s, i);
+                    if *i < s.len() && s[*i] == b',' {
+                        *i += 1;
+                    }
+                }
+            }
+            let seg = ident(s, i);
+            if seg.is_empty() {
+                out.push(path);
+                return;
+            }
+            if seg != "self" {
+                path = if path.is_empty() {
+                    seg
+                } else {
+                    format!("{path}::{seg}")
+                };
+            }
+            if s[*i..].starts_with(b"::") {
+                *i += 2;
+            } else {
+                out.push(path);
+                // `as alias` and the rest of the item are not paths.
+                while *i < s.len() && !matches!(s[*i], b',' | b'}' | b';' | b'(' | b')') {
+                    if s[*i].is_ascii_whitespace() {
+                        skip_ws(s, i);
+                        let save = *i;
+                        if ident(s, i) != "as" {
+                            *i = save;
+                            return;
+                        }
+                        skip_ws(s, i);
+                        ident(s, i);
+                    } else {
+                        return;
+                    }
+                }
+                return;
+            }
+        }
+    }
+    let s = text.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(k) = text[at..].find("crate::") {
+        let mut i = at + k + "crate::".len();
+        // `bangfu_sync::crate::` does not occur; `$crate::` (macros) is the crate too.
+        tree(s, &mut i, "", &mut out);
+        at = i.max(at + k + 1);
+    }
+    out
+}
+
+/// The deepest module file a path lies in.
+fn module_of<'a>(path: &str, modules: &'a BTreeSet<String>) -> Option<&'a String> {
+    let segs: Vec<&str> = path.split("::").collect();
+    (1..=segs.len())
+        .rev()
+        .find_map(|n| modules.get(&segs[..n].join("::")))
+}
+
+/// File-level edges: module → modules it names (itself excluded).
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = sources();
+    let modules: BTreeSet<String> = src.keys().cloned().collect();
+    src.iter()
+        .map(|(m, text)| {
+            let to = crate_paths(text)
+                .iter()
+                .filter_map(|p| module_of(p, &modules))
+                .filter(|t| *t != m)
+                .cloned()
+                .collect();
+            (m.clone(), to)
+        })
+        .collect()
+}
+
+/// Strongly connected components of more than one module (Tarjan).
+fn circles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct T<'a> {
+        g: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on: BTreeSet<&'a str>,
+        out: Vec<Vec<String>>,
+    }
+    fn visit<'a>(t: &mut T<'a>, v: &'a str) {
+        let n = t.index.len();
+        t.index.insert(v, n);
+        t.low.insert(v, n);
+        t.stack.push(v);
+        t.on.insert(v);
+        for w in t.g.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !t.index.contains_key(w) {
+                visit(t, w);
+                let lw = t.low[w];
+                let lv = t.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(lw);
+            } else if t.on.contains(w) {
+                let iw = t.index[w];
+                let lv = t.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(iw);
+            }
+        }
+        if t.low[v] == t.index[v] {
+            let mut c = Vec::new();
+            while let Some(w) = t.stack.pop() {
+                t.on.remove(w);
+                c.push(w.to_owned());
+                if w == v {
+                    break;
+                }
+            }
+            if c.len() > 1 {
+                c.sort();
+                t.out.push(c);
+            }
+        }
+    }
+    let mut t = T {
+        g,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on: BTreeSet::new(),
+        out: Vec::new(),
+    };
+    for v in g.keys() {
+        if !t.index.contains_key(v.as_str()) {
+            visit(&mut t, v);
+        }
+    }
+    t.out
+}
+
+fn top(m: &str) -> &str {
+    m.split("::").next().unwrap_or(m)
+}
+
+/// The unit a module belongs to: its capability, or its part of `infra` or `domain`.
+fn unit(m: &str) -> String {
+    let segs: Vec<&str> = m.split("::").collect();
+    match segs.as_slice() {
+        ["infra" | "domain", part, ..] => format!("{}::{part}", segs[0]),
+        [first, ..] => (*first).to_owned(),
+        [] => String::new(),
+    }
+}
+
+/// Whether one module lies inside the other (`a` and `a::b`).
+fn nested(a: &str, b: &str) -> bool {
+    let within = |inner: &str, outer: &str| {
+        outer.is_empty()
+            || inner
+                .strip_prefix(outer)
+                .is_some_and(|r| r.starts_with("::"))
+    };
+    within(a, b) || within(b, a)
+}
+
+/// HTTP adapters and the wiring above every capability (state, routes, the contract, the
+/// command): they may reach any capability, and none reaches them.
+fn adapter(m: &str) -> bool {
+    let last = m.rsplit("::").next().unwrap_or(m);
+    last == "http"
+        || last.ends_with("_http")
+        || matches!(
+            m,
+            "" | "app" | "cli" | "contract" | "demo" | "routes" | "state"
+        )
+}
+
+fn unit_graph(g: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, to) in g.iter().filter(|(m, _)| !adapter(m)) {
+        let u = unit(from);
+        let entry = out.entry(u.clone()).or_default();
+        entry.extend(to.iter().map(|t| unit(t)).filter(|t| *t != u));
+    }
+    out
+}
+
+fn file_graph(g: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, BTreeSet<String>> {
+    g.iter()
+        .map(|(from, to)| {
+            let kept = to.iter().filter(|t| !nested(from, t)).cloned().collect();
+            (from.clone(), kept)
+        })
+        .collect()
+}
+
+fn explain(g: &BTreeMap<String, BTreeSet<String>>, found: &[Vec<String>]) -> String {
+    found
+        .iter()
+        .map(|c| {
+            let edges: Vec<String> = c
+                .iter()
+                .flat_map(|m| {
+                    g[m].iter()
+                        .filter(|t| c.contains(t))
+                        .map(move |t| format!("  {m} → {t}"))
+                })
+                .collect();
+            format!("{}\n{}", c.join(", "), edges.join("\n"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The edges that break a rule, as `from → to` lines.
+fn breaking(allowed: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (from, to) in graph() {
+        for t in to {
+            if !allowed(&from, &t) {
+                bad.push(format!("{from} → {t}"));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn reads_use_trees() {
+    let paths = crate_paths(
+        "use crate::a::{b, c::{d, e as f}, self};\nlet x = crate::g::h(1);\nuse crate::i as j;",
+    );
+    assert_eq!(paths, ["a::b", "a::c::d", "a::c::e", "a", "g::h", "i"]);
+    let text = "fn a() {}\n#[cfg(test)]\nmod tests { use crate::z; }";
+    assert!(!without_tests(text).contains("crate::z"));
+}
+
+#[test]
+fn finds_a_circle() {
+    let g: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(circles(&g), vec![vec!["a", "b", "c"]]);
+}
+
+#[test]
+fn capabilities_form_no_circle() {
+    let g = graph();
+    assert!(
+        g.len() > 100,
+        "the source was not found: {} modules",
+        g.len()
+    );
+    let units = unit_graph(&g);
+    let found = circles(&units);
+    assert!(
+        found.is_empty(),
+        "circles between units:\n{}",
+        explain(&units, &found)
+    );
+}
+
+#[test]
+fn files_form_no_circle() {
+    let files = file_graph(&graph());
+    let found = circles(&files);
+    assert!(
+        found.is_empty(),
+        "circles between files:\n{}",
+        explain(&files, &found)
+    );
+}
+
+#[test]
+fn units_are_named_as_meant() {
+    assert_eq!(unit("photos::uploads::queries"), "photos");
+    assert_eq!(unit("infra::db::group_commit"), "infra::db");
+    assert_eq!(unit("domain::access"), "domain::access");
+    assert!(nested("photos", "photos::worker") && nested("", "photos"));
+    assert!(!nested("photos", "photo_reviews") && !nested("a::b", "a::c"));
+}
+
+#[test]
+fn infrastructure_knows_no_capability() {
+    let bad = breaking(|from, to| top(from) != "infra" || top(to) == "infra");
+    assert!(
+        bad.is_empty(),
+        "infra imports above itself:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_shared_domain_is_pure() {
+    // Rules may speak the error vocabulary and read China time; nothing else below them.
+    let bad = breaking(|from, to| {
+        top(from) != "domain"
+            || top(to) == "domain"
+            || matches!(to, "infra::error" | "infra::clock")
+    });
+    assert!(bad.is_empty(), "domain imports:\n{}", bad.join("\n"));
+}
+
+/// What an HTTP adapter does itself that is its capability's service's to do: open a
+/// transaction, name the database or its schema, or build a query.
+fn database_work(text: &str) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for (needle, what) in [
+        (".read(move |", "opens a read transaction"),
+        (".read(|", "opens a read transaction"),
+        (".write(move |", "opens a write transaction"),
+        (".write(|", "opens a write transaction"),
+        ("create_once", "opens a write transaction"),
+        ("diesel", "builds a query"),
+        ("DbConn", "holds a connection"),
+    ] {
+        if text.contains(needle) && !found.contains(&what) {
+            found.push(what);
+        }
+    }
+    if crate_paths(text)
+        .iter()
+        .any(|p| p == "infra::db" || p.starts_with("infra::db::"))
+    {
+        found.push("names the database");
+    }
+    found
+}
+
+/// Adapters not yet moved onto their services; the list only shrinks.
+const NOT_YET_ON_SERVICES: &[&str] = &[
+    "access::http",
+    "accounts::http",
+    "applications::http",
+    "applications::programs_http",
+    "audit::http",
+    "campaigns::http",
+    "case_numbers::http",
+    "corrections::http",
+    "deadlines::http",
+    "devices::http",
+    "dropout::http",
+    "ledgers::http",
+    "payments::calculations_http",
+    "payments::http",
+    "photo_reviews::http",
+    "photos::http",
+    "photos::uploads::http",
+    "regions::http",
+    "supervision::http",
+    "sync::http",
+    "sync::supervision_http",
+];
+
+#[test]
+fn adapters_leave_the_database_to_services() {
+    let mut bad = Vec::new();
+    for (m, text) in sources() {
+        let last = m.rsplit("::").next().unwrap_or(&m);
+        if last != "http" && !last.ends_with("_http") {
+            continue;
+        }
+        let found = database_work(&text);
+        let pending = NOT_YET_ON_SERVICES.contains(&m.as_str());
+        if !found.is_empty() && !pending {
+            bad.push(format!("{m}: {}", found.join(", ")));
+        }
+        if found.is_empty() && pending {
+            bad.push(format!(
+                "{m}: is on its service now; strike it from the list"
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "adapters:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn sees_database_work() {
+    assert_eq!(
+        database_work("let r = state.db.write(move |c| q(c)).await?;"),
+        ["opens a write transaction"]
+    );
+    assert_eq!(
+        database_work("use crate::infra::db::schema::users;"),
+        ["names the database"]
+    );
+    assert!(database_work("service::register(&state.db, &caller, new).await").is_empty());
+}
