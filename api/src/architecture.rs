@@ -457,8 +457,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "photos::uploads::http",
     "regions::http",
     "supervision::http",
-    "sync::http",
-    "sync::supervision_http",
 ];
 
 #[test]

@@ -2,33 +2,26 @@
 //! `sync/PROTOCOL.md`; the work is done in `crate::sync`.
 
 use actix_web::{HttpRequest, get, post, web};
-use bangfu_sync::digest::Digests;
+use bangfu_sync::PROTOCOL_VERSION;
 use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule, Writer};
 use bangfu_sync::wire::{
-    APP_VERSION_HEADER, DigestRequest, DigestResponse, MAX_BATCH, MAX_PULL, PENDING_HEADER,
-    PROTOCOL_HEADER, PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
+    APP_VERSION_HEADER, DigestRequest, DigestResponse, PENDING_HEADER, PROTOCOL_HEADER,
+    PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
 };
-use bangfu_sync::{Code, PROTOCOL_VERSION};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::caller::{Caller, Require, perm};
-use crate::devices::queries as devices;
+use crate::auth::caller::{Require, perm};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
-use crate::records::reach;
-use crate::records::store as records;
-use crate::records::store::{ConflictFilter, ConflictRow};
+use crate::records::store::ConflictRow;
 use crate::state::AppState;
-use crate::sync::conflicts::Choice;
-use crate::sync::pull::Cursor;
-use crate::sync::push::{Pusher, wall_ms};
-use crate::sync::supervision::{DeviceReport, SyncingDevice};
-use crate::sync::{conflicts, first, pull as feed_pull, push as apply_push, repair, supervision};
+use crate::sync::service;
+use crate::sync::supervision::DeviceReport;
 
 /// The largest push body: 1000 mutations of a few kilobytes.
 const PUSH_LIMIT: usize = 8 * 1024 * 1024;
@@ -74,25 +67,6 @@ fn report(req: &HttpRequest) -> DeviceReport {
     }
 }
 
-fn pusher(caller: &Caller) -> Result<Pusher> {
-    let device_id = caller.device_id.clone().ok_or(Error::Unprocessable {
-        code: Code::DeviceRequired,
-        detail: Msg::fixed(
-            "同步需要已登记的设备：先调用 POST /v1/devices，再带 device_id 登录。",
-            "Sync needs a registered device: POST /v1/devices, then sign in with its device_id.",
-        ),
-    })?;
-    Ok(Pusher::device(caller, device_id))
-}
-
-fn server_hlc(state: &AppState) -> Result<String> {
-    let mut clock = state
-        .hlc
-        .lock()
-        .map_err(|_| Error::Internal("clock poisoned".into()))?;
-    Ok(clock.tick(wall_ms()).map_err(Error::internal)?.to_string())
-}
-
 /// Send changes captured on the device. Each mutation is answered on its own (applied,
 /// merged, conflict, unchanged or rejected); the batch is written in one transaction; a
 /// repeated mutation id gets its first answer again.
@@ -112,36 +86,16 @@ pub async fn push(
     body: ApiJson<PushRequest, PUSH_LIMIT>,
 ) -> Result<web::Json<PushResponse>> {
     check_protocol(&req)?;
-    let who = pusher(&caller)?;
-    let mutations = body.0.mutations;
-    if mutations.len() > MAX_BATCH {
-        return Err(Error::BatchTooLarge { max: MAX_BATCH });
-    }
-    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
-    let (rep, region_path) = (report(&req), caller.region_path.clone());
-    let work = move |c: &mut crate::infra::db::DbConn| {
-        let results = apply_push::apply(c, &who, &clock, &key, &mutations)?;
-        devices::touch(c, &who.device_id, rep.app_version.as_deref())?;
-        let d = SyncingDevice {
-            device_id: &who.device_id,
-            user_id: &who.user_id,
-            region_path: &region_path,
-        };
-        supervision::record_push(c, &d, &rep, &mutations, &results)?;
-        Ok(results)
-    };
-    #[cfg(feature = "fault-injection")]
-    let results = if crate::sync::fault::ack_before_commit() {
-        crate::sync::fault::answer_then_commit(&state.db, work).await?
-    } else {
-        state.db.write(work).await?
-    };
-    #[cfg(not(feature = "fault-injection"))]
-    let results = state.db.write(work).await?;
-    Ok(web::Json(PushResponse {
-        results,
-        server_hlc: server_hlc(&state)?,
-    }))
+    let answer = service::push(
+        &state.db,
+        &state.hlc,
+        &state.data_key,
+        &caller,
+        report(&req),
+        body.0.mutations,
+    )
+    .await?;
+    Ok(web::Json(answer))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -172,107 +126,16 @@ pub async fn pull(
     q: web::Query<PullQuery>,
 ) -> Result<web::Json<PullResponse>> {
     check_protocol(&req)?;
-    let limit = match q.limit {
-        None => 500,
-        Some(n) if (1..=MAX_PULL as i64).contains(&n) => n,
-        Some(_) => {
-            return Err(Error::validation(
-                "limit",
-                Code::OutOfRange,
-                Msg::fixed(
-                    "limit 须在 1 到 1000 之间。",
-                    "limit must be between 1 and 1000.",
-                ),
-            ));
-        }
-    };
-    let after = q
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()?
-        .unwrap_or(Cursor::START);
-    let (scope, device) = (caller.scope.clone(), caller.device_id.clone());
-    let pulled_by = device.clone();
-    let (user_id, region_id) = (caller.user_id.clone(), caller.region_id.clone());
-    let fresh = q.cursor.is_none();
-    let rep = report(&req);
-    let (page, last_mutation_id, missing_photos, record, unseen) = state
-        .db
-        .read(move |c| {
-            // A fresh device gets today's work first, then the whole feed from its start.
-            let first = if fresh {
-                first::todays_work(c, &scope, &user_id, &region_id, limit as usize)?
-            } else {
-                Vec::new()
-            };
-            let page = if first.is_empty() {
-                feed_pull::pull(c, &scope, &user_id, after, limit)?
-            } else {
-                feed_pull::Page {
-                    changes: first,
-                    drops: Default::default(),
-                    next: Cursor::START,
-                    has_more: true,
-                }
-            };
-            let last = match &device {
-                Some(d) => records::last_answered(c, d)?,
-                None => None,
-            };
-            // Once the device is up to date, tell it which of its photos to send.
-            let missing = if page.has_more {
-                Vec::new()
-            } else {
-                crate::photos::uploads::queries::missing_for(c, &scope, &user_id, 1000)?
-            };
-            // A finished pull is recorded for supervisors, when it tells them something.
-            let record = match &device {
-                Some(d) if !page.has_more => supervision::pull_worth_recording(c, d, &rep)?,
-                _ => false,
-            };
-            // The first pull after the user lost part of their scope is when this device
-            // learns of it: what it captures there afterwards is no longer taken.
-            let unseen = match &device {
-                Some(d) => reach::unseen_ends(c, &user_id, d, crate::infra::clock::now())?,
-                None => Vec::new(),
-            };
-            Ok((page, last, missing, record, unseen))
-        })
-        .await?;
-    if let (Some(device_id), false) = (caller.device_id.clone(), unseen.is_empty()) {
-        state
-            .db
-            .write(move |c| reach::mark_seen(c, &device_id, &unseen, crate::infra::clock::now()))
-            .await?;
-    }
-    if let Some(device_id) = pulled_by.filter(|_| record) {
-        let (rep, user_id, region_path) = (
-            report(&req),
-            caller.user_id.clone(),
-            caller.region_path.clone(),
-        );
-        state
-            .db
-            .write(move |c| {
-                let d = SyncingDevice {
-                    device_id: &device_id,
-                    user_id: &user_id,
-                    region_path: &region_path,
-                };
-                supervision::record_pull(c, &d, &rep)
-            })
-            .await?;
-    }
-    Ok(web::Json(PullResponse {
-        changes: page.changes,
-        drops: page.drops,
-        next_cursor: page.next.encode(),
-        has_more: page.has_more,
-        server_hlc: server_hlc(&state)?,
-        last_mutation_id,
-        missing_photos,
-    }))
+    let answer = service::pull(
+        &state.db,
+        &state.hlc,
+        &caller,
+        report(&req),
+        q.cursor.as_deref(),
+        q.limit,
+    )
+    .await?;
+    Ok(web::Json(answer))
 }
 
 /// The largest repair body: a device's ids in 64 buckets.
@@ -297,21 +160,9 @@ pub async fn digest(
     body: ApiJson<DigestRequest, REPAIR_LIMIT>,
 ) -> Result<web::Json<DigestResponse>> {
     check_protocol(&req)?;
-    let device = Digests::from_wire(&body.0.digests).ok_or_else(|| {
-        Error::validation(
-            "digests",
-            Code::InvalidDigest,
-            Msg::fixed(
-                "摘要须为 32 位十六进制数，分桶编号为 0 到 255。",
-                "Digests are 32 hex digits and buckets 0 to 255.",
-            ),
-        )
-    })?;
-    let scope = caller.scope.clone();
-    let server = state.db.read(move |c| repair::digests(c, &scope)).await?;
-    Ok(web::Json(DigestResponse {
-        differing: server.differing(&device),
-    }))
+    Ok(web::Json(
+        service::digest(&state.db, &caller, &body.0.digests).await?,
+    ))
 }
 
 /// Repair the buckets that differ: the device lists the rows it holds in them and gets back
@@ -332,13 +183,9 @@ pub async fn repair_buckets(
     body: ApiJson<RepairRequest, REPAIR_LIMIT>,
 ) -> Result<web::Json<RepairResponse>> {
     check_protocol(&req)?;
-    let scope = caller.scope.clone();
-    let ask = body.0;
-    let (changes, drops) = state
-        .db
-        .read(move |c| repair::repair(c, &scope, &ask))
-        .await?;
-    Ok(web::Json(RepairResponse { changes, drops }))
+    Ok(web::Json(
+        service::repair(&state.db, &caller, body.0).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -528,28 +375,13 @@ pub async fn list_conflicts(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<ConflictOut>>> {
     let limit = page.limit()?;
-    let open_only = match q.state.as_deref() {
-        None | Some("open") => true,
-        Some("all") => false,
-        Some(_) => {
-            return Err(Error::validation(
-                "state",
-                Code::InvalidValue,
-                Msg::fixed("state 须为 open 或 all。", "state is open or all."),
-            ));
-        }
-    };
-    let f = ConflictFilter {
-        open_only,
+    let search = service::ConflictSearch {
+        state: q.state.clone(),
         entity: q.entity.clone(),
         record_id: q.record_id.map(|u| u.to_string()),
         after_id: page.position()?,
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| records::conflicts(c, &scope, &f, limit + 1))
-        .await?;
+    let rows = service::conflicts(&state.db, &caller, search, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -585,27 +417,15 @@ pub async fn resolve_conflict(
     body: ApiJson<ResolveBody>,
 ) -> Result<web::Json<ConflictOut>> {
     let b = body.0;
-    let choice = match (b.keep.as_str(), b.value) {
-        ("kept", None) => Choice::Kept,
-        ("lost", None) => Choice::Lost,
-        ("value", Some(v)) => Choice::Value(v),
-        _ => {
-            return Err(Error::validation(
-                "keep",
-                Code::InvalidValue,
-                Msg::fixed(
-                    "keep 须为 kept、lost，或 value 并同时给出 value。",
-                    "keep is kept, lost, or value together with a value.",
-                ),
-            ));
-        }
-    };
-    // A resolution is a change like any other, made online by the person.
-    let who = Pusher::online(&caller);
-    let (clock, key, id) = (state.hlc.clone(), state.data_key.clone(), id.to_string());
-    let (row, _) = state
-        .db
-        .write(move |c| conflicts::resolve(c, &who, &clock, &key, &id, choice))
-        .await?;
+    let row = service::resolve(
+        &state.db,
+        &state.hlc,
+        &state.data_key,
+        &caller,
+        &id.to_string(),
+        &b.keep,
+        b.value,
+    )
+    .await?;
     Ok(web::Json(conflict_out(row)))
 }

@@ -44,7 +44,7 @@ pub struct Pusher {
 }
 
 impl Pusher {
-    fn new(caller: &crate::auth::caller::Caller, origin: Origin) -> Pusher {
+    fn new(caller: &crate::domain::caller::Caller, origin: Origin) -> Pusher {
         Pusher {
             actor: caller.actor(),
             user_id: caller.user_id.clone(),
@@ -56,18 +56,18 @@ impl Pusher {
     }
 
     /// The caller's phone, pushing what it captured.
-    pub fn device(caller: &crate::auth::caller::Caller, device_id: String) -> Pusher {
+    pub fn device(caller: &crate::domain::caller::Caller, device_id: String) -> Pusher {
         Pusher::new(caller, Origin::Device(device_id))
     }
 
     /// A change a person makes online (a resolution, a paper recorded on the web): theirs
     /// in the audit log, judged like a phone's.
-    pub fn online(caller: &crate::auth::caller::Caller) -> Pusher {
+    pub fn online(caller: &crate::domain::caller::Caller) -> Pusher {
         Pusher::new(caller, Origin::Online)
     }
 
     /// One of the server's decisions, made by the caller through a decision endpoint.
-    pub fn deciding(caller: &crate::auth::caller::Caller) -> Pusher {
+    pub fn deciding(caller: &crate::domain::caller::Caller) -> Pusher {
         Pusher::new(caller, Origin::Decision)
     }
 

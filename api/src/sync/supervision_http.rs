@@ -2,18 +2,17 @@
 //! versions, outbox, refusals) and the quarantine of refused mutations.
 
 use actix_web::{get, post, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::caller::{Require, perm};
-use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::state::AppState;
-use crate::sync::supervision;
+use crate::sync::service;
 use crate::sync::supervision::{DeviceView, QuarantineRow};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,11 +75,7 @@ pub async fn devices(
     state: web::Data<AppState>,
     caller: Require<perm::SuperviseSync>,
 ) -> Result<web::Json<DeviceStatusList>> {
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| supervision::devices_in_scope(c, &scope))
-        .await?;
+    let rows = service::devices(&state.db, &caller).await?;
     Ok(web::Json(DeviceStatusList {
         items: rows.into_iter().map(device_out).collect(),
     }))
@@ -146,42 +141,12 @@ pub async fn quarantine(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<QuarantinedOut>>> {
     let limit = page.limit()?;
-    let after = match page.position()? {
-        None => None,
-        Some(p) => Some(
-            p.split_once('/')
-                .map(|(d, m)| (d.to_owned(), m.to_owned()))
-                .ok_or_else(|| {
-                    Error::Validation(vec![FieldError::new(
-                        "cursor",
-                        Code::InvalidCursor,
-                        Msg::fixed("cursor 无效。", "Invalid cursor."),
-                    )])
-                })?,
-        ),
+    let search = service::QuarantineSearch {
+        state: q.state.clone(),
+        device_id: q.device_id.map(|d| d.to_string()),
+        cursor: page.position()?,
     };
-    let filter = match q.state.as_deref() {
-        None | Some("open") => Some("open"),
-        Some("settled") => Some("settled"),
-        Some("all") => None,
-        Some(_) => {
-            return Err(Error::validation(
-                "state",
-                Code::InvalidValue,
-                Msg::fixed(
-                    "state 为 open、settled 或 all。",
-                    "state is open, settled or all.",
-                ),
-            ));
-        }
-    };
-    let (scope, device) = (caller.scope.clone(), q.device_id.map(|d| d.to_string()));
-    let rows = state
-        .db
-        .read(move |c| {
-            supervision::quarantine(c, &scope, filter, device.as_deref(), after, limit + 1)
-        })
-        .await?;
+    let rows = service::quarantine(&state.db, &caller, search, limit + 1).await?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -217,22 +182,7 @@ pub async fn settle(
     path: web::Path<(uuid::Uuid, uuid::Uuid)>,
     body: ApiJson<SettleBody>,
 ) -> Result<web::Json<QuarantinedOut>> {
-    let note = body.0.note.trim().to_owned();
-    if note.chars().count() < 4 {
-        return Err(Error::validation(
-            "note",
-            Code::Required,
-            Msg::fixed(
-                "请说明处理情况（至少 4 个字）。",
-                "Say what was done (at least 4 characters).",
-            ),
-        ));
-    }
     let (device, mutation) = (path.0.to_string(), path.1.to_string());
-    let (actor, scope) = (caller.actor(), caller.scope.clone());
-    let row = state
-        .db
-        .write(move |c| supervision::settle(c, &actor, &scope, &device, &mutation, &note))
-        .await?;
+    let row = service::settle(&state.db, &caller, &device, &mutation, &body.0.note).await?;
     Ok(web::Json(quarantined_out(row)?))
 }
