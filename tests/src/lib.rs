@@ -40,6 +40,29 @@ pub fn backend() -> Backend {
     }
 }
 
+/// Records that the running test cannot run here, and why; the test then returns at once.
+/// It counts as skipped, not passed: `scripts/test` points `BANGFU_TEST_SKIPPED` at a file
+/// the skips are listed in, takes them off the passed and names them.
+pub fn skip(why: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("an unnamed test")
+        .to_owned();
+    eprintln!("skipped: {test}: {why}");
+    if let Ok(path) = std::env::var("BANGFU_TEST_SKIPPED") {
+        use std::io::Write;
+        let line = format!("{test}: {why}\n");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = written {
+            panic!("cannot record a skipped test in {path}: {e}");
+        }
+    }
+}
+
 /// The PostgreSQL server tests create their databases on.
 pub fn pg_admin_url() -> String {
     std::env::var("BANGFU_TEST_PG")

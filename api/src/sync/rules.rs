@@ -175,16 +175,13 @@ pub fn authors(
     Ok(())
 }
 
-/// Entities a village secretary may review from their phone, and whether the server
-/// stamps the reviewer and the time on the record (`reviewed_by`, `reviewed_at`).
-const REVIEWED_ON_DEVICE: &[(&str, bool)] = &[("photo", true), ("visit", false)];
-
 /// A reviewer's phone deciding a review, as the decision endpoint does: `None` when the
 /// change does not try to decide one (the rest of the review fields is left to
 /// [`server_only`]). A decision is taken only from a device of someone who reviews
 /// (`reviewer`), once, on a pending record that is not their own, approving it or
 /// rejecting it with a reason; the server then stamps who and when itself (a device naming
-/// a reviewer or a time is refused). Returns the stamps to add.
+/// a reviewer or a time is refused). Returns the stamps to add: with `stamped` (the
+/// entity's hook says so) who decided and when.
 /// Who pushes a possible review decision.
 #[derive(Debug, Clone, Copy)]
 pub struct Deciding<'a> {
@@ -196,13 +193,13 @@ pub struct Deciding<'a> {
 
 pub fn review_on_device(
     def: &EntityDef,
+    stamped: bool,
     who: Deciding<'_>,
     current: Option<&Map<String, Value>>,
     author: Option<&str>,
     fields: &Map<String, Value>,
     now: NaiveDateTime,
 ) -> Option<Result<Vec<(&'static str, Value)>, MutationProblem>> {
-    let &(_, stamped) = REVIEWED_ON_DEVICE.iter().find(|(e, _)| *e == def.name)?;
     let Deciding {
         origin,
         reviewer,
@@ -359,7 +356,7 @@ mod tests {
                       author: Option<&str>,
                       current: Option<&Map<String, Value>>,
                       f: &Map<String, Value>| {
-            review_on_device(&PHOTO, by(reviewer, &PHONE), current, author, f, now)
+            review_on_device(&PHOTO, true, by(reviewer, &PHONE), current, author, f, now)
         };
         let stamps = decide(true, Some("helper"), Some(&pending), &approve);
         let stamped: Vec<&str> = stamps
@@ -406,6 +403,7 @@ mod tests {
         assert!(
             review_on_device(
                 &PHOTO,
+                true,
                 by(true, &Origin::Online),
                 Some(&pending),
                 Some("h"),
@@ -417,6 +415,7 @@ mod tests {
         // Visits carry no stamps.
         let v = review_on_device(
             &VISIT,
+            false,
             by(true, &PHONE),
             Some(&pending),
             Some("h"),

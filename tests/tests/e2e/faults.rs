@@ -42,7 +42,7 @@ impl Tmpfs {
             .output()
             .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
         assert!(!root, "mounting a tmpfs failed although running as root");
-        eprintln!("disk-full test skipped: mounting a tmpfs needs root");
+        bangfu_e2e::skip("mounting a tmpfs for a full disk needs root");
         None
     }
 
@@ -129,6 +129,7 @@ fn a_full_photo_store_answers_507_keeps_nothing_half_written_and_recovers() {
 #[test]
 fn a_full_disk_under_the_sqlite_file_answers_507_and_recovers() {
     if backend() != Backend::Sqlite {
+        bangfu_e2e::skip("fills the disk under a SQLite file: runs in the SQLite pass");
         return;
     }
     let Some(disk) = Tmpfs::mount(16 * 1024 * 1024) else {

@@ -22,7 +22,7 @@ const BUCKET: &str = "grown";
 
 fn runs_here() -> bool {
     if backend() != Backend::Postgres {
-        eprintln!("grow tests run in the PostgreSQL pass (BANGFU_TEST_BACKEND=postgres)");
+        bangfu_e2e::skip("grows into PostgreSQL: runs in the PostgreSQL pass");
         return false;
     }
     true

@@ -578,7 +578,9 @@ pub(crate) fn moto() -> Option<Moto> {
                 std::env::var("CI").is_err(),
                 "moto_server ({bin}) is needed in CI: {e}"
             );
-            eprintln!("S3 test skipped: {bin} not found ({e}); pip install 'moto[server]'");
+            bangfu_e2e::skip(&format!(
+                "{bin} not found ({e}): pip install 'moto[server]'"
+            ));
             return None;
         }
     };
