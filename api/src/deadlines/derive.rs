@@ -14,6 +14,7 @@ use crate::campaigns::{queries as campaigns, rules as campaign};
 use crate::deadlines::facts;
 use crate::deadlines::facts::{FactRow, data_of, date, instant};
 use crate::deadlines::places::Places;
+pub use crate::deadlines::source::{Kind, Source};
 use crate::domain::calendar::Calendar;
 use crate::domain::deadline::{Clock, Owner, china_date};
 use crate::dropout::{home_teaching, rules as dropout};
@@ -24,33 +25,22 @@ use crate::infra::error::Result;
 use crate::records::store as records;
 use crate::records::store::RecordRow;
 
-/// What a set of clocks is derived from; deriving it again replaces them.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Source {
-    Case(String),
-    HomeTeaching(String),
-    Pair(String),
-    Plan(String),
-    LookBacks(String),
-    Correction(String),
-    PhotoSubject(String),
-    Campaign(String),
-    Application(String),
-}
+/// How one kind of source derives its clocks: for all the ids asked, a few queries for
+/// the whole batch, then the pure rules.
+type DeriveAll = fn(&mut DbConn, &Ctx<'_>, &[String]) -> Result<Vec<(String, Vec<Clock>)>>;
 
-impl Source {
-    pub fn key(&self) -> String {
-        match self {
-            Source::Case(id) => format!("dropout_case:{id}"),
-            Source::HomeTeaching(id) => format!("home_teaching:{id}"),
-            Source::Pair(id) => format!("pair:{id}"),
-            Source::Plan(id) => format!("employment_plan:{id}"),
-            Source::LookBacks(id) => format!("household:{id}"),
-            Source::Correction(id) => format!("correction:{id}"),
-            Source::PhotoSubject(id) => format!("photo_subject:{id}"),
-            Source::Campaign(id) => format!("campaign:{id}"),
-            Source::Application(id) => format!("application:{id}"),
-        }
+/// Each kind of source's derivation.
+fn derivation(kind: Kind) -> DeriveAll {
+    match kind {
+        Kind::Case => cases,
+        Kind::HomeTeaching => home_teaching_children,
+        Kind::Pair => pairs,
+        Kind::Plan => plans,
+        Kind::LookBacks => look_backs,
+        Kind::Correction => corrections,
+        Kind::PhotoSubject => photo_subjects,
+        Kind::Campaign => campaigns_progress,
+        Kind::Application => applications,
     }
 }
 
@@ -106,113 +96,15 @@ pub fn derive(
     ctx: &Ctx<'_>,
     sources: &BTreeSet<Source>,
 ) -> Result<Vec<(String, Vec<Clock>)>> {
-    let pick = |f: fn(&Source) -> Option<&String>| {
-        sources
-            .iter()
-            .filter_map(f)
-            .cloned()
-            .collect::<Vec<String>>()
-    };
     let mut out = Vec::new();
-    out.extend(cases(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::Case(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(home_teaching_children(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::HomeTeaching(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(pairs(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::Pair(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(plans(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::Plan(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(look_backs(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::LookBacks(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(corrections(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::Correction(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(photo_subjects(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::PhotoSubject(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(campaigns_progress(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::Campaign(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
-    out.extend(applications(
-        conn,
-        ctx,
-        &pick(|s| {
-            if let Source::Application(x) = s {
-                Some(x)
-            } else {
-                None
-            }
-        }),
-    )?);
+    for kind in Kind::ALL {
+        let ids: Vec<String> = sources
+            .iter()
+            .filter(|s| s.kind() == kind)
+            .map(|s| s.id().to_owned())
+            .collect();
+        out.extend(derivation(kind)(conn, ctx, &ids)?);
+    }
     Ok(out)
 }
 

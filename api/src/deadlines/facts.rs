@@ -50,35 +50,6 @@ fn text(data: &Map<String, Value>, k: &str) -> String {
         .to_owned()
 }
 
-/// How each entity maps: (subject field, actor field, time field, end field, state field).
-/// A time field may be a date (taken as the start of that local day).
-fn mapping(
-    entity: &str,
-) -> Option<(
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-)> {
-    Some(match entity {
-        "visit" => ("household_id", "helper_id", "visited_at", "", "kind"),
-        "photo" => ("subject_id", "", "taken_at", "", "review_status"),
-        "child" => ("school_id", "", "birth_date", "", "enrollment"),
-        "dropout_case" => ("child_id", "", "opened_at", "closed_at", "state"),
-        "retrieval_attempt" => ("case_id", "by_user_id", "attempted_at", "", "result"),
-        "teaching_session" => ("child_id", "teacher_id", "held_at", "", ""),
-        "correction" => ("household_id", "", "", "", "review_status"),
-        "dropout_document" => ("child_id", "by_user_id", "issued_on", "", "kind"),
-        "pupil_check" => ("child_id", "by_user_id", "checked_at", "", "finding"),
-        "pair" => ("child_id", "teacher_id", "starts_on", "ends_on", "program"),
-        "pair_session" => ("pair_id", "by_user_id", "held_at", "", "kind"),
-        "employment_plan" => ("household_id", "helper_id", "opened_at", "", "category"),
-        "employment_event" => ("plan_id", "by_user_id", "at", "", "kind"),
-        _ => return None,
-    })
-}
-
 fn when(data: &Map<String, Value>, field: &str) -> Option<NaiveDateTime> {
     if field.is_empty() {
         return None;
@@ -86,9 +57,17 @@ fn when(data: &Map<String, Value>, field: &str) -> Option<NaiveDateTime> {
     instant(data.get(field)).or_else(|| date(data.get(field)).map(start_of_china_day))
 }
 
-/// The facts of one stored record (`None` for entities that have none).
+/// The fact of one stored record, as its entity's projection declares it (`None` for
+/// entities that have none). A time field may be a date (the start of that local day).
 pub fn project(r: &RecordRow, data: &Map<String, Value>) -> Option<FactRow> {
-    let (subject, actor, time, end, state) = mapping(&r.entity)?;
+    let crate::deadlines::projections::Projection {
+        subject,
+        actor,
+        time,
+        end,
+        state,
+        ..
+    } = *crate::deadlines::projections::of(&r.entity)?;
     let mut state_value = if state.is_empty() {
         String::new()
     } else {

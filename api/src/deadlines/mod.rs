@@ -1,10 +1,13 @@
-//! Deadlines and work lists: the projector that turns synced records into facts and
-//! clocks, and what the work list reads.
+//! Deadlines and work lists: the projector that turns synced records into facts
+//! ([`projections`] declares each entity's fact and what its changes move) and clocks
+//! ([`derive`], one derivation per kind of [`source`]), and what the work list reads.
 
 pub mod derive;
 pub mod facts;
 pub mod http;
 pub mod places;
+pub mod projections;
 pub mod projector;
 pub mod queries;
+pub mod source;
 pub mod view;

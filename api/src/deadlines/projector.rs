@@ -20,6 +20,7 @@ use crate::calendar::queries as calendar;
 use crate::campaigns::queries as campaigns;
 use crate::deadlines::derive::{Ctx, Source};
 use crate::deadlines::facts::FactRow;
+use crate::deadlines::projections::{self, Moves, PROJECTIONS};
 use crate::deadlines::queries as deadlines;
 use crate::infra::db::schema::{field_facts, field_work_progress, sync_records};
 use crate::infra::db::{Db, DbConn, feed};
@@ -77,75 +78,48 @@ fn sources_of(
 ) -> Result<BTreeSet<Source>> {
     let mut s = BTreeSet::new();
     let mut children: Vec<String> = Vec::new();
-    let mut attempts: Vec<String> = Vec::new();
-    let mut docs: Vec<String> = Vec::new();
-    let mut sessions: Vec<String> = Vec::new();
     let mut campaign_paths: Vec<&str> = Vec::new();
     for f in changed {
-        let subject = f.subject_id.clone();
-        match f.entity.as_str() {
-            "dropout_case" => {
-                s.insert(Source::Case(f.id.clone()));
-            }
-            "retrieval_attempt" => {
-                s.insert(Source::Case(subject));
-            }
-            "dropout_document" => {
-                if f.state == "home_teaching_agreement" {
-                    s.insert(Source::HomeTeaching(subject.clone()));
+        let Some(p) = projections::of(&f.entity) else {
+            continue;
+        };
+        for m in p.moves {
+            match *m {
+                Moves::Own(source) => {
+                    s.insert(source(f.id.clone()));
                 }
-                children.push(subject);
+                Moves::Subject(source, state) => {
+                    if state.is_none_or(|st| f.state == st) {
+                        s.insert(source(f.subject_id.clone()));
+                    }
+                }
+                Moves::CasesOfOwnChild => children.push(f.id.clone()),
+                Moves::CasesOfSubjectChild => children.push(f.subject_id.clone()),
+                Moves::Campaigns => campaign_paths.push(&f.region_path),
             }
-            "child" => {
-                s.insert(Source::HomeTeaching(f.id.clone()));
-                children.push(f.id.clone());
-                campaign_paths.push(&f.region_path);
-            }
-            "teaching_session" => {
-                s.insert(Source::HomeTeaching(subject));
-            }
-            "pair" => {
-                s.insert(Source::Pair(f.id.clone()));
-            }
-            "pair_session" => {
-                s.insert(Source::Pair(subject));
-            }
-            "employment_plan" => {
-                s.insert(Source::Plan(f.id.clone()));
-            }
-            "employment_event" => {
-                s.insert(Source::Plan(subject));
-            }
-            "visit" => {
-                s.insert(Source::LookBacks(subject));
-                campaign_paths.push(&f.region_path);
-            }
-            "pupil_check" => campaign_paths.push(&f.region_path),
-            "correction" => {
-                s.insert(Source::Correction(f.id.clone()));
-            }
-            "photo" => {
-                s.insert(Source::PhotoSubject(subject));
-            }
-            _ => {}
         }
     }
-    // Photos are evidence of what they name: the case of an attempt or a document, the
-    // child of a teaching session.
-    for (kind, id) in photo_subject_kinds {
-        match kind.as_str() {
-            "retrieval_attempt" => attempts.push(id.clone()),
-            "dropout_document" => docs.push(id.clone()),
-            "teaching_session" => sessions.push(id.clone()),
-            _ => {}
+    // A photo is evidence of what it names: it moves what that record belongs to, as a
+    // change of the record would (its state unknown here, so only what any state moves).
+    for p in PROJECTIONS.iter().filter(|p| p.photos_are_evidence) {
+        let named: Vec<String> = photo_subject_kinds
+            .iter()
+            .filter(|(kind, _)| kind == p.entity)
+            .map(|(_, id)| id.clone())
+            .collect();
+        if named.is_empty() {
+            continue;
         }
-    }
-    for case in subjects_of(conn, "retrieval_attempt", &attempts)? {
-        s.insert(Source::Case(case));
-    }
-    children.extend(subjects_of(conn, "dropout_document", &docs)?);
-    for child in subjects_of(conn, "teaching_session", &sessions)? {
-        s.insert(Source::HomeTeaching(child));
+        let subjects = subjects_of(conn, p.entity, &named)?;
+        for m in p.moves {
+            match *m {
+                Moves::Subject(source, None) => {
+                    s.extend(subjects.iter().cloned().map(source));
+                }
+                Moves::CasesOfSubjectChild => children.extend(subjects.iter().cloned()),
+                _ => {}
+            }
+        }
     }
     children.sort();
     children.dedup();

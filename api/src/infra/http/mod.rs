@@ -1,5 +1,7 @@
-//! The HTTP layer: routes, extractors, problem answers, the request envelope and the
-//! OpenAPI document.
+//! The HTTP envelope every adapter shares: the request envelope (ids, logging, deadlines),
+//! JSON bodies, paging, versions (`ETag`/`If-Match`), slow-body pacing, problem answers and
+//! metrics. Routes live with their capabilities (`*/http.rs`), mounted in
+//! [`crate::routes`]; the OpenAPI document is [`crate::contract`].
 
 pub mod envelope;
 pub mod json;
