@@ -75,10 +75,14 @@ pub fn sniff(head: &[u8]) -> Option<FileType> {
         let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let end = size.clamp(16, head.len());
         let major = &head[8..12];
-        if major == b"avif" || major == b"avis" {
+        let compatible = head[16..end].chunks_exact(4);
+        // AVIF (AV1 pictures) may carry the generic image brands too: not admitted.
+        if std::iter::once(major)
+            .chain(compatible.clone())
+            .any(|b| b == b"avif" || b == b"avis")
+        {
             return None;
         }
-        let compatible = head[16..end].chunks_exact(4);
         if std::iter::once(major)
             .chain(compatible)
             .any(|b| HEIF_BRANDS.iter().any(|h| h.as_slice() == b))
@@ -183,6 +187,9 @@ mod tests {
             Some(FileType::Heif)
         );
         assert_eq!(sniff(b"\0\0\0\x18ftypavif\0\0\0\0mif1avif"), None);
+        // AVIF under the generic image brand is AVIF still.
+        assert_eq!(sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif"), None);
+        assert_eq!(sniff(b"\0\0\0\x18ftypmsf1\0\0\0\0msf1avis"), None);
         assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"), None);
         assert_eq!(sniff(b"hello, this is text named photo.jpg"), None);
         assert_eq!(sniff(b""), None);

@@ -15,7 +15,9 @@ pub fn strip(ty: FileType, bytes: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Drops APP1 (EXIF, XMP) and APP13 (IPTC) segments before the scan data.
+/// Drops APP1 (EXIF, XMP), APP13 (IPTC) and COM (comments) segments before the scan data,
+/// and everything after the end of the picture: phones append further pictures there
+/// (multi-picture depth and gain maps), each with its own EXIF and location.
 fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
     if !b.starts_with(&[0xFF, 0xD8]) {
         return None;
@@ -28,9 +30,14 @@ fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         let marker = b[i + 1];
-        // Start of scan: the rest is image data, copied as is.
+        // Start of scan: image data up to the end marker, copied as is. Inside it a 0xFF
+        // byte is always followed by 0x00 or a restart marker, so the first FF D9 is the end.
         if marker == 0xDA {
-            out.extend_from_slice(&b[i..]);
+            let end = b[i..]
+                .windows(2)
+                .position(|w| w == [0xFF, 0xD9])
+                .map_or(b.len(), |at| i + at + 2);
+            out.extend_from_slice(&b[i..end]);
             return Some(out);
         }
         // Fill bytes and markers without a length.
@@ -48,14 +55,14 @@ fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
         if len < 2 || end > b.len() {
             return None;
         }
-        if marker != 0xE1 && marker != 0xED {
+        if !matches!(marker, 0xE1 | 0xED | 0xFE) {
             out.extend_from_slice(&b[i..end]);
         }
         i = end;
     }
 }
 
-/// Drops `eXIf`, `tEXt`, `zTXt` and `iTXt` chunks (EXIF, and XMP kept as text).
+/// Drops `eXIf`, `tEXt`, `zTXt`, `iTXt` (EXIF, and XMP kept as text) and `tIME` chunks.
 fn png(b: &[u8]) -> Option<Vec<u8>> {
     const SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
     if !b.starts_with(SIG) {
@@ -74,7 +81,7 @@ fn png(b: &[u8]) -> Option<Vec<u8>> {
             return None;
         }
         let ty = &b[i + 4..i + 8];
-        if !matches!(ty, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt") {
+        if !matches!(ty, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME") {
             out.extend_from_slice(&b[i..end]);
         }
         i = end;
@@ -134,6 +141,24 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_loses_comments_and_what_follows_its_end() {
+        let mut f = vec![0xFF, 0xD8];
+        f.extend_from_slice(&[0xFF, 0xFE, 0, 6, b'G', b'P', b'S', b'!']); // COM dropped
+        f.extend_from_slice(&[0xFF, 0xDA, 0, 2, 9, 0xFF, 0x00, 9, 0xFF, 0xD9]); // scan, kept
+        // A second picture appended after the end (multi-picture depth or gain maps), with
+        // its own EXIF and GPS: dropped.
+        let trailer = [
+            0xFF, 0xD8, 0xFF, 0xE1, 0, 6, b'E', b'x', b'i', b'f', 0xFF, 0xD9,
+        ];
+        f.extend_from_slice(&trailer);
+        let s = jpeg(&f).unwrap_or_default();
+        assert_eq!(
+            s,
+            vec![0xFF, 0xD8, 0xFF, 0xDA, 0, 2, 9, 0xFF, 0x00, 9, 0xFF, 0xD9]
+        );
+    }
+
+    #[test]
     fn png_loses_exif_chunks() {
         let chunk = |ty: &[u8], data: &[u8]| {
             let mut c = (data.len() as u32).to_be_bytes().to_vec();
@@ -145,6 +170,7 @@ mod tests {
         let mut f = b"\x89PNG\r\n\x1a\n".to_vec();
         f.extend(chunk(b"IHDR", &[1; 13]));
         f.extend(chunk(b"eXIf", b"MM\0*"));
+        f.extend(chunk(b"tIME", &[7; 7]));
         f.extend(chunk(b"IEND", b""));
         let mut want = b"\x89PNG\r\n\x1a\n".to_vec();
         want.extend(chunk(b"IHDR", &[1; 13]));
