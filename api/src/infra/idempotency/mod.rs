@@ -48,15 +48,20 @@ struct Keyed {
 
 type Render<T> = Box<dyn FnOnce(&T) -> Result<StoredResponse> + Send>;
 
-/// How often a creation may happen: once per idempotency key, or (no key) every time.
+/// How often a creation may happen: once per idempotency key, or (no key) every time. A
+/// malformed key is refused when the creation runs, after the use case has judged its
+/// input, so that a request's own faults are named first.
 pub struct Once<T> {
-    keyed: Option<(Keyed, Render<T>)>,
+    keyed: std::result::Result<Option<(Keyed, Render<T>)>, Error>,
 }
 
 impl<T> std::fmt::Debug for Once<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Once")
-            .field("keyed", &self.keyed.as_ref().map(|(k, _)| k))
+            .field(
+                "keyed",
+                &self.keyed.as_ref().map(|k| k.as_ref().map(|(k, _)| k)),
+            )
             .finish()
     }
 }
@@ -64,7 +69,7 @@ impl<T> std::fmt::Debug for Once<T> {
 impl<T> Once<T> {
     /// Every call creates (no key was given).
     pub fn none() -> Once<T> {
-        Once { keyed: None }
+        Once { keyed: Ok(None) }
     }
 
     /// From a request's `Idempotency-Key` (none: [`Once::none`]). `owner` is a staff
@@ -76,8 +81,10 @@ impl<T> Once<T> {
         body: &B,
         render: impl FnOnce(&T) -> Result<StoredResponse> + Send + 'static,
     ) -> Result<Once<T>> {
-        let Some(key) = key_of(req)? else {
-            return Ok(Once::none());
+        let key = match key_of(req) {
+            Ok(Some(key)) => key,
+            Ok(None) => return Ok(Once::none()),
+            Err(e) => return Ok(Once { keyed: Err(e) }),
         };
         let mut h = Sha256::new();
         h.update(req.method().as_str());
@@ -89,7 +96,7 @@ impl<T> Once<T> {
             fingerprint: hex::encode(h.finalize()),
         };
         Ok(Once {
-            keyed: Some((keyed, Box::new(render))),
+            keyed: Ok(Some((keyed, Box::new(render)))),
         })
     }
 }
@@ -123,7 +130,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
 {
-    let Some((keyed, render)) = once.keyed else {
+    let Some((keyed, render)) = once.keyed? else {
         return Ok(Made::New(db.write(create).await?));
     };
     let k = keyed.clone();
