@@ -447,7 +447,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "case_numbers::http",
     "corrections::http",
     "deadlines::http",
-    "devices::http",
     "dropout::http",
     "ledgers::http",
     "payments::calculations_http",
