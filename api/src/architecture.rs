@@ -453,7 +453,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "photo_reviews::http",
     "photos::http",
     "photos::uploads::http",
-    "regions::http",
     "supervision::http",
     "sync::http",
     "sync::supervision_http",
