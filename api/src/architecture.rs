@@ -444,7 +444,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "campaigns::http",
     "case_numbers::http",
     "corrections::http",
-    "deadlines::http",
     "dropout::http",
     "ledgers::http",
     "payments::calculations_http",

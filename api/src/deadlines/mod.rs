@@ -7,4 +7,5 @@ pub mod http;
 pub mod places;
 pub mod projector;
 pub mod queries;
+pub mod service;
 pub mod view;
