@@ -451,7 +451,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "photo_reviews::http",
     "photos::http",
     "photos::uploads::http",
-    "supervision::http",
     "sync::http",
     "sync::supervision_http",
 ];
