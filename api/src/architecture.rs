@@ -441,7 +441,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "applications::http",
     "applications::programs_http",
     "audit::http",
-    "campaigns::http",
     "case_numbers::http",
     "corrections::http",
     "dropout::http",

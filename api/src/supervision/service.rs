@@ -1,11 +1,14 @@
-//! The supervision use case: the metrics of a region and period, the clocks brought up to
-//! date first, then counted in one read transaction.
+//! The supervision use cases: the metrics of a region and period, and how far a campaign
+//! has come; the clocks brought up to date first, then counted in one read transaction.
 
 use std::collections::HashMap;
 
 use bangfu_sync::Code;
 use chrono::{Duration, NaiveDate};
 
+use crate::campaigns::queries as campaigns;
+use crate::campaigns::rules::{self as campaign, CampaignKind, Phase, Progress};
+use crate::deadlines::derive;
 use crate::domain::caller::Caller;
 use crate::domain::deadline::{end_of_china_day, start_of_china_day};
 use crate::infra::db::Db;
@@ -98,6 +101,66 @@ pub async fn metrics(
             totals,
             children,
         })
+    })
+    .await
+}
+
+/// How far a campaign has come; every list sorted by its key.
+#[derive(Debug)]
+pub struct CampaignProgress {
+    pub campaign_id: String,
+    /// Visit campaigns: per helper's user id.
+    pub helpers: Vec<(String, Progress)>,
+    /// Visit campaigns: per village path.
+    pub villages: Vec<(String, Progress)>,
+    /// Dropout campaigns: per office (school, or village) path.
+    pub offices: Vec<(String, Progress)>,
+    /// Dropout campaigns: the pupils not seen in the start-of-term week.
+    pub unchecked_children: Vec<String>,
+}
+
+fn sorted<K: Ord, V>(m: impl IntoIterator<Item = (K, V)>) -> Vec<(K, V)> {
+    let mut v: Vec<_> = m.into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// The completion of a campaign in the caller's scope (R-VISIT-5, R-DROP-6): a visit
+/// campaign's households visited in its visiting window per helper and per village; a
+/// dropout campaign's compulsory-age pupils seen in the start-of-term week per office.
+pub async fn campaign_progress(db: &Db, caller: &Caller, id: &str) -> Result<CampaignProgress> {
+    crate::deadlines::projector::catch_up(db).await?;
+    let (scope, id) = (caller.scope.clone(), id.to_owned());
+    db.read(move |c| {
+        let row = campaigns::find(c, &scope, &id)?;
+        let mut p = CampaignProgress {
+            campaign_id: row.id.clone(),
+            helpers: Vec::new(),
+            villages: Vec::new(),
+            offices: Vec::new(),
+            unchecked_children: Vec::new(),
+        };
+        match CampaignKind::parse(&row.kind) {
+            Some(CampaignKind::Visit) => {
+                let phases: Vec<Phase> = row.phases()?.into_iter().map(|s| s.phase).collect();
+                let window = campaign::visiting_window(row.starts_on()?, &phases);
+                p.helpers = sorted(derive::helper_progress(c, &row, window)?);
+                p.villages = sorted(crate::supervision::metrics::village_visits(
+                    c,
+                    &row.region_path,
+                    window,
+                )?);
+            }
+            Some(CampaignKind::Dropout) => {
+                if let Some(term) = row.term_starts_on()? {
+                    let (offices, unchecked) = derive::start_of_term_progress(c, &row, term)?;
+                    p.offices = sorted(offices);
+                    p.unchecked_children = unchecked;
+                }
+            }
+            None => {}
+        }
+        Ok(p)
     })
     .await
 }
