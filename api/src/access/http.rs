@@ -13,14 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::access::queries as grants;
+use crate::access::service;
 use crate::auth::caller::{Require, perm};
-use crate::domain::access;
 use crate::domain::access::Subject;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
-use crate::infra::idempotency::{answer, create_once};
+use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
 
 /// What a grant may name: one record.
@@ -128,26 +128,18 @@ pub async fn create(
     body: ApiJson<NewGrantBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let expires = access::grant_expiry(crate::infra::clock::now(), b.duration_minutes, &b.reason)
-        .map_err(Error::Validation)?;
-    let (actor, uid, standing) = (caller.actor(), caller.user_id.clone(), caller.scope.clone());
-    let body = serde_json::to_value(&b).map_err(Error::internal)?;
-    create_once(&state.db, &caller.user_id, &req, &body, move |c| {
-        let g = grants::create(
-            c,
-            &actor,
-            grants::NewGrant {
-                user_id: &uid,
-                standing: &standing,
-                subject: b.subject.domain(),
-                subject_id: &b.subject_id.to_string(),
-                reason: &b.reason,
-                expires_at: expires,
-            },
-        )?;
-        answer(StatusCode::CREATED, &GrantOut::from(g))
-    })
-    .await
+    let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
+    let render = |g: &grants::GrantRow| answer(StatusCode::CREATED, &GrantOut::from(g.clone()));
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render)?;
+    let new = service::Request {
+        subject: b.subject.domain(),
+        subject_id: b.subject_id.to_string(),
+        reason: b.reason,
+        duration_minutes: b.duration_minutes,
+    };
+    service::grant(&state.db, &caller, new, once)
+        .await?
+        .respond(render)
 }
 
 /// The caller's own grants, newest first.
@@ -162,11 +154,7 @@ pub async fn list(
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<GrantOut>>> {
     let limit = page.limit()?;
-    let uid = caller.user_id.clone();
-    let rows = state
-        .db
-        .read(move |c| grants::list_for_user(c, &uid, limit))
-        .await?;
+    let rows = service::mine(&state.db, &caller, limit).await?;
     Ok(web::Json(Page {
         items: rows.into_iter().map(GrantOut::from).collect(),
         next_cursor: None,
@@ -185,11 +173,7 @@ pub async fn revoke(
     caller: Require<perm::BreakGlass>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<GrantOut>> {
-    let (actor, uid, id) = (caller.actor(), caller.user_id.clone(), id.to_string());
-    let g = state
-        .db
-        .write(move |c| grants::revoke(c, &actor, &uid, &id))
-        .await?;
+    let g = service::revoke(&state.db, &caller, &id.to_string()).await?;
     Ok(web::Json(g.into()))
 }
 
@@ -226,18 +210,7 @@ pub async fn for_review(
             ));
         }
     };
-    let caller = caller.0;
-    let rows = state
-        .db
-        .read(move |c| {
-            let reviewer = grants::Reviewer {
-                user_id: &caller.user_id,
-                role: caller.role,
-                region_path: &caller.region_path,
-            };
-            grants::for_review(c, &reviewer, pending_only, after, limit + 1)
-        })
-        .await?;
+    let rows = service::for_review(&state.db, &caller, pending_only, after, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -278,41 +251,14 @@ pub async fn review(
     body: ApiJson<GrantReviewBody>,
 ) -> Result<web::Json<GrantOut>> {
     let b = body.0;
-    let note = b
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
     let justified = matches!(b.verdict, GrantVerdict::Justified);
-    if !justified && note.is_none() {
-        return Err(Error::validation(
-            "note",
-            Code::Required,
-            Msg::fixed(
-                "认定不当须说明理由。",
-                "An unjustified verdict needs a note.",
-            ),
-        ));
-    }
-    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(Error::validation(
-            "note",
-            Code::TooLong,
-            Msg::fixed("说明最多 500 字。", "A note has at most 500 characters."),
-        ));
-    }
-    let (actor, id, caller) = (caller.actor(), id.to_string(), caller.0);
-    let g = state
-        .db
-        .write(move |c| {
-            let reviewer = grants::Reviewer {
-                user_id: &caller.user_id,
-                role: caller.role,
-                region_path: &caller.region_path,
-            };
-            grants::review(c, &actor, &reviewer, &id, justified, note.as_deref())
-        })
-        .await?;
+    let g = service::review(
+        &state.db,
+        &caller,
+        &id.to_string(),
+        justified,
+        b.note.as_deref(),
+    )
+    .await?;
     Ok(web::Json(g.into()))
 }

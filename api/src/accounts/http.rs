@@ -2,28 +2,33 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::accounts::queries as users;
-use crate::accounts::queries::{ListFilter, NewUser, UserChange, UserWithRegion};
+use crate::accounts::queries::{ListFilter, UserWithRegion};
+use crate::accounts::service;
 use crate::auth::caller::{Caller, Require, perm};
 use crate::auth::service::check_password;
 use crate::auth::unmask::{Found, UnmaskQuery};
 use crate::auth::{password, unmask};
 use crate::domain::role::{Permission, Role};
-use crate::domain::username;
-use crate::domain::validate::{Checks, mask_phone, valid_phone};
-use crate::infra::error::{Error, Msg, Result};
+use crate::domain::validate::mask_phone;
+use crate::infra::error::Result;
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
-use crate::infra::idempotency::{answer, create_once};
+use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
+
+/// Sign-in's password rules, for the account use cases.
+const PASSWORDS: service::Passwords = service::Passwords {
+    check: check_password,
+    hash: password::hash,
+};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -90,8 +95,7 @@ pub async fn me(
     state: web::Data<AppState>,
     caller: Require<perm::ReadOwnAccount>,
 ) -> Result<web::Json<MeOut>> {
-    let (scope, id) = (caller.scope.clone(), caller.user_id.clone());
-    let u = state.db.read(move |c| users::find(c, &scope, &id)).await?;
+    let u = service::me(&state.db, &caller).await?;
     let permissions = Permission::ALL
         .into_iter()
         .filter(|p| caller.role.has(*p))
@@ -128,11 +132,7 @@ pub async fn list(
         region_id: q.region_id.map(|u| u.to_string()),
         after_id: page.position()?,
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| users::list(c, &scope, &filter, limit + 1))
-        .await?;
+    let rows = service::list(&state.db, &caller, filter, limit + 1).await?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -192,29 +192,6 @@ pub struct NewUserBody {
     pub phone: Option<String>,
 }
 
-fn check_phone(c: &mut Checks, phone: Option<&str>) {
-    c.rule(
-        phone.is_none_or(valid_phone),
-        "phone",
-        Code::InvalidFormat,
-        Msg::fixed(
-            "手机号须为 11 位数字。",
-            "phone is an 11-digit mobile number.",
-        ),
-    );
-}
-
-fn may_assign(caller: &Caller, role: Role) -> Result<()> {
-    if caller.role.may_assign(role) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden {
-            code: Code::RoleNotAssignable,
-            detail: Msg::fixed("您不能授予该角色。", "You may not give this role."),
-        })
-    }
-}
-
 /// Create a staff account inside the caller's jurisdiction, with a role below the caller's.
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = NewUserBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
@@ -230,51 +207,26 @@ pub async fn create(
     body: ApiJson<NewUserBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    c.rule(
-        username::acceptable(&b.username),
-        "username",
-        Code::InvalidFormat,
-        username::RULE,
-    );
-    c.text("display_name", &b.display_name, 1, 60);
-    check_phone(&mut c, b.phone.as_deref());
-    c.finish()?;
-    check_password("password", &b.password)?;
-    may_assign(&caller, b.role)?;
     // The request hash for idempotency must not keep the password: hash a copy without it.
     let fingerprint = serde_json::json!({
         "username": b.username, "display_name": b.display_name, "role": b.role,
         "region_id": b.region_id, "phone": b.phone,
     });
-    let pw = b.password.clone();
-    let hash = web::block(move || password::hash(&pw))
-        .await
-        .map_err(Error::internal)??;
-    let (actor, scope, viewer) = (caller.actor(), caller.jurisdiction(), caller.0.clone());
-    create_once(
-        &state.db,
-        &caller.user_id,
-        &req,
-        &fingerprint,
-        move |conn| {
-            let u = users::create(
-                conn,
-                &actor,
-                Some(&scope),
-                NewUser {
-                    username: &b.username,
-                    display_name: b.display_name.trim(),
-                    password_hash: hash,
-                    role: b.role,
-                    region_id: &b.region_id.to_string(),
-                    phone: b.phone.as_deref(),
-                },
-            )?;
-            answer(StatusCode::CREATED, &out(u, &viewer, false)?)
-        },
-    )
-    .await
+    let viewer = caller.0.clone();
+    let render =
+        move |u: &UserWithRegion| answer(StatusCode::CREATED, &out(u.clone(), &viewer, false)?);
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render.clone())?;
+    let new = service::NewAccount {
+        username: b.username,
+        display_name: b.display_name,
+        password: b.password,
+        role: b.role,
+        region_id: b.region_id.to_string(),
+        phone: b.phone,
+    };
+    service::create(&state.db, &caller, PASSWORDS, new, once)
+        .await?
+        .respond(render)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -313,48 +265,24 @@ pub async fn update(
     body: ApiJson<UserPatch>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    if let Some(n) = &b.display_name {
-        c.text("display_name", n, 1, 60);
-    }
-    check_phone(&mut c, b.phone.as_ref().and_then(|p| p.as_deref()));
-    c.finish()?;
-    if let Some(p) = &b.password {
-        check_password("password", p)?;
-    }
-    if let Some(r) = b.role {
-        may_assign(&caller, r)?;
-    }
     let version = if_match(&req)?;
-    let password_hash = match b.password {
-        Some(p) => Some(
-            web::block(move || password::hash(&p))
-                .await
-                .map_err(Error::internal)??,
-        ),
-        None => None,
+    let change = service::AccountChange {
+        display_name: b.display_name,
+        role: b.role,
+        region_id: b.region_id.map(|r| r.to_string()),
+        phone: b.phone,
+        active: b.active,
+        password: b.password,
     };
-    let (actor, scope, id) = (caller.actor(), caller.jurisdiction(), id.to_string());
-    let u = state
-        .db
-        .write(move |conn| {
-            users::update(
-                conn,
-                &actor,
-                &scope,
-                &id,
-                version,
-                UserChange {
-                    display_name: b.display_name.map(|n| n.trim().to_owned()),
-                    role: b.role,
-                    region_id: b.region_id.map(|r| r.to_string()),
-                    phone: b.phone,
-                    active: b.active,
-                    password_hash,
-                },
-            )
-        })
-        .await?;
+    let u = service::update(
+        &state.db,
+        &caller,
+        PASSWORDS,
+        &id.to_string(),
+        version,
+        change,
+    )
+    .await?;
     let body = out(u, &caller, false)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))

@@ -1,30 +1,24 @@
 //! Campaigns (R-VISIT-5, R-DROP-6): `/v1/campaigns`, their progress per helper, village or
 //! school, and marking phases done.
 
-use std::collections::BTreeSet;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::campaigns::queries::{CampaignRow, NewCampaign};
+use crate::campaigns::queries::CampaignRow;
 use crate::campaigns::rules::{CampaignKind, Phase, Progress};
-use crate::campaigns::{queries as campaigns, rules as campaign};
-use crate::deadlines::derive;
-use crate::deadlines::derive::Source;
-use crate::infra::db::feed;
-use crate::infra::error::{Error, Msg, Result};
+use crate::campaigns::{rules as campaign, service};
+use crate::deadlines::projector::campaign_moved;
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
-use crate::infra::idempotency::{answer, create_once};
-use crate::regions::queries as regions;
+use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -96,15 +90,6 @@ fn out(c: &CampaignRow) -> Result<CampaignOut> {
     })
 }
 
-/// Its clocks (phases, each helper's visits, each school's start-of-term check) are
-/// derived in the same transaction, so the work lists show them at once.
-fn rederive(conn: &mut crate::infra::db::DbConn, id: &str) -> Result<()> {
-    feed::take(conn, 0)?;
-    let set: BTreeSet<Source> = [Source::Campaign(id.to_owned())].into_iter().collect();
-    crate::deadlines::projector::rederive(conn, &set, crate::infra::clock::now())?;
-    Ok(())
-}
-
 /// Start a campaign over a region in the caller's jurisdiction, with its phases.
 #[utoipa::path(tag = "field_work", security(("bearer" = [])), request_body = NewCampaignBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
@@ -119,47 +104,20 @@ pub async fn create(
     body: ApiJson<NewCampaignBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut errors = campaign::check(b.kind, b.starts_on, b.term_starts_on, &b.phases);
-    if b.name.trim().is_empty() || b.name.chars().count() > 100 {
-        errors.push(crate::infra::error::FieldError::new(
-            "name",
-            Code::InvalidLength,
-            Msg::fixed(
-                "名称须为 1 到 100 个字。",
-                "A name has 1 to 100 characters.",
-            ),
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
-    let (actor, scope) = (caller.actor(), caller.scope.clone());
     let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
-    create_once(
-        &state.db,
-        &caller.user_id,
-        &req,
-        &fingerprint,
-        move |conn| {
-            let region = regions::find(conn, Some(&scope), &b.region_id.to_string())?;
-            let row = campaigns::create(
-                conn,
-                &actor,
-                NewCampaign {
-                    region_id: &region.id,
-                    region_path: &region.path,
-                    kind: b.kind.as_str(),
-                    name: b.name.trim(),
-                    starts_on: b.starts_on,
-                    term_starts_on: b.term_starts_on,
-                    phases: &b.phases,
-                },
-            )?;
-            rederive(conn, &row.id)?;
-            answer(StatusCode::CREATED, &out(&row)?)
-        },
-    )
-    .await
+    let render = |row: &CampaignRow| answer(StatusCode::CREATED, &out(row)?);
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render)?;
+    let plan = service::Plan {
+        region_id: b.region_id.to_string(),
+        kind: b.kind,
+        name: b.name,
+        starts_on: b.starts_on,
+        term_starts_on: b.term_starts_on,
+        phases: b.phases,
+    };
+    service::start(&state.db, &caller, plan, campaign_moved, once)
+        .await?
+        .respond(render)
 }
 
 /// Campaigns in the caller's jurisdiction, newest first.
@@ -175,11 +133,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<CampaignOut>>> {
     let limit = page.limit()?;
     let before = page.position()?;
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| campaigns::list(c, &scope, before.as_deref(), limit + 1))
-        .await?;
+    let rows = service::list(&state.db, &caller, before, limit + 1).await?;
     let rows: Vec<CampaignOut> = rows.iter().map(out).collect::<Result<_>>()?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -199,11 +153,7 @@ pub async fn get(
     caller: Require<perm::ReadFieldWork>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let scope = caller.scope.clone();
-    let row = state
-        .db
-        .read(move |c| campaigns::find(c, &scope, &id))
-        .await?;
+    let row = service::find(&state.db, &caller, &id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(row.version))
         .json(out(&row)?))
@@ -267,49 +217,22 @@ pub async fn progress(
     caller: Require<perm::ReadFieldWork>,
     id: web::Path<String>,
 ) -> Result<web::Json<CampaignProgress>> {
-    crate::deadlines::projector::catch_up(&state.db).await?;
-    let scope = caller.scope.clone();
-    let p = state
-        .db
-        .read(move |c| {
-            let row = campaigns::find(c, &scope, &id)?;
-            let mut p = CampaignProgress {
-                campaign_id: row.id.clone(),
-                helpers: Vec::new(),
-                villages: Vec::new(),
-                offices: Vec::new(),
-                unchecked_children: Vec::new(),
-            };
-            match CampaignKind::parse(&row.kind) {
-                Some(CampaignKind::Visit) => {
-                    let phases: Vec<Phase> = row.phases()?.into_iter().map(|s| s.phase).collect();
-                    let window = campaign::visiting_window(row.starts_on()?, &phases);
-                    let mut helpers: Vec<_> = derive::helper_progress(c, &row, window)?
-                        .into_iter()
-                        .collect();
-                    helpers.sort_by(|a, b| a.0.cmp(&b.0));
-                    p.helpers = helpers.iter().map(|(h, pr)| row_of_user(h, pr)).collect();
-                    let mut villages: Vec<_> =
-                        crate::supervision::metrics::village_visits(c, &row.region_path, window)?
-                            .into_iter()
-                            .collect();
-                    villages.sort_by(|a, b| a.0.cmp(&b.0));
-                    p.villages = villages.iter().map(|(v, pr)| progress_row(v, pr)).collect();
-                }
-                Some(CampaignKind::Dropout) => {
-                    if let Some(term) = row.term_starts_on()? {
-                        let (offices, unchecked) = derive::start_of_term_progress(c, &row, term)?;
-                        let mut offices: Vec<_> = offices.into_iter().collect();
-                        offices.sort_by(|a, b| a.0.cmp(&b.0));
-                        p.offices = offices.iter().map(|(o, pr)| progress_row(o, pr)).collect();
-                        p.unchecked_children = unchecked;
-                    }
-                }
-                None => {}
-            }
-            Ok(p)
-        })
-        .await?;
+    let p = crate::supervision::service::campaign_progress(&state.db, &caller, &id).await?;
+    let p = CampaignProgress {
+        campaign_id: p.campaign_id,
+        helpers: p.helpers.iter().map(|(h, pr)| row_of_user(h, pr)).collect(),
+        villages: p
+            .villages
+            .iter()
+            .map(|(v, pr)| progress_row(v, pr))
+            .collect(),
+        offices: p
+            .offices
+            .iter()
+            .map(|(o, pr)| progress_row(o, pr))
+            .collect(),
+        unchecked_children: p.unchecked_children,
+    };
     Ok(web::Json(p))
 }
 
@@ -337,16 +260,8 @@ pub async fn complete_phase(
 ) -> Result<HttpResponse> {
     let version = if_match(&req)?;
     let (id, position) = path.into_inner();
-    let (actor, scope) = (caller.actor(), caller.scope.clone());
-    let row = state
-        .db
-        .write(move |c| {
-            let row = campaigns::find(c, &scope, &id)?;
-            let row = campaigns::complete_phase(c, &actor, &row, position, version)?;
-            rederive(c, &row.id)?;
-            Ok(row)
-        })
-        .await?;
+    let row =
+        service::complete_phase(&state.db, &caller, &id, position, version, campaign_moved).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(row.version))
         .json(out(&row)?))

@@ -3,3 +3,4 @@
 pub mod http;
 pub mod queries;
 pub mod rules;
+pub mod service;

@@ -4,21 +4,18 @@
 
 use actix_web::{HttpRequest, get, web};
 use bangfu_sync::Code;
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::caller::{Caller, Require, perm};
-use crate::calendar::queries as calendar;
-use crate::deadlines::queries as deadlines;
-use crate::deadlines::queries::{Compliance, DeadlineRow, Filter, View, Worker};
+use crate::auth::caller::{Require, perm};
+use crate::deadlines::queries::{Compliance, DeadlineRow, Filter, View};
+use crate::deadlines::service;
 use crate::deadlines::view::{DeadlineOut, deadline_out};
 use crate::domain::deadline::{Standing, end_of_china_day, start_of_china_day};
-use crate::domain::role::Role;
-use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::envelope::lang_of;
 use crate::infra::http::page::{Page, PageParams};
-use crate::regions::queries as regions;
 use crate::state::AppState;
 
 fn position(p: &PageParams) -> Result<Option<(NaiveDateTime, String)>> {
@@ -39,16 +36,6 @@ fn position(p: &PageParams) -> Result<Option<(NaiveDateTime, String)>> {
 
 fn key(r: &DeadlineRow) -> String {
     format!("{}|{}", r.due_at.format("%Y-%m-%dT%H:%M:%S%.f"), r.id)
-}
-
-/// Whether the caller acts for their region's office: a school's teachers (helpers whose
-/// region is the school), a village's secretary, a township's or county's officers.
-fn acts_for_office(c: &Caller, region_level: &str) -> bool {
-    match c.role {
-        Role::Auditor | Role::Admin => false,
-        Role::Helper => region_level == "school",
-        _ => true,
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -120,35 +107,9 @@ pub async fn work_list(
             .get("accept-language")
             .and_then(|v| v.to_str().ok()),
     );
-    crate::deadlines::projector::catch_up(&state.db).await?;
-    let mut worker = Worker {
-        user_id: caller.user_id.clone(),
-        region_path: caller.region_path.clone(),
-        acts_for_office: false,
-        scope: caller.scope.clone(),
-    };
-    let (role_caller, region_id): (Caller, String) = ((*caller).clone(), caller.region_id.clone());
-    let now = crate::infra::clock::now();
-    let today = crate::infra::clock::today();
-    let until = end_of_china_day(today + Duration::days(horizon));
-    let (rows, cal, backlog) = state
-        .db
-        .read(move |c| {
-            let level = regions::find(c, None, &region_id)?.level;
-            worker.acts_for_office = acts_for_office(&role_caller, &level);
-            let backlog = if role_caller.role == Role::Helper {
-                0
-            } else {
-                crate::deadlines::facts::pending_photos(c, &role_caller.scope)?
-            };
-            Ok((
-                deadlines::open_due(c, &worker, view, until, after, limit + 1)?,
-                calendar::load(c)?,
-                backlog,
-            ))
-        })
-        .await?;
-    let p = Page::from_rows(rows, limit, key, |r| deadline_out(r, now, &cal, lang));
+    let due = service::work_list(&state.db, &caller, view, horizon, after, limit + 1).await?;
+    let (now, today, cal) = (due.now, due.today, due.calendar);
+    let p = Page::from_rows(due.rows, limit, key, |r| deadline_out(r, now, &cal, lang));
     let end_today = end_of_china_day(today);
     let overdue = p
         .items
@@ -166,7 +127,7 @@ pub async fn work_list(
         due_today,
         items: p.items,
         next_cursor: p.next_cursor,
-        photo_reviews_pending: backlog,
+        photo_reviews_pending: due.photo_reviews_pending,
     }))
 }
 
@@ -215,18 +176,7 @@ pub async fn list(
         due_from: q.due_from.map(start_of_china_day),
         due_to: q.due_to.map(end_of_china_day),
     };
-    crate::deadlines::projector::catch_up(&state.db).await?;
-    let scope = caller.scope.clone();
-    let now = crate::infra::clock::now();
-    let (rows, cal) = state
-        .db
-        .read(move |c| {
-            Ok((
-                deadlines::list(c, &scope, &f, after, limit + 1)?,
-                calendar::load(c)?,
-            ))
-        })
-        .await?;
+    let (rows, cal, now) = service::list(&state.db, &caller, f, after, limit + 1).await?;
     Ok(web::Json(Page::from_rows(rows, limit, key, |r| {
         deadline_out(r, now, &cal, lang)
     })))
@@ -264,36 +214,12 @@ pub async fn compliance(
     q: web::Query<ComplianceParams>,
 ) -> Result<web::Json<ComplianceReport>> {
     let q = q.into_inner();
-    if q.to < q.from || q.to - q.from > Duration::days(800) {
-        return Err(Error::Validation(vec![FieldError::new(
-            "to",
-            Code::OutOfRange,
-            Msg::fixed(
-                "期间须为 1 到 800 天，且结束不早于开始。",
-                "The period runs 1 to 800 days, ending on or after its start.",
-            ),
-        )]));
-    }
-    crate::deadlines::projector::catch_up(&state.db).await?;
-    let scope = caller.scope.clone();
-    let region_id = q
-        .region_id
-        .map(|id| id.to_string())
-        .unwrap_or_else(|| caller.region_id.clone());
-    let (from, to) = (start_of_china_day(q.from), end_of_china_day(q.to));
-    let rid = region_id.clone();
-    let kinds = state
-        .db
-        .read(move |c| {
-            let region = regions::find(c, Some(&scope), &rid)?;
-            let inner = crate::domain::access::Scope::new(vec![region.path]);
-            deadlines::compliance(c, &inner, from, to, crate::infra::clock::now())
-        })
-        .await?;
+    let region_id = q.region_id.map(|id| id.to_string());
+    let fared = service::compliance(&state.db, &caller, region_id, q.from, q.to).await?;
     Ok(web::Json(ComplianceReport {
-        region_id,
+        region_id: fared.region_id,
         from: q.from,
         to: q.to,
-        kinds,
+        kinds: fared.kinds,
     }))
 }

@@ -9,5 +9,6 @@ pub mod places;
 pub mod projections;
 pub mod projector;
 pub mod queries;
+pub mod service;
 pub mod source;
 pub mod view;

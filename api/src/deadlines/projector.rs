@@ -157,6 +157,16 @@ pub fn application_moved(conn: &mut DbConn, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Derives a campaign's clocks again (its phases, each helper's visits, each school's
+/// start-of-term check), inside the transaction that started or moved it, so that the work
+/// lists show them at once.
+pub fn campaign_moved(conn: &mut DbConn, id: &str) -> Result<()> {
+    feed::take(conn, 0)?;
+    let set: BTreeSet<Source> = [Source::Campaign(id.to_owned())].into_iter().collect();
+    rederive(conn, &set, crate::infra::clock::now())?;
+    Ok(())
+}
+
 /// Projects one page of the feed; returns how many records it read.
 pub fn project_page(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     feed::take(conn, 0)?;

@@ -9,15 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::devices::queries as devices;
-use crate::devices::queries::{DeviceRow, NewDevice};
-use crate::domain::role::Permission;
-use crate::domain::validate::Checks;
+use crate::devices::queries::DeviceRow;
+use crate::devices::service;
 use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
-use crate::infra::idempotency::{answer, create_once};
+use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,40 +77,25 @@ pub async fn register(
     body: ApiJson<NewDeviceBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    c.text("name", &b.name, 1, 60);
-    c.text("platform", &b.platform, 1, 30);
-    if let Some(v) = &b.app_version {
-        c.text("app_version", v, 1, 30);
-    }
-    c.finish()?;
-    let (actor, uid, path) = (
-        caller.actor(),
-        caller.user_id.clone(),
-        caller.region_path.clone(),
-    );
-    let body = serde_json::to_value(&b).map_err(Error::internal)?;
-    create_once(&state.db, &caller.user_id, &req, &body, move |conn| {
-        let (d, created) = devices::register(
-            conn,
-            &actor,
-            &uid,
-            &path,
-            NewDevice {
-                id: b.id.map(|u| u.to_string()).as_deref(),
-                name: b.name.trim(),
-                platform: b.platform.trim(),
-                app_version: b.app_version.as_deref(),
-            },
-        )?;
-        let status = if created {
+    let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
+    let render = |(d, created): &(DeviceRow, bool)| {
+        let status = if *created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         };
-        answer(status, &DeviceOut::from(d))
-    })
-    .await
+        answer(status, &DeviceOut::from(d.clone()))
+    };
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render)?;
+    let new = service::Registration {
+        id: b.id.map(|u| u.to_string()),
+        name: b.name,
+        platform: b.platform,
+        app_version: b.app_version,
+    };
+    service::register(&state.db, &caller, new, once)
+        .await?
+        .respond(render)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -135,17 +118,9 @@ pub async fn list(
     q: web::Query<DeviceQuery>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<DeviceOut>>> {
-    if q.all {
-        caller.require(Permission::ManageDevices)?;
-    }
     let limit = page.limit()?;
     let after = page.position()?;
-    let owner = (!q.all).then(|| caller.user_id.clone());
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| devices::list(c, owner.as_deref(), &scope, limit + 1, after.as_deref()))
-        .await?;
+    let rows = service::list(&state.db, &caller, q.all, after, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -167,20 +142,6 @@ pub async fn revoke(
     caller: Require<perm::RegisterDevice>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DeviceOut>> {
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
-    let (uid, manager) = (
-        caller.user_id.clone(),
-        caller.role.has(Permission::ManageDevices),
-    );
-    let d = state
-        .db
-        .write(move |c| {
-            let (device, path) = devices::find(c, &scope, &id)?;
-            if device.user_id != uid && !manager {
-                return Err(Error::NotFound);
-            }
-            devices::revoke(c, &actor, &device, &path)
-        })
-        .await?;
+    let d = service::revoke(&state.db, &caller, &id.to_string()).await?;
     Ok(web::Json(d.into()))
 }

@@ -2,25 +2,21 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::domain::region;
 use crate::domain::region::RegionLevel;
-use crate::domain::role::Permission;
-use crate::domain::validate::Checks;
-use crate::infra::error::{Error, Msg, Result};
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
-use crate::infra::idempotency::{answer, create_once};
-use crate::regions::queries as regions;
-use crate::regions::queries::{ListFilter, NewRegion, RegionChange, RegionView};
+use crate::infra::idempotency::{Once, answer};
+use crate::regions::queries::{ListFilter, RegionChange, RegionView};
+use crate::regions::service;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,14 +84,7 @@ pub async fn list(
         level: q.level,
         after_path: page.position()?,
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| {
-            let rows = regions::list(c, &scope, &filter, limit + 1)?;
-            regions::with_dibao(c, rows)
-        })
-        .await?;
+    let rows = service::list(&state.db, &caller, filter, limit + 1).await?;
     let page = Page::from_rows(rows, limit, |v| v.row.path.clone(), out);
     Ok(web::Json(Page {
         items: page.items.into_iter().collect::<Result<_>>()?,
@@ -115,11 +104,7 @@ pub async fn get(
     caller: Require<perm::ReadRegions>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    let (scope, id) = (caller.scope.clone(), id.to_string());
-    let view = state
-        .db
-        .read(move |c| regions::find_view(c, &scope, &id))
-        .await?;
+    let view = service::find(&state.db, &caller, &id.to_string()).await?;
     let body = out(view)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
@@ -138,18 +123,6 @@ pub struct NewRegionBody {
     pub dibao_fen: Option<i64>,
 }
 
-fn check_dibao(c: &mut Checks, dibao: Option<i64>) {
-    c.rule(
-        dibao.is_none_or(|d| d > 0 && d < 10_000_000),
-        "dibao_fen",
-        Code::OutOfRange,
-        Msg::fixed(
-            "低保标准须为正整数（分）。",
-            "dibao_fen is a positive number of fen.",
-        ),
-    );
-}
-
 /// Add a region under one inside the caller's jurisdiction (admin).
 #[utoipa::path(tag = "regions", security(("bearer" = [])), request_body = NewRegionBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
@@ -165,38 +138,19 @@ pub async fn create(
     body: ApiJson<NewRegionBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    c.text("name", &b.name, 1, 100);
-    c.rule(
-        region::valid_code(&b.code),
-        "code",
-        Code::InvalidFormat,
-        Msg::fixed(
-            "区划代码须为 2 到 20 位字母或数字。",
-            "code is 2 to 20 letters or digits.",
-        ),
-    );
-    check_dibao(&mut c, b.dibao_fen);
-    c.finish()?;
-    let (actor, scope) = (caller.actor(), caller.scope.clone());
-    let body = serde_json::to_value(&b).map_err(Error::internal)?;
-    create_once(&state.db, &caller.user_id, &req, &body, move |conn| {
-        let row = regions::create(
-            conn,
-            &actor,
-            Some(&scope),
-            NewRegion {
-                parent_id: Some(&b.parent_id.to_string()),
-                level: b.level,
-                code: &b.code,
-                name: b.name.trim(),
-                dibao_fen: b.dibao_fen,
-            },
-        )?;
-        let view = regions::view(conn, row)?;
-        answer(StatusCode::CREATED, &out(view)?)
-    })
-    .await
+    let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
+    let render = |v: &RegionView| answer(StatusCode::CREATED, &out(v.clone())?);
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render)?;
+    let new = service::Addition {
+        parent_id: b.parent_id.to_string(),
+        level: b.level,
+        code: b.code,
+        name: b.name,
+        dibao_fen: b.dibao_fen,
+    };
+    service::add(&state.db, &caller, new, once)
+        .await?
+        .respond(render)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -229,34 +183,12 @@ pub async fn update(
     body: ApiJson<RegionPatch>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    if b.name.is_some() {
-        caller.require(Permission::ManageRegions)?;
-    }
-    let mut c = Checks::default();
-    if let Some(n) = &b.name {
-        c.text("name", n, 1, 100);
-    }
-    check_dibao(&mut c, b.dibao_fen.flatten());
-    c.finish()?;
     let version = if_match(&req)?;
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
-    let view = state
-        .db
-        .write(move |conn| {
-            let row = regions::update(
-                conn,
-                &actor,
-                &scope,
-                &id,
-                version,
-                RegionChange {
-                    name: b.name.map(|n| n.trim().to_owned()),
-                    dibao_fen: b.dibao_fen,
-                },
-            )?;
-            regions::view(conn, row)
-        })
-        .await?;
+    let change = RegionChange {
+        name: b.name,
+        dibao_fen: b.dibao_fen,
+    };
+    let view = service::update(&state.db, &caller, &id.to_string(), version, change).await?;
     let body = out(view)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))

@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod queries;
+pub mod service;
 
 /// Scoped queries filter by the subtrees a jurisdiction covers.
 impl crate::infra::db::scoped::Subtrees for crate::domain::access::Scope {

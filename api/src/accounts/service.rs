@@ -1,0 +1,189 @@
+//! The staff account use cases: one function each, owning its transaction, taking the
+//! caller and typed input, checking it, and answering typed rows or the one error.
+
+use bangfu_sync::Code;
+
+use crate::accounts::queries::{self as users, ListFilter, NewUser, UserChange, UserWithRegion};
+use crate::domain::caller::Caller;
+use crate::domain::role::Role;
+use crate::domain::username;
+use crate::domain::validate::{Checks, valid_phone};
+use crate::infra::db::Db;
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::idempotency::{self, Made, Once};
+
+/// How passwords are judged and kept. Sign-in owns them and reads accounts (so stands
+/// above this capability); the caller hands its rules in.
+#[derive(Debug, Clone, Copy)]
+pub struct Passwords {
+    /// Refuses a password too weak for `field`.
+    pub check: fn(&str, &str) -> Result<()>,
+    /// The stored (slow) hash of a password.
+    pub hash: fn(&str) -> Result<String>,
+}
+
+impl Passwords {
+    /// The hash, computed off the request threads.
+    async fn hash_of(self, password: String) -> Result<String> {
+        actix_web::web::block(move || (self.hash)(&password))
+            .await
+            .map_err(Error::internal)?
+    }
+}
+
+/// A staff account to create, as its manager gives it.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub region_id: String,
+    pub phone: Option<String>,
+}
+
+/// A change to a staff account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub region_id: Option<String>,
+    /// `Some(None)` removes the phone.
+    pub phone: Option<Option<String>>,
+    /// `false` deactivates the account.
+    pub active: Option<bool>,
+    pub password: Option<String>,
+}
+
+fn check_phone(c: &mut Checks, phone: Option<&str>) {
+    c.rule(
+        phone.is_none_or(valid_phone),
+        "phone",
+        Code::InvalidFormat,
+        Msg::fixed(
+            "手机号须为 11 位数字。",
+            "phone is an 11-digit mobile number.",
+        ),
+    );
+}
+
+fn may_assign(caller: &Caller, role: Role) -> Result<()> {
+    if caller.role.may_assign(role) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            code: Code::RoleNotAssignable,
+            detail: Msg::fixed("您不能授予该角色。", "You may not give this role."),
+        })
+    }
+}
+
+/// The caller's own account.
+pub async fn me(db: &Db, caller: &Caller) -> Result<UserWithRegion> {
+    let (scope, id) = (caller.scope.clone(), caller.user_id.clone());
+    db.read(move |c| users::find(c, &scope, &id)).await
+}
+
+/// Staff inside the caller's scope, by id, `limit` at most.
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    filter: ListFilter,
+    limit: i64,
+) -> Result<Vec<UserWithRegion>> {
+    let scope = caller.scope.clone();
+    db.read(move |c| users::list(c, &scope, &filter, limit))
+        .await
+}
+
+/// Creates a staff account inside the caller's jurisdiction: an acceptable username (used
+/// once), a display name of 1 to 60 characters, an 11-digit phone if any, a password the
+/// rules accept (kept only as its hash), and a role the caller may give
+/// (`role_not_assignable`).
+pub async fn create(
+    db: &Db,
+    caller: &Caller,
+    passwords: Passwords,
+    new: NewAccount,
+    once: Once<UserWithRegion>,
+) -> Result<Made<UserWithRegion>> {
+    let mut c = Checks::default();
+    c.rule(
+        username::acceptable(&new.username),
+        "username",
+        Code::InvalidFormat,
+        username::RULE,
+    );
+    c.text("display_name", &new.display_name, 1, 60);
+    check_phone(&mut c, new.phone.as_deref());
+    c.finish()?;
+    (passwords.check)("password", &new.password)?;
+    may_assign(caller, new.role)?;
+    let hash = passwords.hash_of(new.password.clone()).await?;
+    let (actor, scope) = (caller.actor(), caller.jurisdiction());
+    idempotency::run(db, once, move |conn| {
+        users::create(
+            conn,
+            &actor,
+            Some(&scope),
+            NewUser {
+                username: &new.username,
+                display_name: new.display_name.trim(),
+                password_hash: hash,
+                role: new.role,
+                region_id: &new.region_id,
+                phone: new.phone.as_deref(),
+            },
+        )
+    })
+    .await
+}
+
+/// Changes a staff account inside the caller's jurisdiction, read at `version` (412 if it
+/// moved on since): the same checks as at creation for what changes; only an admin sets
+/// another's password (`password_by_admin`). Deactivating, or a new password, role or
+/// region, ends the account's sessions.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    passwords: Passwords,
+    id: &str,
+    version: i64,
+    change: AccountChange,
+) -> Result<UserWithRegion> {
+    let mut c = Checks::default();
+    if let Some(n) = &change.display_name {
+        c.text("display_name", n, 1, 60);
+    }
+    check_phone(&mut c, change.phone.as_ref().and_then(|p| p.as_deref()));
+    c.finish()?;
+    if let Some(p) = &change.password {
+        (passwords.check)("password", p)?;
+    }
+    if let Some(r) = change.role {
+        may_assign(caller, r)?;
+    }
+    let password_hash = match change.password {
+        Some(p) => Some(passwords.hash_of(p).await?),
+        None => None,
+    };
+    let (actor, scope, id) = (caller.actor(), caller.jurisdiction(), id.to_owned());
+    db.write(move |conn| {
+        users::update(
+            conn,
+            &actor,
+            &scope,
+            &id,
+            version,
+            UserChange {
+                display_name: change.display_name.map(|n| n.trim().to_owned()),
+                role: change.role,
+                region_id: change.region_id,
+                phone: change.phone,
+                active: change.active,
+                password_hash,
+            },
+        )
+    })
+    .await
+}
