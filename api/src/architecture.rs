@@ -442,7 +442,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "accounts::http",
     "applications::http",
     "applications::programs_http",
-    "audit::http",
     "campaigns::http",
     "case_numbers::http",
     "corrections::http",
