@@ -449,8 +449,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "devices::http",
     "dropout::http",
     "ledgers::http",
-    "payments::calculations_http",
-    "payments::http",
     "photo_reviews::http",
     "photos::http",
     "photos::uploads::http",
