@@ -448,7 +448,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "deadlines::http",
     "devices::http",
     "dropout::http",
-    "ledgers::http",
     "photo_reviews::http",
     "photos::http",
     "photos::uploads::http",
