@@ -440,8 +440,6 @@ fn database_work(text: &str) -> Vec<&'static str> {
 const NOT_YET_ON_SERVICES: &[&str] = &[
     "access::http",
     "accounts::http",
-    "applications::http",
-    "applications::programs_http",
     "campaigns::http",
     "case_numbers::http",
     "corrections::http",
