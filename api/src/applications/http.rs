@@ -3,29 +3,24 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::applications::queries as applications;
-use crate::applications::queries::{ApplicationRow, Decision, Draft, FormInput, Material, Reader};
+use crate::applications::queries::{ApplicationRow, FormInput, Material};
 use crate::applications::rules::{Action, Deficiency, Status};
+use crate::applications::service;
 use crate::auth::applicant;
-use crate::auth::applicant::{APPLICANT_TOKEN_SECS, Applicant, Channel, Principal};
+use crate::auth::applicant::{Applicant, Channel, Principal};
 use crate::auth::caller::{Require, perm};
-use crate::auth::tokens::APPLICANT_AUDIENCE;
-use crate::calendar::queries as calendar;
-use crate::domain::role::Permission;
-use crate::infra::clock::today;
-use crate::infra::db::new_id;
-use crate::infra::error::{Error, Msg, Result};
+use crate::deadlines::projector;
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
-use crate::infra::idempotency::{answer, create_once};
-use crate::photos::Sha256Hex;
+use crate::infra::idempotency::{Once, answer};
 use crate::photos::http::{PhotoQuery, Viewer, send};
 use crate::state::AppState;
 
@@ -69,32 +64,14 @@ pub async fn wechat_login(
     body: ApiJson<WechatLoginBody>,
 ) -> Result<web::Json<ApplicantTokenOut>> {
     let channel = body.0.channel;
-    let code = body.0.code.trim().to_owned();
-    if code.is_empty() || code.len() > 128 {
-        return Err(Error::validation(
-            "code",
-            Code::InvalidFormat,
-            Msg::fixed("登录凭证无效。", "Invalid login code."),
-        ));
-    }
+    let code = service::login_code(&body.0.code)?;
     let who = applicant::exchange_code(&state, channel, &code).await?;
-    let id = state
-        .db
-        .write(move |c| applicant::find_or_create(c, channel, &who))
-        .await?;
-    let now = Utc::now().timestamp();
-    let token = state.keys.issue_for(
-        APPLICANT_AUDIENCE,
-        &id,
-        &new_id(),
-        now,
-        APPLICANT_TOKEN_SECS,
-    )?;
+    let t = service::sign_in(&state.db, &state.keys, channel, who).await?;
     Ok(web::Json(ApplicantTokenOut {
-        access_token: token,
+        access_token: t.access_token,
         token_type: "Bearer",
-        expires_in: APPLICANT_TOKEN_SECS,
-        applicant_id: id,
+        expires_in: t.expires_in,
+        applicant_id: t.applicant_id,
     }))
 }
 
@@ -227,13 +204,15 @@ pub struct ApplicationBody {
     pub materials: Vec<Material>,
 }
 
-async fn answer_for(state: &AppState, row: ApplicationRow) -> Result<ApplicationOut> {
-    let id = row.id.clone();
-    let file = state
-        .db
-        .read(move |c| applications::file_of(c, &id))
-        .await?;
-    out(row, file)
+impl ApplicationBody {
+    fn draft(self) -> service::DraftInput {
+        service::DraftInput {
+            program_id: self.program_id.to_string(),
+            region_id: self.region_id.to_string(),
+            form: self.form,
+            materials: self.materials,
+        }
+    }
 }
 
 /// Start an application (a draft). One applicant has one application in progress per
@@ -251,24 +230,12 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     let b = body.0;
     let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
-    let (actor, key, applicant_id) = (who.actor(), state.data_key.clone(), who.id.clone());
     let owner = format!("applicant:{}", who.id);
-    create_once(&state.db, &owner, &req, &fingerprint, move |conn| {
-        let row = applications::create_draft(
-            conn,
-            &actor,
-            &applicant_id,
-            &key,
-            Draft {
-                program_id: &b.program_id.to_string(),
-                region_id: &b.region_id.to_string(),
-                form: &b.form,
-                materials: &b.materials,
-            },
-        )?;
-        answer(StatusCode::CREATED, &out(row, None)?)
-    })
-    .await
+    let render = |row: &ApplicationRow| answer(StatusCode::CREATED, &out(row.clone(), None)?);
+    let once = Once::of_request(&req, &owner, &fingerprint, render)?;
+    service::start(&state.db, &state.data_key, &who, b.draft(), once)
+        .await?
+        .respond(render)
 }
 
 /// Replace a draft's content.
@@ -283,31 +250,14 @@ pub async fn update(
     id: web::Path<Uuid>,
     body: ApiJson<ApplicationBody>,
 ) -> Result<web::Json<ApplicationOut>> {
-    let b = body.0;
-    let (actor, key, applicant_id, id) = (
-        who.actor(),
-        state.data_key.clone(),
-        who.id.clone(),
-        id.to_string(),
-    );
-    let row = state
-        .db
-        .write(move |c| {
-            applications::update_draft(
-                c,
-                &actor,
-                &applicant_id,
-                &id,
-                &key,
-                Draft {
-                    program_id: &b.program_id.to_string(),
-                    region_id: &b.region_id.to_string(),
-                    form: &b.form,
-                    materials: &b.materials,
-                },
-            )
-        })
-        .await?;
+    let row = service::update(
+        &state.db,
+        &state.data_key,
+        &who,
+        &id.to_string(),
+        body.0.draft(),
+    )
+    .await?;
     Ok(web::Json(out(row, None)?))
 }
 
@@ -323,22 +273,15 @@ pub async fn submit(
     who: Applicant,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApplicationOut>> {
-    let (actor, key, applicant_id, id) = (
-        who.actor(),
-        state.data_key.clone(),
-        who.id.clone(),
-        id.to_string(),
-    );
-    let row = state
-        .db
-        .write(move |c| {
-            let cal = calendar::load(c)?;
-            let row = applications::submit(c, &actor, &applicant_id, &id, &key, &cal, today())?;
-            crate::deadlines::projector::application_moved(c, &row.id)?;
-            Ok(row)
-        })
-        .await?;
-    Ok(web::Json(answer_for(&state, row).await?))
+    let (row, file) = service::submit(
+        &state.db,
+        &state.data_key,
+        &who,
+        &id.to_string(),
+        projector::application_moved,
+    )
+    .await?;
+    Ok(web::Json(out(row, file)?))
 }
 
 /// Start the corrected version of a returned application: a new draft linked to it, with
@@ -352,11 +295,7 @@ pub async fn revise(
     who: Applicant,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    let (actor, applicant_id, id) = (who.actor(), who.id.clone(), id.to_string());
-    let row = state
-        .db
-        .write(move |c| applications::revise(c, &actor, &applicant_id, &id))
-        .await?;
+    let row = service::revise(&state.db, &who, &id.to_string()).await?;
     Ok(HttpResponse::Created().json(out(row, None)?))
 }
 
@@ -364,13 +303,6 @@ pub async fn revise(
 #[into_params(parameter_in = Query)]
 pub struct ApplicationQuery {
     pub status: Option<Status>,
-}
-
-fn reader_allowed(p: &Principal) -> Result<()> {
-    match p {
-        Principal::Staff(c) => c.require(Permission::ReadApplications),
-        Principal::Applicant(_) => Ok(()),
-    }
 }
 
 /// Applications: an applicant sees their own; staff those in their jurisdiction.
@@ -385,20 +317,11 @@ pub async fn list(
     q: web::Query<ApplicationQuery>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<ApplicationOut>>> {
-    reader_allowed(&who)?;
+    // Before the paging is read: a caller who may not read learns nothing else.
+    service::may_read(&who)?;
     let limit = page.limit()?;
     let after = page.position()?;
-    let status = q.status;
-    let rows = state
-        .db
-        .read(move |c| {
-            let reader = match &who {
-                Principal::Applicant(a) => Reader::Applicant(&a.id),
-                Principal::Staff(s) => Reader::Staff(&s.scope),
-            };
-            applications::list(c, reader, status, after, limit + 1)
-        })
-        .await?;
+    let rows = service::list(&state.db, &who, q.status, after, limit + 1).await?;
     let page = Page::from_rows(rows, limit, |r| r.id.clone(), |r| out(r, None));
     Ok(web::Json(Page {
         items: page.items.into_iter().collect::<Result<_>>()?,
@@ -419,16 +342,8 @@ pub async fn get(
     who: Principal,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApplicationOut>> {
-    reader_allowed(&who)?;
-    let id = id.to_string();
-    let row = state
-        .db
-        .read(move |c| match &who {
-            Principal::Applicant(a) => applications::find_own(c, &a.id, &id),
-            Principal::Staff(s) => applications::find_in_scope(c, &s.scope, &id),
-        })
-        .await?;
-    Ok(web::Json(answer_for(&state, row).await?))
+    let (row, file) = service::get(&state.db, &who, &id.to_string()).await?;
+    Ok(web::Json(out(row, file)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -472,39 +387,23 @@ pub async fn decide(
     body: ApiJson<DecisionBody>,
 ) -> Result<web::Json<ApplicationOut>> {
     let b = body.0;
-    let (actor, role, scope, key, id) = (
-        caller.actor(),
-        caller.role,
-        caller.scope.clone(),
-        state.data_key.clone(),
-        id.to_string(),
-    );
-    let row = state
-        .db
-        .write(move |c| {
-            let cal = calendar::load(c)?;
-            let row = applications::decide(
-                c,
-                &actor,
-                role,
-                &scope,
-                &id,
-                &key,
-                &cal,
-                today(),
-                Decision {
-                    action: b.action,
-                    reason: b.reason.as_deref(),
-                    deficiencies: &b.deficiencies,
-                    correction_workdays: b.correction_workdays,
-                    category: b.category.as_deref(),
-                },
-            )?;
-            crate::deadlines::projector::application_moved(c, &row.id)?;
-            Ok(row)
-        })
-        .await?;
-    Ok(web::Json(answer_for(&state, row).await?))
+    let v = service::Verdict {
+        action: b.action,
+        reason: b.reason,
+        deficiencies: b.deficiencies,
+        correction_workdays: b.correction_workdays,
+        category: b.category,
+    };
+    let (row, file) = service::decide(
+        &state.db,
+        &state.data_key,
+        &caller,
+        &id.to_string(),
+        v,
+        projector::application_moved,
+    )
+    .await?;
+    Ok(web::Json(out(row, file)?))
 }
 
 /// One material of an application: for the applicant and for the officers whose
@@ -532,34 +431,11 @@ pub async fn material(
     path: web::Path<(Uuid, String)>,
     q: web::Query<PhotoQuery>,
 ) -> Result<HttpResponse> {
-    reader_allowed(&who)?;
     let (id, sha) = (path.0.to_string(), path.1.to_ascii_lowercase());
-    Sha256Hex::parse(&sha).map_err(|_| Error::NotFound)?;
     let viewer = match &who {
         Principal::Applicant(_) => Viewer::Applicant,
         Principal::Staff(st) => Viewer::Staff(st.actor()),
     };
-    let (blob, region_path) = state
-        .db
-        .read(move |c| {
-            let row = match &who {
-                Principal::Applicant(a) => applications::find_own(c, &a.id, &id)?,
-                Principal::Staff(st) => applications::find_in_scope(c, &st.scope, &id)?,
-            };
-            let named: Vec<String> = applications::materials(&row)?
-                .into_iter()
-                .map(|m| m.sha256)
-                .collect();
-            crate::photos::uploads::queries::reach_file(
-                c,
-                crate::photos::uploads::queries::Naming::Material {
-                    applicant_id: &row.applicant_id,
-                    region_path: &row.region_path,
-                    named: &named,
-                },
-                &sha,
-            )
-        })
-        .await?;
+    let (blob, region_path) = service::material(&state.db, &who, &id, &sha).await?;
     send(&state, &req, &viewer, blob, &region_path, q.size).await
 }

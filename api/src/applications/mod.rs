@@ -6,3 +6,4 @@ pub mod programs;
 pub mod programs_http;
 pub mod queries;
 pub mod rules;
+pub mod service;

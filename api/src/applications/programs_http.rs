@@ -4,21 +4,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::applications::programs;
-use crate::applications::programs::{NewProgram, Program};
+use crate::applications::programs::Program;
 use crate::applications::rules::ChecklistItem;
+use crate::applications::service;
 use crate::auth::caller::{Require, perm};
-use crate::calendar::queries as calendar;
-use crate::domain::calendar::{Calendar, YearSchedule};
-use crate::domain::validate::Checks;
-use crate::infra::error::{Error, Msg, Result};
+use crate::domain::calendar::YearSchedule;
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
-use crate::infra::idempotency::{answer, create_once};
+use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -76,7 +73,7 @@ pub struct ProgramList {
 #[utoipa::path(tag = "programs", responses((status = 200, body = ProgramList)))]
 #[get("/v1/programs")]
 pub async fn list(state: web::Data<AppState>) -> Result<web::Json<ProgramList>> {
-    let items = state.db.read(programs::list).await?;
+    let items = service::programs(&state.db).await?;
     Ok(web::Json(ProgramList {
         items: items.into_iter().map(out).collect(),
     }))
@@ -88,8 +85,7 @@ pub async fn list(state: web::Data<AppState>) -> Result<web::Json<ProgramList>> 
               (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")))]
 #[get("/v1/programs/{id}")]
 pub async fn get(state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<web::Json<ProgramOut>> {
-    let id = id.to_string();
-    let p = state.db.read(move |c| programs::find(c, &id)).await?;
+    let p = service::program(&state.db, &id.to_string()).await?;
     Ok(web::Json(out(p)))
 }
 
@@ -117,92 +113,20 @@ pub struct NewProgramBody {
     pub fast_track: bool,
 }
 
-const CATEGORIES: &[&str] = &["deep", "relative", "accidental", "any"];
-const AID_KINDS: &[&str] = &[
-    "living",
-    "medical",
-    "education",
-    "housing",
-    "employment",
-    "temporary",
-];
-const ACCEPTS: &[&str] = &["image", "pdf"];
-
-fn check(b: &NewProgramBody) -> Result<()> {
-    let mut c = Checks::default();
-    let msg = |zh: &'static str, en: &'static str| Msg::fixed(zh, en);
-    c.rule(
-        (2..=40).contains(&b.code.len())
-            && b.code.bytes().all(|x| x.is_ascii_lowercase() || x == b'_'),
-        "code",
-        Code::InvalidFormat,
-        msg(
-            "编码为 2 到 40 个小写字母或下划线。",
-            "code is 2 to 40 lowercase letters or '_'.",
-        ),
-    );
-    c.text("name", &b.name, 2, 60);
-    c.text("description", &b.description, 0, 1000);
-    c.rule(
-        CATEGORIES.contains(&b.category.as_str()),
-        "category",
-        Code::InvalidValue,
-        msg(
-            "类别须为 deep、relative、accidental 或 any。",
-            "category is deep, relative, accidental or any.",
-        ),
-    );
-    c.rule(
-        !b.aid_kinds.is_empty() && b.aid_kinds.iter().all(|k| AID_KINDS.contains(&k.as_str())),
-        "aid_kinds",
-        Code::InvalidValue,
-        msg("救助类型无效。", "Unknown aid kind."),
-    );
-    c.rule(
-        (1..=30).contains(&b.notice_workdays),
-        "notice_workdays",
-        Code::OutOfRange,
-        msg(
-            "公示期为 1 到 30 个工作日。",
-            "The notice lasts 1 to 30 working days.",
-        ),
-    );
-    c.rule(
-        !b.checklist.is_empty(),
-        "checklist",
-        Code::Required,
-        msg("须列出材料清单。", "List the materials."),
-    );
-    for (i, item) in b.checklist.iter().enumerate() {
-        c.text(&format!("checklist[{i}].name"), &item.name, 1, 100);
-        c.rule(
-            b.checklist.iter().filter(|x| x.code == item.code).count() == 1,
-            &format!("checklist[{i}].code"),
-            Code::Duplicate,
-            msg("材料编码重复。", "Duplicate material code."),
-        );
-        c.rule(
-            item.required_when
-                .as_ref()
-                .is_none_or(|s| b.situations.contains(s)),
-            &format!("checklist[{i}].required_when"),
-            Code::UnknownSituation,
-            msg(
-                "该情形未在 situations 中列出。",
-                "The situation is not listed in situations.",
-            ),
-        );
-        c.rule(
-            !item.accepts.is_empty() && item.accepts.iter().all(|a| ACCEPTS.contains(&a.as_str())),
-            &format!("checklist[{i}].accepts"),
-            Code::InvalidValue,
-            msg(
-                "accepts 只能是 image 或 pdf。",
-                "accepts is image and/or pdf.",
-            ),
-        );
+impl NewProgramBody {
+    fn input(&self) -> service::ProgramInput {
+        service::ProgramInput {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            category: self.category.clone(),
+            aid_kinds: self.aid_kinds.clone(),
+            situations: self.situations.clone(),
+            checklist: self.checklist.clone(),
+            notice_workdays: self.notice_workdays,
+            fast_track: self.fast_track,
+        }
     }
-    c.finish()
 }
 
 /// Create a program with its checklist (county officers and admins).
@@ -220,35 +144,15 @@ pub async fn create(
     body: ApiJson<NewProgramBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    check(&b)?;
+    let p = b.input();
+    // Checked before the Idempotency-Key is read, as the answer's order has always been.
+    service::check_program(&p)?;
     let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
-    let (actor, path) = (caller.actor(), caller.region_path.clone());
-    create_once(
-        &state.db,
-        &caller.user_id,
-        &req,
-        &fingerprint,
-        move |conn| {
-            let p = programs::create(
-                conn,
-                &actor,
-                &path,
-                NewProgram {
-                    code: &b.code,
-                    name: b.name.trim(),
-                    description: b.description.trim(),
-                    category: &b.category,
-                    aid_kinds: &b.aid_kinds,
-                    checklist: &b.checklist,
-                    situations: &b.situations,
-                    notice_workdays: b.notice_workdays,
-                    fast_track: b.fast_track,
-                },
-            )?;
-            answer(StatusCode::CREATED, &out(p))
-        },
-    )
-    .await
+    let render = |p: &Program| answer(StatusCode::CREATED, &out(p.clone()));
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render)?;
+    service::create_program(&state.db, &caller, p, once)
+        .await?
+        .respond(render)
 }
 
 /// One year's working-day schedule as loaded.
@@ -263,9 +167,8 @@ pub async fn get_year(
     _caller: Require<perm::ReadRegions>,
     year: web::Path<i32>,
 ) -> Result<web::Json<YearSchedule>> {
-    let y = year.into_inner();
     Ok(web::Json(
-        state.db.read(move |c| calendar::year(c, y)).await?,
+        service::calendar_year(&state.db, year.into_inner()).await?,
     ))
 }
 
@@ -283,28 +186,7 @@ pub async fn put_year(
     year: web::Path<i32>,
     body: ApiJson<YearSchedule>,
 ) -> Result<web::Json<YearSchedule>> {
-    let s = body.0;
-    if s.year != *year {
-        return Err(Error::validation(
-            "year",
-            Code::Mismatch,
-            Msg::fixed("年份与路径不一致。", "The year differs from the path's."),
-        ));
-    }
-    Calendar::default().load(&s).map_err(|e| {
-        Error::validation(
-            "holidays",
-            Code::Inconsistent,
-            Msg::new(
-                format!("日程有误：{e:?}"),
-                format!("The schedule is inconsistent: {e:?}"),
-            ),
-        )
-    })?;
-    let (actor, path, saved) = (caller.actor(), caller.region_path.clone(), s.clone());
-    state
-        .db
-        .write(move |c| calendar::save(c, &actor, &path, &saved))
-        .await?;
-    Ok(web::Json(s))
+    Ok(web::Json(
+        service::save_calendar(&state.db, &caller, *year, body.0).await?,
+    ))
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::log as audit;
 use crate::audit::log::{EntryRow, Filter};
+use crate::audit::service;
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::Result;
 use crate::infra::http::page::{Page, PageParams};
@@ -94,11 +94,7 @@ pub async fn list(
         until: q.until.map(|t| t.naive_utc()),
         before_id: page.position()?,
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| audit::list(c, &scope, &f, limit + 1))
-        .await?;
+    let rows = service::entries(&state.db, &caller, f, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

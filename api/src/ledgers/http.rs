@@ -7,23 +7,15 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
-use bangfu_sync::Code;
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::log as audit;
-use crate::audit::log::{Action, Event};
-use crate::auth::caller::{Caller, Require, perm};
-use crate::domain::access::Scope;
-use crate::domain::role::Permission;
-use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::auth::caller::{Require, perm};
+use crate::infra::error::Result;
 use crate::infra::http::page::Page;
-use crate::ledgers;
-use crate::ledgers::export::{Format, Job, stream};
-use crate::ledgers::{Kind, LEDGERS, Ledger, Period, Selection};
-use crate::regions::queries as regions;
+use crate::ledgers::export::Format;
+use crate::ledgers::service::{self, Exported};
+use crate::ledgers::{Kind, LEDGERS, Ledger};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -145,80 +137,14 @@ pub struct FilterQuery {
     pub unmask: bool,
 }
 
-/// The checked filters of an export.
-struct Filters {
-    region_id: Option<String>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    unmask: bool,
-}
-
-fn invalid(field: &str, code: Code, zh: String, en: String) -> FieldError {
-    FieldError::new(field, code, Msg::new(zh, en))
-}
-
-fn filters(errors: &mut Vec<FieldError>, q: &FilterQuery) -> Filters {
-    let (region_id, from, to) = (q.region_id.as_deref(), q.from.as_deref(), q.to.as_deref());
-    if region_id.is_some_and(|r| uuid::Uuid::parse_str(r).is_err()) {
-        errors.push(invalid(
-            "region_id",
-            Code::InvalidFormat,
-            "region_id 须为区域 id（UUID）。".into(),
-            "region_id is a region id (a UUID).".into(),
-        ));
-    }
-    let mut day = |field: &str, v: Option<&str>| {
-        let v = v?;
-        let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
-        if d.is_none() {
-            errors.push(invalid(
-                field,
-                Code::InvalidFormat,
-                format!("{field} 须为日期 YYYY-MM-DD。"),
-                format!("{field} is a date, YYYY-MM-DD."),
-            ));
+impl FilterQuery {
+    fn filter(&self) -> service::Filter {
+        service::Filter {
+            region_id: self.region_id.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            unmask: self.unmask,
         }
-        d
-    };
-    let (from, to) = (day("from", from), day("to", to));
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        errors.push(invalid(
-            "to",
-            Code::OutOfRange,
-            "to 不能早于 from。".into(),
-            "to is not before from.".into(),
-        ));
-    }
-    Filters {
-        region_id: region_id.map(str::to_owned),
-        from,
-        to,
-        unmask: q.unmask,
-    }
-}
-
-fn format_of(errors: &mut Vec<FieldError>, f: Option<&str>) -> Format {
-    match f {
-        None => Format::Xlsx,
-        Some(s) => Format::parse(s).unwrap_or_else(|| {
-            errors.push(invalid(
-                "format",
-                Code::InvalidValue,
-                format!("不支持的格式“{s}”：可选 xlsx 或 csv。"),
-                format!("Unsupported format {s:?}: use xlsx or csv."),
-            ));
-            Format::Xlsx
-        }),
-    }
-}
-
-fn finish(errors: Vec<FieldError>) -> Result<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Validation(errors))
     }
 }
 
@@ -248,12 +174,16 @@ pub async fn export(
     format: web::Query<FormatQuery>,
     q: web::Query<FilterQuery>,
 ) -> Result<HttpResponse> {
-    let ledger = ledgers::find(&ledger).ok_or(Error::NotFound)?;
-    let mut errors = Vec::new();
-    let format = format_of(&mut errors, format.format.as_deref());
-    let f = filters(&mut errors, &q);
-    finish(errors)?;
-    start(&state, &caller, vec![ledger], format, f).await
+    let (exported, body) = service::export(
+        &state.db,
+        &state.data_key,
+        &caller,
+        &ledger,
+        format.format.as_deref(),
+        q.filter(),
+    )
+    .await?;
+    Ok(respond(exported, body))
 }
 
 /// Export several ledgers as the sheets of one XLSX workbook, streamed.
@@ -278,117 +208,27 @@ pub async fn workbook(
     sheets: web::Query<SheetsQuery>,
     q: web::Query<FilterQuery>,
 ) -> Result<HttpResponse> {
-    let mut errors = Vec::new();
-    let mut chosen: Vec<&'static Ledger> = Vec::new();
-    for name in sheets
-        .ledgers
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-    {
-        match ledgers::find(name) {
-            _ if name.is_empty() => {}
-            Some(l) if !chosen.iter().any(|c| c.name == l.name) => chosen.push(l),
-            Some(_) => {}
-            None => errors.push(invalid(
-                "ledgers",
-                Code::InvalidValue,
-                format!("没有名为“{name}”的台账。"),
-                format!("There is no ledger named {name:?}."),
-            )),
-        }
-    }
-    if chosen.is_empty() {
-        chosen = LEDGERS.to_vec();
-    }
-    let f = filters(&mut errors, &q);
-    finish(errors)?;
-    start(&state, &caller, chosen, Format::Xlsx, f).await
+    let (exported, body) = service::workbook(
+        &state.db,
+        &state.data_key,
+        &caller,
+        sheets.ledgers.as_deref(),
+        q.filter(),
+    )
+    .await?;
+    Ok(respond(exported, body))
 }
 
-/// Finds the region, records the export (and the unmasking) in the audit log, and starts
-/// the stream.
-async fn start(
-    state: &AppState,
-    caller: &Caller,
-    chosen: Vec<&'static Ledger>,
-    format: Format,
-    f: Filters,
-) -> Result<HttpResponse> {
-    if f.unmask {
-        caller.require(Permission::UnmaskPersonalData)?;
-    }
-    let (scope, actor, own_region) = (
-        caller.scope.clone(),
-        caller.actor(),
-        caller.region_id.clone(),
-    );
-    let names: Vec<&'static str> = chosen.iter().map(|l| l.name).collect();
-    let entity_id = match chosen.as_slice() {
-        [one] => one.name,
-        _ => "workbook",
-    };
-    let personal: Vec<String> = chosen
-        .iter()
-        .flat_map(|l| {
-            l.columns
-                .iter()
-                .filter(|c| c.personal)
-                .map(move |c| format!("{}.{}", l.name, c.key))
-        })
-        .collect();
-    let (asked, from, to, unmask) = (f.region_id.clone(), f.from, f.to, f.unmask);
-    let region = state
-        .db
-        .write(move |c| {
-            let region = match &asked {
-                Some(id) => regions::find(c, Some(&scope), id)?,
-                None => regions::find(c, None, &own_region)?,
-            };
-            // `region_id` as asked: null for the whole scope.
-            let changes = json!({
-                "ledgers": names, "format": format.as_str(), "region_id": asked,
-                "from": from, "to": to, "unmasked": unmask,
-            });
-            audit::record(
-                c,
-                &actor,
-                Event {
-                    action: Action::Export,
-                    entity: "ledger",
-                    entity_id,
-                    region_path: &region.path,
-                    changes,
-                    reason: None,
-                },
-            )?;
-            if unmask {
-                audit::record(
-                    c,
-                    &actor,
-                    Event {
-                        action: Action::Unmask,
-                        entity: "ledger",
-                        entity_id,
-                        region_path: &region.path,
-                        changes: json!({ "unmasked": personal }),
-                        reason: None,
-                    },
-                )?;
-            }
-            Ok(region)
-        })
-        .await?;
-    let selection = Selection {
-        scope: match &f.region_id {
-            // Inside the scope (checked above): its subtree is what the caller may see there.
-            Some(_) => Scope::new(vec![region.path.clone()]),
-            None => caller.scope.clone(),
-        },
-        period: Period::of_days(f.from, f.to),
-        reveal: f.unmask.then(|| state.data_key.clone()),
-    };
+/// The export's answer: its file name, its headers, and the stream.
+fn respond(
+    exported: Exported,
+    body: impl futures_util::Stream<Item = std::io::Result<web::Bytes>> + 'static,
+) -> HttpResponse {
+    let Exported {
+        ledgers: chosen,
+        format,
+        region,
+    } = exported;
     let today = crate::infra::clock::today();
     let ext = format.as_str();
     let (name, ascii) = match chosen.as_slice() {
@@ -401,14 +241,6 @@ async fn start(
             format!("ledgers-{}-{today}.{ext}", region.code),
         ),
     };
-    let body = stream(
-        state.db.clone(),
-        Job {
-            ledgers: chosen,
-            format,
-            selection,
-        },
-    );
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CONTENT_TYPE, format.content_type()))
         .insert_header((header::CONTENT_DISPOSITION, disposition(&name, &ascii)))
@@ -419,7 +251,7 @@ async fn start(
         // Already compressed inside.
         res.insert_header((header::CONTENT_ENCODING, "identity"));
     }
-    Ok(res.streaming(body))
+    res.streaming(body)
 }
 
 /// `Content-Disposition: attachment` with a plain ASCII `filename` for old clients and the
@@ -465,35 +297,5 @@ mod tests {
             d,
             "attachment; filename=\"abcd.xlsx\"; filename*=UTF-8''abcd%20e.xlsx"
         );
-    }
-
-    #[test]
-    fn filters_list_every_problem_at_once() {
-        let q = |region: Option<&str>, from: &str, to: &str| FilterQuery {
-            region_id: region.map(str::to_owned),
-            from: Some(from.to_owned()),
-            to: Some(to.to_owned()),
-            unmask: false,
-        };
-        let mut errors = Vec::new();
-        let _ = format_of(&mut errors, Some("pdf"));
-        let _ = filters(&mut errors, &q(Some("nope"), "2026-02-30", "2026-01-01"));
-        let fields: Vec<_> = errors
-            .iter()
-            .map(|e| (e.field.as_str(), e.code.as_str()))
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                ("format", "invalid_value"),
-                ("region_id", "invalid_format"),
-                ("from", "invalid_format"),
-            ]
-        );
-        let mut errors = Vec::new();
-        let f = filters(&mut errors, &q(None, "2026-02-01", "2026-01-01"));
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].field, "to");
-        assert!(f.from.is_some());
     }
 }

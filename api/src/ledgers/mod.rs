@@ -16,6 +16,7 @@ pub mod csv;
 pub mod export;
 pub mod http;
 pub mod lookup;
+pub mod service;
 pub mod xlsx;
 
 mod dropout;

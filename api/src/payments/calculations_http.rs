@@ -3,20 +3,16 @@
 //! explained line by line with the rule and the figures used.
 
 use actix_web::{post, web};
-use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::domain::money;
-use crate::domain::validate::Checks;
-use crate::infra::error::{Error, Msg, Result};
+use crate::infra::error::Result;
 use crate::infra::http::json::ApiJson;
-use crate::payments::aid::{AidKind, Approval, PaidThisYear, Proposal, Violation};
-use crate::payments::classification::{AssessError, Category, Finances, Line};
-use crate::payments::{aid, classification};
-use crate::regions::queries as regions;
+use crate::payments::aid::{AidKind, Approval, Proposal, Violation};
+use crate::payments::classification::{Category, Finances, Line};
+use crate::payments::service;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -48,35 +44,12 @@ pub struct FinancesBody {
 }
 
 impl FinancesBody {
-    /// Every amount within range (see `domain::money`), each error naming its field.
-    fn check(&self, c: &mut Checks, prefix: &str) {
-        for (name, fen) in [
-            ("annual_income_fen", self.annual_income_fen),
-            ("illness_fen", self.illness_fen),
-            ("disability_fen", self.disability_fen),
-            ("schooling_fen", self.schooling_fen),
-            ("employment_costs_fen", self.employment_costs_fen),
-            ("hardship_costs_fen", self.hardship_costs_fen),
-        ] {
-            money::check(c, &format!("{prefix}{name}"), fen, false);
+    fn household(&self) -> service::HouseholdFinances {
+        service::HouseholdFinances {
+            region_id: self.region_id.to_string(),
+            finances: self.finances(),
+            city_accidental_threshold_fen: self.city_accidental_threshold_fen,
         }
-        if let Some(t) = self.city_accidental_threshold_fen {
-            money::check(
-                c,
-                &format!("{prefix}city_accidental_threshold_fen"),
-                t,
-                false,
-            );
-        }
-        c.rule(
-            (1..=100).contains(&self.members),
-            &format!("{prefix}members"),
-            Code::OutOfRange,
-            Msg::fixed(
-                "家庭人口须在 1 到 100 人之间。",
-                "A household has 1 to 100 members.",
-            ),
-        );
     }
 
     fn finances(&self) -> Finances {
@@ -103,50 +76,6 @@ pub struct AssessmentOut {
     pub lines: Vec<Line>,
 }
 
-fn assess_error(e: AssessError) -> Error {
-    let (field, text) = match e {
-        AssessError::NoMembers => (
-            "members",
-            Msg::fixed(
-                "家庭人口须至少 1 人。",
-                "A household has at least one member.",
-            ),
-        ),
-        AssessError::NegativeAmount => (
-            "annual_income_fen",
-            Msg::fixed("金额不能为负数。", "Amounts cannot be negative."),
-        ),
-        AssessError::NoDibao => (
-            "region_id",
-            Msg::fixed(
-                "该区域尚未设定低保标准。",
-                "No dibao standard is set for this region.",
-            ),
-        ),
-        AssessError::ThresholdOutOfBand => (
-            "city_accidental_threshold_fen",
-            Msg::fixed(
-                "市级意外致困标准须在 3 万元上下 20% 以内。",
-                "The city threshold must lie within 30,000 yuan ± 20 %.",
-            ),
-        ),
-    };
-    Error::validation(field, Code::InvalidValue, text)
-}
-
-async fn dibao_of(
-    state: &AppState,
-    scope: crate::domain::access::Scope,
-    region: Uuid,
-) -> Result<i64> {
-    let id = region.to_string();
-    let view = state
-        .db
-        .read(move |c| regions::find_view(c, &scope, &id))
-        .await?;
-    Ok(view.effective_dibao_fen.unwrap_or(0))
-}
-
 /// Classify a household (deep, relative or accidental difficulty) from its finances and
 /// its region's dibao standard. Stores nothing.
 #[utoipa::path(tag = "calculations", security(("bearer" = [])), request_body = FinancesBody,
@@ -160,13 +89,7 @@ pub async fn assess(
     caller: Require<perm::ReadRegions>,
     body: ApiJson<FinancesBody>,
 ) -> Result<web::Json<AssessmentOut>> {
-    let b = body.0;
-    let mut c = Checks::default();
-    b.check(&mut c, "");
-    c.finish()?;
-    let dibao = dibao_of(&state, caller.scope.clone(), b.region_id).await?;
-    let a = classification::assess(&b.finances(), dibao, b.city_accidental_threshold_fen)
-        .map_err(assess_error)?;
+    let (a, dibao) = service::assess(&state.db, &caller, body.0.household()).await?;
     Ok(web::Json(AssessmentOut {
         categories: a.categories,
         per_capita_monthly_fen: a.per_capita_monthly_fen,
@@ -232,51 +155,22 @@ pub async fn aid_check(
     body: ApiJson<AidCheckBody>,
 ) -> Result<web::Json<AidCheckOut>> {
     let b = body.0;
-    let mut c = Checks::default();
-    b.household.check(&mut c, "household.");
-    money::check(&mut c, "amount_fen", b.amount_fen, false);
-    money::check(&mut c, "out_of_pocket_fen", b.out_of_pocket_fen, false);
-    for (i, p) in b.paid_this_year.iter().enumerate() {
-        money::check(
-            &mut c,
-            &format!("paid_this_year[{i}].amount_fen"),
-            p.amount_fen,
-            false,
-        );
-    }
-    c.rule(
-        b.students <= 20,
-        "students",
-        Code::OutOfRange,
-        Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
-    );
-    c.finish()?;
-    let dibao = dibao_of(&state, caller.scope.clone(), b.household.region_id).await?;
-    if dibao <= 0 {
-        return Err(assess_error(AssessError::NoDibao));
-    }
-    let finances = b.household.finances();
-    let paid = PaidThisYear {
-        payments: b
+    let check = service::AidCheck {
+        household: b.household.household(),
+        proposal: Proposal {
+            category: b.category,
+            kind: b.kind,
+            amount_fen: b.amount_fen,
+            out_of_pocket_fen: b.out_of_pocket_fen,
+            students: b.students,
+        },
+        paid_this_year: b
             .paid_this_year
             .iter()
             .map(|p| (p.kind, p.amount_fen))
             .collect(),
     };
-    let proposal = Proposal {
-        category: b.category,
-        kind: b.kind,
-        amount_fen: b.amount_fen,
-        out_of_pocket_fen: b.out_of_pocket_fen,
-        students: b.students,
-    };
-    let out = match aid::check(
-        &proposal,
-        dibao,
-        &paid,
-        b.household.hardship_costs_fen,
-        Some((&finances, dibao)),
-    ) {
+    let out = match service::check_aid(&state.db, &caller, check).await? {
         Ok(d) => AidCheckOut {
             allowed: true,
             approval: Some(d.approval),

@@ -2,26 +2,21 @@
 //! process and return to difficulty.
 
 use actix_web::{HttpResponse, get, post, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::calendar::queries as calendar;
-use crate::domain::money;
-use crate::domain::validate::Checks;
-use crate::infra::clock::today;
-use crate::infra::error::{Error, Msg, Result};
+use crate::infra::error::Result;
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::utc;
 use crate::payments::aid::{AidKind, Approval};
 use crate::payments::case_files::FileRow;
 use crate::payments::classification::Line;
-use crate::payments::disbursements::{DisbursementRow, NewPayment};
+use crate::payments::disbursements::DisbursementRow;
 use crate::payments::exit::{ExitStep, FileStatus};
-use crate::payments::{case_files, disbursements, exit};
+use crate::payments::service;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,38 +97,16 @@ pub async fn pay(
     body: ApiJson<PaymentBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut c = Checks::default();
-    money::check(&mut c, "amount_fen", b.amount_fen, false);
-    money::check(&mut c, "out_of_pocket_fen", b.out_of_pocket_fen, false);
-    money::check(&mut c, "hardship_costs_fen", b.hardship_costs_fen, false);
-    c.rule(
-        b.students <= 20,
-        "students",
-        Code::OutOfRange,
-        Msg::fixed("学生人数最多 20 人。", "At most 20 students."),
-    );
-    c.finish()?;
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
-    let (row, decision) = state
-        .db
-        .write(move |c| {
-            disbursements::pay(
-                c,
-                &actor,
-                &scope,
-                &id,
-                NewPayment {
-                    kind: b.kind,
-                    amount_fen: b.amount_fen,
-                    period: &b.period,
-                    out_of_pocket_fen: b.out_of_pocket_fen,
-                    students: b.students,
-                    hardship_costs_fen: b.hardship_costs_fen,
-                    note: b.note.as_deref(),
-                },
-            )
-        })
-        .await?;
+    let p = service::Payment {
+        kind: b.kind,
+        amount_fen: b.amount_fen,
+        period: b.period,
+        out_of_pocket_fen: b.out_of_pocket_fen,
+        students: b.students,
+        hardship_costs_fen: b.hardship_costs_fen,
+        note: b.note,
+    };
+    let (row, decision) = service::pay(&state.db, &caller, &id.to_string(), p).await?;
     Ok(HttpResponse::Created().json(PaymentOut {
         disbursement: out(row),
         approval: decision.approval,
@@ -159,11 +132,7 @@ pub async fn list(
     caller: Require<perm::ReadApplications>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DisbursementList>> {
-    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
-    let rows = state
-        .db
-        .read(move |c| disbursements::list(c, &scope, &grants, &id))
-        .await?;
+    let rows = service::payments(&state.db, &caller, &id.to_string()).await?;
     Ok(web::Json(DisbursementList {
         items: rows.into_iter().map(out).collect(),
     }))
@@ -214,11 +183,7 @@ pub async fn get(
     caller: Require<perm::ReadApplications>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<CaseFileOut>> {
-    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
-    let f = state
-        .db
-        .read(move |c| case_files::find_reading(c, &scope, &grants, &id))
-        .await?;
+    let f = service::file(&state.db, &caller, &id.to_string()).await?;
     Ok(web::Json(file_out(f)?))
 }
 
@@ -247,16 +212,14 @@ pub async fn record_income(
     body: ApiJson<IncomeBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut checks = Checks::default();
-    money::check(&mut checks, "per_capita_fen", b.per_capita_fen, true);
-    checks.finish()?;
-    let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_string());
-    state
-        .db
-        .write(move |c| {
-            case_files::record_income(c, &actor, &scope, &id, &b.month, b.per_capita_fen)
-        })
-        .await?;
+    service::record_income(
+        &state.db,
+        &caller,
+        &id.to_string(),
+        &b.month,
+        b.per_capita_fen,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -292,24 +255,8 @@ pub async fn exit_candidates(
     caller: Require<perm::ReadApplications>,
     q: web::Query<CandidatesQuery>,
 ) -> Result<web::Json<ExitCandidates>> {
-    let through = match &q.through {
-        Some(m) => exit::parse_month(m).ok_or_else(|| {
-            Error::validation(
-                "through",
-                Code::InvalidFormat,
-                Msg::fixed("月份格式为 YYYY-MM。", "through is YYYY-MM."),
-            )
-        })?,
-        None => {
-            let t = today();
-            exit::parse_month(&t.format("%Y-%m").to_string()).unwrap_or(t) - chrono::Months::new(1)
-        }
-    };
-    let scope = caller.scope.clone();
-    let found = state
-        .db
-        .read(move |c| case_files::exit_candidates(c, &scope, through))
-        .await?;
+    let (through, found) =
+        service::exit_candidates(&state.db, &caller, q.through.as_deref()).await?;
     Ok(web::Json(ExitCandidates {
         through: through.format("%Y-%m").to_string(),
         items: found
@@ -350,28 +297,6 @@ pub async fn exit_step(
     body: ApiJson<ExitBody>,
 ) -> Result<web::Json<CaseFileOut>> {
     let b = body.0;
-    let (actor, role, scope, id) = (
-        caller.actor(),
-        caller.role,
-        caller.scope.clone(),
-        id.to_string(),
-    );
-    let f = state
-        .db
-        .write(move |c| {
-            let cal = calendar::load(c)?;
-            case_files::exit_step(
-                c,
-                &actor,
-                role,
-                &scope,
-                &id,
-                b.step,
-                Some(&b.reason),
-                &cal,
-                today(),
-            )
-        })
-        .await?;
+    let f = service::exit_step(&state.db, &caller, &id.to_string(), b.step, &b.reason).await?;
     Ok(web::Json(file_out(f)?))
 }

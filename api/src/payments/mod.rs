@@ -8,3 +8,4 @@ pub mod classification;
 pub mod disbursements;
 pub mod exit;
 pub mod http;
+pub mod service;

@@ -1,0 +1,505 @@
+//! Applications' use cases: the applicant's sign-in, drafts, submission and revision, the
+//! officers' decisions, reading applications and their materials, and the programs and
+//! working-day calendar they follow. One function each, owning its transaction, taking
+//! who calls and typed input, checking it, and answering typed rows or the one error.
+
+use bangfu_sync::Code;
+use chrono::Utc;
+
+use crate::applications::programs::{self, NewProgram, Program};
+use crate::applications::queries::{
+    self as applications, ApplicationRow, Decision, Draft, FormInput, Material, Reader,
+};
+use crate::applications::rules::{Action, ChecklistItem, Deficiency, Status};
+use crate::auth::applicant::{
+    self, APPLICANT_TOKEN_SECS, Applicant, Channel, Principal, WechatIdentity,
+};
+use crate::auth::tokens::{APPLICANT_AUDIENCE, Keys};
+use crate::calendar::queries as calendar;
+use crate::domain::calendar::{Calendar, YearSchedule};
+use crate::domain::caller::Caller;
+use crate::domain::role::Permission;
+use crate::domain::validate::Checks;
+use crate::infra::clock::today;
+use crate::infra::db::{Db, DbConn, new_id};
+use crate::infra::error::{Error, Msg, Result};
+use crate::infra::idempotency::{self, Made, Once};
+use crate::infra::sealing::DataKey;
+use crate::photos::Sha256Hex;
+use crate::photos::uploads::queries::{self as uploads, BlobRow, Naming};
+
+/// What follows an application's every move, in the move's transaction: the deadlines
+/// projector (`deadlines::projector::application_moved`). It is handed in by the wiring
+/// above, since deadlines reads the applications' rules and a call from here would close a
+/// circle.
+pub type Moved = fn(&mut DbConn, &str) -> Result<()>;
+
+/// An application as answered: its row, and once approved its case file and registry
+/// household (`(file_id, household_id)`).
+pub type Filed = (ApplicationRow, Option<(String, String)>);
+
+/// A WeChat login code as given, trimmed; refused unless 1 to 128 characters.
+pub fn login_code(code: &str) -> Result<String> {
+    let code = code.trim().to_owned();
+    if code.is_empty() || code.len() > 128 {
+        return Err(Error::validation(
+            "code",
+            Code::InvalidFormat,
+            Msg::fixed("登录凭证无效。", "Invalid login code."),
+        ));
+    }
+    Ok(code)
+}
+
+/// An applicant's token, and whose it is.
+#[derive(Debug, Clone)]
+pub struct ApplicantToken {
+    pub access_token: String,
+    pub applicant_id: String,
+    /// Seconds it lasts.
+    pub expires_in: i64,
+}
+
+/// Signs in the person WeChat named: the first sign-in creates the applicant, and the
+/// unionid makes the same person one applicant on both channels. The token is an
+/// applicant's, valid for the application endpoints only.
+pub async fn sign_in(
+    db: &Db,
+    keys: &Keys,
+    channel: Channel,
+    who: WechatIdentity,
+) -> Result<ApplicantToken> {
+    let id = db
+        .write(move |c| applicant::find_or_create(c, channel, &who))
+        .await?;
+    let now = Utc::now().timestamp();
+    let token = keys.issue_for(
+        APPLICANT_AUDIENCE,
+        &id,
+        &new_id(),
+        now,
+        APPLICANT_TOKEN_SECS,
+    )?;
+    Ok(ApplicantToken {
+        access_token: token,
+        applicant_id: id,
+        expires_in: APPLICANT_TOKEN_SECS,
+    })
+}
+
+/// A draft's content, as the applicant gives it.
+#[derive(Debug, Clone)]
+pub struct DraftInput {
+    pub program_id: String,
+    /// The village the household lives in.
+    pub region_id: String,
+    pub form: FormInput,
+    pub materials: Vec<Material>,
+}
+
+/// Starts an application (a draft). One applicant has one application in progress per
+/// program: another is refused with 409 naming it (R-APP-2).
+pub async fn start(
+    db: &Db,
+    key: &DataKey,
+    who: &Applicant,
+    d: DraftInput,
+    once: Once<ApplicationRow>,
+) -> Result<Made<ApplicationRow>> {
+    let (actor, key, applicant_id) = (who.actor(), key.clone(), who.id.clone());
+    idempotency::run(db, once, move |conn| {
+        applications::create_draft(
+            conn,
+            &actor,
+            &applicant_id,
+            &key,
+            Draft {
+                program_id: &d.program_id,
+                region_id: &d.region_id,
+                form: &d.form,
+                materials: &d.materials,
+            },
+        )
+    })
+    .await
+}
+
+/// Replaces a draft's content (409 once it is no longer a draft).
+pub async fn update(
+    db: &Db,
+    key: &DataKey,
+    who: &Applicant,
+    id: &str,
+    d: DraftInput,
+) -> Result<ApplicationRow> {
+    let (actor, key, applicant_id, id) = (who.actor(), key.clone(), who.id.clone(), id.to_owned());
+    db.write(move |c| {
+        applications::update_draft(
+            c,
+            &actor,
+            &applicant_id,
+            &id,
+            &key,
+            Draft {
+                program_id: &d.program_id,
+                region_id: &d.region_id,
+                form: &d.form,
+                materials: &d.materials,
+            },
+        )
+    })
+    .await
+}
+
+/// The case file an application opened, if any, read after its change.
+async fn filed(db: &Db, row: ApplicationRow) -> Result<Filed> {
+    let id = row.id.clone();
+    let file = db.read(move |c| applications::file_of(c, &id)).await?;
+    Ok((row, file))
+}
+
+/// Submits, once: checked completely at once, every deficiency in one answer (R-APP-3);
+/// submitting again changes nothing. `moved` follows it (its deadlines), in the same
+/// transaction.
+pub async fn submit(
+    db: &Db,
+    key: &DataKey,
+    who: &Applicant,
+    id: &str,
+    moved: Moved,
+) -> Result<Filed> {
+    let (actor, key, applicant_id, id) = (who.actor(), key.clone(), who.id.clone(), id.to_owned());
+    let row = db
+        .write(move |c| {
+            let cal = calendar::load(c)?;
+            let row = applications::submit(c, &actor, &applicant_id, &id, &key, &cal, today())?;
+            moved(c, &row.id)?;
+            Ok(row)
+        })
+        .await?;
+    filed(db, row).await
+}
+
+/// Starts the corrected version of a returned application: a new draft linked to it, with
+/// the form and materials copied and the deficiencies to fix.
+pub async fn revise(db: &Db, who: &Applicant, id: &str) -> Result<ApplicationRow> {
+    let (actor, applicant_id, id) = (who.actor(), who.id.clone(), id.to_owned());
+    db.write(move |c| applications::revise(c, &actor, &applicant_id, &id))
+        .await
+}
+
+/// Whether `who` may read applications: an applicant their own, staff with the permission.
+pub fn may_read(who: &Principal) -> Result<()> {
+    match who {
+        Principal::Staff(c) => c.require(Permission::ReadApplications),
+        Principal::Applicant(_) => Ok(()),
+    }
+}
+
+/// Applications: an applicant's own, or those in a staff caller's scope; by id after
+/// `after`, `limit` at most.
+pub async fn list(
+    db: &Db,
+    who: &Principal,
+    status: Option<Status>,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>> {
+    may_read(who)?;
+    let who = who.clone();
+    db.read(move |c| {
+        let reader = match &who {
+            Principal::Applicant(a) => Reader::Applicant(&a.id),
+            Principal::Staff(s) => Reader::Staff(&s.scope),
+        };
+        applications::list(c, reader, status, after, limit)
+    })
+    .await
+}
+
+/// One application with what it opened (R-APP-4): the applicant's own, or in a staff
+/// caller's scope.
+pub async fn get(db: &Db, who: &Principal, id: &str) -> Result<Filed> {
+    may_read(who)?;
+    let (who, id) = (who.clone(), id.to_owned());
+    let row = db
+        .read(move |c| match &who {
+            Principal::Applicant(a) => applications::find_own(c, &a.id, &id),
+            Principal::Staff(s) => applications::find_in_scope(c, &s.scope, &id),
+        })
+        .await?;
+    filed(db, row).await
+}
+
+/// A decision on an application, as an officer gives it.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub action: Action,
+    pub reason: Option<String>,
+    pub deficiencies: Vec<Deficiency>,
+    pub correction_workdays: Option<u32>,
+    pub category: Option<String>,
+}
+
+/// Decides on an application at the caller's level along the entry process (R-APP-4):
+/// illegal moves 409 `illegal_transition`, another level's step 403 `not_your_step`,
+/// approval before the notice ends 409 `notice_not_over`; approval opens the case file.
+/// `moved` follows it (its deadlines), in the same transaction.
+pub async fn decide(
+    db: &Db,
+    key: &DataKey,
+    caller: &Caller,
+    id: &str,
+    v: Verdict,
+    moved: Moved,
+) -> Result<Filed> {
+    let (actor, role, scope, key, id) = (
+        caller.actor(),
+        caller.role,
+        caller.scope.clone(),
+        key.clone(),
+        id.to_owned(),
+    );
+    let row = db
+        .write(move |c| {
+            let cal = calendar::load(c)?;
+            let row = applications::decide(
+                c,
+                &actor,
+                role,
+                &scope,
+                &id,
+                &key,
+                &cal,
+                today(),
+                Decision {
+                    action: v.action,
+                    reason: v.reason.as_deref(),
+                    deficiencies: &v.deficiencies,
+                    correction_workdays: v.correction_workdays,
+                    category: v.category.as_deref(),
+                },
+            )?;
+            moved(c, &row.id)?;
+            Ok(row)
+        })
+        .await?;
+    filed(db, row).await
+}
+
+/// One material of an application, by its SHA-256 (lowercase hex; anything else 404): for
+/// its applicant and for staff whose scope holds the application, and only a file the
+/// application names *and* its applicant uploaded. Answers the file and the region path
+/// it is kept under.
+pub async fn material(
+    db: &Db,
+    who: &Principal,
+    id: &str,
+    sha256: &str,
+) -> Result<(BlobRow, String)> {
+    may_read(who)?;
+    Sha256Hex::parse(sha256).map_err(|_| Error::NotFound)?;
+    let (who, id, sha) = (who.clone(), id.to_owned(), sha256.to_owned());
+    db.read(move |c| {
+        let row = match &who {
+            Principal::Applicant(a) => applications::find_own(c, &a.id, &id)?,
+            Principal::Staff(st) => applications::find_in_scope(c, &st.scope, &id)?,
+        };
+        let named: Vec<String> = applications::materials(&row)?
+            .into_iter()
+            .map(|m| m.sha256)
+            .collect();
+        uploads::reach_file(
+            c,
+            Naming::Material {
+                applicant_id: &row.applicant_id,
+                region_path: &row.region_path,
+                named: &named,
+            },
+            &sha,
+        )
+    })
+    .await
+}
+
+/// Every active program with its checklist.
+pub async fn programs(db: &Db) -> Result<Vec<Program>> {
+    db.read(programs::list).await
+}
+
+/// One program with its checklist.
+pub async fn program(db: &Db, id: &str) -> Result<Program> {
+    let id = id.to_owned();
+    db.read(move |c| programs::find(c, &id)).await
+}
+
+/// A program to create, as given.
+#[derive(Debug, Clone)]
+pub struct ProgramInput {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub aid_kinds: Vec<String>,
+    pub situations: Vec<String>,
+    pub checklist: Vec<ChecklistItem>,
+    pub notice_workdays: i32,
+    pub fast_track: bool,
+}
+
+const CATEGORIES: &[&str] = &["deep", "relative", "accidental", "any"];
+const AID_KINDS: &[&str] = &[
+    "living",
+    "medical",
+    "education",
+    "housing",
+    "employment",
+    "temporary",
+];
+const ACCEPTS: &[&str] = &["image", "pdf"];
+
+/// A program's every deficiency in one answer (R-APP-1): its code, name, category, aid
+/// kinds, notice period and checklist (unique codes, known situations, image or pdf).
+pub fn check_program(b: &ProgramInput) -> Result<()> {
+    let mut c = Checks::default();
+    let msg = |zh: &'static str, en: &'static str| Msg::fixed(zh, en);
+    c.rule(
+        (2..=40).contains(&b.code.len())
+            && b.code.bytes().all(|x| x.is_ascii_lowercase() || x == b'_'),
+        "code",
+        Code::InvalidFormat,
+        msg(
+            "编码为 2 到 40 个小写字母或下划线。",
+            "code is 2 to 40 lowercase letters or '_'.",
+        ),
+    );
+    c.text("name", &b.name, 2, 60);
+    c.text("description", &b.description, 0, 1000);
+    c.rule(
+        CATEGORIES.contains(&b.category.as_str()),
+        "category",
+        Code::InvalidValue,
+        msg(
+            "类别须为 deep、relative、accidental 或 any。",
+            "category is deep, relative, accidental or any.",
+        ),
+    );
+    c.rule(
+        !b.aid_kinds.is_empty() && b.aid_kinds.iter().all(|k| AID_KINDS.contains(&k.as_str())),
+        "aid_kinds",
+        Code::InvalidValue,
+        msg("救助类型无效。", "Unknown aid kind."),
+    );
+    c.rule(
+        (1..=30).contains(&b.notice_workdays),
+        "notice_workdays",
+        Code::OutOfRange,
+        msg(
+            "公示期为 1 到 30 个工作日。",
+            "The notice lasts 1 to 30 working days.",
+        ),
+    );
+    c.rule(
+        !b.checklist.is_empty(),
+        "checklist",
+        Code::Required,
+        msg("须列出材料清单。", "List the materials."),
+    );
+    for (i, item) in b.checklist.iter().enumerate() {
+        c.text(&format!("checklist[{i}].name"), &item.name, 1, 100);
+        c.rule(
+            b.checklist.iter().filter(|x| x.code == item.code).count() == 1,
+            &format!("checklist[{i}].code"),
+            Code::Duplicate,
+            msg("材料编码重复。", "Duplicate material code."),
+        );
+        c.rule(
+            item.required_when
+                .as_ref()
+                .is_none_or(|s| b.situations.contains(s)),
+            &format!("checklist[{i}].required_when"),
+            Code::UnknownSituation,
+            msg(
+                "该情形未在 situations 中列出。",
+                "The situation is not listed in situations.",
+            ),
+        );
+        c.rule(
+            !item.accepts.is_empty() && item.accepts.iter().all(|a| ACCEPTS.contains(&a.as_str())),
+            &format!("checklist[{i}].accepts"),
+            Code::InvalidValue,
+            msg(
+                "accepts 只能是 image 或 pdf。",
+                "accepts is image and/or pdf.",
+            ),
+        );
+    }
+    c.finish()
+}
+
+/// Creates a program with its checklist, checked as [`check_program`] (409 if the code is
+/// taken), kept at the caller's region.
+pub async fn create_program(
+    db: &Db,
+    caller: &Caller,
+    p: ProgramInput,
+    once: Once<Program>,
+) -> Result<Made<Program>> {
+    check_program(&p)?;
+    let (actor, path) = (caller.actor(), caller.region_path.clone());
+    idempotency::run(db, once, move |conn| {
+        programs::create(
+            conn,
+            &actor,
+            &path,
+            NewProgram {
+                code: &p.code,
+                name: p.name.trim(),
+                description: p.description.trim(),
+                category: &p.category,
+                aid_kinds: &p.aid_kinds,
+                checklist: &p.checklist,
+                situations: &p.situations,
+                notice_workdays: p.notice_workdays,
+                fast_track: p.fast_track,
+            },
+        )
+    })
+    .await
+}
+
+/// One year's working-day schedule as loaded (404 if none).
+pub async fn calendar_year(db: &Db, year: i32) -> Result<YearSchedule> {
+    db.read(move |c| calendar::year(c, year)).await
+}
+
+/// Loads (or replaces) `year`'s holiday schedule, audited: it must be that year's and
+/// consistent (holidays and make-up working days).
+pub async fn save_calendar(
+    db: &Db,
+    caller: &Caller,
+    year: i32,
+    s: YearSchedule,
+) -> Result<YearSchedule> {
+    if s.year != year {
+        return Err(Error::validation(
+            "year",
+            Code::Mismatch,
+            Msg::fixed("年份与路径不一致。", "The year differs from the path's."),
+        ));
+    }
+    Calendar::default().load(&s).map_err(|e| {
+        Error::validation(
+            "holidays",
+            Code::Inconsistent,
+            Msg::new(
+                format!("日程有误：{e:?}"),
+                format!("The schedule is inconsistent: {e:?}"),
+            ),
+        )
+    })?;
+    let (actor, path, saved) = (caller.actor(), caller.region_path.clone(), s.clone());
+    db.write(move |c| calendar::save(c, &actor, &path, &saved))
+        .await?;
+    Ok(s)
+}
