@@ -452,7 +452,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "ledgers::http",
     "payments::calculations_http",
     "payments::http",
-    "photo_reviews::http",
     "photos::http",
     "photos::uploads::http",
     "regions::http",
