@@ -444,7 +444,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "applications::programs_http",
     "audit::http",
     "campaigns::http",
-    "corrections::http",
     "deadlines::http",
     "devices::http",
     "dropout::http",
