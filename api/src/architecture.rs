@@ -450,7 +450,6 @@ const NOT_YET_ON_SERVICES: &[&str] = &[
     "ledgers::http",
     "payments::calculations_http",
     "payments::http",
-    "photos::uploads::http",
     "regions::http",
     "supervision::http",
     "sync::http",
