@@ -2,20 +2,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::caller::{Require, perm};
-use crate::case_numbers::blocks as case_numbers;
 use crate::case_numbers::blocks::BlockRow;
 use crate::case_numbers::rules::{CaseNumber, Series};
-use crate::deadlines::places::Places;
-use crate::infra::error::{Error, Msg, Result};
+use crate::case_numbers::service;
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::utc;
-use crate::infra::idempotency::{answer, create_once};
+use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -71,16 +69,6 @@ fn out(b: BlockRow) -> BlockOut {
     }
 }
 
-fn device_required() -> Error {
-    Error::Unprocessable {
-        code: Code::DeviceRequired,
-        detail: Msg::fixed(
-            "编号段属于已登记的设备：请在设备上登录后预留。",
-            "Number blocks belong to a registered device: sign in on it to reserve one.",
-        ),
-    }
-}
-
 /// Reserve a block of case numbers for the caller's device, from its county's series for
 /// this year. The phone then numbers the cases it opens offline from the block; a push
 /// accepts a new case's number only from a block of the device that sends it.
@@ -97,27 +85,13 @@ pub async fn reserve(
     body: ApiJson<NewBlock>,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let device = caller.device_id.clone().ok_or_else(device_required)?;
-    let (actor, user, path) = (
-        caller.actor(),
-        caller.user_id.clone(),
-        caller.region_path.clone(),
-    );
+    let reservation = service::Reservation::new(&caller, b.series, b.size)?;
     let fingerprint = serde_json::to_value(&b).map_err(Error::internal)?;
-    create_once(&state.db, &caller.user_id, &req, &fingerprint, move |c| {
-        let places = Places::load(c, [path.as_str()], &[])?;
-        let county = places.county_code(&path).ok_or(Error::Unprocessable {
-            code: Code::NoCounty,
-            detail: Msg::fixed(
-                "所在区域不属于任何县，无法编号。",
-                "Your region lies in no county: cases cannot be numbered.",
-            ),
-        })?;
-        let block =
-            case_numbers::reserve(c, &actor, &device, &user, &county, &path, b.series, b.size)?;
-        answer(StatusCode::CREATED, &out(block))
-    })
-    .await
+    let render = |block: &BlockRow| answer(StatusCode::CREATED, &out(block.clone()));
+    let once = Once::of_request(&req, &caller.user_id, &fingerprint, render)?;
+    service::reserve(&state.db, &caller, reservation, once)
+        .await?
+        .respond(render)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,11 +110,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::SyncPush>,
 ) -> Result<web::Json<BlockList>> {
-    let device = caller.device_id.clone().ok_or_else(device_required)?;
-    let rows = state
-        .db
-        .read(move |c| case_numbers::blocks_of(c, &device))
-        .await?;
+    let rows = service::blocks(&state.db, &caller).await?;
     Ok(web::Json(BlockList {
         items: rows.into_iter().map(out).collect(),
     }))

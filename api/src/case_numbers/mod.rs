@@ -3,3 +3,4 @@
 pub mod blocks;
 pub mod http;
 pub mod rules;
+pub mod service;

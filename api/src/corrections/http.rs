@@ -2,22 +2,19 @@
 //! `POST /v1/corrections/{id}/decision`, each level accepting or rejecting in turn.
 
 use actix_web::{get, post, web};
-use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::caller::{Caller, Require, perm};
+use crate::auth::caller::{Require, perm};
 use crate::auth::unmask;
 use crate::auth::unmask::{Found, UnmaskQuery};
-use crate::domain::role::Role;
-use crate::infra::error::{Error, Msg, Result};
+use crate::corrections::service;
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::records::store as records;
 use crate::state::AppState;
-use crate::sync::push;
-use crate::sync::push::Pusher;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -44,21 +41,6 @@ pub struct DecisionOut {
     pub version: i64,
 }
 
-/// The status a level decides on, the status it moves to on acceptance, and the field
-/// recording when it decided.
-fn level_of(role: Role) -> Option<(&'static str, &'static str, &'static str)> {
-    match role {
-        Role::VillageSecretary => Some(("pending", "village_accepted", "village_decided_at")),
-        Role::TownshipOfficer => Some((
-            "village_accepted",
-            "township_accepted",
-            "township_decided_at",
-        )),
-        Role::CountyOfficer => Some(("township_accepted", "county_accepted", "county_decided_at")),
-        _ => None,
-    }
-}
-
 /// Accept or reject a correction at the caller's level: the village secretary decides on
 /// new proposals, the township on those the village accepted, the county on those the
 /// township accepted. The decision syncs back to the phones; each level's review clock is
@@ -76,85 +58,25 @@ pub async fn decide(
     body: ApiJson<DecisionBody>,
 ) -> Result<web::Json<DecisionOut>> {
     let b = body.0;
-    let reason = b
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned);
-    if b.decision == Decision::Reject && reason.is_none() {
-        return Err(Error::validation(
-            "reason",
-            Code::Required,
-            Msg::fixed("退回须说明理由。", "A rejection needs a reason."),
-        ));
-    }
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-        return Err(Error::validation(
-            "reason",
-            Code::TooLong,
-            Msg::fixed(
-                "理由最多 1000 字。",
-                "A reason has at most 1000 characters.",
-            ),
-        ));
-    }
-    let (expected, accepted, stamp) = level_of(caller.role).ok_or_else(Error::forbidden)?;
-    let caller: Caller = (*caller).clone();
-    let (clock, key) = (state.hlc.clone(), state.data_key.clone());
-    let out = state
-        .db
-        .write(move |c| {
-            let row = records::load(c, "correction", std::slice::from_ref(&id))?
-                .pop()
-                .ok_or(Error::NotFound)?;
-            let reach = !row.reach_path.is_empty() && caller.scope.contains(&row.reach_path);
-            if row.deleted || !(caller.scope.contains(&row.region_path) || reach) {
-                return Err(Error::NotFound);
-            }
-            let data: Value = serde_json::from_str(&row.data).map_err(Error::internal)?;
-            let status = data
-                .get("review_status")
-                .and_then(Value::as_str)
-                .unwrap_or("pending");
-            if status != expected {
-                return Err(Error::Conflict {
-                    code: Code::NotAtYourLevel,
-                    detail: Msg::new(
-                        format!("该修改当前状态为 {status}，不在本级审核。"),
-                        format!("The correction is {status}: not for your level to decide."),
-                    ),
-                });
-            }
-            let next = if b.decision == Decision::Accept {
-                accepted
-            } else {
-                "rejected"
-            };
-            let mut fields = Map::new();
-            fields.insert("review_status".into(), json!(next));
-            fields.insert(
-                stamp.into(),
-                json!(
-                    crate::infra::clock::now()
-                        .and_utc()
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ),
-            );
-            if let Some(r) = &reason {
-                fields.insert("decision_reason".into(), json!(r));
-            }
-            let who = Pusher::deciding(&caller);
-            let m = push::server_mutation(&clock, "correction", &row.id, row.version, fields)?;
-            let r = push::apply_one(c, &who, &clock, &key, m)?;
-            Ok(DecisionOut {
-                correction_id: row.id,
-                review_status: next.to_owned(),
-                version: r.version.unwrap_or(row.version),
-            })
-        })
-        .await?;
-    Ok(web::Json(out))
+    let verdict = match b.decision {
+        Decision::Accept => service::Verdict::Accept,
+        Decision::Reject => service::Verdict::Reject,
+    };
+    let d = service::decide(
+        &state.db,
+        &state.hlc,
+        &state.data_key,
+        &caller,
+        &id,
+        verdict,
+        b.reason.as_deref(),
+    )
+    .await?;
+    Ok(web::Json(DecisionOut {
+        correction_id: d.correction_id,
+        review_status: d.review_status,
+        version: d.version,
+    }))
 }
 
 /// A household correction as its reviewers read it. Resident ID numbers in its text are

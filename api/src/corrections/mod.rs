@@ -1,3 +1,4 @@
 //! Corrections to household data proposed on visits, decided level by level.
 
 pub mod http;
+pub mod service;

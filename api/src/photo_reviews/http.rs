@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::auth::caller::{Caller, Require, perm};
 use crate::domain::role::Permission;
-use crate::domain::validate::Checks;
 use crate::infra::error::{Lang, Result};
 use crate::infra::http::envelope::lang_of;
 use crate::infra::http::json::ApiJson;
@@ -20,11 +19,11 @@ use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::photo_reviews::queries as photo_reviews;
 use crate::photo_reviews::queries::{Backlog, QueueFilter, Queued, Verdict};
+use crate::photo_reviews::service;
 use crate::photos::evidence::EvidenceRow;
 use crate::photos::evidence_rules::Flag;
 use crate::photos::uploads::model::BlobOut;
 use crate::state::AppState;
-use crate::sync::push::Pusher;
 
 /// An integrity flag with what the reviewer reads.
 #[derive(Debug, Serialize, ToSchema)]
@@ -191,11 +190,7 @@ pub async fn queue(
         flagged: q.flagged,
         after_id: page.position()?,
     };
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| photo_reviews::queue(c, &scope, &filter, limit + 1))
-        .await?;
+    let rows = service::queue(&state.db, &caller, filter, limit + 1).await?;
     let lang = lang(&req);
     Ok(web::Json(Page::from_rows(
         rows,
@@ -244,30 +239,20 @@ pub async fn decide(
     body: ApiJson<DecisionBody>,
 ) -> Result<web::Json<PhotoReviewOut>> {
     let b = body.0;
-    let mut c = Checks::default();
-    if let Some(r) = &b.reason {
-        c.text("reason", r, 1, 500);
-    }
-    c.finish()?;
     let verdict = match b.decision {
         DecisionKind::Approved => Verdict::Approved,
         DecisionKind::Rejected => Verdict::Rejected,
     };
-    let who = Pusher::deciding(&caller);
-    let (clock, key, id) = (state.hlc.clone(), state.data_key.clone(), id.to_string());
-    let reason = b.reason;
-    let decided = state
-        .db
-        .write(move |c| {
-            photo_reviews::decide(c, &who, &clock, &key, &id, verdict, reason.as_deref())
-        })
-        .await?;
-    // A decision needs the file, so it is there.
-    let sha = decided.photo.sha256.clone();
-    let file = state
-        .db
-        .read(move |c| crate::photos::uploads::queries::find_blob(c, &sha))
-        .await?;
+    let (decided, file) = service::decide(
+        &state.db,
+        &state.hlc,
+        &state.data_key,
+        &caller,
+        &id.to_string(),
+        verdict,
+        b.reason,
+    )
+    .await?;
     Ok(web::Json(out(decided.photo, file, &caller, lang(&req))))
 }
 
@@ -306,11 +291,7 @@ pub async fn backlog(
     state: web::Data<AppState>,
     caller: Require<perm::ReadPhotoReviews>,
 ) -> Result<web::Json<BacklogList>> {
-    let scope = caller.scope.clone();
-    let rows = state
-        .db
-        .read(move |c| photo_reviews::backlog(c, &scope))
-        .await?;
+    let rows = service::backlog(&state.db, &caller).await?;
     Ok(web::Json(BacklogList {
         items: rows
             .into_iter()

@@ -10,20 +10,18 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::HeaderValue;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use bangfu_sync::Code;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::log as audit;
-use crate::audit::log::{Action, Actor, Event};
 use crate::auth::caller::{Require, perm};
-use crate::domain::role::Permission;
 use crate::infra::blobs::{BlobKey, Variant};
-use crate::infra::error::{Error, Msg, Result};
+use crate::infra::error::{Error, Result};
 use crate::photos::Sha256Hex;
-use crate::photos::uploads::queries as rows;
+use crate::photos::service::{self, Form};
 use crate::photos::uploads::queries::BlobRow;
 use crate::state::AppState;
+
+pub use crate::photos::service::Viewer;
 
 /// Which form of the file to fetch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -47,48 +45,12 @@ pub struct PhotoQuery {
     pub size: Size,
 }
 
-fn pending() -> Error {
-    Error::Conflict {
-        code: Code::DerivativePending,
-        detail: Msg::fixed(
-            "缩略图正在生成，请稍后重试。",
-            "The resized copy is being made; retry shortly.",
-        ),
-    }
-}
-
-/// The stored form to send, given the caller's right to see location.
-fn choose(blob: &BlobRow, size: Size, sees_location: bool) -> Result<(Variant, String)> {
-    let ready = || match blob.derivatives.as_str() {
-        "ready" => Ok(()),
-        "pending" => Err(pending()),
-        _ => Err(Error::Unprocessable {
-            code: Code::NoResizedCopy,
-            detail: Msg::fixed(
-                "该格式（如 HEIC、PDF）不生成缩略图，请取原件。",
-                "Files of this format (e.g. HEIC, PDF) have no resized copies; fetch the original.",
-            ),
-        }),
-    };
-    match size {
-        Size::Medium => ready().map(|()| (Variant::Medium, "image/jpeg".into())),
-        Size::Thumb => ready().map(|()| (Variant::Thumb, "image/jpeg".into())),
-        Size::Original => {
-            if sees_location || !blob.has_gps() {
-                Ok((Variant::Original, blob.media_type.clone()))
-            } else if blob.stripped {
-                Ok((Variant::Stripped, blob.media_type.clone()))
-            } else if blob.derivatives == "pending" {
-                Err(pending())
-            } else {
-                Err(Error::Forbidden {
-                    code: Code::LocationWithheld,
-                    detail: Msg::fixed(
-                        "该原件含拍摄位置，当前角色只能查看缩略图或中等尺寸。",
-                        "This original carries its location; your role may fetch the medium or thumbnail size only.",
-                    ),
-                })
-            }
+impl Size {
+    fn form(self) -> Form {
+        match self {
+            Size::Original => Form::Original,
+            Size::Medium => Form::Medium,
+            Size::Thumb => Form::Thumb,
         }
     }
 }
@@ -169,33 +131,9 @@ pub async fn download(
 ) -> Result<HttpResponse> {
     // A malformed digest names no file: the same answer as a file not in scope.
     let sha = Sha256Hex::parse(&sha256).map_err(|_| Error::NotFound)?;
-    let (scope, s) = (caller.scope.clone(), sha.to_string());
-    let (blob, path) = state
-        .db
-        .read(move |c| rows::reach_file(c, rows::Naming::PhotoRecords(&scope), &s))
-        .await?;
+    let (blob, path) = service::reach(&state.db, &caller, &sha).await?;
     let viewer = Viewer::Staff(caller.actor());
     send(&state, &req, &viewer, blob, &path, q.size).await
-}
-
-/// Who is sent a file: what decides whether its location may travel with it.
-pub enum Viewer {
-    /// Staff: location only for roles that may see personal data.
-    Staff(Actor),
-    /// An applicant, sent their own upload.
-    Applicant,
-}
-
-impl Viewer {
-    /// The one stripping rule: who may receive the place a picture was taken.
-    fn sees_location(&self) -> bool {
-        match self {
-            Viewer::Staff(a) => a
-                .role
-                .is_some_and(|r| r.has(Permission::UnmaskPersonalData)),
-            Viewer::Applicant => true,
-        }
-    }
 }
 
 /// Sends a file the caller was found to reach (see `store::photos::reach_file`): the
@@ -209,29 +147,8 @@ pub async fn send(
     region_path: &str,
     size: Size,
 ) -> Result<HttpResponse> {
-    let sees_location = viewer.sees_location();
-    let (variant, media_type) = choose(&blob, size, sees_location)?;
-    if let (Viewer::Staff(actor), Variant::Original, true) = (viewer, variant, blob.has_gps()) {
-        // Showing where a picture was taken is recorded.
-        let (actor, sha, path) = (actor.clone(), blob.sha256.clone(), region_path.to_owned());
-        state
-            .db
-            .write(move |c| {
-                audit::record(
-                    c,
-                    &actor,
-                    Event {
-                        action: Action::Unmask,
-                        entity: "photo_file",
-                        entity_id: &sha,
-                        region_path: &path,
-                        changes: serde_json::json!({ "unmasked": ["exif_gps"] }),
-                        reason: None,
-                    },
-                )
-            })
-            .await?;
-    }
+    let (variant, media_type) =
+        service::release(&state.db, viewer, &blob, region_path, size.form()).await?;
     let sha = Sha256Hex::parse(&blob.sha256).map_err(|_| Error::NotFound)?;
     let etag = format!("\"{}.{}\"", sha, variant_tag(variant));
     let header_str = |name: header::HeaderName| {
@@ -250,17 +167,7 @@ pub async fn send(
             .finish());
     }
     let key = BlobKey::new(&sha, variant);
-    let size = match variant {
-        Variant::Original => blob.size as u64,
-        // Copies are not synced to disk: one lost in a crash (gone, or empty) is made again.
-        _ => match state.photos.store.size(&key).await? {
-            Some(n) if n > 0 => n,
-            _ => {
-                state.photos.make_copies(&state.db, blob, true);
-                return Err(pending());
-            }
-        },
-    };
+    let size = service::stored_size(&state.db, &state.photos, blob, &key, variant).await?;
     // If-Range with another validator: send the whole file.
     let range_header = match header_str(header::IF_RANGE) {
         Some(v) if v.trim() != etag => None,

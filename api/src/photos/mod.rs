@@ -21,6 +21,7 @@ pub mod evidence_rules;
 pub mod exif;
 pub mod http;
 pub mod phash;
+pub mod service;
 pub mod sniff;
 pub mod strip;
 pub mod uploads;

@@ -6,3 +6,4 @@ pub mod model;
 pub mod queries;
 pub mod service;
 pub mod tus;
+pub mod uploading;
