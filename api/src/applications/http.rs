@@ -15,7 +15,6 @@ use crate::applications::service;
 use crate::auth::applicant;
 use crate::auth::applicant::{Applicant, Channel, Principal};
 use crate::auth::caller::{Require, perm};
-use crate::deadlines::projector;
 use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
@@ -273,14 +272,7 @@ pub async fn submit(
     who: Applicant,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApplicationOut>> {
-    let (row, file) = service::submit(
-        &state.db,
-        &state.data_key,
-        &who,
-        &id.to_string(),
-        projector::application_moved,
-    )
-    .await?;
+    let (row, file) = service::submit(&state.db, &state.data_key, &who, &id.to_string()).await?;
     Ok(web::Json(out(row, file)?))
 }
 
@@ -394,15 +386,8 @@ pub async fn decide(
         correction_workdays: b.correction_workdays,
         category: b.category,
     };
-    let (row, file) = service::decide(
-        &state.db,
-        &state.data_key,
-        &caller,
-        &id.to_string(),
-        v,
-        projector::application_moved,
-    )
-    .await?;
+    let (row, file) =
+        service::decide(&state.db, &state.data_key, &caller, &id.to_string(), v).await?;
     Ok(web::Json(out(row, file)?))
 }
 

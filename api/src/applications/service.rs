@@ -21,18 +21,12 @@ use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
 use crate::domain::validate::Checks;
 use crate::infra::clock::today;
-use crate::infra::db::{Db, DbConn, new_id};
+use crate::infra::db::{Db, new_id};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
 use crate::infra::sealing::DataKey;
 use crate::photos::Sha256Hex;
 use crate::photos::uploads::queries::{self as uploads, BlobRow, Naming};
-
-/// What follows an application's every move, in the move's transaction: the deadlines
-/// projector (`deadlines::projector::application_moved`). It is handed in by the wiring
-/// above, since deadlines reads the applications' rules and a call from here would close a
-/// circle.
-pub type Moved = fn(&mut DbConn, &str) -> Result<()>;
 
 /// An application as answered: its row, and once approved its case file and registry
 /// household (`(file_id, household_id)`).
@@ -159,21 +153,15 @@ async fn filed(db: &Db, row: ApplicationRow) -> Result<Filed> {
 }
 
 /// Submits, once: checked completely at once, every deficiency in one answer (R-APP-3);
-/// submitting again changes nothing. `moved` follows it (its deadlines), in the same
+/// submitting again changes nothing. Its deadlines follow it, in the same
 /// transaction.
-pub async fn submit(
-    db: &Db,
-    key: &DataKey,
-    who: &Applicant,
-    id: &str,
-    moved: Moved,
-) -> Result<Filed> {
+pub async fn submit(db: &Db, key: &DataKey, who: &Applicant, id: &str) -> Result<Filed> {
     let (actor, key, applicant_id, id) = (who.actor(), key.clone(), who.id.clone(), id.to_owned());
     let row = db
         .write(move |c| {
             let cal = calendar::load(c)?;
             let row = applications::submit(c, &actor, &applicant_id, &id, &key, &cal, today())?;
-            moved(c, &row.id)?;
+            crate::deadlines::projector::application_moved(c, &row.id)?;
             Ok(row)
         })
         .await?;
@@ -244,14 +232,13 @@ pub struct Verdict {
 /// Decides on an application at the caller's level along the entry process (R-APP-4):
 /// illegal moves 409 `illegal_transition`, another level's step 403 `not_your_step`,
 /// approval before the notice ends 409 `notice_not_over`; approval opens the case file.
-/// `moved` follows it (its deadlines), in the same transaction.
+/// Its deadlines follow it, in the same transaction.
 pub async fn decide(
     db: &Db,
     key: &DataKey,
     caller: &Caller,
     id: &str,
     v: Verdict,
-    moved: Moved,
 ) -> Result<Filed> {
     let (actor, role, scope, key, id) = (
         caller.actor(),
@@ -280,7 +267,7 @@ pub async fn decide(
                     category: v.category.as_deref(),
                 },
             )?;
-            moved(c, &row.id)?;
+            crate::deadlines::projector::application_moved(c, &row.id)?;
             Ok(row)
         })
         .await?;

@@ -118,6 +118,7 @@ pub async fn list(
     q: web::Query<DeviceQuery>,
     page: web::Query<PageParams>,
 ) -> Result<web::Json<Page<DeviceOut>>> {
+    service::may_list(&caller, q.all)?;
     let limit = page.limit()?;
     let after = page.position()?;
     let rows = service::list(&state.db, &caller, q.all, after, limit + 1).await?;

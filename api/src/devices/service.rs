@@ -57,6 +57,15 @@ pub async fn register(
     .await
 }
 
+/// Whether the caller may list every device of their scope (`all`), or only their own.
+/// Adapters ask it before judging paging, so that a refusal says nothing about those.
+pub fn may_list(caller: &Caller, all: bool) -> Result<()> {
+    if all {
+        caller.require(Permission::ManageDevices)?;
+    }
+    Ok(())
+}
+
 /// The caller's devices, or (`all`, officers and admins: `manage_devices`) every device in
 /// the caller's scope; by id after `after`, `limit` at most.
 pub async fn list(
@@ -66,9 +75,7 @@ pub async fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<DeviceRow>> {
-    if all {
-        caller.require(Permission::ManageDevices)?;
-    }
+    may_list(caller, all)?;
     let owner = (!all).then(|| caller.user_id.clone());
     let scope = caller.scope.clone();
     db.read(move |c| devices::list(c, owner.as_deref(), &scope, limit, after.as_deref()))

@@ -4,3 +4,4 @@
 pub mod home_teaching;
 pub mod http;
 pub mod rules;
+pub mod service;

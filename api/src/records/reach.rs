@@ -20,10 +20,7 @@ use crate::infra::db::schema::{
 use crate::infra::db::scoped::{MultiBackend, path_in_scope};
 use crate::infra::db::{DbConn, feed};
 use crate::infra::error::Result;
-
-/// How long after losing part of their scope a user's phones may still hand in what they
-/// captured there (judged by `sync::rules::capture_allowed`).
-pub const CAPTURE_WINDOW: chrono::Duration = chrono::Duration::days(30);
+use crate::sync::rules::CAPTURE_WINDOW;
 
 /// A part of a user's scope they held from `started_at` until `ended_at`. What may still
 /// be written through it afterwards is `sync::rules::capture_allowed`'s to say.

@@ -46,7 +46,9 @@ impl Origin {
     }
 }
 
-pub use crate::records::reach::CAPTURE_WINDOW;
+/// How long after losing part of their scope a user's phones may still hand in what they
+/// captured there.
+pub const CAPTURE_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
 /// A part of a user's scope they held from `from` until `until` (a village, an
 /// assigned household), and lost.
