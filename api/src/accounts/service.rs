@@ -7,7 +7,7 @@ use crate::accounts::queries::{self as users, ListFilter, NewUser, UserChange, U
 use crate::domain::caller::Caller;
 use crate::domain::role::Role;
 use crate::domain::username;
-use crate::domain::validate::{Checks, valid_phone};
+use crate::domain::validate::Checks;
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
@@ -53,18 +53,6 @@ pub struct AccountChange {
     /// `false` deactivates the account.
     pub active: Option<bool>,
     pub password: Option<String>,
-}
-
-fn check_phone(c: &mut Checks, phone: Option<&str>) {
-    c.rule(
-        phone.is_none_or(valid_phone),
-        "phone",
-        Code::InvalidFormat,
-        Msg::fixed(
-            "手机号须为 11 位数字。",
-            "phone is an 11-digit mobile number.",
-        ),
-    );
 }
 
 fn may_assign(caller: &Caller, role: Role) -> Result<()> {
@@ -115,7 +103,7 @@ pub async fn create(
         username::RULE,
     );
     c.text("display_name", &new.display_name, 1, 60);
-    check_phone(&mut c, new.phone.as_deref());
+    c.phone("phone", new.phone.as_deref());
     c.finish()?;
     (passwords.check)("password", &new.password)?;
     may_assign(caller, new.role)?;
@@ -155,7 +143,7 @@ pub async fn update(
     if let Some(n) = &change.display_name {
         c.text("display_name", n, 1, 60);
     }
-    check_phone(&mut c, change.phone.as_ref().and_then(|p| p.as_deref()));
+    c.phone("phone", change.phone.as_ref().and_then(|p| p.as_deref()));
     c.finish()?;
     if let Some(p) = &change.password {
         (passwords.check)("password", p)?;

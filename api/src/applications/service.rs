@@ -91,6 +91,17 @@ pub struct DraftInput {
     pub materials: Vec<Material>,
 }
 
+impl DraftInput {
+    fn draft(&self) -> Draft<'_> {
+        Draft {
+            program_id: &self.program_id,
+            region_id: &self.region_id,
+            form: &self.form,
+            materials: &self.materials,
+        }
+    }
+}
+
 /// Starts an application (a draft). One applicant has one application in progress per
 /// program: another is refused with 409 naming it (R-APP-2).
 pub async fn start(
@@ -102,18 +113,7 @@ pub async fn start(
 ) -> Result<Made<ApplicationRow>> {
     let (actor, key, applicant_id) = (who.actor(), key.clone(), who.id.clone());
     idempotency::run(db, once, move |conn| {
-        applications::create_draft(
-            conn,
-            &actor,
-            &applicant_id,
-            &key,
-            Draft {
-                program_id: &d.program_id,
-                region_id: &d.region_id,
-                form: &d.form,
-                materials: &d.materials,
-            },
-        )
+        applications::create_draft(conn, &actor, &applicant_id, &key, d.draft())
     })
     .await
 }
@@ -127,22 +127,8 @@ pub async fn update(
     d: DraftInput,
 ) -> Result<ApplicationRow> {
     let (actor, key, applicant_id, id) = (who.actor(), key.clone(), who.id.clone(), id.to_owned());
-    db.write(move |c| {
-        applications::update_draft(
-            c,
-            &actor,
-            &applicant_id,
-            &id,
-            &key,
-            Draft {
-                program_id: &d.program_id,
-                region_id: &d.region_id,
-                form: &d.form,
-                materials: &d.materials,
-            },
-        )
-    })
-    .await
+    db.write(move |c| applications::update_draft(c, &actor, &applicant_id, &id, &key, d.draft()))
+        .await
 }
 
 /// The case file an application opened, if any, read after its change.

@@ -44,6 +44,19 @@ impl Checks {
         }
     }
 
+    /// A mobile number, when one is given: 11 digits starting with 1.
+    pub fn phone(&mut self, field: &str, phone: Option<&str>) {
+        self.rule(
+            phone.is_none_or(valid_phone),
+            field,
+            Code::InvalidFormat,
+            Msg::fixed(
+                "手机号须为 11 位数字。",
+                "phone is an 11-digit mobile number.",
+            ),
+        );
+    }
+
     pub fn rule(&mut self, ok: bool, field: &str, code: Code, message: Msg) {
         if !ok {
             self.errors.push(FieldError::new(field, code, message));

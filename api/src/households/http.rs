@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use bangfu_sync::Code;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +14,7 @@ use crate::domain::validate::mask_phone;
 use crate::households::queries::{Household, HouseholdChange};
 use crate::households::rules::{ItemInput, MemberInput};
 use crate::households::{duplicates, queries as households, rules as household, service};
-use crate::infra::error::{Error, Msg, Result};
+use crate::infra::error::{Error, Result};
 use crate::infra::http::json::ApiJson;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
@@ -513,26 +512,9 @@ pub async fn decide_candidate(
 ) -> Result<web::Json<CandidateDecided>> {
     let b = body.0;
     let merge = matches!(b.decision, CandidateDecision::Merge);
-    let keep_a = match (merge, b.keep.as_deref()) {
-        (false, _) | (true, Some("a")) => true,
-        (true, Some("b")) => false,
-        (true, _) => {
-            return Err(Error::validation(
-                "keep",
-                Code::Required,
-                Msg::fixed(
-                    "合并须指明保留 a 或 b。",
-                    "A merge names the record kept: a or b.",
-                ),
-            ));
-        }
-    };
-    let settle = if merge {
-        service::Settle::Merge { keep_a }
-    } else {
-        service::Settle::Distinct
-    };
+    let settle = service::Settle::of(merge, b.keep.as_deref())?;
     let r = service::decide_candidate(&state.db, &caller, &id.to_string(), settle).await?;
+    let keep_a = !matches!(settle, service::Settle::Merge { keep_a: false });
     let (kept, removed) = if keep_a {
         (r.member_a, r.member_b)
     } else {
@@ -612,18 +594,8 @@ pub async fn list_referrals(
 ) -> Result<web::Json<Page<ReferralOut>>> {
     let limit = page.limit()?;
     let after = page.position()?;
-    let status = match q.status.as_deref() {
-        None | Some("open") => "open",
-        Some("settled") => "settled",
-        Some(_) => {
-            return Err(Error::validation(
-                "status",
-                Code::InvalidValue,
-                Msg::fixed("status 为 open 或 settled。", "status is open or settled."),
-            ));
-        }
-    };
-    let rows = service::referrals(&state.db, &caller, status, after, limit + 1).await?;
+    let rows =
+        service::referrals(&state.db, &caller, q.status.as_deref(), after, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::domain::resident_id;
 use crate::domain::resident_id::Sex;
-use crate::domain::validate::{Checks, valid_phone};
+use crate::domain::validate::Checks;
 use crate::infra::error::Msg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -137,15 +137,7 @@ pub fn check(
     for (i, m) in members.iter().enumerate() {
         let at = |f: &str| format!("members[{i}].{f}");
         c.text(&at("name"), &m.name, 1, 50);
-        c.rule(
-            m.phone.as_deref().is_none_or(valid_phone),
-            &at("phone"),
-            Code::InvalidFormat,
-            msg(
-                "手机号须为 11 位数字。",
-                "phone is an 11-digit mobile number.",
-            ),
-        );
+        c.phone(&at("phone"), m.phone.as_deref());
         match resident_id::parse(&m.id_number, today) {
             Err(e) => c.rule(
                 false,

@@ -6,7 +6,7 @@ use bangfu_sync::Code;
 use crate::audit::log::Actor;
 use crate::domain::access::Scope;
 use crate::domain::caller::Caller;
-use crate::domain::validate::{Checks, valid_phone};
+use crate::domain::validate::Checks;
 use crate::households::duplicates::{self, CandidateRow, ReferralRow};
 use crate::households::queries::{
     self, Household, HouseholdChange, ListFilter, MemberRow, NewHousehold,
@@ -28,18 +28,6 @@ pub struct Registration {
     pub members: Vec<MemberInput>,
     pub items: Vec<ItemInput>,
     pub location: Option<Place>,
-}
-
-fn check_phone(c: &mut Checks, phone: &str) {
-    c.rule(
-        valid_phone(phone),
-        "phone",
-        Code::InvalidFormat,
-        Msg::fixed(
-            "手机号须为 11 位数字。",
-            "phone is an 11-digit mobile number.",
-        ),
-    );
 }
 
 fn check_place(c: &mut Checks, field: &str, p: &Place) {
@@ -70,9 +58,7 @@ pub async fn register(
 ) -> Result<Made<Household>> {
     let mut c = Checks::default();
     c.text("address", &new.address, 2, 200);
-    if let Some(p) = &new.phone {
-        check_phone(&mut c, p);
-    }
+    c.phone("phone", new.phone.as_deref());
     if let Some(l) = &new.location {
         check_place(&mut c, "location", l);
     }
@@ -213,9 +199,7 @@ pub async fn update(
     if let Some(a) = &change.address {
         c.text("address", a, 2, 200);
     }
-    if let Some(Some(p)) = &change.phone {
-        check_phone(&mut c, p);
-    }
+    c.phone("phone", change.phone.as_ref().and_then(|p| p.as_deref()));
     if let Some(Some(l)) = &change.location {
         check_place(&mut c, "location", l);
     }
@@ -266,6 +250,25 @@ pub enum Settle {
     Merge { keep_a: bool },
 }
 
+impl Settle {
+    /// A decision as asked: a merge names the record kept, `a` or `b`.
+    pub fn of(merge: bool, keep: Option<&str>) -> Result<Settle> {
+        match (merge, keep) {
+            (false, _) => Ok(Settle::Distinct),
+            (true, Some("a")) => Ok(Settle::Merge { keep_a: true }),
+            (true, Some("b")) => Ok(Settle::Merge { keep_a: false }),
+            (true, _) => Err(Error::validation(
+                "keep",
+                Code::Required,
+                Msg::fixed(
+                    "合并须指明保留 a 或 b。",
+                    "A merge names the record kept: a or b.",
+                ),
+            )),
+        }
+    }
+}
+
 /// Settles a likely duplicate (audited); a merge removes one record.
 pub async fn decide_candidate(
     db: &Db,
@@ -283,14 +286,25 @@ pub async fn decide_candidate(
 }
 
 /// Registrations refused because the person is registered elsewhere, put to the offices
-/// in the caller's scope. `status`: `open` or `settled`.
+/// in the caller's scope. `status`: `open` (default) or `settled`.
 pub async fn referrals(
     db: &Db,
     caller: &Caller,
-    status: &'static str,
+    status: Option<&str>,
     after_id: Option<String>,
     limit: i64,
 ) -> Result<Vec<ReferralRow>> {
+    let status = match status {
+        None | Some("open") => "open",
+        Some("settled") => "settled",
+        Some(_) => {
+            return Err(Error::validation(
+                "status",
+                Code::InvalidValue,
+                Msg::fixed("status 为 open 或 settled。", "status is open or settled."),
+            ));
+        }
+    };
     let scope = caller.scope.clone();
     db.read(move |c| duplicates::referrals(c, &scope, status, after_id, limit))
         .await
@@ -310,4 +324,24 @@ pub async fn settle_referral(
     let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_owned());
     db.write(move |c| duplicates::settle_referral(c, &actor, &scope, &id, &note))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_merge_names_the_record_kept() {
+        assert_eq!(Settle::of(false, None).ok(), Some(Settle::Distinct));
+        assert_eq!(
+            Settle::of(true, Some("b")).ok(),
+            Some(Settle::Merge { keep_a: false })
+        );
+        for keep in [None, Some("c")] {
+            let Err(Error::Validation(errors)) = Settle::of(true, keep) else {
+                panic!("a merge without a: or b: is refused");
+            };
+            assert_eq!(errors[0].field, "keep");
+        }
+    }
 }
