@@ -3,17 +3,14 @@
 
 use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::auth::unmask;
-use crate::auth::unmask::{Found, UnmaskQuery};
 use crate::corrections::service;
-use crate::infra::error::{Error, Result};
+use crate::infra::error::Result;
 use crate::infra::http::json::ApiJson;
-use crate::records::store as records;
+use crate::infra::http::unmask::UnmaskQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -116,42 +113,23 @@ pub async fn get(
     id: web::Path<Uuid>,
     q: web::Query<UnmaskQuery>,
 ) -> Result<web::Json<CorrectionOut>> {
-    let (scope, id, key) = (caller.scope.clone(), id.to_string(), state.data_key.clone());
-    let fields = &["current_value", "proposed_value", "reason"];
-    let unmasking = q.unmask;
-    let out = unmask::read(&state, &caller, q.unmask, "correction", fields, move |c| {
-        let row = records::load(c, "correction", std::slice::from_ref(&id))?
-            .pop()
-            .ok_or(Error::NotFound)?;
-        let through = !row.reach_path.is_empty() && scope.contains(&row.reach_path);
-        if row.deleted || !(scope.contains(&row.region_path) || through) {
-            return Err(Error::NotFound);
-        }
-        let mut data: Map<String, Value> =
-            serde_json::from_str(&row.data).map_err(Error::internal)?;
-        if unmasking {
-            for (field, text) in records::opened_fields(c, &key, "correction", &row.id)? {
-                data.insert(field, Value::String(text));
-            }
-        }
-        let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-        Ok(Found {
-            via: crate::domain::access::Via::Standing,
-            id: row.id.clone(),
-            region_path: row.region_path.clone(),
-            value: CorrectionOut {
-                id: row.id,
-                household_id: text("household_id"),
-                field: text("field"),
-                current_value: text("current_value"),
-                proposed_value: text("proposed_value"),
-                reason: text("reason"),
-                review_status: text("review_status").unwrap_or_else(|| "pending".into()),
-                decision_reason: text("decision_reason"),
-                version: row.version,
-            },
-        })
-    })
+    let (row, c) = service::get(
+        &state.db,
+        &state.data_key,
+        &caller,
+        &id.to_string(),
+        q.unmask,
+    )
     .await?;
-    Ok(web::Json(out))
+    Ok(web::Json(CorrectionOut {
+        id: row.id,
+        household_id: c.household_id,
+        field: c.field,
+        current_value: c.current_value,
+        proposed_value: c.proposed_value,
+        reason: c.reason,
+        review_status: c.review_status.unwrap_or_else(|| "pending".into()),
+        decision_reason: c.decision_reason,
+        version: row.version,
+    }))
 }

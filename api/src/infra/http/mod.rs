@@ -10,6 +10,7 @@ pub mod operations;
 pub mod pace;
 pub mod page;
 pub mod problem;
+pub mod unmask;
 pub mod versioning;
 
 /// RFC 3339 UTC instant from a stored timestamp.
