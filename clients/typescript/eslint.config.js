@@ -1,6 +1,8 @@
 // ESLint flat config: typescript-eslint's type-aware recommended rules over the package.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export default tseslint.config(
   { ignores: ["build/", "dist/", "node_modules/", "src/generated/"] },
@@ -8,7 +10,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", "scripts/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", "scripts/*.mjs"] }, tsconfigRootDir: dirname(fileURLToPath(import.meta.url)) },
     },
     rules: {
       // node:test's describe and it return promises the runner itself awaits.

@@ -1,4 +1,4 @@
-import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2";
 import type { BangfuClient } from "./client.js";
 import { BangfuProblem, TransportError } from "./errors.js";
 import type { components } from "./generated/openapi.js";
