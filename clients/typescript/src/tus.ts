@@ -41,9 +41,11 @@ export interface TusResult {
 export async function tusUpload(client: BangfuClient, file: Uint8Array | Blob, options: TusUploadOptions): Promise<TusResult> {
   const bytes = file instanceof Uint8Array ? file : new Uint8Array(await file.arrayBuffer());
   const digest = options.sha256 ?? (await sha256Hex(bytes));
-  const input: Blob | Buffer =
+  // tus-js-client reads a Buffer in node and a Blob in browsers.
+  const nodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
+  const input =
     !(file instanceof Uint8Array) ? file
-    : typeof Buffer !== "undefined" ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : nodeBuffer ? (nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as unknown as Blob)
     : new Blob([bytes as Uint8Array<ArrayBuffer>]);
   const metadata: Record<string, string> = { sha256: digest, kind: options.kind };
   if (options.fileName) metadata.filename = options.fileName;
