@@ -135,6 +135,23 @@ describe("sign-in and refresh", () => {
     await client.signOut();
   });
 
+  it("keeps the session when the refresh got no answer", async () => {
+    const store = memorySessionStore();
+    const inner = fetchTransport();
+    let offline = false;
+    const flaky: Transport = (req) => (offline ? Promise.reject(new TransportError("offline")) : inner(req));
+    const client = createClient({ baseUrl: server.baseUrl, transport: flaky, sessionStore: store, retries: 0 });
+    await client.signIn("hekou_helper", DEMO_PASSWORD);
+    const session = await store.load();
+    assert.ok(session?.kind === "staff");
+    offline = true;
+    await assert.rejects(client.refresh(), TransportError);
+    assert.deepEqual(await store.load(), session, "still signed in, to refresh when back online");
+    offline = false;
+    const me = await client.GET("/v1/me");
+    assert.equal(me.data.username, "hekou_helper");
+  });
+
   it("signs an applicant in again with a new WeChat code when the token is refused", async () => {
     const store = memorySessionStore();
     const client = createClient({ baseUrl: server.baseUrl, sessionStore: store });
