@@ -41,7 +41,7 @@ use crate::infra::http::problem::{CONTENT_TYPE, Problem, ProblemField};
         (name = "applications", description = "Run-at-most-once applications from the mini-program and app, and their review"),
         (name = "calculations", description = "Difficulty classification and aid standards, explained (stores nothing)"),
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
-        (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256"),
+        (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256: tus 1.0.0 (creation, creation-with-upload, expiration, termination), the JSON form of the same, and multipart forms (`wx.uploadFile`)"),
         (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
         (name = "photo-reviews", description = "Review of evidence photos by the village (first) secretary, with integrity flags"),
         (name = "field_work", description = "Work lists and deadlines, campaigns, dropout cases judged from their evidence, home teaching, corrections, supervision metrics"),
@@ -202,6 +202,7 @@ pub fn document() -> Doc {
         add_standard_errors(op);
     }
     crate::infra::http::operations::name_and_link(&mut doc);
+    crate::infra::http::method_override::document(&mut doc);
     doc
 }
 

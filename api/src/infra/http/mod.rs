@@ -5,6 +5,7 @@
 
 pub mod envelope;
 pub mod json;
+pub mod method_override;
 pub mod metrics;
 pub mod operations;
 pub mod pace;
