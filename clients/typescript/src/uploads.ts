@@ -99,7 +99,6 @@ export async function uploadFile(client: BangfuClient, file: FileSource | Uint8A
         headers: {
           "content-type": "application/offset+octet-stream",
           "upload-offset": String(offset),
-          "tus-resumable": "1.0.0",
         },
         body: chunk,
       });

@@ -187,11 +187,15 @@ export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
       client.destroy();
       upstream.destroy();
     };
+    let cutting = false;
     client.on("data", (data: Buffer) => {
+      // Once this connection is being cut, nothing more of it reaches the server.
+      if (cutting) return;
       if (budget !== undefined) {
         if (data.length >= budget) {
           const head = data.subarray(0, budget);
           budget = undefined;
+          cutting = true;
           upstream.write(head, () => setTimeout(cut, 100));
           return;
         }

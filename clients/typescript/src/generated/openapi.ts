@@ -1396,19 +1396,30 @@ export interface paths {
         get: operations["uploads_outstanding"];
         put?: never;
         /**
-         * Start an upload (201), or resume the caller's unfinished upload of the same bytes (200).
-         *     If the caller already sent these bytes before, the answer is `complete` at once.
-         * @description The file may come with the request (tus creation-with-upload): `Content-Type:
-         *     application/offset+octet-stream`, `Upload-Length: <size>` and `Upload-Metadata: sha256
-         *     <base64>,kind <base64>,filename <base64>`, the bytes from the start as the body. A small
-         *     photo is then stored with this one request (201, `complete`); a body cut short leaves
-         *     an open upload to resume with `PATCH` (find it again by repeating this request, or in
-         *     `GET /v1/uploads`). Repeating it for an unfinished upload of the same bytes resumes
-         *     that upload, skipping the bytes the server holds.
+         * Start an upload (201), or resume the caller's unfinished upload of the same bytes (200;
+         *     201 with `Location` for a tus client). If the caller already sent these bytes before,
+         *     the answer is `complete` at once.
+         * @description Four forms of the same request:
+         *     - JSON, `{"sha256", "size", "kind"}`: chunks follow with `PATCH`.
+         *     - tus creation: `Tus-Resumable: 1.0.0`, `Upload-Length: <size>` and `Upload-Metadata:
+         *       sha256 <base64>,kind <base64>,filename <base64>`, no body. The `sha256` value is the
+         *       64 hex digits of the file's SHA-256 (base64-encoded, as every tus metadata value);
+         *       `kind` is `photo` (the default) or `document`; other keys (`filetype`, …) are ignored.
+         *       The answer is 201 with `Location` (the upload's path) and `Upload-Expires`.
+         *     - tus creation-with-upload: the same headers with `Content-Type:
+         *       application/offset+octet-stream` and the bytes from the start as the body. A small photo
+         *       is then stored with this one request (201, `complete`, `Upload-Offset` equal to the
+         *       length); a body cut short leaves an open upload to resume with `PATCH` from the
+         *       `Upload-Offset` that `HEAD` tells (or by repeating this request, which skips the bytes
+         *       the server holds).
+         *     - `multipart/form-data`, as WeChat's `wx.uploadFile` sends it: fields `sha256` and `kind`
+         *       (other fields are ignored), the file in a part named `file`; the file is received
+         *       whole, then verified and stored (201, `complete`) or refused, in this one request.
          */
         post: operations["uploads_create"];
         delete?: never;
-        options?: never;
+        /** tus discovery: the version, extensions and largest file this server takes. No sign-in. */
+        options: operations["uploads_discover"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -1424,15 +1435,22 @@ export interface paths {
         get: operations["uploads_progress"];
         put?: never;
         post?: never;
-        /** Cancel an unfinished upload and discard its bytes. */
+        /** Cancel an unfinished upload and discard its bytes (tus termination). */
         delete: operations["uploads_cancel"];
-        options?: never;
-        head?: never;
+        /** tus discovery on an upload's path: as on `/v1/uploads`. No sign-in. */
+        options: operations["uploads_discover_upload"];
+        /**
+         * tus: how far an upload got, in headers: `Upload-Offset` (resume from there),
+         *     `Upload-Length`, and `Upload-Expires` while it is open. Never cached.
+         */
+        head: operations["uploads_tell_offset"];
         /**
          * Send the next chunk, starting at `Upload-Offset` (which must equal the server's offset).
          *     The chunk that completes the file is verified: the digest must match, and the bytes must
          *     be a photo (JPEG, PNG, HEIC/HEIF, WebP) or document (PDF) as declared; a refused file is
-         *     discarded. If the connection drops, the bytes that arrived are kept: ask for the offset.
+         *     discarded. If the connection drops, the bytes that arrived are kept: ask for the offset
+         *     (`HEAD`, or `GET`). A tus client (`Tus-Resumable: 1.0.0`) gets 204 without a body, its
+         *     news in `Upload-Offset` and `Upload-Expires`.
          */
         patch: operations["uploads_append"];
         trace?: never;
@@ -2038,7 +2056,7 @@ export interface components {
          * @description A stable, snake_case error code.
          * @enum {string}
          */
-        Code: "validation_failed" | "malformed_json" | "invalid_path_parameter" | "invalid_query" | "nul_character" | "body_unreadable" | "body_too_slow" | "payload_too_large" | "unsupported_media_type" | "route_not_found" | "method_not_allowed" | "not_found" | "if_match_required" | "version_mismatch" | "idempotency_key_reused" | "invalid_idempotency_key" | "too_many_requests" | "range_not_satisfiable" | "already_exists" | "reference_not_found" | "storage_full" | "service_unavailable" | "upstream_unavailable" | "internal_error" | "client_upgrade_required" | "sync_protocol_required" | "reset_required" | "forbidden" | "unauthorized" | "bad_request" | "batch_too_large" | "required" | "too_long" | "invalid_characters" | "invalid_format" | "invalid_value" | "out_of_range" | "unknown_field" | "invalid_birth_date" | "invalid_check_digit" | "inconsistent_with_id_number" | "duplicate_in_household" | "one_head_required" | "invalid_cursor" | "weak_password" | "invalid_parameter" | "invalid_count" | "invalid_length" | "invalid_digest" | "invalid_parent" | "out_of_order" | "not_allowed" | "duplicate" | "mismatch" | "visiting_phase" | "unreadable" | "inconsistent" | "expired" | "incomplete" | "token_missing" | "token_invalid" | "token_expired" | "session_ended" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "refresh_token_expired" | "unknown_device" | "wechat_code_invalid" | "wechat_not_configured" | "username_taken" | "role_not_assignable" | "role_region_mismatch" | "password_by_admin" | "not_a_village" | "device_id_taken" | "device_required" | "too_many_devices" | "too_many_grants" | "already_in_jurisdiction" | "already_reviewed" | "unmask_outside_jurisdiction" | "not_a_helper" | "person_already_registered" | "person_not_registrable" | "head_of_household" | "household_elsewhere" | "already_decided" | "application_already_open" | "application_not_editable" | "illegal_transition" | "not_your_step" | "notice_not_over" | "unknown_situation" | "not_on_checklist" | "material_missing" | "material_not_uploaded" | "material_wrong_type" | "already_filed" | "program_code_taken" | "file_not_active" | "already_paid" | "amount_not_positive" | "over_cap" | "single_aid_only" | "no_longer_eligible" | "reassessment_required" | "no_county" | "unknown_entity" | "invalid_id" | "invalid_hlc" | "invalid_base_version" | "clock_ahead" | "out_of_scope" | "mutation_id_reused" | "append_only" | "immutable" | "forward_only" | "server_only_field" | "not_the_author" | "review_by_reviewer" | "school_elsewhere" | "conflict_already_resolved" | "resolution_rejected" | "change_rejected" | "already_settled" | "too_many_buckets" | "case_no_invalid" | "case_no_taken" | "case_no_not_reserved" | "case_numbers_exhausted" | "hash_mismatch" | "unsupported_file_type" | "image_unreadable" | "image_too_large" | "file_too_large" | "offset_mismatch" | "upload_offset_required" | "upload_complete" | "upload_busy" | "upload_interrupted" | "too_many_open_uploads" | "derivative_pending" | "no_resized_copy" | "location_withheld" | "photo_already_reviewed" | "own_photo" | "photo_file_missing" | "document_missing" | "photo_missing" | "attempt_photo_missing" | "school_attempt_missing" | "village_attempt_missing" | "repeated_persuasion_missing" | "team_incomplete" | "court_before_penalty" | "return_unconfirmed" | "student_status_missing" | "elsewhere_detail_missing" | "unknown_outcome" | "outcome_missing" | "stage_ahead_of_evidence" | "recorded_after_close" | "closed_without_evidence" | "not_at_your_level" | "step_out_of_order" | "not_the_issuer" | "penalty_before_deadline" | "phase_already_completed" | "too_many_pupils" | "difficulty_repeated" | "unknown";
+        Code: "validation_failed" | "malformed_json" | "invalid_path_parameter" | "invalid_query" | "nul_character" | "body_unreadable" | "body_too_slow" | "payload_too_large" | "unsupported_media_type" | "route_not_found" | "method_not_allowed" | "method_override_refused" | "not_found" | "if_match_required" | "version_mismatch" | "idempotency_key_reused" | "invalid_idempotency_key" | "too_many_requests" | "range_not_satisfiable" | "already_exists" | "reference_not_found" | "storage_full" | "service_unavailable" | "upstream_unavailable" | "internal_error" | "client_upgrade_required" | "sync_protocol_required" | "reset_required" | "forbidden" | "unauthorized" | "bad_request" | "batch_too_large" | "required" | "too_long" | "invalid_characters" | "invalid_format" | "invalid_value" | "out_of_range" | "unknown_field" | "invalid_birth_date" | "invalid_check_digit" | "inconsistent_with_id_number" | "duplicate_in_household" | "one_head_required" | "invalid_cursor" | "weak_password" | "invalid_parameter" | "invalid_count" | "invalid_length" | "invalid_digest" | "invalid_parent" | "out_of_order" | "not_allowed" | "duplicate" | "mismatch" | "visiting_phase" | "unreadable" | "inconsistent" | "expired" | "incomplete" | "token_missing" | "token_invalid" | "token_expired" | "session_ended" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "refresh_token_expired" | "unknown_device" | "wechat_code_invalid" | "wechat_not_configured" | "username_taken" | "role_not_assignable" | "role_region_mismatch" | "password_by_admin" | "not_a_village" | "device_id_taken" | "device_required" | "too_many_devices" | "too_many_grants" | "already_in_jurisdiction" | "already_reviewed" | "unmask_outside_jurisdiction" | "not_a_helper" | "person_already_registered" | "person_not_registrable" | "head_of_household" | "household_elsewhere" | "already_decided" | "application_already_open" | "application_not_editable" | "illegal_transition" | "not_your_step" | "notice_not_over" | "unknown_situation" | "not_on_checklist" | "material_missing" | "material_not_uploaded" | "material_wrong_type" | "already_filed" | "program_code_taken" | "file_not_active" | "already_paid" | "amount_not_positive" | "over_cap" | "single_aid_only" | "no_longer_eligible" | "reassessment_required" | "no_county" | "unknown_entity" | "invalid_id" | "invalid_hlc" | "invalid_base_version" | "clock_ahead" | "out_of_scope" | "mutation_id_reused" | "append_only" | "immutable" | "forward_only" | "server_only_field" | "not_the_author" | "review_by_reviewer" | "school_elsewhere" | "conflict_already_resolved" | "resolution_rejected" | "change_rejected" | "already_settled" | "too_many_buckets" | "case_no_invalid" | "case_no_taken" | "case_no_not_reserved" | "case_numbers_exhausted" | "hash_mismatch" | "unsupported_file_type" | "image_unreadable" | "image_too_large" | "file_too_large" | "offset_mismatch" | "upload_offset_required" | "upload_complete" | "upload_busy" | "tus_version_unsupported" | "upload_interrupted" | "too_many_open_uploads" | "derivative_pending" | "no_resized_copy" | "location_withheld" | "photo_already_reviewed" | "own_photo" | "photo_file_missing" | "document_missing" | "photo_missing" | "attempt_photo_missing" | "school_attempt_missing" | "village_attempt_missing" | "repeated_persuasion_missing" | "team_incomplete" | "court_before_penalty" | "return_unconfirmed" | "student_status_missing" | "elsewhere_detail_missing" | "unknown_outcome" | "outcome_missing" | "stage_ahead_of_evidence" | "recorded_after_close" | "closed_without_evidence" | "not_at_your_level" | "step_out_of_order" | "not_the_issuer" | "penalty_before_deadline" | "phase_already_completed" | "too_many_pupils" | "difficulty_repeated" | "unknown";
         ColumnOut: {
             /** @description The header cell (Chinese). */
             header: string;
@@ -4291,6 +4309,25 @@ export interface components {
             /** @description Always `Bearer`. */
             token_type: string;
             user_id: string;
+        };
+        /**
+         * @description The form `wx.uploadFile` sends (`name: "file"`, `formData: {sha256, kind}`).
+         * @example {
+         *       "file": "(the file's bytes)",
+         *       "kind": "photo",
+         *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+         *     }
+         */
+        UploadForm: {
+            /**
+             * Format: binary
+             * @description The file.
+             */
+            file: string;
+            /** @description `photo` or `document`. */
+            kind: components["schemas"]["Kind"];
+            /** @description SHA-256 of the whole file, 64 hex digits. */
+            sha256: string;
         };
         /**
          * @description An upload and how far it got.
@@ -6702,6 +6739,8 @@ export interface operations {
             header: {
                 /** @description The ETag read */
                 "If-Match": string;
+                /** @description Not sent with a real `PATCH`: a client without `PATCH` sends this operation as a `POST` with `X-HTTP-Method-Override: PATCH`. */
+                "X-HTTP-Method-Override"?: "PATCH";
             };
             path: {
                 id: string;
@@ -7465,6 +7504,8 @@ export interface operations {
             query?: never;
             header: {
                 "If-Match": string;
+                /** @description Not sent with a real `PATCH`: a client without `PATCH` sends this operation as a `POST` with `X-HTTP-Method-Override: PATCH`. */
+                "X-HTTP-Method-Override"?: "PATCH";
             };
             path: {
                 id: string;
@@ -8093,19 +8134,25 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description With the file as the body: its size in bytes */
+                /** @description `1.0.0` from a tus client: tus answers (201 with `Location` also when resuming). Another version is refused with 412 and `Tus-Version` */
+                "Tus-Resumable"?: string | null;
+                /** @description tus creation: the file's size in bytes */
                 "Upload-Length"?: number | null;
-                /** @description With the file as the body: `sha256 <base64>,kind <base64>,filename <base64>` */
+                /**
+                 * @description tus creation: `sha256 <base64 of the 64 hex digits>,kind <base64 of photo|document>,filename <base64>`; other keys are ignored
+                 * @example sha256 OWY4NmQwODE4ODRjN2Q2NTlhMmZlYWEwYzU1YWQwMTVhM2JmNGYxYjJiMGI4MjJjZDE1ZDZjMTViMGYwMGEwOA==,kind cGhvdG8=,filename SU1HXzA0MTIuanBn
+                 */
                 "Upload-Metadata"?: string | null;
             };
             path?: never;
             cookie?: never;
         };
-        /** @description The declaration (JSON), or the file's bytes from the start with tus headers (creation-with-upload) */
+        /** @description The declaration (JSON); nothing (tus creation); the file's bytes from the start with tus headers (creation-with-upload); or a form with `sha256`, `kind` and the file (`wx.uploadFile`) */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["NewUpload"];
                 "application/offset+octet-stream": string;
+                "multipart/form-data": components["schemas"]["UploadForm"];
             };
         };
         responses: {
@@ -8118,9 +8165,17 @@ export interface operations {
                     "application/json": components["schemas"]["UploadOut"];
                 };
             };
-            /** @description Upload started (send chunks with PATCH), or, with the file as the body, stored (`complete`) */
+            /** @description Upload started (send chunks with PATCH), or, with the file, stored (`complete`) */
             201: {
                 headers: {
+                    /** @description The upload's path, `/v1/uploads/{id}` */
+                    Location?: string;
+                    /** @description `1.0.0` */
+                    "Tus-Resumable"?: string;
+                    /** @description While open: when it is removed unless continued (HTTP-date) */
+                    "Upload-Expires"?: string;
+                    /** @description Bytes the server holds */
+                    "Upload-Offset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8141,6 +8196,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `Tus-Resumable` names a version other than 1.0.0 (code `tus_version_unsupported`; `Tus-Version` lists the one spoken) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Larger than the limit for its kind */
             413: {
                 headers: {
@@ -8151,7 +8215,7 @@ export interface operations {
                 };
             };
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Invalid declaration, or the file with the request refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable` */
+            /** @description Invalid declaration (each field named: `sha256`, `kind`, `file`, `Upload-Length`, `Upload-Metadata`), or the file with the request refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8159,6 +8223,33 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    uploads_discover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the server speaks */
+            204: {
+                headers: {
+                    /** @description `creation,creation-with-upload,expiration,termination` */
+                    "Tus-Extension"?: string;
+                    /** @description The largest file taken, in bytes (a document's limit; a photo's is smaller) */
+                    "Tus-Max-Size"?: number;
+                    /** @description `1.0.0` */
+                    "Tus-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -8248,12 +8339,102 @@ export interface operations {
             507: components["responses"]["StorageFull"];
         };
     };
+    uploads_discover_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the server speaks */
+            204: {
+                headers: {
+                    /** @description `creation,creation-with-upload,expiration,termination` */
+                    "Tus-Extension"?: string;
+                    /** @description The largest file taken, in bytes */
+                    "Tus-Max-Size"?: number;
+                    /** @description `1.0.0` */
+                    "Tus-Version"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    uploads_tell_offset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `1.0.0`; another version is refused with 412 */
+                "Tus-Resumable"?: string | null;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No body; the upload's state in headers */
+            200: {
+                headers: {
+                    /** @description `no-store` */
+                    "Cache-Control"?: string;
+                    /** @description `1.0.0` */
+                    "Tus-Resumable"?: string;
+                    /** @description While open: when it is removed unless continued (HTTP-date) */
+                    "Upload-Expires"?: string;
+                    /** @description The file's size */
+                    "Upload-Length"?: number;
+                    /** @description Bytes the server holds: send the next chunk from here */
+                    "Upload-Offset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such upload of the caller's, or it expired (no body) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `Tus-Resumable` names a version other than 1.0.0 (no body; `Tus-Version` lists the one spoken) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
     uploads_append: {
         parameters: {
             query?: never;
             header: {
                 /** @description Where this chunk starts */
                 "Upload-Offset": number;
+                /** @description `1.0.0` from a tus client: 204 answers. Another version is refused with 412 and `Tus-Version` */
+                "Tus-Resumable"?: string | null;
+                /** @description Not sent with a real `PATCH`: a client without `PATCH` sends this operation as a `POST` with `X-HTTP-Method-Override: PATCH`. */
+                "X-HTTP-Method-Override"?: "PATCH";
             };
             path: {
                 id: string;
@@ -8270,6 +8451,8 @@ export interface operations {
             /** @description Chunk kept; `state` is `complete` once the file is stored */
             200: {
                 headers: {
+                    /** @description While open: when it is removed unless continued (HTTP-date) */
+                    "Upload-Expires"?: string;
                     /** @description Bytes the server holds */
                     "Upload-Offset"?: number;
                     [name: string]: unknown;
@@ -8277,6 +8460,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UploadOut"];
                 };
+            };
+            /** @description The same for a tus client, without a body */
+            204: {
+                headers: {
+                    /** @description `1.0.0` */
+                    "Tus-Resumable"?: string;
+                    /** @description While open: when it is removed unless continued (HTTP-date) */
+                    "Upload-Expires"?: string;
+                    /** @description Bytes the server holds */
+                    "Upload-Offset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -8300,6 +8496,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `Tus-Resumable` names a version other than 1.0.0 (code `tus_version_unsupported`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chunk runs past the declared size */
             413: {
                 headers: {
@@ -8309,7 +8514,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Not `application/offset+octet-stream` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Complete but refused: `hash_mismatch`, `unsupported_file_type`, `image_unreadable` */
             422: {
                 headers: {
@@ -8449,6 +8662,8 @@ export interface operations {
             query?: never;
             header: {
                 "If-Match": string;
+                /** @description Not sent with a real `PATCH`: a client without `PATCH` sends this operation as a `POST` with `X-HTTP-Method-Override: PATCH`. */
+                "X-HTTP-Method-Override"?: "PATCH";
             };
             path: {
                 id: string;
@@ -8555,8 +8770,12 @@ type ReadonlyArray<T> = [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsV1ApplicationsIdMaterialsSha256GetParametersQuerySizeValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/applications/{id}/materials/{sha256}"]["get"]["parameters"]["query"]["size"]> = ["original", "medium", "thumb"];
+export const pathsV1HouseholdsIdPatchParametersHeaderXHTTPMethodOverrideValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/households/{id}"]["patch"]["parameters"]["header"]["X-HTTP-Method-Override"]> = ["PATCH"];
 export const pathsV1PhotoReviewsGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/photo-reviews"]["get"]["parameters"]["query"]["status"]> = ["pending", "approved", "rejected"];
 export const pathsV1PhotosSha256GetParametersQuerySizeValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/photos/{sha256}"]["get"]["parameters"]["query"]["size"]> = ["original", "medium", "thumb"];
+export const pathsV1RegionsIdPatchParametersHeaderXHTTPMethodOverrideValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/regions/{id}"]["patch"]["parameters"]["header"]["X-HTTP-Method-Override"]> = ["PATCH"];
+export const pathsV1UploadsIdPatchParametersHeaderXHTTPMethodOverrideValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/uploads/{id}"]["patch"]["parameters"]["header"]["X-HTTP-Method-Override"]> = ["PATCH"];
+export const pathsV1UsersIdPatchParametersHeaderXHTTPMethodOverrideValues: ReadonlyArray<FlattenedDeepRequired<paths>["/v1/users/{id}"]["patch"]["parameters"]["header"]["X-HTTP-Method-Override"]> = ["PATCH"];
 export const actionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Action"]> = ["pass", "return", "reject", "approve"];
 export const aidKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AidKind"]> = ["living", "medical", "education"];
 export const approvalValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Approval"]> = ["county", "provincial", "national"];
@@ -8573,7 +8792,7 @@ export const closeOutOneOf1StateValues: ReadonlyArray<Extract<FlattenedDeepRequi
 export const closeOutOneOf2StateValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["CloseOut"], {
     state: unknown;
 }>["state"]> = ["unconfirmed"];
-export const codeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Code"]> = ["validation_failed", "malformed_json", "invalid_path_parameter", "invalid_query", "nul_character", "body_unreadable", "body_too_slow", "payload_too_large", "unsupported_media_type", "route_not_found", "method_not_allowed", "not_found", "if_match_required", "version_mismatch", "idempotency_key_reused", "invalid_idempotency_key", "too_many_requests", "range_not_satisfiable", "already_exists", "reference_not_found", "storage_full", "service_unavailable", "upstream_unavailable", "internal_error", "client_upgrade_required", "sync_protocol_required", "reset_required", "forbidden", "unauthorized", "bad_request", "batch_too_large", "required", "too_long", "invalid_characters", "invalid_format", "invalid_value", "out_of_range", "unknown_field", "invalid_birth_date", "invalid_check_digit", "inconsistent_with_id_number", "duplicate_in_household", "one_head_required", "invalid_cursor", "weak_password", "invalid_parameter", "invalid_count", "invalid_length", "invalid_digest", "invalid_parent", "out_of_order", "not_allowed", "duplicate", "mismatch", "visiting_phase", "unreadable", "inconsistent", "expired", "incomplete", "token_missing", "token_invalid", "token_expired", "session_ended", "invalid_credentials", "refresh_token_invalid", "refresh_token_reused", "refresh_token_expired", "unknown_device", "wechat_code_invalid", "wechat_not_configured", "username_taken", "role_not_assignable", "role_region_mismatch", "password_by_admin", "not_a_village", "device_id_taken", "device_required", "too_many_devices", "too_many_grants", "already_in_jurisdiction", "already_reviewed", "unmask_outside_jurisdiction", "not_a_helper", "person_already_registered", "person_not_registrable", "head_of_household", "household_elsewhere", "already_decided", "application_already_open", "application_not_editable", "illegal_transition", "not_your_step", "notice_not_over", "unknown_situation", "not_on_checklist", "material_missing", "material_not_uploaded", "material_wrong_type", "already_filed", "program_code_taken", "file_not_active", "already_paid", "amount_not_positive", "over_cap", "single_aid_only", "no_longer_eligible", "reassessment_required", "no_county", "unknown_entity", "invalid_id", "invalid_hlc", "invalid_base_version", "clock_ahead", "out_of_scope", "mutation_id_reused", "append_only", "immutable", "forward_only", "server_only_field", "not_the_author", "review_by_reviewer", "school_elsewhere", "conflict_already_resolved", "resolution_rejected", "change_rejected", "already_settled", "too_many_buckets", "case_no_invalid", "case_no_taken", "case_no_not_reserved", "case_numbers_exhausted", "hash_mismatch", "unsupported_file_type", "image_unreadable", "image_too_large", "file_too_large", "offset_mismatch", "upload_offset_required", "upload_complete", "upload_busy", "upload_interrupted", "too_many_open_uploads", "derivative_pending", "no_resized_copy", "location_withheld", "photo_already_reviewed", "own_photo", "photo_file_missing", "document_missing", "photo_missing", "attempt_photo_missing", "school_attempt_missing", "village_attempt_missing", "repeated_persuasion_missing", "team_incomplete", "court_before_penalty", "return_unconfirmed", "student_status_missing", "elsewhere_detail_missing", "unknown_outcome", "outcome_missing", "stage_ahead_of_evidence", "recorded_after_close", "closed_without_evidence", "not_at_your_level", "step_out_of_order", "not_the_issuer", "penalty_before_deadline", "phase_already_completed", "too_many_pupils", "difficulty_repeated", "unknown"];
+export const codeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Code"]> = ["validation_failed", "malformed_json", "invalid_path_parameter", "invalid_query", "nul_character", "body_unreadable", "body_too_slow", "payload_too_large", "unsupported_media_type", "route_not_found", "method_not_allowed", "method_override_refused", "not_found", "if_match_required", "version_mismatch", "idempotency_key_reused", "invalid_idempotency_key", "too_many_requests", "range_not_satisfiable", "already_exists", "reference_not_found", "storage_full", "service_unavailable", "upstream_unavailable", "internal_error", "client_upgrade_required", "sync_protocol_required", "reset_required", "forbidden", "unauthorized", "bad_request", "batch_too_large", "required", "too_long", "invalid_characters", "invalid_format", "invalid_value", "out_of_range", "unknown_field", "invalid_birth_date", "invalid_check_digit", "inconsistent_with_id_number", "duplicate_in_household", "one_head_required", "invalid_cursor", "weak_password", "invalid_parameter", "invalid_count", "invalid_length", "invalid_digest", "invalid_parent", "out_of_order", "not_allowed", "duplicate", "mismatch", "visiting_phase", "unreadable", "inconsistent", "expired", "incomplete", "token_missing", "token_invalid", "token_expired", "session_ended", "invalid_credentials", "refresh_token_invalid", "refresh_token_reused", "refresh_token_expired", "unknown_device", "wechat_code_invalid", "wechat_not_configured", "username_taken", "role_not_assignable", "role_region_mismatch", "password_by_admin", "not_a_village", "device_id_taken", "device_required", "too_many_devices", "too_many_grants", "already_in_jurisdiction", "already_reviewed", "unmask_outside_jurisdiction", "not_a_helper", "person_already_registered", "person_not_registrable", "head_of_household", "household_elsewhere", "already_decided", "application_already_open", "application_not_editable", "illegal_transition", "not_your_step", "notice_not_over", "unknown_situation", "not_on_checklist", "material_missing", "material_not_uploaded", "material_wrong_type", "already_filed", "program_code_taken", "file_not_active", "already_paid", "amount_not_positive", "over_cap", "single_aid_only", "no_longer_eligible", "reassessment_required", "no_county", "unknown_entity", "invalid_id", "invalid_hlc", "invalid_base_version", "clock_ahead", "out_of_scope", "mutation_id_reused", "append_only", "immutable", "forward_only", "server_only_field", "not_the_author", "review_by_reviewer", "school_elsewhere", "conflict_already_resolved", "resolution_rejected", "change_rejected", "already_settled", "too_many_buckets", "case_no_invalid", "case_no_taken", "case_no_not_reserved", "case_numbers_exhausted", "hash_mismatch", "unsupported_file_type", "image_unreadable", "image_too_large", "file_too_large", "offset_mismatch", "upload_offset_required", "upload_complete", "upload_busy", "tus_version_unsupported", "upload_interrupted", "too_many_open_uploads", "derivative_pending", "no_resized_copy", "location_withheld", "photo_already_reviewed", "own_photo", "photo_file_missing", "document_missing", "photo_missing", "attempt_photo_missing", "school_attempt_missing", "village_attempt_missing", "repeated_persuasion_missing", "team_incomplete", "court_before_penalty", "return_unconfirmed", "student_status_missing", "elsewhere_detail_missing", "unknown_outcome", "outcome_missing", "stage_ahead_of_evidence", "recorded_after_close", "closed_without_evidence", "not_at_your_level", "step_out_of_order", "not_the_issuer", "penalty_before_deadline", "phase_already_completed", "too_many_pupils", "difficulty_repeated", "unknown"];
 export const decisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]> = ["accept", "reject"];
 export const decisionKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DecisionKind"]> = ["approved", "rejected"];
 export const exitStepValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExitStep"]> = ["propose", "notice", "confirm", "withdraw", "reopen"];

@@ -28,6 +28,8 @@ export const publicOperations: ReadonlySet<string> = new Set([
   "GET /ready",
   "GET /v1/programs",
   "GET /v1/programs/{id}",
+  "OPTIONS /v1/uploads",
+  "OPTIONS /v1/uploads/{id}",
   "POST /v1/auth/login",
   "POST /v1/auth/refresh",
   "POST /v1/auth/wechat",
