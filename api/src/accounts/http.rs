@@ -17,7 +17,7 @@ use crate::auth::{password, unmask};
 use crate::domain::role::{Permission, Role};
 use crate::domain::validate::mask_phone;
 use crate::infra::error::Result;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
@@ -123,8 +123,8 @@ pub struct UserQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
-    q: web::Query<UserQuery>,
-    page: web::Query<PageParams>,
+    q: Query<UserQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<UserOut>>> {
     let limit = page.limit()?;
     let filter = ListFilter {
@@ -156,7 +156,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
     let (scope, id) = (caller.scope.clone(), id.to_string());
     let u = unmask::read(&state, &caller, q.unmask, "user", &["phone"], move |c| {
