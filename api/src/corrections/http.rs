@@ -12,13 +12,13 @@ use crate::auth::unmask;
 use crate::auth::unmask::{Found, UnmaskQuery};
 use crate::corrections::service;
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::records::store as records;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum CorrectionDecision {
     Accept,
     Reject,
 }
@@ -26,8 +26,8 @@ pub enum Decision {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "reject", "reason": "户籍信息与公安系统一致，无需修改"}))]
-pub struct DecisionBody {
-    pub decision: Decision,
+pub struct CorrectionDecisionBody {
+    pub decision: CorrectionDecision,
     /// Required to reject.
     pub reason: Option<String>,
 }
@@ -45,7 +45,7 @@ pub struct DecisionOut {
 /// new proposals, the township on those the village accepted, the county on those the
 /// township accepted. The decision syncs back to the phones; each level's review clock is
 /// met by it and the next level's starts.
-#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = DecisionBody,
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = CorrectionDecisionBody,
     responses((status = 200, body = DecisionOut),
               (status = 409, description = "Not at the caller's level (`not_at_your_level`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("decide_corrections")))
@@ -55,12 +55,12 @@ pub async fn decide(
     state: web::Data<AppState>,
     caller: Require<perm::DecideCorrections>,
     id: web::Path<String>,
-    body: ApiJson<DecisionBody>,
+    body: ApiJson<CorrectionDecisionBody>,
 ) -> Result<web::Json<DecisionOut>> {
     let b = body.0;
     let verdict = match b.decision {
-        Decision::Accept => service::Verdict::Accept,
-        Decision::Reject => service::Verdict::Reject,
+        CorrectionDecision::Accept => service::Verdict::Accept,
+        CorrectionDecision::Reject => service::Verdict::Reject,
     };
     let d = service::decide(
         &state.db,
@@ -114,7 +114,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<web::Json<CorrectionOut>> {
     let (scope, id, key) = (caller.scope.clone(), id.to_string(), state.data_key.clone());
     let fields = &["current_value", "proposed_value", "reason"];
