@@ -13,7 +13,7 @@ use crate::auth::caller::{Caller, Require, perm};
 use crate::domain::role::{Permission, Role};
 use crate::domain::validate::mask_phone;
 use crate::infra::error::Result;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::unmask::UnmaskQuery;
 use crate::infra::http::utc;
@@ -114,8 +114,8 @@ pub struct UserQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
-    q: web::Query<UserQuery>,
-    page: web::Query<PageParams>,
+    q: Query<UserQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<UserOut>>> {
     let limit = page.limit()?;
     let filter = ListFilter {
@@ -147,7 +147,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
     let u = service::get(&state.db, &caller, &id.to_string(), q.unmask).await?;
     let body = out(u, &caller, q.unmask)?;

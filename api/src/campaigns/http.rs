@@ -13,7 +13,7 @@ use crate::campaigns::queries::CampaignRow;
 use crate::campaigns::rules::{CampaignKind, Phase, Progress};
 use crate::campaigns::{rules as campaign, service};
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
@@ -128,7 +128,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<CampaignOut>>> {
     let limit = page.limit()?;
     let before = page.position()?;

@@ -9,13 +9,13 @@ use uuid::Uuid;
 use crate::auth::caller::{Require, perm};
 use crate::corrections::service;
 use crate::infra::error::Result;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::unmask::UnmaskQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum CorrectionDecision {
     Accept,
     Reject,
 }
@@ -23,8 +23,8 @@ pub enum Decision {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "reject", "reason": "户籍信息与公安系统一致，无需修改"}))]
-pub struct DecisionBody {
-    pub decision: Decision,
+pub struct CorrectionDecisionBody {
+    pub decision: CorrectionDecision,
     /// Required to reject.
     pub reason: Option<String>,
 }
@@ -42,7 +42,7 @@ pub struct DecisionOut {
 /// new proposals, the township on those the village accepted, the county on those the
 /// township accepted. The decision syncs back to the phones; each level's review clock is
 /// met by it and the next level's starts.
-#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = DecisionBody,
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = CorrectionDecisionBody,
     responses((status = 200, body = DecisionOut),
               (status = 409, description = "Not at the caller's level (`not_at_your_level`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("decide_corrections")))
@@ -52,12 +52,12 @@ pub async fn decide(
     state: web::Data<AppState>,
     caller: Require<perm::DecideCorrections>,
     id: web::Path<String>,
-    body: ApiJson<DecisionBody>,
+    body: ApiJson<CorrectionDecisionBody>,
 ) -> Result<web::Json<DecisionOut>> {
     let b = body.0;
     let verdict = match b.decision {
-        Decision::Accept => service::Verdict::Accept,
-        Decision::Reject => service::Verdict::Reject,
+        CorrectionDecision::Accept => service::Verdict::Accept,
+        CorrectionDecision::Reject => service::Verdict::Reject,
     };
     let d = service::decide(
         &state.db,
@@ -111,7 +111,7 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<web::Json<CorrectionOut>> {
     let (row, c) = service::get(
         &state.db,
