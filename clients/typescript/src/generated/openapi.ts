@@ -1555,7 +1555,7 @@ export interface components {
              */
             out_of_pocket_fen?: number;
             /** @description Aid already paid to this file this year. */
-            paid_this_year?: components["schemas"]["PaymentBody"][];
+            paid_this_year?: components["schemas"]["EarlierPayment"][];
             /**
              * Format: int32
              * @description Education aid: the number of students.
@@ -1566,13 +1566,17 @@ export interface components {
             /** @description Whether the payment fits the standards. */
             allowed: boolean;
             approval?: components["schemas"]["Approval"] | null;
+            /**
+             * @description The reasoning, whether allowed or not: the standard that applies, what was paid
+             *     this year, the most this payment may be.
+             */
             lines: components["schemas"]["Line"][];
             /**
              * Format: int64
              * @description The most this payment may be (when allowed).
              */
             max_fen?: number | null;
-            /** @description Every rule the payment breaks. */
+            /** @description Every rule the payment breaks, naming the rule and its figures. */
             violations: components["schemas"]["Violation"][];
         };
         /** @enum {string} */
@@ -1630,6 +1634,42 @@ export interface components {
              * @description The village the household lives in.
              */
             region_id: string;
+        };
+        /**
+         * @example {
+         *       "action": "return",
+         *       "correction_workdays": 10,
+         *       "deficiencies": [
+         *         {
+         *           "code": "unreadable",
+         *           "field": "materials.diagnosis",
+         *           "message": "诊断证明照片模糊，请重新拍摄上传"
+         *         },
+         *         {
+         *           "code": "inconsistent",
+         *           "field": "form.items[0].amount_fen",
+         *           "message": "务农收入与村委会证明不符"
+         *         }
+         *       ]
+         *     }
+         */
+        ApplicationDecisionBody: {
+            /**
+             * @description `pass` (to the next level, or onto public notice), `return` for correction,
+             *     `reject`, or `approve` once the notice is over.
+             */
+            action: components["schemas"]["Action"];
+            /** @description On approval: the file's category when the program's is `any`. */
+            category?: string | null;
+            /**
+             * Format: int32
+             * @description Working days the applicant has to correct (1–30, default 10).
+             */
+            correction_workdays?: number | null;
+            /** @description Required to return: every deficiency, each naming its field or material. */
+            deficiencies?: components["schemas"]["Deficiency"][];
+            /** @description Required to reject; kept with any decision. */
+            reason?: string | null;
         };
         /**
          * @example {
@@ -2126,22 +2166,39 @@ export interface components {
              */
             field: string;
             id: string;
-            /** @description The value in the record now. */
-            kept: Record<string, never>;
+            /**
+             * @description The value in the record now: any JSON value of the field's type (a string, a
+             *     number, an object, …), or the record's fields for an edit against a delete.
+             */
+            kept: unknown;
             kept_hlc?: string | null;
-            /** @description The value that lost. */
-            lost: Record<string, never>;
+            /** @description The value that lost, likewise. */
+            lost: unknown;
             /** @description The device and user whose change lost, when it came from a device. */
             lost_device_id?: string | null;
             lost_hlc: string;
             lost_user_id?: string | null;
             record_id: string;
-            resolution?: Record<string, never> | null;
+            /** @description How it was settled: `{"keep": …, "value": …}`, once resolved. */
+            resolution?: unknown;
             /** Format: date-time */
             resolved_at?: string | null;
             resolved_by?: string | null;
             /** @description `open` or `resolved`. */
             state: string;
+        };
+        /** @enum {string} */
+        CorrectionDecision: "accept" | "reject";
+        /**
+         * @example {
+         *       "decision": "reject",
+         *       "reason": "户籍信息与公安系统一致，无需修改"
+         *     }
+         */
+        CorrectionDecisionBody: {
+            decision: components["schemas"]["CorrectionDecision"];
+            /** @description Required to reject. */
+            reason?: string | null;
         };
         /**
          * @description A household correction as its reviewers read it. Resident ID numbers in its text are
@@ -2244,19 +2301,6 @@ export interface components {
             title: string;
             /** Format: int64 */
             version: number;
-        };
-        /** @enum {string} */
-        Decision: "accept" | "reject";
-        /**
-         * @example {
-         *       "decision": "reject",
-         *       "reason": "户籍信息与公安系统一致，无需修改"
-         *     }
-         */
-        DecisionBody: {
-            decision: components["schemas"]["Decision"];
-            /** @description Required to reject. */
-            reason?: string | null;
         };
         /**
          * @description What the reviewer decided.
@@ -2390,6 +2434,41 @@ export interface components {
             /** @description Per entity, the buckets whose content differs from the server's for this scope. */
             differing: Record<string, never>;
         };
+        /**
+         * @example {
+         *       "amount_fen": 72000,
+         *       "kind": "living",
+         *       "note": "11 月生活救助",
+         *       "period": "2026-11"
+         *     }
+         */
+        DisbursementBody: {
+            /**
+             * Format: int64
+             * @description Whole fen, never a fraction.
+             */
+            amount_fen: number;
+            /**
+             * Format: int64
+             * @description Accidental difficulty: the year's hardship costs.
+             */
+            hardship_costs_fen?: number;
+            kind: components["schemas"]["AidKind"];
+            note?: string | null;
+            /**
+             * Format: int64
+             * @description Medical aid: what the household paid itself after insurance.
+             */
+            out_of_pocket_fen?: number;
+            /** @description `YYYY-MM` (monthly living aid), `YYYY`, or `YYYY-S1`/`YYYY-S2` (a school term). */
+            period: string;
+            reassessment?: components["schemas"]["ReassessmentBody"] | null;
+            /**
+             * Format: int32
+             * @description Education aid: students in the household.
+             */
+            students?: number;
+        };
         DisbursementList: {
             items: components["schemas"]["DisbursementOut"][];
         };
@@ -2407,6 +2486,11 @@ export interface components {
             period: string;
             /** Format: int32 */
             year: number;
+        };
+        EarlierPayment: {
+            /** Format: int64 */
+            amount_fen: number;
+            kind: components["schemas"]["AidKind"];
         };
         EntitySchema: {
             /** @description Records never changed or deleted once made. */
@@ -3432,341 +3516,81 @@ export interface components {
         };
         /** @description One page of a list. */
         Page_ApplicationOut: {
-            items: {
-                /** @description Set once approved: the case file and the registry household. */
-                case_file_id?: string | null;
-                correction_due_on?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                decision_reason?: string | null;
-                /** @description The deficiencies of the last return for correction, each naming its field. */
-                deficiencies: components["schemas"]["Deficiency"][];
-                form: components["schemas"]["FormView"];
-                household_id?: string | null;
-                id: string;
-                materials: components["schemas"]["Material"][];
-                /** @description What happens next, for the applicant (R-APP-4). */
-                next_step: components["schemas"]["NextStep"];
-                notice_ends_on?: string | null;
-                /** @description The returned version this one corrects. */
-                previous_id?: string | null;
-                program_id: string;
-                region_id: string;
-                /** Format: int32 */
-                revision: number;
-                status: components["schemas"]["Status"];
-                /** @description Deadline of the current hand-over (5 working days a step). */
-                step_due_on?: string | null;
-                /** Format: date-time */
-                submitted_at?: string | null;
-                /** Format: date-time */
-                updated_at: string;
-                /** Format: int64 */
-                version: number;
-            }[];
+            items: components["schemas"]["ApplicationOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_AuditEntryOut: {
-            items: {
-                /** @description `create`, `update`, `delete`, `login`, `logout`, `break_glass`, `unmask`, `revoke`, `export`. */
-                action: string;
-                /** @description `null` for the operator at the server's command line. */
-                actor_id?: string | null;
-                actor_role?: string | null;
-                /** Format: date-time */
-                at: string;
-                /** @description `{field: {"before": …, "after": …}}` */
-                changes: Record<string, never>;
-                device_id?: string | null;
-                entity: string;
-                entity_id: string;
-                id: string;
-                reason?: string | null;
-                request_id?: string | null;
-            }[];
+            items: components["schemas"]["AuditEntryOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_CandidateOut: {
-            items: {
-                /** @description The earlier registered record. */
-                a: components["schemas"]["CandidateSide"];
-                b: components["schemas"]["CandidateSide"];
-                id: string;
-                /** @description Why they look alike: `name_birth_date`, `name_address`, `phone`. */
-                reasons: string[];
-                /** @description `open`, `distinct` or `merged`. */
-                status: string;
-            }[];
+            items: components["schemas"]["CandidateOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_ConflictOut: {
-            items: {
-                /** Format: date-time */
-                created_at: string;
-                entity: string;
-                /**
-                 * @description The field both sides changed; empty when an edit met a delete (then `lost` holds
-                 *     the record's fields before the delete, or the edit's fields).
-                 */
-                field: string;
-                id: string;
-                /** @description The value in the record now. */
-                kept: Record<string, never>;
-                kept_hlc?: string | null;
-                /** @description The value that lost. */
-                lost: Record<string, never>;
-                /** @description The device and user whose change lost, when it came from a device. */
-                lost_device_id?: string | null;
-                lost_hlc: string;
-                lost_user_id?: string | null;
-                record_id: string;
-                resolution?: Record<string, never> | null;
-                /** Format: date-time */
-                resolved_at?: string | null;
-                resolved_by?: string | null;
-                /** @description `open` or `resolved`. */
-                state: string;
-            }[];
+            items: components["schemas"]["ConflictOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_DeviceOut: {
-            items: {
-                app_version?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                id: string;
-                /** Format: date-time */
-                last_seen_at?: string | null;
-                name: string;
-                platform: string;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                user_id: string;
-            }[];
+            items: components["schemas"]["DeviceOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_GrantOut: {
-            items: {
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                expires_at: string;
-                id: string;
-                reason: string;
-                review?: components["schemas"]["GrantReviewOut"] | null;
-                /** Format: date-time */
-                revoked_at?: string | null;
-                subject: string;
-                subject_id: string;
-                /** @description The grantee. */
-                user_id: string;
-            }[];
+            items: components["schemas"]["GrantOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_HouseholdOut: {
-            items: {
-                address: string;
-                /** Format: date-time */
-                created_at: string;
-                /** @description The helpers (帮扶责任人) assigned to the household. */
-                helper_ids: string[];
-                id: string;
-                items: components["schemas"]["ItemOut"][];
-                location?: components["schemas"]["Location"] | null;
-                members: components["schemas"]["MemberOut"][];
-                phone?: string | null;
-                region_id: string;
-                region_name: string;
-                /** @description `active` or `exited`. */
-                status: string;
-                /** Format: date-time */
-                updated_at: string;
-                /** Format: int64 */
-                version: number;
-            }[];
+            items: components["schemas"]["HouseholdOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_LedgerOut: {
-            items: {
-                columns: components["schemas"]["ColumnOut"][];
-                formats: string[];
-                /** @description Used in the path: `/v1/ledgers/{name}`. */
-                name: string;
-                /** @description The column whose date `from` and `to` select. */
-                period: string;
-                /** @description The sheet name. */
-                title: string;
-                title_en: string;
-            }[];
+            items: components["schemas"]["LedgerOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_PhotoReviewOut: {
-            items: {
-                /**
-                 * Format: double
-                 * @description The fix's stated accuracy, in metres.
-                 */
-                accuracy_m?: number | null;
-                /** @description The helper who took it. */
-                author_id?: string | null;
-                /** @description The device (make and model) the app says took it. */
-                capture_device?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                file?: components["schemas"]["BlobOut"] | null;
-                /** @description What the integrity checks found; empty when nothing. */
-                flags: components["schemas"]["FlagOut"][];
-                /** @description The household the photo concerns (its own, or its visit's). */
-                household_id?: string | null;
-                /** @description The photo record's id. */
-                id: string;
-                location?: components["schemas"]["CapturePlace"] | null;
-                region_id: string;
-                review_reason?: string | null;
-                /** @description `pending`, `approved` or `rejected`. */
-                review_status: string;
-                /** Format: date-time */
-                reviewed_at?: string | null;
-                reviewed_by?: string | null;
-                sha256: string;
-                /** @description `visit`, `retrieval_attempt`, `teaching_session` or `household`. */
-                subject_entity: string;
-                subject_id: string;
-                /**
-                 * Format: date-time
-                 * @description When the app says it was taken.
-                 */
-                taken_at?: string | null;
-            }[];
+            items: components["schemas"]["PhotoReviewOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_QuarantinedOut: {
-            items: {
-                device_id: string;
-                entity: string;
-                /** @description The mutation as the device sent it. */
-                mutation: Record<string, never>;
-                mutation_id: string;
-                note?: string | null;
-                /** @description Why it was refused: a code, a detail, and the fields at fault. */
-                problem: Record<string, never>;
-                /** Format: date-time */
-                received_at: string;
-                record_id: string;
-                /** Format: date-time */
-                settled_at?: string | null;
-                settled_by?: string | null;
-                /** @description `open` or `settled`. */
-                state: string;
-                user_id: string;
-            }[];
+            items: components["schemas"]["QuarantinedOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_ReferralOut: {
-            items: {
-                attempted_by: string;
-                /** @description The village someone tried to register them in, and who. */
-                attempted_region_id: string;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                decided_at?: string | null;
-                /** @description Where the person is registered. */
-                household_id: string;
-                id: string;
-                /** @description Masked. */
-                id_number: string;
-                member_id: string;
-                /** @description The name as given in the refused registration. */
-                name: string;
-                note?: string | null;
-                /** @description `open` or `settled`. */
-                status: string;
-            }[];
+            items: components["schemas"]["ReferralOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_RegionOut: {
-            items: {
-                /** @description Administrative division code (or school code). */
-                code: string;
-                /** Format: date-time */
-                created_at: string;
-                /**
-                 * Format: int64
-                 * @description This region's own dibao standard, fen per person per month; `null` inherits.
-                 */
-                dibao_fen?: number | null;
-                /**
-                 * Format: int64
-                 * @description The standard in force here: own or nearest ancestor's (R-FILE-3).
-                 */
-                effective_dibao_fen?: number | null;
-                id: string;
-                level: components["schemas"]["RegionLevel"];
-                name: string;
-                parent_id?: string | null;
-                /** Format: date-time */
-                updated_at: string;
-                /**
-                 * Format: int64
-                 * @description Row version; send it back in `If-Match` to update.
-                 */
-                version: number;
-            }[];
+            items: components["schemas"]["RegionOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
         Page_UserOut: {
-            items: {
-                active: boolean;
-                /** Format: date-time */
-                created_at: string;
-                display_name: string;
-                id: string;
-                /**
-                 * @description Masked (`138****5678`) except for the user themself, or when an officer asks for it
-                 *     with `unmask=true` (audited).
-                 */
-                phone?: string | null;
-                region_id: string;
-                region_name: string;
-                role: components["schemas"]["Role"];
-                /** Format: date-time */
-                updated_at: string;
-                username: string;
-                /** Format: int64 */
-                version: number;
-            }[];
+            items: components["schemas"]["UserOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
-        };
-        PaymentBody: {
-            /** Format: int64 */
-            amount_fen: number;
-            kind: components["schemas"]["AidKind"];
         };
         PaymentOut: {
             approval: components["schemas"]["Approval"];
@@ -3798,6 +3622,17 @@ export interface components {
             kind: components["schemas"]["PhaseKind"];
             name: string;
             position: number;
+        };
+        /**
+         * @example {
+         *       "decision": "rejected",
+         *       "reason": "照片与该户无关，请重新拍摄屋顶。"
+         *     }
+         */
+        PhotoReviewDecisionBody: {
+            decision: components["schemas"]["DecisionKind"];
+            /** @description Why; required to reject (it goes back to the helper), up to 500 characters. */
+            reason?: string | null;
         };
         /**
          * @description A photo under review: what the app recorded when it was taken (kept apart from the
@@ -4037,6 +3872,32 @@ export interface components {
             next_cursor: string;
             server_hlc: string;
         };
+        /**
+         * @example {
+         *       "mutations": [
+         *         {
+         *           "base_version": 0,
+         *           "entity": "visit",
+         *           "fields": {
+         *             "basic_needs": {
+         *               "food": "met",
+         *               "safe_housing": "not_met"
+         *             },
+         *             "helper_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d23",
+         *             "household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d22",
+         *             "kind": "routine",
+         *             "notes": "屋顶漏雨",
+         *             "region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f",
+         *             "visited_at": "2026-11-22T09:30:00Z"
+         *           },
+         *           "hlc": "000001795373004123-00000-0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d00",
+         *           "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21",
+         *           "mutation_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d20",
+         *           "op": "upsert"
+         *         }
+         *       ]
+         *     }
+         */
         PushRequest: {
             /** @description At most 1000, applied in order in one transaction. */
             mutations: components["schemas"]["Mutation"][];
@@ -4071,6 +3932,29 @@ export interface components {
             database: string;
             /** @example ready */
             status: string;
+        };
+        /**
+         * @description A household's finances over the last twelve months, in fen, as reassessed for a payment.
+         * @example {
+         *       "annual_income_fen": 2400000,
+         *       "illness_fen": 300000,
+         *       "members": 3
+         *     }
+         */
+        ReassessmentBody: {
+            /**
+             * Format: int64
+             * @description Income before this year's aid (the aid is added by the server).
+             */
+            annual_income_fen: number;
+            /** Format: int64 */
+            disability_fen?: number;
+            /** Format: int64 */
+            illness_fen?: number;
+            /** Format: int32 */
+            members: number;
+            /** Format: int64 */
+            schooling_fen?: number;
         };
         /**
          * @example {
@@ -4116,6 +4000,11 @@ export interface components {
             /** @description `open` or `settled`. */
             status: string;
         };
+        /**
+         * @example {
+         *       "refresh_token": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d30.qL8vYkz3TnR2mX5cW1eJ"
+         *     }
+         */
         RefreshBody: {
             refresh_token: string;
         };
@@ -4228,7 +4117,11 @@ export interface components {
              *     against a delete, restore the record); `value`: set `value` instead.
              */
             keep: string;
-            value?: Record<string, never> | null;
+            /**
+             * @description With `keep: value`: the value to set, any JSON value of the field's type (e.g. a
+             *     string for a text field).
+             */
+            value?: unknown;
         };
         /** @enum {string} */
         Role: "helper" | "village_secretary" | "township_officer" | "county_officer" | "auditor" | "admin";
@@ -4417,8 +4310,11 @@ export interface components {
             region_id?: string | null;
             role?: components["schemas"]["Role"] | null;
         };
+        /** @description A rule the payment breaks, with the figures that break it. */
         Violation: {
             code: components["schemas"]["Code"];
+            /** @description The rule, e.g. `R-FILE-4`. */
+            rule: string;
             text: string;
         };
         /**
@@ -4451,7 +4347,19 @@ export interface components {
             photo_reviews_pending: number;
             upcoming: number;
         };
-        /** @description One year's schedule as published. */
+        /**
+         * @description One year's schedule as published.
+         * @example {
+         *       "holidays": [
+         *         "2027-01-01",
+         *         "2027-10-01"
+         *       ],
+         *       "makeup_workdays": [
+         *         "2027-09-26"
+         *       ],
+         *       "year": 2027
+         *     }
+         */
         YearSchedule: {
             /** @description Days off that would otherwise be working days. */
             holidays: string[];
@@ -4545,15 +4453,6 @@ export interface components {
         };
         /** @description The disk under the database or the photo store is full; nothing was half-written, retry once space is freed */
         StorageFull: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description Rate limit reached; see Retry-After */
-        TooManyRequests: {
             headers: {
                 [name: string]: unknown;
             };
@@ -5076,7 +4975,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DecisionBody"];
+                "application/json": components["schemas"]["ApplicationDecisionBody"];
             };
         };
         responses: {
@@ -5251,6 +5150,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description Not a draft any more: returned, rejected or decided (`application_not_editable`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Every deficiency, one per field or material */
             422: {
                 headers: {
@@ -5894,7 +5802,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PaymentBody"];
+                "application/json": components["schemas"]["DisbursementBody"];
             };
         };
         responses: {
@@ -6141,7 +6049,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DecisionBody"];
+                "application/json": components["schemas"]["CorrectionDecisionBody"];
             };
         };
         responses: {
@@ -7140,7 +7048,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DecisionBody"];
+                "application/json": components["schemas"]["PhotoReviewDecisionBody"];
             };
         };
         responses: {
@@ -7819,7 +7727,15 @@ export interface operations {
                     "application/json": components["schemas"]["DigestResponse"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -7874,10 +7790,27 @@ export interface operations {
                     "application/json": components["schemas"]["PullResponse"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The cursor is older than the tombstone horizon (`reset_required`): pull again without a cursor; unsent changes stay on the phone and are pushed as usual */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             /** @description Incompatible protocol version: upgrade the app */
             426: {
@@ -7917,7 +7850,15 @@ export interface operations {
                     "application/json": components["schemas"]["PushResponse"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -7932,7 +7873,15 @@ export interface operations {
                 };
             };
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["ValidationFailed"];
+            /** @description The session has no device: register one (`POST /v1/devices`) and sign in with its `device_id` (`device_required`); or the body has invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Incompatible protocol version: upgrade the app */
             426: {
                 headers: {
@@ -8052,7 +8001,15 @@ export interface operations {
                     "application/json": components["schemas"]["RepairResponse"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -8793,7 +8750,7 @@ export const closeOutOneOf2StateValues: ReadonlyArray<Extract<FlattenedDeepRequi
     state: unknown;
 }>["state"]> = ["unconfirmed"];
 export const codeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Code"]> = ["validation_failed", "malformed_json", "invalid_path_parameter", "invalid_query", "nul_character", "body_unreadable", "body_too_slow", "payload_too_large", "unsupported_media_type", "route_not_found", "method_not_allowed", "method_override_refused", "not_found", "if_match_required", "version_mismatch", "idempotency_key_reused", "invalid_idempotency_key", "too_many_requests", "range_not_satisfiable", "already_exists", "reference_not_found", "storage_full", "service_unavailable", "upstream_unavailable", "internal_error", "client_upgrade_required", "sync_protocol_required", "reset_required", "forbidden", "unauthorized", "bad_request", "batch_too_large", "required", "too_long", "invalid_characters", "invalid_format", "invalid_value", "out_of_range", "unknown_field", "invalid_birth_date", "invalid_check_digit", "inconsistent_with_id_number", "duplicate_in_household", "one_head_required", "invalid_cursor", "weak_password", "invalid_parameter", "invalid_count", "invalid_length", "invalid_digest", "invalid_parent", "out_of_order", "not_allowed", "duplicate", "mismatch", "visiting_phase", "unreadable", "inconsistent", "expired", "incomplete", "token_missing", "token_invalid", "token_expired", "session_ended", "invalid_credentials", "refresh_token_invalid", "refresh_token_reused", "refresh_token_expired", "unknown_device", "wechat_code_invalid", "wechat_not_configured", "username_taken", "role_not_assignable", "role_region_mismatch", "password_by_admin", "not_a_village", "device_id_taken", "device_required", "too_many_devices", "too_many_grants", "already_in_jurisdiction", "already_reviewed", "unmask_outside_jurisdiction", "not_a_helper", "person_already_registered", "person_not_registrable", "head_of_household", "household_elsewhere", "already_decided", "application_already_open", "application_not_editable", "illegal_transition", "not_your_step", "notice_not_over", "unknown_situation", "not_on_checklist", "material_missing", "material_not_uploaded", "material_wrong_type", "already_filed", "program_code_taken", "file_not_active", "already_paid", "amount_not_positive", "over_cap", "single_aid_only", "no_longer_eligible", "reassessment_required", "no_county", "unknown_entity", "invalid_id", "invalid_hlc", "invalid_base_version", "clock_ahead", "out_of_scope", "mutation_id_reused", "append_only", "immutable", "forward_only", "server_only_field", "not_the_author", "review_by_reviewer", "school_elsewhere", "conflict_already_resolved", "resolution_rejected", "change_rejected", "already_settled", "too_many_buckets", "case_no_invalid", "case_no_taken", "case_no_not_reserved", "case_numbers_exhausted", "hash_mismatch", "unsupported_file_type", "image_unreadable", "image_too_large", "file_too_large", "offset_mismatch", "upload_offset_required", "upload_complete", "upload_busy", "tus_version_unsupported", "upload_interrupted", "too_many_open_uploads", "derivative_pending", "no_resized_copy", "location_withheld", "photo_already_reviewed", "own_photo", "photo_file_missing", "document_missing", "photo_missing", "attempt_photo_missing", "school_attempt_missing", "village_attempt_missing", "repeated_persuasion_missing", "team_incomplete", "court_before_penalty", "return_unconfirmed", "student_status_missing", "elsewhere_detail_missing", "unknown_outcome", "outcome_missing", "stage_ahead_of_evidence", "recorded_after_close", "closed_without_evidence", "not_at_your_level", "step_out_of_order", "not_the_issuer", "penalty_before_deadline", "phase_already_completed", "too_many_pupils", "difficulty_repeated", "unknown"];
-export const decisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]> = ["accept", "reject"];
+export const correctionDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CorrectionDecision"]> = ["accept", "reject"];
 export const decisionKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DecisionKind"]> = ["approved", "rejected"];
 export const exitStepValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExitStep"]> = ["propose", "notice", "confirm", "withdraw", "reopen"];
 export const fileStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FileStatus"]> = ["active", "exit_review", "exit_notice", "exited"];
