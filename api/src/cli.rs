@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Serve the API (applies pending migrations first).
     Serve {
-        /// Load the demo county and accounts before serving.
+        /// Load the demo county (a lived-in county made by a seeded generator) before serving.
         #[arg(long)]
         demo: bool,
     },
@@ -42,7 +42,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
-    /// Load the demo county, its regions and a user of every role.
+    /// Load the demo county: regions, a user of every role, and households, visits,
+    /// applications, dropout cases and field work made by a seeded generator.
     Demo,
     /// Manage staff accounts.
     #[command(subcommand)]

@@ -143,6 +143,8 @@ pub async fn run(
 
     // The helper and the secretary both edited the notes of the same visits offline.
     let tablet = phones::register(state, &SECRETARY_PHONE, ago(60)).await?;
+    // The secretary's edit was made first but reached the server second: kept as a
+    // conflict to settle.
     for visit in latest_visits.iter().take(2) {
         let edit = |by: &str| {
             record(
@@ -151,24 +153,25 @@ pub async fn run(
                 json!({"notes": format!("{by}补记：已核实家庭收入情况。")}),
             )
         };
+        let (later, earlier) = (now - Duration::minutes(25), now - Duration::minutes(40));
         let first = phones::send_batch(
             state,
             rng,
             &me,
-            now - Duration::minutes(30),
+            now - Duration::minutes(20),
             0,
             vec![edit("帮扶责任人")],
-            1,
+            Some((1, later)),
         )
         .await?;
         let second = phones::send_batch(
             state,
             rng,
             &tablet,
-            now - Duration::minutes(20),
+            now - Duration::minutes(10),
             SECRETARY_PHONE.pending,
             vec![edit("第一书记")],
-            1,
+            Some((1, earlier)),
         )
         .await?;
         if first
@@ -199,7 +202,7 @@ pub async fn run(
             "visited_at": instant(at - Duration::hours(5))}),
         );
         let answer =
-            phones::send_batch(state, rng, &other, at, PHONES[1].pending, vec![odd], 0).await?;
+            phones::send_batch(state, rng, &other, at, PHONES[1].pending, vec![odd], None).await?;
         loose.quarantined = answer
             .iter()
             .filter(|r| r.status == MutationStatus::Rejected)

@@ -100,7 +100,7 @@ pub async fn push(
     pending: i64,
     records: Vec<Captured>,
 ) -> Result<()> {
-    let answers = send_batch(state, rng, helper, at, pending, records, 0).await?;
+    let answers = send_batch(state, rng, helper, at, pending, records, None).await?;
     match answers
         .iter()
         .find(|r| r.status == MutationStatus::Rejected)
@@ -113,8 +113,9 @@ pub async fn push(
     }
 }
 
-/// Pushes what the phone captured at `at`, its edits made on records at version `base`
-/// (0: records it created); answers the server's answer to each.
+/// Pushes what the phone captured in the hour before `at` (`edit`: changes made at that
+/// moment to records at that version; none: records it created); answers the server's
+/// answer to each.
 pub async fn send_batch(
     state: &AppState,
     rng: &mut StdRng,
@@ -122,10 +123,11 @@ pub async fn send_batch(
     at: NaiveDateTime,
     pending: i64,
     records: Vec<Captured>,
-    base: i64,
+    edit: Option<(i64, NaiveDateTime)>,
 ) -> Result<Vec<MutationResult>> {
     let node = helper.device_id.clone().unwrap_or_default();
-    let ms = at.and_utc().timestamp_millis();
+    let (base, captured) = edit.unwrap_or((0, at - chrono::Duration::hours(1)));
+    let ms = captured.and_utc().timestamp_millis();
     let mutations: Vec<Mutation> = records
         .into_iter()
         .enumerate()
@@ -136,7 +138,7 @@ pub async fn send_batch(
             op: Op::Upsert,
             base_version: base,
             // Captured over the hours before the sync, a millisecond apart at least.
-            hlc: format!("{:018}-00000-{node}", ms - 3_600_000 + i as i64),
+            hlc: format!("{:018}-00000-{node}", ms + i as i64),
             fields: r.fields,
         })
         .collect();

@@ -216,7 +216,16 @@ pub async fn run(
         json!({"state": "closed", "outcome": "returned",
         "closed_at": instant(t.ago(40)), "stage": "dropout_confirmed"}),
     );
-    phones::send_batch(state, rng, &t.me, t.ago(40), 0, vec![close], 1).await?;
+    phones::send_batch(
+        state,
+        rng,
+        &t.me,
+        t.ago(40),
+        0,
+        vec![close],
+        Some((1, t.ago(40))),
+    )
+    .await?;
 
     // Overdue: persuaded by school and village, reported, the guardian given a week that
     // ran out; the school's clock climbed to the township, whose penalty decision is due.

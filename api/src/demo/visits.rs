@@ -124,7 +124,7 @@ pub async fn run(
                 }
             }
             let (records, taken) = (round.records, round.taken);
-            if days == phone.last_sync_days {
+            if days == phone.last_sync_days && phone.helper == VILLAGES[0].helper {
                 done.latest = records
                     .iter()
                     .filter(|r| {

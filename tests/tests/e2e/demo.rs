@@ -151,10 +151,41 @@ fn the_demo_county_looks_lived_in_for_every_role_and_loads_once() {
         }
         some(&s, "county_officer", &county, &path);
     }
-    for who in ["qingshan_helper", "hekou_helper"] {
-        let session = s.login(who);
-        some(&s, who, &session, "/v1/work-list");
-    }
+    let helper = s.login("qingshan_helper");
+    some(&s, "qingshan_helper", &helper, "/v1/work-list");
+
+    // Dropout control: the overdue case climbed to the township, and is judged step by step.
+    let teacher = s.login("school_teacher");
+    let list = some(&s, "school_teacher", &teacher, "/v1/work-list");
+    let overdue = list
+        .iter()
+        .find(|d| d["kind"] == "dropout_return_deadline")
+        .unwrap_or_else(|| panic!("no return deadline on the teacher's list: {list:?}"));
+    assert_eq!(overdue["standing"], "overdue", "{overdue}");
+    assert!(overdue["escalation_level"].as_i64() >= Some(1), "{overdue}");
+    let case = overdue["subject_id"].as_str().expect("case id");
+    let ev = text(
+        &s,
+        &officer,
+        &format!("/v1/dropout-cases/{case}/evaluation"),
+    );
+    assert!(
+        ev.contains("\"steps\"") && ev.contains("\"next_step\""),
+        "{ev}"
+    );
+    let month = chrono::Utc::now().format("%Y-%m");
+    let teaching = text(
+        &s,
+        &officer,
+        &format!("/v1/home-teaching/compliance?month={month}"),
+    );
+    assert!(teaching.contains("child"), "{teaching}");
+
+    // The sync's loose ends: conflicts to settle, a quarantined change.
+    some(&s, "qingshan_secretary", &secretary, "/v1/sync/conflicts");
+    some(&s, "qingshan_officer", &officer, "/v1/sync/conflicts");
+    let hekou = s.login("hekou_officer");
+    some(&s, "hekou_officer", &hekou, "/v1/sync/quarantine");
 
     // Campaigns and their progress.
     let campaigns = some(&s, "qingshan_officer", &officer, "/v1/campaigns");
@@ -182,10 +213,20 @@ fn the_demo_county_looks_lived_in_for_every_role_and_loads_once() {
     let metrics = text(
         &s,
         &county,
-        &format!("/v1/supervision/metrics?region_id={qingshan}"),
+        &format!(
+            "/v1/supervision/metrics?region_id={qingshan}&from={}&to={}",
+            (chrono::Utc::now() - chrono::Duration::days(120)).format("%Y-%m-%d"),
+            chrono::Utc::now().format("%Y-%m-%d")
+        ),
     );
     assert!(metrics.contains("visit"), "{metrics}");
-    for ledger in ["households", "visits", "payments"] {
+    for ledger in [
+        "households",
+        "visits",
+        "payments",
+        "dropout",
+        "home_teaching",
+    ] {
         let csv = text(&s, &county, &format!("/v1/ledgers/{ledger}?format=csv"));
         assert!(csv.lines().count() > 2, "{ledger}: {csv}");
     }
