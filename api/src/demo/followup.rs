@@ -5,10 +5,10 @@
 
 use chrono::{Duration, NaiveDateTime};
 use rand::rngs::StdRng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::corrections::service::{self as corrections, Verdict};
-use crate::demo::phones::{self, Captured, instant, new_id};
+use crate::demo::phones::{self, instant, new_id, record};
 use crate::demo::registry::Home;
 use crate::demo::staff;
 use crate::demo::tables::{PHONES, SECRETARY_PHONE, VILLAGES};
@@ -23,17 +23,6 @@ pub struct Loose {
     pub corrections: usize,
     pub conflicts: usize,
     pub quarantined: usize,
-}
-
-fn record(entity: &'static str, id: String, v: Value) -> Captured {
-    Captured {
-        entity,
-        id,
-        fields: match v {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        },
-    }
 }
 
 /// The qingshan helper on their phone.

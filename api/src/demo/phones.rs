@@ -90,6 +90,18 @@ pub struct Captured {
     pub fields: Map<String, Value>,
 }
 
+/// A record the phone captured: `v` is an object of its fields.
+pub fn record(entity: &'static str, id: String, v: Value) -> Captured {
+    Captured {
+        entity,
+        id,
+        fields: match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    }
+}
+
 /// Pushes what the phone captured at `at`, with `pending` changes left in its outbox;
 /// every record must be taken.
 pub async fn push(

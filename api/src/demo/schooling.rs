@@ -7,9 +7,9 @@
 use chrono::{Duration, NaiveDateTime};
 use rand::Rng;
 use rand::rngs::StdRng;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::demo::phones::{self, Captured, instant, new_id};
+use crate::demo::phones::{self, Captured, instant, new_id, record};
 use crate::demo::registry::Home;
 use crate::demo::tables::{TEACHER_PHONE, VILLAGES};
 use crate::demo::{pictures, staff};
@@ -32,17 +32,6 @@ struct Pupil {
     id: String,
     village: String,
     home: (f64, f64),
-}
-
-fn record(entity: &'static str, id: String, v: Value) -> Captured {
-    Captured {
-        entity,
-        id,
-        fields: match v {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        },
-    }
 }
 
 /// What the teacher's phone sends, and when.

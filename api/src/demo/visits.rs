@@ -7,9 +7,9 @@ use chrono::{Duration, NaiveDateTime};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use crate::demo::phones::{self, Captured, Then, instant, located, new_id, working_hours};
+use crate::demo::phones::{self, Captured, Then, instant, located, new_id, record, working_hours};
 use crate::demo::registry::Home;
 use crate::demo::tables::{PHONES, Phone, VILLAGES};
 use crate::demo::{pictures, staff};
@@ -64,13 +64,6 @@ fn evening(now: NaiveDateTime, days: i64) -> NaiveDateTime {
     }
     let day = crate::infra::clock::china_date(now) - Duration::days(days);
     crate::infra::clock::start_of_china_day(day) + Duration::hours(20)
-}
-
-fn fields(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
 
 /// The field work of every phone, from the start of the history to today.
@@ -180,11 +173,7 @@ impl Round<'_> {
         if !note.is_empty() {
             v["notes"] = json!(note);
         }
-        self.records.push(Captured {
-            entity: "visit",
-            id: id.clone(),
-            fields: fields(v),
-        });
+        self.records.push(record("visit", id.clone(), v));
         self.done.visits += 1;
         if rng.random_bool(0.4) {
             self.photo(rng, home, village_id, &id, visited).await?;
@@ -221,17 +210,17 @@ impl Round<'_> {
             rng.random_range(10.0..120.0)
         };
         let id = new_id(rng, taken);
-        self.records.push(Captured {
-            entity: "photo",
-            id: id.clone(),
-            fields: fields(json!({
+        self.records.push(record(
+            "photo",
+            id.clone(),
+            json!({
                 "region_id": village_id, "sha256": sha, "subject_entity": "visit",
                 "subject_id": visit_id, "household_id": home.id, "taken_at": instant(taken),
                 "location": located(home.place.lat, home.place.lng, north, 8.0),
                 "capture_device": self.phone.name,
                 "caption": *CAPTIONS.choose(rng).unwrap_or(&"房屋外景"),
-            })),
-        });
+            }),
+        ));
         self.taken.push(Taken {
             id,
             village: home.village,
