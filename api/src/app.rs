@@ -110,6 +110,10 @@ pub fn run(
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback))
             .wrap(from_fn(pre_authenticate))
+            .wrap(from_fn(crate::photos::uploads::tus::protocol))
+            .wrap(from_fn(
+                crate::infra::http::method_override::method_override,
+            ))
             .wrap(from_fn(crate::infra::http::pace::pace_bodies))
             .wrap(from_fn(json::refuse_nul_in_query))
             .wrap(from_fn(envelope))

@@ -7,10 +7,9 @@ use std::io::BufRead;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::accounts::password;
 use crate::accounts::queries as users;
 use crate::audit::log::Actor;
-use crate::auth::password;
-use crate::auth::service::check_password;
 use crate::domain::region::RegionLevel;
 use crate::domain::role::Role;
 use crate::infra::config::{Config, LogFormat, Overrides};
@@ -197,7 +196,7 @@ pub fn main() -> anyhow::Result<()> {
                     true,
                 )
             };
-            check_password("password", &pw)
+            password::check("password", &pw)
                 .map_err(|_| anyhow::anyhow!("passwords are 10 to 128 characters"))?;
             let hash = password::hash(&pw)?;
             let u = write_tx(&mut *db.conn()?, |c| {

@@ -41,7 +41,7 @@ use crate::infra::http::problem::{CONTENT_TYPE, Problem, ProblemField};
         (name = "applications", description = "Run-at-most-once applications from the mini-program and app, and their review"),
         (name = "calculations", description = "Difficulty classification and aid standards, explained (stores nothing)"),
         (name = "sync", description = "Delta sync for offline devices: push, pull, conflicts (see sync/PROTOCOL.md)"),
-        (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256"),
+        (name = "uploads", description = "Resumable uploads of photos and documents, verified by SHA-256: tus 1.0.0 (creation, creation-with-upload, expiration, termination), the JSON form of the same, and multipart forms (`wx.uploadFile`)"),
         (name = "photos", description = "Stored photos and documents, served by SHA-256 within the caller's scope"),
         (name = "photo-reviews", description = "Review of evidence photos by the village (first) secretary, with integrity flags"),
         (name = "field_work", description = "Work lists and deadlines, campaigns, dropout cases judged from their evidence, home teaching, corrections, supervision metrics"),
@@ -51,7 +51,7 @@ use crate::infra::http::problem::{CONTENT_TYPE, Problem, ProblemField};
 struct ApiDoc;
 
 /// Reusable error answers, referenced by every operation they apply to.
-const STANDARD: [(&str, &str, &str); 14] = [
+const STANDARD: [(&str, &str, &str); 13] = [
     (
         "400",
         "BadRequest",
@@ -88,11 +88,6 @@ const STANDARD: [(&str, &str, &str); 14] = [
         "422",
         "ValidationFailed",
         "Every invalid field, listed at once",
-    ),
-    (
-        "429",
-        "TooManyRequests",
-        "Rate limit reached; see Retry-After",
     ),
     (
         "428",
@@ -153,7 +148,6 @@ fn add_standard_errors(op: &mut Operation) {
             "412" | "428" => if_match,
             "408" | "413" | "415" => has_body,
             "400" | "422" => has_body || has_params,
-            "429" => false,
             _ => true,
         };
         if applies && !op.responses.responses.contains_key(status) {
@@ -202,7 +196,44 @@ pub fn document() -> Doc {
         add_standard_errors(op);
     }
     crate::infra::http::operations::name_and_link(&mut doc);
+    crate::infra::http::method_override::document(&mut doc);
+    refer_to_page_items(&mut doc);
     doc
+}
+
+/// utoipa writes the item type of a generic `Page<T>` out in full inside `Page_T`; where
+/// `T` is a component of its own, the page refers to it instead, so clients get one named
+/// type for the items of a list and of a single read.
+fn refer_to_page_items(doc: &mut Doc) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let json = |s: &RefOr<Schema>| serde_json::to_value(s).unwrap_or_default();
+    let pages: Vec<(String, String)> = components
+        .schemas
+        .keys()
+        .filter_map(|name| {
+            let item = name.strip_prefix("Page_")?;
+            components
+                .schemas
+                .contains_key(item)
+                .then(|| (name.clone(), item.to_owned()))
+        })
+        .collect();
+    for (page, item) in pages {
+        let own = json(&components.schemas[&item]);
+        let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(&page) else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Array(a))) = o.properties.get_mut("items") {
+            if let ArrayItems::RefOrSchema(inner) = &mut a.items {
+                if json(inner) == own {
+                    **inner = RefOr::Ref(Ref::from_schema_name(item));
+                }
+            }
+        }
+    }
 }
 
 /// The contract as pretty JSON with a trailing newline (the committed file's form).
@@ -262,8 +293,178 @@ impl RouteTable {
     }
 }
 
+/// What one endpoint registers into the contract: its path and the components it brings.
+type Sources = Vec<(
+    String,
+    Vec<(String, RefOr<utoipa::openapi::schema::Schema>)>,
+)>;
+
+/// Collects each mounted endpoint's components on their own, before utoipa merges them
+/// into one map where the last type registered under a name silently wins.
+#[derive(Default)]
+pub struct ComponentSources(pub Sources);
+
+impl crate::routes::Mount for ComponentSources {
+    fn service<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: actix_web::dev::HttpServiceFactory + utoipa_actix_web::OpenApiFactory + 'static,
+    {
+        let mut schemas = Vec::new();
+        factory.schemas(&mut schemas);
+        let path = factory
+            .paths()
+            .paths
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        self.0.push((path, schemas));
+        self
+    }
+}
+
+/// Component names under which two different schemas (two Rust types) are registered, each
+/// with the endpoints that bring one of them.
+pub fn colliding_components(sources: &Sources) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<&str, Vec<(String, &str)>> = Default::default();
+    for (path, schemas) in sources {
+        for (name, schema) in schemas {
+            let json = serde_json::to_string(schema).unwrap_or_default();
+            let entry = seen.entry(name.as_str()).or_default();
+            if !entry.iter().any(|(j, _)| *j == json) {
+                entry.push((json, path.as_str()));
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, variants)| variants.len() > 1)
+        .map(|(name, variants)| {
+            let paths: Vec<&str> = variants.iter().map(|(_, p)| *p).collect();
+            format!("{name}: {}", paths.join(", "))
+        })
+        .collect()
+}
+
+/// Components (schemas and responses) no operation reaches, directly or through another
+/// component.
+pub fn unreferenced_components(doc: &serde_json::Value) -> Vec<String> {
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(r) = o.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_owned());
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut reached = std::collections::BTreeSet::new();
+    let mut todo = Vec::new();
+    refs(&doc["paths"], &mut todo);
+    while let Some(r) = todo.pop() {
+        if !reached.insert(r.clone()) {
+            continue;
+        }
+        let target = r
+            .strip_prefix("#/")
+            .map(|p| p.split('/').fold(doc, |v, seg| &v[seg]))
+            .unwrap_or(&serde_json::Value::Null);
+        refs(target, &mut todo);
+    }
+    let mut unreached = Vec::new();
+    for kind in ["schemas", "responses"] {
+        for name in doc["components"][kind]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            let r = format!("#/components/{kind}/{name}");
+            if !reached.contains(&r) {
+                unreached.push(r);
+            }
+        }
+    }
+    unreached
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_component_is_one_type_and_referenced() {
+        let mut sources = super::ComponentSources::default();
+        crate::routes::mount(&mut sources);
+        // The document's own components count as one more source.
+        let own = super::ApiDoc::openapi()
+            .components
+            .map(|c| c.schemas.into_iter().collect())
+            .unwrap_or_default();
+        sources
+            .0
+            .push(("the document's own components".into(), own));
+        let collisions = super::colliding_components(&sources.0);
+        assert!(
+            collisions.is_empty(),
+            "two types share a component name (the contract keeps only one): {collisions:#?}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&super::document_json()).expect("json");
+        let unreferenced = super::unreferenced_components(&doc);
+        assert!(
+            unreferenced.is_empty(),
+            "components no operation uses: {unreferenced:#?}"
+        );
+    }
+
+    #[test]
+    fn two_types_under_one_name_are_found() {
+        mod a {
+            #[derive(utoipa::ToSchema)]
+            #[allow(dead_code)]
+            pub struct Body {
+                pub decision: String,
+            }
+        }
+        mod b {
+            #[derive(utoipa::ToSchema)]
+            #[allow(dead_code)]
+            pub struct Body {
+                pub action: String,
+            }
+        }
+        let first = vec![(
+            <a::Body as utoipa::ToSchema>::name().into_owned(),
+            <a::Body as utoipa::PartialSchema>::schema(),
+        )];
+        let second = vec![(
+            <b::Body as utoipa::ToSchema>::name().into_owned(),
+            <b::Body as utoipa::PartialSchema>::schema(),
+        )];
+        let same = vec![(
+            <a::Body as utoipa::ToSchema>::name().into_owned(),
+            <a::Body as utoipa::PartialSchema>::schema(),
+        )];
+        let found = super::colliding_components(&vec![
+            ("/v1/a".into(), first.clone()),
+            ("/v1/a-again".into(), same),
+        ]);
+        assert!(found.is_empty(), "{found:?}");
+        let found =
+            super::colliding_components(&vec![("/v1/a".into(), first), ("/v1/b".into(), second)]);
+        assert_eq!(found, ["Body: /v1/a, /v1/b"]);
+        let doc = serde_json::json!({
+            "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json":
+                {"schema": {"$ref": "#/components/schemas/Used"}}}}}}}},
+            "components": {"schemas": {"Used": {"properties": {"inner": {"$ref": "#/components/schemas/Inner"}}},
+                                       "Inner": {}, "Orphan": {}}}
+        });
+        assert_eq!(
+            super::unreferenced_components(&doc),
+            ["#/components/schemas/Orphan"]
+        );
+    }
+
     #[test]
     fn operation_ids_are_unique_and_every_link_reaches_one_with_its_answer() {
         let doc: serde_json::Value = serde_json::from_str(&super::document_json()).expect("json");

@@ -1,10 +1,35 @@
 //! Every endpoint, registered so that routing and the OpenAPI document come from the same
 //! list (utoipa-actix-web collects each `service` into the contract).
 
+use actix_web::dev::HttpServiceFactory;
+use utoipa_actix_web::OpenApiFactory;
 use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Where endpoints are mounted: the server's routing and contract, or a test that looks at
+/// each endpoint's contract on its own (`crate::contract`'s check that no two types share a
+/// component name).
+pub trait Mount {
+    fn service<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static;
+}
+
+impl Mount for ServiceConfig<'_> {
+    fn service<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static,
+    {
+        ServiceConfig::service(self, factory)
+    }
+}
 
 /// Everything under `/v1` plus health and metrics.
 pub fn configure(cfg: &mut ServiceConfig) {
+    mount(cfg);
+}
+
+/// Mounts every endpoint.
+pub fn mount<M: Mount>(cfg: &mut M) {
     cfg.service(crate::ops::health::health)
         .service(crate::ops::health::ready)
         .service(crate::ops::health::metrics)
@@ -74,6 +99,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(crate::photos::uploads::http::create)
         .service(crate::photos::uploads::http::outstanding)
         .service(crate::photos::uploads::http::progress)
+        .service(crate::photos::uploads::http::tell_offset)
+        .service(crate::photos::uploads::http::discover)
+        .service(crate::photos::uploads::http::discover_upload)
         .service(crate::photos::uploads::http::append)
         .service(crate::photos::uploads::http::cancel)
         .service(crate::photos::http::download)

@@ -69,6 +69,7 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type": "不支持的内容类型", "Unsupported content type";
     RouteNotFound = "route_not_found": "接口不存在", "No such endpoint";
     MethodNotAllowed = "method_not_allowed": "该接口不支持此请求方法", "Method not allowed";
+    MethodOverrideRefused = "method_override_refused": "不支持该方法覆盖", "This method override is not allowed";
     NotFound = "not_found": "记录不存在", "Not found";
     IfMatchRequired = "if_match_required": "缺少 If-Match 请求头", "If-Match is required";
     VersionMismatch = "version_mismatch": "记录已被他人修改", "The record was changed meanwhile";
@@ -213,6 +214,7 @@ codes! {
     UploadOffsetRequired = "upload_offset_required": "缺少上传偏移量", "Upload-Offset is required";
     UploadComplete = "upload_complete": "上传已完成", "The upload is complete";
     UploadBusy = "upload_busy": "该上传正在进行", "The upload is busy";
+    TusVersionUnsupported = "tus_version_unsupported": "不支持该 tus 协议版本", "This tus protocol version is not supported";
     UploadInterrupted = "upload_interrupted": "上传中断", "The upload was interrupted";
     TooManyOpenUploads = "too_many_open_uploads": "未完成的上传过多", "Too many unfinished uploads";
     DerivativePending = "derivative_pending": "缩略图正在生成", "The resized copy is being made";

@@ -62,6 +62,14 @@ pub struct Mutation {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"mutations": [{
+    "mutation_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d20",
+    "entity": "visit", "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d21", "op": "upsert", "base_version": 0,
+    "hlc": "000001795373004123-00000-0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d00",
+    "fields": {"region_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f", "household_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d22",
+               "helper_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d23", "kind": "routine", "visited_at": "2026-11-22T09:30:00Z",
+               "basic_needs": {"food": "met", "safe_housing": "not_met"}, "notes": "屋顶漏雨"}
+}]}))]
 pub struct PushRequest {
     /// At most 1000, applied in order in one transaction.
     pub mutations: Vec<Mutation>,

@@ -7,6 +7,7 @@
 //! alternate between them, as behind a round-robin load balancer.
 
 pub mod bench;
+pub mod contract;
 pub mod workload;
 
 use std::net::TcpListener;
@@ -496,7 +497,7 @@ impl TestServer {
         headers: &[(&str, &str)],
     ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, self.url(path));
+        let mut req = self.client.request(method.clone(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -506,7 +507,11 @@ impl TestServer {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        Reply::from(req.send().expect("request"))
+        held_to_contract(
+            method.as_str(),
+            path,
+            Reply::from(req.send().expect("request")),
+        )
     }
 
     /// Sends raw bytes with the given content type.
@@ -521,13 +526,17 @@ impl TestServer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self
             .client
-            .request(method, self.url(path))
+            .request(method.clone(), self.url(path))
             .header("content-type", content_type)
             .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        Reply::from(req.send().expect("request"))
+        held_to_contract(
+            method.as_str(),
+            path,
+            Reply::from(req.send().expect("request")),
+        )
     }
 
     /// The id of a demo region by its code, as seen by `token`.
@@ -556,6 +565,31 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Checks an answer against the contract: an operation the contract documents must answer
+/// with a documented status, content type and body shape, or the test fails. Paths the
+/// contract does not document (the docs UI, unknown routes) are not checked.
+pub fn held_to_contract(method: &str, path: &str, reply: Reply) -> Reply {
+    let doc = contract::document();
+    if let Some((template, op)) = contract::operation(doc, method, path) {
+        let body = serde_json::from_str::<Value>(&reply.text).ok();
+        let errors = contract::check_answer(
+            doc,
+            op,
+            reply.status,
+            reply.header("content-type"),
+            body.as_ref(),
+        );
+        assert!(
+            errors.is_empty(),
+            "{method} {path} ({template}) answered {} against its contract:\n  {}\nbody: {}",
+            reply.status,
+            errors.join("\n  "),
+            reply.text.chars().take(2000).collect::<String>()
+        );
+    }
+    reply
 }
 
 /// Tokens of a signed-in demo account.

@@ -17,7 +17,7 @@ use crate::access::service;
 use crate::auth::caller::{Require, perm};
 use crate::domain::access::Subject;
 use crate::infra::error::{Error, Msg, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::idempotency::{Once, answer};
@@ -151,7 +151,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::BreakGlass>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<GrantOut>>> {
     let limit = page.limit()?;
     let rows = service::mine(&state.db, &caller, limit).await?;
@@ -194,8 +194,8 @@ pub struct ReviewQuery {
 pub async fn for_review(
     state: web::Data<AppState>,
     caller: Require<perm::ReviewGrants>,
-    q: web::Query<ReviewQuery>,
-    page: web::Query<PageParams>,
+    q: Query<ReviewQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<GrantOut>>> {
     let limit = page.limit()?;
     let after = page.position()?;

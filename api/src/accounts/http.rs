@@ -7,28 +7,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::accounts::queries as users;
 use crate::accounts::queries::{ListFilter, UserWithRegion};
 use crate::accounts::service;
 use crate::auth::caller::{Caller, Require, perm};
-use crate::auth::service::check_password;
-use crate::auth::unmask::{Found, UnmaskQuery};
-use crate::auth::{password, unmask};
 use crate::domain::role::{Permission, Role};
 use crate::domain::validate::mask_phone;
 use crate::infra::error::Result;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
+use crate::infra::http::unmask::UnmaskQuery;
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
 use crate::infra::idempotency::{Once, answer};
 use crate::state::AppState;
-
-/// Sign-in's password rules, for the account use cases.
-const PASSWORDS: service::Passwords = service::Passwords {
-    check: check_password,
-    hash: password::hash,
-};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -123,8 +114,8 @@ pub struct UserQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
-    q: web::Query<UserQuery>,
-    page: web::Query<PageParams>,
+    q: Query<UserQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<UserOut>>> {
     let limit = page.limit()?;
     let filter = ListFilter {
@@ -156,19 +147,9 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadUsers>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
-    let (scope, id) = (caller.scope.clone(), id.to_string());
-    let u = unmask::read(&state, &caller, q.unmask, "user", &["phone"], move |c| {
-        let u = users::find(c, &scope, &id)?;
-        Ok(Found {
-            via: crate::domain::access::Via::Standing,
-            id: u.user.id.clone(),
-            region_path: u.region.path.clone(),
-            value: u,
-        })
-    })
-    .await?;
+    let u = service::get(&state.db, &caller, &id.to_string(), q.unmask).await?;
     let body = out(u, &caller, q.unmask)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
@@ -224,7 +205,7 @@ pub async fn create(
         region_id: b.region_id.to_string(),
         phone: b.phone,
     };
-    service::create(&state.db, &caller, PASSWORDS, new, once)
+    service::create(&state.db, &caller, new, once)
         .await?
         .respond(render)
 }
@@ -274,15 +255,7 @@ pub async fn update(
         active: b.active,
         password: b.password,
     };
-    let u = service::update(
-        &state.db,
-        &caller,
-        PASSWORDS,
-        &id.to_string(),
-        version,
-        change,
-    )
-    .await?;
+    let u = service::update(&state.db, &caller, &id.to_string(), version, change).await?;
     let body = out(u, &caller, false)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))

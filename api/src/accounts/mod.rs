@@ -1,5 +1,6 @@
 //! Staff accounts: who may create and change whom, inside their own jurisdiction.
 
 pub mod http;
+pub mod password;
 pub mod queries;
 pub mod service;

@@ -3,7 +3,9 @@
 
 use bangfu_sync::Code;
 
+use crate::accounts::password;
 use crate::accounts::queries::{self as users, ListFilter, NewUser, UserChange, UserWithRegion};
+use crate::audit::unmask::{self, Found};
 use crate::domain::caller::Caller;
 use crate::domain::role::Role;
 use crate::domain::username;
@@ -12,23 +14,27 @@ use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
 
-/// How passwords are judged and kept. Sign-in owns them and reads accounts (so stands
-/// above this capability); the caller hands its rules in.
-#[derive(Debug, Clone, Copy)]
-pub struct Passwords {
-    /// Refuses a password too weak for `field`.
-    pub check: fn(&str, &str) -> Result<()>,
-    /// The stored (slow) hash of a password.
-    pub hash: fn(&str) -> Result<String>,
+/// One account in the caller's scope. With `unmask`, its phone number may be shown in
+/// full: officers and admins only, audited.
+pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: bool) -> Result<UserWithRegion> {
+    let (scope, id) = (caller.scope.clone(), id.to_owned());
+    unmask::read(db, caller, unmask, "user", &["phone"], move |c| {
+        let u = users::find(c, &scope, &id)?;
+        Ok(Found {
+            via: crate::domain::access::Via::Standing,
+            id: u.user.id.clone(),
+            region_path: u.region.path.clone(),
+            value: u,
+        })
+    })
+    .await
 }
 
-impl Passwords {
-    /// The hash, computed off the request threads.
-    async fn hash_of(self, password: String) -> Result<String> {
-        actix_web::web::block(move || (self.hash)(&password))
-            .await
-            .map_err(Error::internal)?
-    }
+/// A password's hash, computed off the request threads.
+async fn hash_of(password: String) -> Result<String> {
+    actix_web::web::block(move || password::hash(&password))
+        .await
+        .map_err(Error::internal)?
 }
 
 /// A staff account to create, as its manager gives it.
@@ -91,7 +97,6 @@ pub async fn list(
 pub async fn create(
     db: &Db,
     caller: &Caller,
-    passwords: Passwords,
     new: NewAccount,
     once: Once<UserWithRegion>,
 ) -> Result<Made<UserWithRegion>> {
@@ -105,9 +110,9 @@ pub async fn create(
     c.text("display_name", &new.display_name, 1, 60);
     c.phone("phone", new.phone.as_deref());
     c.finish()?;
-    (passwords.check)("password", &new.password)?;
+    password::check("password", &new.password)?;
     may_assign(caller, new.role)?;
-    let hash = passwords.hash_of(new.password.clone()).await?;
+    let hash = hash_of(new.password.clone()).await?;
     let (actor, scope) = (caller.actor(), caller.jurisdiction());
     idempotency::run(db, once, move |conn| {
         users::create(
@@ -134,7 +139,6 @@ pub async fn create(
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    passwords: Passwords,
     id: &str,
     version: i64,
     change: AccountChange,
@@ -146,13 +150,13 @@ pub async fn update(
     c.phone("phone", change.phone.as_ref().and_then(|p| p.as_deref()));
     c.finish()?;
     if let Some(p) = &change.password {
-        (passwords.check)("password", p)?;
+        password::check("password", p)?;
     }
     if let Some(r) = change.role {
         may_assign(caller, r)?;
     }
     let password_hash = match change.password {
-        Some(p) => Some(passwords.hash_of(p).await?),
+        Some(p) => Some(hash_of(p).await?),
         None => None,
     };
     let (actor, scope, id) = (caller.actor(), caller.jurisdiction(), id.to_owned());

@@ -16,7 +16,7 @@ use crate::auth::applicant;
 use crate::auth::applicant::{Applicant, Channel, Principal};
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::idempotency::{Once, answer};
@@ -265,6 +265,7 @@ pub async fn update(
 /// often and however concurrently, changes nothing and answers with the application.
 #[utoipa::path(tag = "applications", security(("applicant" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = ApplicationOut),
+              (status = 409, description = "Not a draft any more: returned, rejected or decided (`application_not_editable`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 422, description = "Every deficiency, one per field or material", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")))]
 #[post("/v1/applications/{id}/submit")]
 pub async fn submit(
@@ -306,8 +307,8 @@ pub struct ApplicationQuery {
 pub async fn list(
     state: web::Data<AppState>,
     who: Principal,
-    q: web::Query<ApplicationQuery>,
-    page: web::Query<PageParams>,
+    q: Query<ApplicationQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<ApplicationOut>>> {
     // Before the paging is read: a caller who may not read learns nothing else.
     service::may_read(&who)?;
@@ -346,7 +347,7 @@ pub async fn get(
                      {"field": "form.items[0].amount_fen", "code": "inconsistent", "message": "务农收入与村委会证明不符"}],
     "correction_workdays": 10
 }))]
-pub struct DecisionBody {
+pub struct ApplicationDecisionBody {
     /// `pass` (to the next level, or onto public notice), `return` for correction,
     /// `reject`, or `approve` once the notice is over.
     pub action: Action,
@@ -366,7 +367,7 @@ pub struct DecisionBody {
 /// `illegal_transition`; another level's step 403 `not_your_step`; approval before the
 /// notice ends 409 `notice_not_over`. Approval opens the case file.
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    request_body = DecisionBody,
+    request_body = ApplicationDecisionBody,
     responses((status = 200, body = ApplicationOut),
               (status = 409, description = "Illegal move or notice not over", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("review_applications")))
@@ -376,7 +377,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     caller: Require<perm::ReviewApplications>,
     id: web::Path<Uuid>,
-    body: ApiJson<DecisionBody>,
+    body: ApiJson<ApplicationDecisionBody>,
 ) -> Result<web::Json<ApplicationOut>> {
     let b = body.0;
     let v = service::Verdict {
@@ -414,7 +415,7 @@ pub async fn material(
     who: Principal,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
-    q: web::Query<PhotoQuery>,
+    q: Query<PhotoQuery>,
 ) -> Result<HttpResponse> {
     let (id, sha) = (path.0.to_string(), path.1.to_ascii_lowercase());
     let viewer = match &who {

@@ -21,6 +21,7 @@ use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
 use crate::domain::validate::Checks;
 use crate::infra::clock::today;
+use crate::infra::db::moved::{self, Subject};
 use crate::infra::db::{Db, new_id};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
@@ -139,15 +140,15 @@ async fn filed(db: &Db, row: ApplicationRow) -> Result<Filed> {
 }
 
 /// Submits, once: checked completely at once, every deficiency in one answer (R-APP-3);
-/// submitting again changes nothing. Its deadlines follow it, in the same
-/// transaction.
+/// submitting again changes nothing. Its deadlines follow it before the next read
+/// of them.
 pub async fn submit(db: &Db, key: &DataKey, who: &Applicant, id: &str) -> Result<Filed> {
     let (actor, key, applicant_id, id) = (who.actor(), key.clone(), who.id.clone(), id.to_owned());
     let row = db
         .write(move |c| {
             let cal = calendar::load(c)?;
             let row = applications::submit(c, &actor, &applicant_id, &id, &key, &cal, today())?;
-            crate::deadlines::projector::application_moved(c, &row.id)?;
+            moved::note(c, Subject::Application, &row.id)?;
             Ok(row)
         })
         .await?;
@@ -218,7 +219,7 @@ pub struct Verdict {
 /// Decides on an application at the caller's level along the entry process (R-APP-4):
 /// illegal moves 409 `illegal_transition`, another level's step 403 `not_your_step`,
 /// approval before the notice ends 409 `notice_not_over`; approval opens the case file.
-/// Its deadlines follow it, in the same transaction.
+/// Its deadlines follow it before the next read of them.
 pub async fn decide(
     db: &Db,
     key: &DataKey,
@@ -253,7 +254,7 @@ pub async fn decide(
                     category: v.category.as_deref(),
                 },
             )?;
-            crate::deadlines::projector::application_moved(c, &row.id)?;
+            moved::note(c, Subject::Application, &row.id)?;
             Ok(row)
         })
         .await?;

@@ -9,6 +9,7 @@ use crate::audit::log::{EntryRow, Filter};
 use crate::audit::service;
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::Result;
+use crate::infra::http::json::Query;
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::state::AppState;
@@ -80,8 +81,8 @@ pub struct AuditQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadAudit>,
-    q: web::Query<AuditQuery>,
-    page: web::Query<PageParams>,
+    q: Query<AuditQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<AuditEntryOut>>> {
     let limit = page.limit()?;
     let q = q.into_inner();

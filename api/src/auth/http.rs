@@ -25,6 +25,7 @@ pub struct LoginBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d30.qL8vYkz3TnR2mX5cW1eJ"}))]
 pub struct RefreshBody {
     pub refresh_token: String,
 }

@@ -5,10 +5,8 @@ pub mod applicant;
 pub mod caller;
 pub mod http;
 pub mod login_limits;
-pub mod password;
 pub mod service;
 pub mod sessions;
 pub mod tokens;
-pub mod unmask;
 
 pub use caller::{Caller, Require, perm};

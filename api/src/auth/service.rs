@@ -3,10 +3,11 @@
 use bangfu_sync::Code;
 use chrono::Utc;
 
+use crate::accounts::password;
 use crate::accounts::queries as users;
 use crate::audit::log as audit;
 use crate::audit::log::{Action, Actor, Event};
-use crate::auth::{login_limits, password, sessions, tokens};
+use crate::auth::{login_limits, sessions, tokens};
 use crate::devices::queries as devices;
 use crate::infra::error::{Error, Msg, Result};
 use crate::regions::queries as regions;
@@ -277,20 +278,4 @@ pub async fn logout(state: &AppState, caller: &crate::auth::caller::Caller) -> R
             )
         })
         .await
-}
-
-/// Checks a new password against the rules.
-pub fn check_password(field: &str, password: &str) -> Result<()> {
-    if password::acceptable(password) {
-        Ok(())
-    } else {
-        Err(Error::validation(
-            field,
-            Code::WeakPassword,
-            Msg::fixed(
-                "密码长度须为 10 到 128 个字符。",
-                "Passwords are 10 to 128 characters long.",
-            ),
-        ))
-    }
 }

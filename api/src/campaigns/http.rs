@@ -12,9 +12,8 @@ use crate::auth::caller::{Require, perm};
 use crate::campaigns::queries::CampaignRow;
 use crate::campaigns::rules::{CampaignKind, Phase, Progress};
 use crate::campaigns::{rules as campaign, service};
-use crate::deadlines::projector::campaign_moved;
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
@@ -115,7 +114,7 @@ pub async fn create(
         term_starts_on: b.term_starts_on,
         phases: b.phases,
     };
-    service::start(&state.db, &caller, plan, campaign_moved, once)
+    service::start(&state.db, &caller, plan, once)
         .await?
         .respond(render)
 }
@@ -129,7 +128,7 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<CampaignOut>>> {
     let limit = page.limit()?;
     let before = page.position()?;
@@ -260,8 +259,7 @@ pub async fn complete_phase(
 ) -> Result<HttpResponse> {
     let version = if_match(&req)?;
     let (id, position) = path.into_inner();
-    let row =
-        service::complete_phase(&state.db, &caller, &id, position, version, campaign_moved).await?;
+    let row = service::complete_phase(&state.db, &caller, &id, position, version).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(row.version))
         .json(out(&row)?))

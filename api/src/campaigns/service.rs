@@ -4,7 +4,7 @@
 //!
 //! A campaign's clocks are derived from it by the deadlines capability, which reads
 //! campaigns and so stands above this one: the use cases that start or move a campaign
-//! take that derivation as a [`Rederive`], run in their own transaction.
+//! note the move (`infra::db::moved`), and the clocks follow before the next read.
 
 use bangfu_sync::Code;
 use chrono::NaiveDate;
@@ -12,14 +12,11 @@ use chrono::NaiveDate;
 use crate::campaigns::queries::{self as campaigns, CampaignRow, NewCampaign};
 use crate::campaigns::rules::{self as campaign, CampaignKind, Phase};
 use crate::domain::caller::Caller;
-use crate::infra::db::{Db, DbConn};
+use crate::infra::db::Db;
+use crate::infra::db::moved::{self, Subject};
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
 use crate::regions::queries as regions;
-
-/// Derives a campaign's clocks again, in the transaction that started or moved it
-/// (`crate::deadlines::projector::campaign_moved`).
-pub type Rederive = fn(&mut DbConn, &str) -> Result<()>;
 
 /// A campaign to start, as its planner gives it.
 #[derive(Debug, Clone)]
@@ -35,12 +32,11 @@ pub struct Plan {
 
 /// Starts a campaign over a region in the caller's scope: its dates and phases in order
 /// (R-VISIT-5, R-DROP-6) and a name of 1 to 100 characters, every problem listed; its
-/// clocks derived in the same transaction.
+/// clocks follow before the next read of deadlines.
 pub async fn start(
     db: &Db,
     caller: &Caller,
     plan: Plan,
-    rederive: Rederive,
     once: Once<CampaignRow>,
 ) -> Result<Made<CampaignRow>> {
     let mut errors = campaign::check(plan.kind, plan.starts_on, plan.term_starts_on, &plan.phases);
@@ -73,7 +69,7 @@ pub async fn start(
                 phases: &plan.phases,
             },
         )?;
-        rederive(conn, &row.id)?;
+        moved::note(conn, Subject::Campaign, &row.id)?;
         Ok(row)
     })
     .await
@@ -98,20 +94,19 @@ pub async fn find(db: &Db, caller: &Caller, id: &str) -> Result<CampaignRow> {
 }
 
 /// Marks phase `position` of a campaign in the caller's scope done, once, read at
-/// `version` (412 if it moved on since); its clocks derived again in the same transaction.
+/// `version` (412 if it moved on since); its clocks follow before the next read of deadlines.
 pub async fn complete_phase(
     db: &Db,
     caller: &Caller,
     id: &str,
     position: usize,
     version: i64,
-    rederive: Rederive,
 ) -> Result<CampaignRow> {
     let (actor, scope, id) = (caller.actor(), caller.scope.clone(), id.to_owned());
     db.write(move |c| {
         let row = campaigns::find(c, &scope, &id)?;
         let row = campaigns::complete_phase(c, &actor, &row, position, version)?;
-        rederive(c, &row.id)?;
+        moved::note(c, Subject::Campaign, &row.id)?;
         Ok(row)
     })
     .await

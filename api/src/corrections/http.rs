@@ -3,22 +3,19 @@
 
 use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::auth::unmask;
-use crate::auth::unmask::{Found, UnmaskQuery};
 use crate::corrections::service;
-use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
-use crate::records::store as records;
+use crate::infra::error::Result;
+use crate::infra::http::json::{ApiJson, Query};
+use crate::infra::http::unmask::UnmaskQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum CorrectionDecision {
     Accept,
     Reject,
 }
@@ -26,8 +23,8 @@ pub enum Decision {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "reject", "reason": "户籍信息与公安系统一致，无需修改"}))]
-pub struct DecisionBody {
-    pub decision: Decision,
+pub struct CorrectionDecisionBody {
+    pub decision: CorrectionDecision,
     /// Required to reject.
     pub reason: Option<String>,
 }
@@ -45,7 +42,7 @@ pub struct DecisionOut {
 /// new proposals, the township on those the village accepted, the county on those the
 /// township accepted. The decision syncs back to the phones; each level's review clock is
 /// met by it and the next level's starts.
-#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = DecisionBody,
+#[utoipa::path(tag = "field_work", security(("bearer" = [])), params(("id" = String, Path)), request_body = CorrectionDecisionBody,
     responses((status = 200, body = DecisionOut),
               (status = 409, description = "Not at the caller's level (`not_at_your_level`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("decide_corrections")))
@@ -55,12 +52,12 @@ pub async fn decide(
     state: web::Data<AppState>,
     caller: Require<perm::DecideCorrections>,
     id: web::Path<String>,
-    body: ApiJson<DecisionBody>,
+    body: ApiJson<CorrectionDecisionBody>,
 ) -> Result<web::Json<DecisionOut>> {
     let b = body.0;
     let verdict = match b.decision {
-        Decision::Accept => service::Verdict::Accept,
-        Decision::Reject => service::Verdict::Reject,
+        CorrectionDecision::Accept => service::Verdict::Accept,
+        CorrectionDecision::Reject => service::Verdict::Reject,
     };
     let d = service::decide(
         &state.db,
@@ -114,44 +111,25 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<web::Json<CorrectionOut>> {
-    let (scope, id, key) = (caller.scope.clone(), id.to_string(), state.data_key.clone());
-    let fields = &["current_value", "proposed_value", "reason"];
-    let unmasking = q.unmask;
-    let out = unmask::read(&state, &caller, q.unmask, "correction", fields, move |c| {
-        let row = records::load(c, "correction", std::slice::from_ref(&id))?
-            .pop()
-            .ok_or(Error::NotFound)?;
-        let through = !row.reach_path.is_empty() && scope.contains(&row.reach_path);
-        if row.deleted || !(scope.contains(&row.region_path) || through) {
-            return Err(Error::NotFound);
-        }
-        let mut data: Map<String, Value> =
-            serde_json::from_str(&row.data).map_err(Error::internal)?;
-        if unmasking {
-            for (field, text) in records::opened_fields(c, &key, "correction", &row.id)? {
-                data.insert(field, Value::String(text));
-            }
-        }
-        let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-        Ok(Found {
-            via: crate::domain::access::Via::Standing,
-            id: row.id.clone(),
-            region_path: row.region_path.clone(),
-            value: CorrectionOut {
-                id: row.id,
-                household_id: text("household_id"),
-                field: text("field"),
-                current_value: text("current_value"),
-                proposed_value: text("proposed_value"),
-                reason: text("reason"),
-                review_status: text("review_status").unwrap_or_else(|| "pending".into()),
-                decision_reason: text("decision_reason"),
-                version: row.version,
-            },
-        })
-    })
+    let (row, c) = service::get(
+        &state.db,
+        &state.data_key,
+        &caller,
+        &id.to_string(),
+        q.unmask,
+    )
     .await?;
-    Ok(web::Json(out))
+    Ok(web::Json(CorrectionOut {
+        id: row.id,
+        household_id: c.household_id,
+        field: c.field,
+        current_value: c.current_value,
+        proposed_value: c.proposed_value,
+        reason: c.reason,
+        review_status: c.review_status.unwrap_or_else(|| "pending".into()),
+        decision_reason: c.decision_reason,
+        version: row.version,
+    }))
 }

@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex};
 use bangfu_sync::{Clock, Code};
 use serde_json::{Map, Value, json};
 
+use crate::audit::unmask::{self, Found};
 use crate::domain::caller::Caller;
 use crate::domain::role::Role;
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::sealing::DataKey;
-use crate::records::store as records;
+use crate::records::store::{self as records, RecordRow};
+use crate::records::typed;
 use crate::sync::push;
 use crate::sync::push::Pusher;
 
@@ -44,6 +46,44 @@ fn level_of(role: Role) -> Option<(&'static str, &'static str, &'static str)> {
         Role::CountyOfficer => Some(("township_accepted", "county_accepted", "county_decided_at")),
         _ => None,
     }
+}
+
+/// One correction in the caller's scope (by region, or through the household). With
+/// `unmask`, the values sealed in it (ID numbers) are opened: officers only, audited.
+pub async fn get(
+    db: &Db,
+    key: &DataKey,
+    caller: &Caller,
+    id: &str,
+    unmask: bool,
+) -> Result<(RecordRow, typed::Correction)> {
+    let (scope, id, key) = (caller.scope.clone(), id.to_owned(), key.clone());
+    let fields = &["current_value", "proposed_value", "reason"];
+    unmask::read(db, caller, unmask, "correction", fields, move |c| {
+        let row = records::load(c, "correction", std::slice::from_ref(&id))?
+            .pop()
+            .ok_or(Error::NotFound)?;
+        let through = !row.reach_path.is_empty() && scope.contains(&row.reach_path);
+        if row.deleted || !(scope.contains(&row.region_path) || through) {
+            return Err(Error::NotFound);
+        }
+        let mut data: Map<String, Value> =
+            serde_json::from_str(&row.data).map_err(Error::internal)?;
+        if unmask {
+            for (field, text) in records::opened_fields(c, &key, "correction", &row.id)? {
+                data.insert(field, Value::String(text));
+            }
+        }
+        let correction: typed::Correction =
+            serde_json::from_value(Value::Object(data)).map_err(Error::internal)?;
+        Ok(Found {
+            via: crate::domain::access::Via::Standing,
+            id: row.id.clone(),
+            region_path: row.region_path.clone(),
+            value: (row, correction),
+        })
+    })
+    .await
 }
 
 /// Accepts or rejects a correction at the caller's level (R-VISIT-4): village on new

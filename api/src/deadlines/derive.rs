@@ -6,13 +6,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::campaigns::queries::CampaignRow;
 use crate::campaigns::rules::{CampaignKind, Phase, Progress};
 use crate::campaigns::{queries as campaigns, rules as campaign};
+use crate::deadlines::current::Current;
 use crate::deadlines::facts;
-use crate::deadlines::facts::{FactRow, data_of, date, instant};
+use crate::deadlines::facts::FactRow;
 use crate::deadlines::places::Places;
 pub use crate::deadlines::source::{Kind, Source};
 use crate::domain::calendar::Calendar;
@@ -22,8 +23,11 @@ use crate::followup::{employment, pairing, visits};
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{field_facts, household_helpers, households};
 use crate::infra::error::Result;
-use crate::records::store as records;
 use crate::records::store::RecordRow;
+use crate::records::typed::{
+    self, Child, Correction, DropoutCase, DropoutDocument, EmploymentPlan, Pair, Photo,
+    RetrievalAttempt, TeachingSession, Visit,
+};
 
 /// How one kind of source derives its clocks: for all the ids asked, a few queries for
 /// the whole batch, then the pure rules.
@@ -48,25 +52,6 @@ fn derivation(kind: Kind) -> DeriveAll {
 pub struct Ctx<'a> {
     pub now: NaiveDateTime,
     pub cal: &'a Calendar,
-}
-
-fn get<'a>(d: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
-    d.get(k).and_then(Value::as_str)
-}
-
-fn load_data(
-    conn: &mut DbConn,
-    entity: &str,
-    ids: &[String],
-) -> Result<Vec<(RecordRow, Map<String, Value>)>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        for r in records::load(conn, entity, chunk)? {
-            let d = data_of(&r)?;
-            out.push((r, d));
-        }
-    }
-    Ok(out)
 }
 
 /// Each source's clocks, in the order asked, empty for a source that derived none (its
@@ -171,23 +156,27 @@ fn applications(
 }
 
 /// A dropout case with its documents, attempts and their photos, as the rules read it.
-pub fn load_cases(conn: &mut DbConn, ids: &[String]) -> Result<(Vec<dropout::Case>, Places)> {
-    let case_rows = load_data(conn, "dropout_case", ids)?;
-    let live: Vec<&(RecordRow, Map<String, Value>)> =
+pub fn load_cases(
+    conn: &mut DbConn,
+    _: Current,
+    ids: &[String],
+) -> Result<(Vec<dropout::Case>, Places)> {
+    let case_rows = typed::load::<DropoutCase>(conn, ids)?;
+    let live: Vec<&(RecordRow, DropoutCase)> =
         case_rows.iter().filter(|(r, _)| !r.deleted).collect();
     let child_ids: Vec<String> = live
         .iter()
-        .filter_map(|(_, d)| get(d, "child_id").map(str::to_owned))
+        .filter_map(|(_, d)| d.child_id.clone())
         .collect();
     let case_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
-    let children: HashMap<String, Map<String, Value>> = load_data(conn, "child", &child_ids)?
+    let children: HashMap<String, Child> = typed::load::<Child>(conn, &child_ids)?
         .into_iter()
         .map(|(r, d)| (r.id, d))
         .collect();
     let attempt_facts = facts::of_subjects(conn, "retrieval_attempt", &case_ids)?;
-    let attempts = load_data(conn, "retrieval_attempt", &ids_of(&attempt_facts))?;
+    let attempts = typed::load::<RetrievalAttempt>(conn, &ids_of(&attempt_facts))?;
     let doc_facts = facts::of_subjects(conn, "dropout_document", &child_ids)?;
-    let docs = load_data(conn, "dropout_document", &ids_of(&doc_facts))?;
+    let docs = typed::load::<DropoutDocument>(conn, &ids_of(&doc_facts))?;
     let evidence: Vec<String> = ids_of(&attempt_facts)
         .into_iter()
         .chain(ids_of(&doc_facts))
@@ -196,70 +185,54 @@ pub fn load_cases(conn: &mut DbConn, ids: &[String]) -> Result<(Vec<dropout::Cas
     let mut paths: Vec<String> = live.iter().map(|(r, _)| r.region_path.clone()).collect();
     paths.extend(
         live.iter()
-            .filter_map(|(_, d)| get(d, "school_id"))
+            .filter_map(|(_, d)| d.school_id.as_deref())
             .map(|s| format!("/{s}/")),
     );
     let places = Places::load(conn, paths.iter().map(String::as_str), &[])?;
     let mut out = Vec::new();
     for (r, d) in live {
-        let child_id = get(d, "child_id").unwrap_or_default().to_owned();
-        let child = children.get(&child_id);
+        let child_id = d.child_id.clone().unwrap_or_default();
         out.push(dropout::Case {
             id: r.id.clone(),
             child_id: child_id.clone(),
             region_path: r.region_path.clone(),
-            school_path: get(d, "school_id").and_then(|s| places.path_of(s)),
-            opened_at: instant(d.get("opened_at")).unwrap_or(r.created_at),
-            declared_stage: get(d, "stage").map(str::to_owned),
-            closed: get(d, "state") == Some("closed"),
-            closed_at: instant(d.get("closed_at")),
-            outcome: get(d, "outcome").map(str::to_owned),
-            team: d
-                .get("team")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            studying_elsewhere: d
-                .get("studying_elsewhere")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-            has_student_status: child
-                .and_then(|c| c.get("has_student_status"))
-                .and_then(Value::as_bool),
+            school_path: d.school_id.as_deref().and_then(|s| places.path_of(s)),
+            opened_at: d.opened_at.unwrap_or(r.created_at),
+            declared_stage: d.stage.clone(),
+            closed: d.state.as_deref() == Some("closed"),
+            closed_at: d.closed_at,
+            outcome: d.outcome.clone(),
+            team: d.team.clone(),
+            studying_elsewhere: d.studying_elsewhere.clone(),
+            has_student_status: children.get(&child_id).and_then(|c| c.has_student_status),
             documents: docs
                 .iter()
                 .filter(|(dr, dd)| {
                     !dr.deleted
-                        && get(dd, "child_id") == Some(child_id.as_str())
-                        && get(dd, "case_id").is_none_or(|c| c == r.id)
+                        && dd.child_id.as_deref() == Some(child_id.as_str())
+                        && dd.case_id.as_deref().is_none_or(|c| c == r.id)
                 })
                 .filter_map(|(dr, dd)| {
                     Some(dropout::Document {
                         id: dr.id.clone(),
-                        kind: get(dd, "kind")?.to_owned(),
-                        issued_on: date(dd.get("issued_on"))?,
-                        deadline_on: date(dd.get("deadline_on")),
-                        issued_by: get(dd, "issued_by").unwrap_or_default().to_owned(),
+                        kind: dd.kind.clone()?,
+                        issued_on: dd.issued_on?,
+                        deadline_on: dd.deadline_on,
+                        issued_by: dd.issued_by.clone().unwrap_or_default(),
                         photos: photos.get(&dr.id).copied().unwrap_or(0),
                     })
                 })
                 .collect(),
             attempts: attempts
                 .iter()
-                .filter(|(ar, ad)| !ar.deleted && get(ad, "case_id") == Some(r.id.as_str()))
+                .filter(|(ar, ad)| !ar.deleted && ad.case_id.as_deref() == Some(r.id.as_str()))
                 .filter_map(|(ar, ad)| {
                     Some(dropout::Attempt {
                         id: ar.id.clone(),
-                        at: instant(ad.get("attempted_at"))?,
-                        method: get(ad, "method").unwrap_or_default().to_owned(),
-                        party: get(ad, "party").map(str::to_owned),
-                        result: get(ad, "result").unwrap_or_default().to_owned(),
+                        at: ad.attempted_at?,
+                        method: ad.method.clone().unwrap_or_default(),
+                        party: ad.party.clone(),
+                        result: ad.result.clone().unwrap_or_default(),
                         photos: photos.get(&ar.id).copied().unwrap_or(0),
                     })
                 })
@@ -273,7 +246,7 @@ fn cases(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (loaded, places) = load_cases(conn, ids)?;
+    let (loaded, places) = load_cases(conn, Current::caught_up(), ids)?;
     // The case's fact carries its judged close-out, so that metrics count only closings
     // with their evidence.
     let mut by_state: HashMap<&'static str, Vec<String>> = HashMap::new();
@@ -309,20 +282,24 @@ fn cases(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
 }
 
 /// Children taught at home, with their agreement, sessions and the sessions' photos.
-pub fn load_home_teaching(conn: &mut DbConn, ids: &[String]) -> Result<Vec<home_teaching::Child>> {
-    let children = load_data(conn, "child", ids)?;
-    let live: Vec<&(RecordRow, Map<String, Value>)> = children
+pub fn load_home_teaching(
+    conn: &mut DbConn,
+    _: Current,
+    ids: &[String],
+) -> Result<Vec<home_teaching::Child>> {
+    let children = typed::load::<Child>(conn, ids)?;
+    let live: Vec<&(RecordRow, Child)> = children
         .iter()
-        .filter(|(r, d)| !r.deleted && get(d, "enrollment") == Some("home_teaching"))
+        .filter(|(r, d)| !r.deleted && d.enrollment.as_deref() == Some("home_teaching"))
         .collect();
     let child_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
     let agreements = facts::of_subjects(conn, "dropout_document", &child_ids)?;
     let session_facts = facts::of_subjects(conn, "teaching_session", &child_ids)?;
-    let sessions = load_data(conn, "teaching_session", &ids_of(&session_facts))?;
+    let sessions = typed::load::<TeachingSession>(conn, &ids_of(&session_facts))?;
     let photos = facts::photo_counts(conn, &ids_of(&session_facts))?;
     let schools: Vec<String> = live
         .iter()
-        .filter_map(|(_, d)| get(d, "school_id"))
+        .filter_map(|(_, d)| d.school_id.as_deref())
         .map(|s| format!("/{s}/"))
         .collect();
     let places = Places::load(conn, schools.iter().map(String::as_str), &[])?;
@@ -330,30 +307,24 @@ pub fn load_home_teaching(conn: &mut DbConn, ids: &[String]) -> Result<Vec<home_
         .into_iter()
         .map(|(r, d)| home_teaching::Child {
             id: r.id.clone(),
-            name: get(d, "name").unwrap_or_default().to_owned(),
+            name: d.name.clone().unwrap_or_default(),
             region_path: r.region_path.clone(),
-            school_path: get(d, "school_id").and_then(|s| places.path_of(s)),
+            school_path: d.school_id.as_deref().and_then(|s| places.path_of(s)),
             agreement_on: agreements
                 .iter()
                 .filter(|f| f.subject_id == r.id && f.state == "home_teaching_agreement")
                 .filter_map(|f| f.occurred_at.map(china_date))
                 .min(),
-            has_student_status: d
-                .get("has_student_status")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            has_student_status: d.has_student_status.unwrap_or(false),
             sessions: sessions
                 .iter()
-                .filter(|(sr, sd)| !sr.deleted && get(sd, "child_id") == Some(r.id.as_str()))
+                .filter(|(sr, sd)| !sr.deleted && sd.child_id.as_deref() == Some(r.id.as_str()))
                 .filter_map(|(sr, sd)| {
                     Some(home_teaching::Session {
                         id: sr.id.clone(),
-                        held_at: instant(sd.get("held_at"))?,
-                        class_hours: sd.get("class_hours").and_then(Value::as_f64).unwrap_or(0.0),
-                        lesson_plan_signed: sd
-                            .get("lesson_plan_signed")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false),
+                        held_at: sd.held_at?,
+                        class_hours: sd.class_hours.unwrap_or(0.0),
+                        lesson_plan_signed: sd.lesson_plan_signed.unwrap_or(false),
                         photos: photos.get(&sr.id).copied().unwrap_or(0),
                     })
                 })
@@ -371,7 +342,7 @@ fn home_teaching_children(
         return Ok(Vec::new());
     }
     let today = china_date(ctx.now);
-    let by_id: HashMap<String, Vec<Clock>> = load_home_teaching(conn, ids)?
+    let by_id: HashMap<String, Vec<Clock>> = load_home_teaching(conn, Current::caught_up(), ids)?
         .iter()
         .map(|c| (c.id.clone(), home_teaching::clocks(c, today)))
         .collect();
@@ -380,30 +351,29 @@ fn home_teaching_children(
 
 /// Pairs with their sessions, as the rules read them.
 pub fn load_pairs(conn: &mut DbConn, ids: &[String]) -> Result<Vec<pairing::Pair>> {
-    let rows = load_data(conn, "pair", ids)?;
-    let live: Vec<&(RecordRow, Map<String, Value>)> =
-        rows.iter().filter(|(r, _)| !r.deleted).collect();
+    let rows = typed::load::<Pair>(conn, ids)?;
+    let live: Vec<&(RecordRow, Pair)> = rows.iter().filter(|(r, _)| !r.deleted).collect();
     let pair_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
     let sessions = facts::of_subjects(conn, "pair_session", &pair_ids)?;
     let teachers: Vec<String> = live
         .iter()
-        .filter_map(|(_, d)| get(d, "teacher_id").map(str::to_owned))
+        .filter_map(|(_, d)| d.teacher_id.clone())
         .collect();
     let places = Places::load(conn, std::iter::empty(), &teachers)?;
     Ok(live
         .into_iter()
         .filter_map(|(r, d)| {
-            let teacher = get(d, "teacher_id")?.to_owned();
+            let teacher = d.teacher_id.clone()?;
             Some(pairing::Pair {
                 id: r.id.clone(),
                 region_path: r.region_path.clone(),
                 teacher_region_path: places.user_path(&teacher, &r.region_path),
                 teacher_id: teacher,
-                child_id: get(d, "child_id").unwrap_or_default().to_owned(),
-                program: get(d, "program").unwrap_or_default().to_owned(),
-                difficulty: get(d, "difficulty").map(str::to_owned),
-                starts_on: date(d.get("starts_on"))?,
-                ends_on: date(d.get("ends_on")),
+                child_id: d.child_id.clone().unwrap_or_default(),
+                program: d.program.clone().unwrap_or_default(),
+                difficulty: d.difficulty.clone(),
+                starts_on: d.starts_on?,
+                ends_on: d.ends_on,
                 sessions: sessions
                     .iter()
                     .filter(|f| f.subject_id == r.id)
@@ -430,22 +400,21 @@ fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = load_data(conn, "employment_plan", ids)?;
-    let live: Vec<&(RecordRow, Map<String, Value>)> =
-        rows.iter().filter(|(r, _)| !r.deleted).collect();
+    let rows = typed::load::<EmploymentPlan>(conn, ids)?;
+    let live: Vec<&(RecordRow, EmploymentPlan)> = rows.iter().filter(|(r, _)| !r.deleted).collect();
     let plan_ids: Vec<String> = live.iter().map(|(r, _)| r.id.clone()).collect();
     let events = facts::of_subjects(conn, "employment_event", &plan_ids)?;
     let helpers: Vec<String> = live
         .iter()
-        .filter_map(|(_, d)| get(d, "helper_id").map(str::to_owned))
+        .filter_map(|(_, d)| d.helper_id.clone())
         .collect();
     let places = Places::load(conn, std::iter::empty(), &helpers)?;
     let mut by_id: HashMap<String, Vec<Clock>> = HashMap::new();
     for (r, d) in live {
         let (Some(category), Some(helper), Some(opened_at)) = (
-            get(d, "category").and_then(employment::Category::parse),
-            get(d, "helper_id"),
-            instant(d.get("opened_at")),
+            d.category.as_deref().and_then(employment::Category::parse),
+            d.helper_id.as_deref(),
+            d.opened_at,
         ) else {
             continue;
         };
@@ -455,9 +424,9 @@ fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
             category,
             helper_id: helper.to_owned(),
             helper_region_path: places.user_path(helper, &r.region_path),
-            person_name: get(d, "person_name").unwrap_or_default().to_owned(),
+            person_name: d.person_name.clone().unwrap_or_default(),
             opened_at,
-            stable_on: date(d.get("stable_on")),
+            stable_on: d.stable_on,
             events: events
                 .iter()
                 .filter(|f| f.subject_id == r.id)
@@ -470,27 +439,21 @@ fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
 }
 
 /// A stored visit as the look-back rules read it (`None`: deleted, or no instant).
-fn visit_of(r: &RecordRow, d: &Map<String, Value>) -> Option<visits::Visit> {
+fn visit_of(r: &RecordRow, d: &Visit) -> Option<visits::Visit> {
     if r.deleted {
         return None;
     }
-    let visited_at = instant(d.get("visited_at"))?;
-    let basic_needs = d
-        .get("basic_needs")
-        .and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
     Some(visits::Visit {
         id: r.id.clone(),
-        household_id: get(d, "household_id").unwrap_or_default().to_owned(),
-        helper_id: get(d, "helper_id").unwrap_or_default().to_owned(),
-        kind: get(d, "kind").unwrap_or_default().to_owned(),
-        visited_at,
-        basic_needs,
+        household_id: d.household_id.clone().unwrap_or_default(),
+        helper_id: d.helper_id.clone().unwrap_or_default(),
+        kind: d.kind.clone().unwrap_or_default(),
+        visited_at: d.visited_at?,
+        basic_needs: d
+            .basic_needs
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect(),
     })
 }
 
@@ -527,7 +490,7 @@ pub fn look_back_visits(
     }
     // (look-back, its failing items), waiting for a later visit that meets it.
     let mut open: Vec<(visits::Visit, Vec<String>)> = Vec::new();
-    for (r, d) in load_data(conn, "visit", &ids_of(&look_facts))? {
+    for (r, d) in typed::load::<Visit>(conn, &ids_of(&look_facts))? {
         let Some(v) = visit_of(&r, &d).filter(|v| v.kind == "look_back") else {
             continue;
         };
@@ -570,7 +533,7 @@ pub fn look_back_visits(
             break;
         };
         let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
-        let mut later: Vec<visits::Visit> = load_data(conn, "visit", &ids)?
+        let mut later: Vec<visits::Visit> = typed::load::<Visit>(conn, &ids)?
             .iter()
             .filter_map(|(r, d)| visit_of(r, d))
             .collect();
@@ -632,7 +595,7 @@ fn corrections(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = load_data(conn, "correction", ids)?;
+    let rows = typed::load::<Correction>(conn, ids)?;
     let places = Places::load(conn, rows.iter().map(|(r, _)| r.region_path.as_str()), &[])?;
     let mut by_id: HashMap<String, Vec<Clock>> = HashMap::new();
     for (r, d) in rows.iter().filter(|(r, _)| !r.deleted) {
@@ -653,10 +616,10 @@ fn corrections(
             county_path: county,
             // When the proposal was made on the phone, not when it arrived.
             proposed_at: stamped_at(r, "proposed_value").unwrap_or(r.created_at),
-            status: get(d, "review_status").unwrap_or("pending").to_owned(),
-            village_decided_at: instant(d.get("village_decided_at")),
-            township_decided_at: instant(d.get("township_decided_at")),
-            county_decided_at: instant(d.get("county_decided_at")),
+            status: d.review_status.clone().unwrap_or_else(|| "pending".into()),
+            village_decided_at: d.village_decided_at,
+            township_decided_at: d.township_decided_at,
+            county_decided_at: d.county_decided_at,
         };
         by_id.insert(r.id.clone(), visits::correction_clocks(&c, ctx.cal));
     }
@@ -684,7 +647,7 @@ fn photo_subjects(
         .filter(|f| f.state == "rejected")
         .map(|f| f.id.clone())
         .collect();
-    let rows = load_data(conn, "photo", &rejected)?;
+    let rows = typed::load::<Photo>(conn, &rejected)?;
     let authors: Vec<String> = rows
         .iter()
         .filter_map(|(r, _)| r.created_by.clone())
@@ -692,7 +655,7 @@ fn photo_subjects(
     let places = Places::load(conn, std::iter::empty(), &authors)?;
     let mut by_subject: HashMap<String, Vec<Clock>> = HashMap::new();
     for (r, d) in &rows {
-        let subject = get(d, "subject_id").unwrap_or_default().to_owned();
+        let subject = d.subject_id.clone().unwrap_or_default();
         let (Some(author), Some(rejected_at)) =
             (r.created_by.clone(), stamped_at(r, "review_status"))
         else {
@@ -711,9 +674,9 @@ fn photo_subjects(
             photo_id: &r.id,
             region_path: &r.region_path,
             author: owner,
-            subject: (get(d, "subject_entity").unwrap_or_default(), &subject),
+            subject: (d.subject_entity.as_deref().unwrap_or_default(), &subject),
             rejected_at,
-            reason: get(d, "review_reason"),
+            reason: d.review_reason.as_deref(),
         };
         by_subject
             .entry(subject.clone())
@@ -735,6 +698,7 @@ fn photo_subjects(
 /// active households under the campaign's region, visits by that helper in the window.
 pub fn helper_progress(
     conn: &mut DbConn,
+    _: Current,
     c: &CampaignRow,
     window: (NaiveDateTime, NaiveDateTime),
 ) -> Result<HashMap<String, Progress>> {
@@ -783,6 +747,7 @@ pub fn helper_progress(
 /// of them first was.
 pub fn start_of_term_progress(
     conn: &mut DbConn,
+    _: Current,
     c: &CampaignRow,
     term_starts_on: NaiveDate,
 ) -> Result<(HashMap<String, Progress>, Vec<String>)> {
@@ -879,7 +844,7 @@ fn campaigns_progress(
         match CampaignKind::parse(&c.kind) {
             Some(CampaignKind::Visit) => {
                 let window = campaign::visiting_window(c.starts_on()?, &plain);
-                let progress = helper_progress(conn, &c, window)?;
+                let progress = helper_progress(conn, Current::caught_up(), &c, window)?;
                 let helpers: Vec<String> = progress.keys().cloned().collect();
                 let places = Places::load(conn, std::iter::empty(), &helpers)?;
                 let mut sorted: Vec<(&String, &Progress)> = progress.iter().collect();
@@ -900,7 +865,8 @@ fn campaigns_progress(
             }
             Some(CampaignKind::Dropout) => {
                 if let Some(term) = c.term_starts_on()? {
-                    let (progress, _) = start_of_term_progress(conn, &c, term)?;
+                    let (progress, _) =
+                        start_of_term_progress(conn, Current::caught_up(), &c, term)?;
                     let mut sorted: Vec<(&String, &Progress)> = progress.iter().collect();
                     sorted.sort_by(|a, b| a.0.cmp(b.0));
                     for (office, p) in sorted {

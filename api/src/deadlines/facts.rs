@@ -9,6 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
+use crate::deadlines::current::Current;
 use crate::domain::deadline::start_of_china_day;
 use crate::infra::db::schema::field_facts;
 use crate::infra::db::{DbConn, insert_all};
@@ -165,7 +166,11 @@ pub fn photo_counts(conn: &mut DbConn, subjects: &[String]) -> Result<HashMap<St
 }
 
 /// Evidence photos waiting for review inside the scope.
-pub fn pending_photos(conn: &mut DbConn, scope: &crate::domain::access::Scope) -> Result<i64> {
+pub fn pending_photos(
+    conn: &mut DbConn,
+    _: Current,
+    scope: &crate::domain::access::Scope,
+) -> Result<i64> {
     Ok(field_facts::table
         .filter(field_facts::entity.eq("photo"))
         .filter(field_facts::state.eq("pending"))
@@ -176,6 +181,25 @@ pub fn pending_photos(conn: &mut DbConn, scope: &crate::domain::access::Scope) -
         ))
         .count()
         .get_result(conn)?)
+}
+
+/// Children taught at home whose region, or school, lies in the scope.
+pub fn taught_at_home(
+    conn: &mut DbConn,
+    _: Current,
+    scope: &crate::domain::access::Scope,
+) -> Result<Vec<String>> {
+    use crate::infra::db::scoped::path_in_scope;
+    Ok(field_facts::table
+        .filter(field_facts::entity.eq("child"))
+        .filter(field_facts::state.eq("home_teaching"))
+        .filter(field_facts::deleted.eq(false))
+        .filter(
+            path_in_scope(field_facts::region_path, scope)
+                .or(path_in_scope(field_facts::reach_path, scope)),
+        )
+        .select(field_facts::id)
+        .load(conn)?)
 }
 
 /// Parses a stored record's fields.

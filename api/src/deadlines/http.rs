@@ -15,6 +15,7 @@ use crate::deadlines::view::{DeadlineOut, deadline_out};
 use crate::domain::deadline::{Standing, end_of_china_day, start_of_china_day};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::envelope::lang_of;
+use crate::infra::http::json::Query;
 use crate::infra::http::page::{Page, PageParams};
 use crate::state::AppState;
 
@@ -74,8 +75,8 @@ pub struct WorkList {
 pub async fn work_list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
-    q: web::Query<WorkListParams>,
-    page: web::Query<PageParams>,
+    q: Query<WorkListParams>,
+    page: Query<PageParams>,
     req: HttpRequest,
 ) -> Result<web::Json<WorkList>> {
     let view = match q.view.as_deref() {
@@ -155,8 +156,8 @@ pub struct DeadlineParams {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
-    q: web::Query<DeadlineParams>,
-    page: web::Query<PageParams>,
+    q: Query<DeadlineParams>,
+    page: Query<PageParams>,
     req: HttpRequest,
 ) -> Result<web::Json<Page<DeadlineOut>>> {
     let limit = page.limit()?;
@@ -211,7 +212,7 @@ pub struct ComplianceReport {
 pub async fn compliance(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
-    q: web::Query<ComplianceParams>,
+    q: Query<ComplianceParams>,
 ) -> Result<web::Json<ComplianceReport>> {
     let q = q.into_inner();
     let region_id = q.region_id.map(|id| id.to_string());

@@ -22,6 +22,7 @@ use crate::deadlines::derive::{Ctx, Source};
 use crate::deadlines::facts::FactRow;
 use crate::deadlines::projections::{self, Moves, PROJECTIONS};
 use crate::deadlines::queries as deadlines;
+use crate::infra::db::moved::{self, Subject};
 use crate::infra::db::schema::{field_facts, field_work_progress, sync_records};
 use crate::infra::db::{Db, DbConn, feed};
 use crate::infra::error::Result;
@@ -148,23 +149,21 @@ pub fn rederive(
     deadlines::replace(conn, &derived, now)
 }
 
-/// Derives an application's entry-process clocks again, inside the transaction that moved
-/// it (applications are online: their clocks follow each decision at once).
-pub fn application_moved(conn: &mut DbConn, id: &str) -> Result<()> {
+/// Follows one page of the online changes noted since (applications decided, campaigns
+/// started or moved): derives their clocks again. Returns how many notes it took.
+pub fn follow_moved(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     feed::take(conn, 0)?;
-    let set: BTreeSet<Source> = [Source::Application(id.to_owned())].into_iter().collect();
-    rederive(conn, &set, crate::infra::clock::now())?;
-    Ok(())
-}
-
-/// Derives a campaign's clocks again (its phases, each helper's visits, each school's
-/// start-of-term check), inside the transaction that started or moved it, so that the work
-/// lists show them at once.
-pub fn campaign_moved(conn: &mut DbConn, id: &str) -> Result<()> {
-    feed::take(conn, 0)?;
-    let set: BTreeSet<Source> = [Source::Campaign(id.to_owned())].into_iter().collect();
-    rederive(conn, &set, crate::infra::clock::now())?;
-    Ok(())
+    let (notes, subjects) = moved::waiting(conn, PAGE)?;
+    let sources: BTreeSet<Source> = subjects
+        .into_iter()
+        .map(|(subject, id)| match subject {
+            Subject::Application => Source::Application(id),
+            Subject::Campaign => Source::Campaign(id),
+        })
+        .collect();
+    rederive(conn, &sources, now)?;
+    moved::forget(conn, &notes)?;
+    Ok(notes.len())
 }
 
 /// Projects one page of the feed; returns how many records it read.
@@ -270,7 +269,7 @@ pub async fn catch_up(db: &Db) -> Result<()> {
                 .select(diesel::dsl::max(sync_records::seq))
                 .first(c)?;
             let stale = refreshed.is_none_or(|r| crate::infra::clock::now() - r >= REFRESH_EVERY);
-            Ok((head.is_some_and(|h| h > through), stale))
+            Ok((head.is_some_and(|h| h > through), moved::any(c)?, stale))
         })
         .await?;
     if behind.0 {
@@ -281,6 +280,13 @@ pub async fn catch_up(db: &Db) -> Result<()> {
         {}
     }
     if behind.1 {
+        while db
+            .write(|c| follow_moved(c, crate::infra::clock::now()))
+            .await?
+            == PAGE as usize
+        {}
+    }
+    if behind.2 {
         refresh(db).await?;
     }
     Ok(())

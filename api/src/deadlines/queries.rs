@@ -14,6 +14,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
+use crate::deadlines::current::Current;
 use crate::domain::access::Scope;
 use crate::domain::deadline::Clock;
 use crate::infra::db::schema::deadlines;
@@ -224,6 +225,7 @@ pub enum View {
 /// position `after` (due time, id).
 pub fn open_due(
     conn: &mut DbConn,
+    _: Current,
     w: &Worker,
     view: View,
     until: NaiveDateTime,
@@ -285,6 +287,7 @@ pub struct Filter {
 /// Deadlines inside the scope, in due order, keyset-paged.
 pub fn list(
     conn: &mut DbConn,
+    _: Current,
     scope: &Scope,
     f: &Filter,
     after: Option<(NaiveDateTime, String)>,
@@ -344,6 +347,7 @@ pub struct Compliance {
 /// database.
 pub fn compliance(
     conn: &mut DbConn,
+    _: Current,
     scope: &Scope,
     from: NaiveDateTime,
     to: NaiveDateTime,
@@ -380,7 +384,9 @@ pub fn compliance(
         .collect())
 }
 
-/// The deadlines one user owns that changed after feed position `after` (for pulls).
+/// The deadlines one user owns that changed after feed position `after` (for pulls). Pulls
+/// carry the clocks the projector has made so far and never wait for it: it follows the
+/// feed a few seconds behind, and a later pull carries the rest (they have feed positions).
 pub fn owned_changed_since(
     conn: &mut DbConn,
     user_id: &str,

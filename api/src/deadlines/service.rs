@@ -6,6 +6,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use crate::calendar::queries as calendar;
 use crate::deadlines::queries::{self as deadlines, Compliance, DeadlineRow, Filter, View, Worker};
+use crate::deadlines::read_model;
 use crate::domain::calendar::Calendar;
 use crate::domain::caller::Caller;
 use crate::domain::deadline::{end_of_china_day, start_of_china_day};
@@ -48,7 +49,6 @@ pub async fn work_list(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Due> {
-    crate::deadlines::projector::catch_up(db).await?;
     let mut worker = Worker {
         user_id: caller.user_id.clone(),
         region_path: caller.region_path.clone(),
@@ -59,22 +59,21 @@ pub async fn work_list(
     let now = crate::infra::clock::now();
     let today = crate::infra::clock::today();
     let until = end_of_china_day(today + Duration::days(horizon_days));
-    let (rows, calendar, photo_reviews_pending) = db
-        .read(move |c| {
-            let level = regions::find(c, None, &region_id)?.level;
-            worker.acts_for_office = acts_for_office(&role_caller, &level);
-            let backlog = if role_caller.role == Role::Helper {
-                0
-            } else {
-                crate::deadlines::facts::pending_photos(c, &role_caller.scope)?
-            };
-            Ok((
-                deadlines::open_due(c, &worker, view, until, after, limit)?,
-                calendar::load(c)?,
-                backlog,
-            ))
-        })
-        .await?;
+    let (rows, calendar, photo_reviews_pending) = read_model::read(db, move |c, model| {
+        let level = regions::find(c, None, &region_id)?.level;
+        worker.acts_for_office = acts_for_office(&role_caller, &level);
+        let backlog = if role_caller.role == Role::Helper {
+            0
+        } else {
+            crate::deadlines::facts::pending_photos(c, model, &role_caller.scope)?
+        };
+        Ok((
+            deadlines::open_due(c, model, &worker, view, until, after, limit)?,
+            calendar::load(c)?,
+            backlog,
+        ))
+    })
+    .await?;
     Ok(Due {
         rows,
         calendar,
@@ -93,17 +92,15 @@ pub async fn list(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<(Vec<DeadlineRow>, Calendar, NaiveDateTime)> {
-    crate::deadlines::projector::catch_up(db).await?;
     let scope = caller.scope.clone();
     let now = crate::infra::clock::now();
-    let (rows, cal) = db
-        .read(move |c| {
-            Ok((
-                deadlines::list(c, &scope, &filter, after, limit)?,
-                calendar::load(c)?,
-            ))
-        })
-        .await?;
+    let (rows, cal) = read_model::read(db, move |c, model| {
+        Ok((
+            deadlines::list(c, model, &scope, &filter, after, limit)?,
+            calendar::load(c)?,
+        ))
+    })
+    .await?;
     Ok((rows, cal, now))
 }
 
@@ -134,17 +131,15 @@ pub async fn compliance(
             ),
         )]));
     }
-    crate::deadlines::projector::catch_up(db).await?;
     let scope = caller.scope.clone();
     let region_id = region_id.unwrap_or_else(|| caller.region_id.clone());
     let (from, to) = (start_of_china_day(from), end_of_china_day(to));
     let rid = region_id.clone();
-    let kinds = db
-        .read(move |c| {
-            let region = regions::find(c, Some(&scope), &rid)?;
-            let inner = crate::domain::access::Scope::new(vec![region.path]);
-            deadlines::compliance(c, &inner, from, to, crate::infra::clock::now())
-        })
-        .await?;
+    let kinds = read_model::read(db, move |c, model| {
+        let region = regions::find(c, Some(&scope), &rid)?;
+        let inner = crate::domain::access::Scope::new(vec![region.path]);
+        deadlines::compliance(c, model, &inner, from, to, crate::infra::clock::now())
+    })
+    .await?;
     Ok(Fared { region_id, kinds })
 }

@@ -1,13 +1,13 @@
 //! The demo county's frame: one county with two townships, four villages and a school,
 //! a user of every role and two aid programs. Loading it twice changes nothing.
 
+use crate::accounts::password;
 use crate::accounts::queries as users;
 use crate::accounts::queries::NewUser;
 use crate::applications::programs;
 use crate::applications::programs::NewProgram;
 use crate::applications::rules::ChecklistItem;
 use crate::audit::log::Actor;
-use crate::auth::password;
 use crate::domain::region::RegionLevel;
 use crate::domain::role::Role;
 use crate::infra::db::{Db, DbConn, write_tx};

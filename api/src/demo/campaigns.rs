@@ -5,7 +5,6 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use crate::campaigns::rules::{CampaignKind, Phase, PhaseKind};
 use crate::campaigns::service::{self as campaigns, Plan};
-use crate::deadlines::projector::campaign_moved;
 use crate::demo::phones::db_at;
 use crate::demo::staff;
 use crate::infra::error::{Error, Result};
@@ -54,9 +53,7 @@ pub async fn run(state: &AppState, now: NaiveDateTime) -> Result<usize> {
             ],
         };
         let db = db_at(state, started);
-        let Made::New(row) =
-            campaigns::start(&db, &officer, plan, campaign_moved, Once::none()).await?
-        else {
+        let Made::New(row) = campaigns::start(&db, &officer, plan, Once::none()).await? else {
             return Err(Error::internal("a campaign without a key was replayed"));
         };
         campaigns::complete_phase(
@@ -65,7 +62,6 @@ pub async fn run(state: &AppState, now: NaiveDateTime) -> Result<usize> {
             &row.id,
             0,
             row.version,
-            campaign_moved,
         )
         .await?;
     }

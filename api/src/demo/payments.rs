@@ -20,6 +20,7 @@ fn payment(kind: AidKind, amount_fen: i64, period: String, out_of_pocket_fen: i6
         students: 0,
         hardship_costs_fen: 0,
         note: None,
+        reassessment: None,
     }
 }
 

@@ -219,6 +219,7 @@ pub async fn send(
         },
         Some(size),
         Some(body),
+        false,
     )
     .await?;
     Ok(sha)

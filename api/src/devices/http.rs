@@ -12,7 +12,7 @@ use crate::auth::caller::{Require, perm};
 use crate::devices::queries::DeviceRow;
 use crate::devices::service;
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::idempotency::{Once, answer};
@@ -115,8 +115,8 @@ pub struct DeviceQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::RegisterDevice>,
-    q: web::Query<DeviceQuery>,
-    page: web::Query<PageParams>,
+    q: Query<DeviceQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<DeviceOut>>> {
     service::may_list(&caller, q.all)?;
     let limit = page.limit()?;

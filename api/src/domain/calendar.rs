@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One year's schedule as published.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"year": 2027, "holidays": ["2027-01-01", "2027-10-01"], "makeup_workdays": ["2027-09-26"]}))]
 pub struct YearSchedule {
     pub year: i32,
     /// Days off that would otherwise be working days.

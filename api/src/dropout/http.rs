@@ -17,7 +17,7 @@ use crate::dropout::rules::{CloseOut, Finding, Step, StepCheck};
 use crate::dropout::service;
 use crate::infra::error::{Lang, Result};
 use crate::infra::http::envelope::lang_of;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::state::AppState;
 
 /// The judgement of one case.
@@ -166,7 +166,7 @@ pub struct HomeTeachingCompliance {
 pub async fn home_teaching_compliance(
     state: web::Data<AppState>,
     caller: Require<perm::ReadFieldWork>,
-    q: web::Query<ComplianceParams>,
+    q: Query<ComplianceParams>,
 ) -> Result<web::Json<HomeTeachingCompliance>> {
     let short_only = q.short_only.unwrap_or(true);
     let c = service::home_teaching(&state.db, &caller, q.month.as_deref(), short_only).await?;

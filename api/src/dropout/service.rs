@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use bangfu_sync::{Clock, Code};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::calendar::queries as calendar;
 use crate::deadlines::queries::DeadlineRow;
-use crate::deadlines::{derive, queries as deadlines};
+use crate::deadlines::read_model::{self, Current};
+use crate::deadlines::{derive, facts, queries as deadlines};
 use crate::domain::access;
 use crate::domain::access::{Scope, Subject, Via};
 use crate::domain::calendar::Calendar;
@@ -19,7 +19,6 @@ use crate::domain::role::Role;
 use crate::dropout::home_teaching::Month;
 use crate::dropout::rules::{Evaluation, Step, StepCheck};
 use crate::dropout::{home_teaching, rules as dropout};
-use crate::infra::db::schema::field_facts;
 use crate::infra::db::{Db, DbConn};
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::infra::sealing::DataKey;
@@ -40,7 +39,12 @@ pub struct Judged {
 }
 
 /// The case if the caller reaches it (by region, or through the school), and how.
-fn reachable_case(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(dropout::Case, Via)> {
+fn reachable_case(
+    conn: &mut DbConn,
+    model: Current,
+    caller: &Caller,
+    id: &str,
+) -> Result<(dropout::Case, Via)> {
     let row = records::load(conn, "dropout_case", &[id.to_owned()])?
         .pop()
         .ok_or(Error::NotFound)?;
@@ -48,7 +52,7 @@ fn reachable_case(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(dropo
         return Err(Error::NotFound);
     }
     let through_school = !row.reach_path.is_empty() && caller.scope.contains(&row.reach_path);
-    let (mut cases, _) = derive::load_cases(conn, &[row.id])?;
+    let (mut cases, _) = derive::load_cases(conn, model, &[row.id])?;
     let case = cases.pop().ok_or(Error::NotFound)?;
     let via = if through_school {
         Some(Via::Standing)
@@ -64,7 +68,7 @@ fn reachable_case(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(dropo
 }
 
 /// The judgement and clocks of a case the caller was found to reach.
-fn judge(conn: &mut DbConn, case: dropout::Case) -> Result<Judged> {
+fn judge(conn: &mut DbConn, model: Current, case: dropout::Case) -> Result<Judged> {
     let evaluation = dropout::evaluate(&case);
     let f = deadlines::Filter {
         subject_entity: Some("dropout_case".into()),
@@ -73,6 +77,7 @@ fn judge(conn: &mut DbConn, case: dropout::Case) -> Result<Judged> {
     };
     let rows = deadlines::list(
         conn,
+        model,
         &Scope::new(vec![case.region_path.clone()]),
         &f,
         None,
@@ -93,11 +98,10 @@ fn judge(conn: &mut DbConn, case: dropout::Case) -> Result<Judged> {
 /// judged from its records against the eight legal steps, with its clocks (brought up to
 /// date first).
 pub async fn evaluate(db: &Db, caller: &Caller, id: &str) -> Result<Judged> {
-    crate::deadlines::projector::catch_up(db).await?;
     let (caller, id) = (caller.clone(), id.to_owned());
-    db.read(move |c| {
-        let (case, _) = reachable_case(c, &caller, &id)?;
-        judge(c, case)
+    read_model::read(db, move |c, model| {
+        let (case, _) = reachable_case(c, model, &caller, &id)?;
+        judge(c, model, case)
     })
     .await
 }
@@ -184,90 +188,86 @@ pub async fn record_document(
             ),
         });
     }
-    crate::deadlines::projector::catch_up(db).await?;
     let caller = caller.clone();
     let (clock, key, id) = (clock.clone(), key.clone(), id.to_owned());
     let b = paper;
-    let recorded = db
-        .write(move |c| {
-            // Recording a paper is a change: a grant reads, it never writes.
-            let case = match reachable_case(c, &caller, &id)? {
-                (case, Via::Standing) => case,
-                (_, Via::Grant) => return Err(Error::NotFound),
-            };
-            let doc_id = crate::infra::db::new_id();
-            let mut candidate = case.clone();
-            candidate.documents.push(dropout::Document {
-                id: doc_id.clone(),
-                kind: b.kind.clone(),
-                issued_on: b.issued_on,
-                deadline_on: b.deadline_on,
-                issued_by: b.issued_by.clone(),
-                photos: 0,
-            });
-            if let Some(step) = step_of(&b.kind) {
-                let now_ev = dropout::evaluate(&case);
-                let before: Vec<&StepCheck> =
-                    now_ev.steps.iter().filter(|s| s.step < step).collect();
-                if let Some(undone) = before.iter().find(|s| !s.done) {
-                    return Err(Error::Unprocessable {
-                        code: Code::StepOutOfOrder,
-                        detail: Msg::new(
-                            format!("须先完成“{}”这一步。", undone.step.as_str()),
-                            format!("The step {} must be done first.", undone.step.as_str()),
-                        ),
-                    });
-                }
-                let after = dropout::evaluate(&candidate);
-                if let Some(check) = after.steps.iter().find(|s| s.step == step)
-                    && !check.missing.is_empty()
-                {
-                    return Err(problems(&check.missing, "issued_on"));
-                }
+    let recorded = read_model::write(db, move |c, model| {
+        // Recording a paper is a change: a grant reads, it never writes.
+        let case = match reachable_case(c, model, &caller, &id)? {
+            (case, Via::Standing) => case,
+            (_, Via::Grant) => return Err(Error::NotFound),
+        };
+        let doc_id = crate::infra::db::new_id();
+        let mut candidate = case.clone();
+        candidate.documents.push(dropout::Document {
+            id: doc_id.clone(),
+            kind: b.kind.clone(),
+            issued_on: b.issued_on,
+            deadline_on: b.deadline_on,
+            issued_by: b.issued_by.clone(),
+            photos: 0,
+        });
+        if let Some(step) = step_of(&b.kind) {
+            let now_ev = dropout::evaluate(&case);
+            let before: Vec<&StepCheck> = now_ev.steps.iter().filter(|s| s.step < step).collect();
+            if let Some(undone) = before.iter().find(|s| !s.done) {
+                return Err(Error::Unprocessable {
+                    code: Code::StepOutOfOrder,
+                    detail: Msg::new(
+                        format!("须先完成“{}”这一步。", undone.step.as_str()),
+                        format!("The step {} must be done first.", undone.step.as_str()),
+                    ),
+                });
             }
-            let mut fields = Map::new();
-            let school = records::load(c, "dropout_case", std::slice::from_ref(&case.id))?
-                .pop()
-                .and_then(|r| serde_json::from_str::<Value>(&r.data).ok())
-                .and_then(|d| d.get("school_id").cloned());
-            let region_id = case
-                .region_path
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            for (k, v) in [
-                ("region_id", json!(region_id)),
-                ("child_id", json!(case.child_id)),
-                ("case_id", json!(case.id)),
-                ("kind", json!(b.kind)),
-                ("issued_on", json!(b.issued_on)),
-                ("issued_by", json!(b.issued_by)),
-                ("by_user_id", json!(caller.user_id)),
-            ] {
+            let after = dropout::evaluate(&candidate);
+            if let Some(check) = after.steps.iter().find(|s| s.step == step)
+                && !check.missing.is_empty()
+            {
+                return Err(problems(&check.missing, "issued_on"));
+            }
+        }
+        let mut fields = Map::new();
+        let school = records::load(c, "dropout_case", std::slice::from_ref(&case.id))?
+            .pop()
+            .and_then(|r| serde_json::from_str::<Value>(&r.data).ok())
+            .and_then(|d| d.get("school_id").cloned());
+        let region_id = case
+            .region_path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        for (k, v) in [
+            ("region_id", json!(region_id)),
+            ("child_id", json!(case.child_id)),
+            ("case_id", json!(case.id)),
+            ("kind", json!(b.kind)),
+            ("issued_on", json!(b.issued_on)),
+            ("issued_by", json!(b.issued_by)),
+            ("by_user_id", json!(caller.user_id)),
+        ] {
+            fields.insert(k.into(), v);
+        }
+        if let Some(s) = school.filter(|s| !s.is_null()) {
+            fields.insert("school_id".into(), s);
+        }
+        for (k, v) in [
+            ("deadline_on", b.deadline_on.map(|d| json!(d))),
+            ("document_no", b.document_no.map(|s| json!(s))),
+            ("notes", b.notes.map(|s| json!(s))),
+        ] {
+            if let Some(v) = v {
                 fields.insert(k.into(), v);
             }
-            if let Some(s) = school.filter(|s| !s.is_null()) {
-                fields.insert("school_id".into(), s);
-            }
-            for (k, v) in [
-                ("deadline_on", b.deadline_on.map(|d| json!(d))),
-                ("document_no", b.document_no.map(|s| json!(s))),
-                ("notes", b.notes.map(|s| json!(s))),
-            ] {
-                if let Some(v) = v {
-                    fields.insert(k.into(), v);
-                }
-            }
-            let who = Pusher::online(&caller);
-            let m = push::server_mutation(&clock, "dropout_document", &doc_id, 0, fields)?;
-            push::apply_one(c, &who, &clock, &key, m)?;
-            Ok(candidate)
-        })
-        .await?;
-    crate::deadlines::projector::catch_up(db).await?;
-    db.read(move |c| judge(c, recorded)).await
+        }
+        let who = Pusher::online(&caller);
+        let m = push::server_mutation(&clock, "dropout_document", &doc_id, 0, fields)?;
+        push::apply_one(c, &who, &clock, &key, m)?;
+        Ok(candidate)
+    })
+    .await?;
+    read_model::read(db, move |c, model| judge(c, model, recorded)).await
 }
 
 /// One child's month of home teaching.
@@ -310,21 +310,10 @@ pub async fn home_teaching(
             )
         })?,
     };
-    crate::deadlines::projector::catch_up(db).await?;
     let scope = caller.scope.clone();
-    db.read(move |c| {
-        let ids: Vec<String> = field_facts::table
-            .filter(field_facts::entity.eq("child"))
-            .filter(field_facts::state.eq("home_teaching"))
-            .filter(field_facts::deleted.eq(false))
-            .filter(
-                crate::infra::db::scoped::path_in_scope(field_facts::region_path, &scope).or(
-                    crate::infra::db::scoped::path_in_scope(field_facts::reach_path, &scope),
-                ),
-            )
-            .select(field_facts::id)
-            .load(c)?;
-        let children = derive::load_home_teaching(c, &ids)?;
+    read_model::read(db, move |c, model| {
+        let ids = facts::taught_at_home(c, model, &scope)?;
+        let children = derive::load_home_teaching(c, model, &ids)?;
         let mut items: Vec<ChildMonth> = children
             .iter()
             .map(|ch| ChildMonth {

@@ -8,15 +8,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::caller::{Caller, Require, perm};
-use crate::auth::unmask;
-use crate::auth::unmask::{Found, UnmaskQuery};
 use crate::domain::validate::mask_phone;
 use crate::households::queries::{Household, HouseholdChange};
 use crate::households::rules::{ItemInput, MemberInput};
-use crate::households::{duplicates, queries as households, rules as household, service};
+use crate::households::{duplicates, rules as household, service};
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
+use crate::infra::http::unmask::UnmaskQuery;
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
 use crate::infra::idempotency::{Once, answer};
@@ -230,8 +229,8 @@ pub struct HouseholdQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadHouseholds>,
-    q: web::Query<HouseholdQuery>,
-    page: web::Query<PageParams>,
+    q: Query<HouseholdQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<HouseholdOut>>> {
     let limit = page.limit()?;
     let search = service::Search {
@@ -262,20 +261,9 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Require<perm::ReadHouseholds>,
     id: web::Path<Uuid>,
-    q: web::Query<UnmaskQuery>,
+    q: Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
-    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_string());
-    let fields = &["id_number", "phone"];
-    let h = unmask::read(&state, &caller, q.unmask, "household", fields, move |c| {
-        let (h, via) = households::find_reading(c, &scope, &grants, &id)?;
-        Ok(Found {
-            via,
-            id: h.row.id.clone(),
-            region_path: h.row.path.clone(),
-            value: h,
-        })
-    })
-    .await?;
+    let h = service::get(&state.db, &caller, &id.to_string(), q.unmask).await?;
     let body = out(h, &state.data_key, q.unmask)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))
@@ -440,8 +428,8 @@ pub struct CandidateQuery {
 pub async fn list_candidates(
     state: web::Data<AppState>,
     caller: Require<perm::ManageHouseholds>,
-    q: web::Query<CandidateQuery>,
-    page: web::Query<PageParams>,
+    q: Query<CandidateQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<CandidateOut>>> {
     let limit = page.limit()?;
     let after = page.position()?;
@@ -589,8 +577,8 @@ pub struct ReferralQuery {
 pub async fn list_referrals(
     state: web::Data<AppState>,
     caller: Require<perm::ManageHouseholds>,
-    q: web::Query<ReferralQuery>,
-    page: web::Query<PageParams>,
+    q: Query<ReferralQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<ReferralOut>>> {
     let limit = page.limit()?;
     let after = page.position()?;

@@ -4,6 +4,7 @@
 use bangfu_sync::Code;
 
 use crate::audit::log::Actor;
+use crate::audit::unmask::{self, Found};
 use crate::domain::access::Scope;
 use crate::domain::caller::Caller;
 use crate::domain::validate::Checks;
@@ -148,6 +149,24 @@ pub struct Search {
     pub id_number: Option<String>,
     pub name: Option<String>,
     pub after_id: Option<String>,
+}
+
+/// One household the caller reaches (in scope, or through a grant naming it). With
+/// `unmask`, ID and phone numbers may be opened: officers only, in their own jurisdiction,
+/// audited (`unmask_outside_jurisdiction` through a grant).
+pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: bool) -> Result<Household> {
+    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_owned());
+    let fields = &["id_number", "phone"];
+    unmask::read(db, caller, unmask, "household", fields, move |c| {
+        let (h, via) = queries::find_reading(c, &scope, &grants, &id)?;
+        Ok(Found {
+            via,
+            id: h.row.id.clone(),
+            region_path: h.row.path.clone(),
+            value: h,
+        })
+    })
+    .await
 }
 
 /// Households inside the caller's scope, by id, `limit` at most.

@@ -91,6 +91,9 @@ pub enum Error {
     Unprocessable { code: Code, detail: Msg },
     #[error("precondition failed")]
     PreconditionFailed,
+    /// A protocol version (`Tus-Resumable`) this server does not speak.
+    #[error("protocol version unsupported: {code}")]
+    VersionUnsupported { code: Code, detail: Msg },
     #[error("precondition required")]
     PreconditionRequired,
     #[error("payload too large (limit {limit} bytes)")]

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::Result;
+use crate::infra::http::json::Query;
 use crate::infra::http::page::Page;
 use crate::ledgers::export::Format;
 use crate::ledgers::service::{self, Exported};
@@ -171,8 +172,8 @@ pub async fn export(
     state: web::Data<AppState>,
     caller: Require<perm::ReadLedgers>,
     ledger: web::Path<String>,
-    format: web::Query<FormatQuery>,
-    q: web::Query<FilterQuery>,
+    format: Query<FormatQuery>,
+    q: Query<FilterQuery>,
 ) -> Result<HttpResponse> {
     let (exported, body) = service::export(
         &state.db,
@@ -205,8 +206,8 @@ pub async fn export(
 pub async fn workbook(
     state: web::Data<AppState>,
     caller: Require<perm::ReadLedgers>,
-    sheets: web::Query<SheetsQuery>,
-    q: web::Query<FilterQuery>,
+    sheets: Query<SheetsQuery>,
+    q: Query<FilterQuery>,
 ) -> Result<HttpResponse> {
     let (exported, body) = service::workbook(
         &state.db,

@@ -65,10 +65,21 @@ impl PaidThisYear {
     }
 }
 
+/// A rule the payment breaks, with the figures that break it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
+    /// The rule, e.g. `R-FILE-4`.
+    pub rule: &'static str,
     pub code: Code,
     pub text: String,
+}
+
+/// Why a payment is refused: every rule it breaks, and the reasoning with its figures (the
+/// standard that applies, what was paid this year, the most this payment could be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub violations: Vec<Violation>,
+    pub lines: Vec<Line>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -89,17 +100,25 @@ fn months(dibao: i64, tenths: i64) -> i64 {
 
 /// Checks a payment. `reassess` is the household's finances with the region's dibao, for
 /// the rule that earlier aid this year counts as income when a deep-difficulty household is
-/// assessed again for further aid.
+/// assessed again for another kind of aid (multiple aid, 多重救助). Instalments of one kind
+/// (living aid paid month by month) are one aid within its yearly standard and need no
+/// reassessment.
 pub fn check(
     p: &Proposal,
     urban_dibao_fen: i64,
     paid: &PaidThisYear,
     hardship_costs_fen: i64,
     reassess: Option<(&Finances, i64)>,
-) -> Result<Decision, Vec<Violation>> {
+) -> Result<Decision, Refusal> {
     let mut lines = Vec::new();
     let mut violations = Vec::new();
-    let mut fail = |code: Code, text: String| violations.push(Violation { code, text });
+    let mut fail = |code: Code, text: String| {
+        violations.push(Violation {
+            rule: "R-FILE-4",
+            code,
+            text,
+        })
+    };
     if p.amount_fen <= 0 {
         fail(Code::AmountNotPositive, "救助金额须大于零。".into());
     }
@@ -152,7 +171,7 @@ pub fn check(
     };
     lines.push(Line {
         rule: "R-FILE-4",
-        text: rule_text,
+        text: rule_text.clone(),
     });
     let so_far_relevant = if p.category == Category::Accidental {
         paid.total()
@@ -173,19 +192,21 @@ pub fn check(
         fail(
             Code::OverCap,
             format!(
-                "申请金额 {} 元超过本次上限 {} 元。",
+                "R-FILE-4：申请金额 {} 元超过本次上限 {} 元（本年度已发放同类救助 {} 元）。{}",
                 yuan(p.amount_fen),
-                yuan(max_fen)
+                yuan(max_fen),
+                yuan(so_far_relevant),
+                rule_text
             ),
         );
     }
     if p.category == Category::Relative && paid.payments.iter().any(|(k, _)| *k != p.kind) {
         fail(
             Code::SingleAidOnly,
-            "相对困难家庭年度内只予单一项目救助，不予多重救助。".into(),
+            "R-FILE-4：相对困难家庭年度内只予单一项目救助，不予多重救助。".into(),
         );
     }
-    if p.category == Category::Deep && !paid.payments.is_empty() {
+    if p.category == Category::Deep && paid.payments.iter().any(|(k, _)| *k != p.kind) {
         match reassess {
             Some((f, dibao_local)) => {
                 let with_aid = Finances {
@@ -210,13 +231,19 @@ pub fn check(
                 if !still {
                     fail(
                         Code::NoLongerEligible,
-                        "计入已发放救助后家庭已不符合建档条件。".into(),
+                        format!(
+                            "R-FILE-4：将本年度已发放的 {} 元计入收入重新核算后，家庭已不符合建档条件。",
+                            yuan(paid.total())
+                        ),
                     );
                 }
             }
             None => fail(
                 Code::ReassessmentRequired,
-                "深度困难家庭再次救助前须将已发放救助计入收入重新核算。".into(),
+                format!(
+                    "R-FILE-4：深度困难家庭本年度已获其他救助 {} 元，再给予多重救助前须将其计入收入重新核算：请随本次发放提交 reassessment（家庭当前的人口、收入和刚性支出）。",
+                    yuan(paid.total())
+                ),
             ),
         }
     }
@@ -248,7 +275,7 @@ pub fn check(
             lines,
         })
     } else {
-        Err(violations)
+        Err(Refusal { violations, lines })
     }
 }
 
@@ -268,8 +295,9 @@ mod tests {
         }
     }
 
-    fn codes(r: Result<Decision, Vec<Violation>>) -> Vec<&'static str> {
+    fn codes(r: Result<Decision, Refusal>) -> Vec<&'static str> {
         r.err()
+            .map(|r| r.violations)
             .unwrap_or_default()
             .into_iter()
             .map(|v| v.code.as_str())
@@ -483,6 +511,40 @@ mod tests {
         assert_eq!(
             codes(check(&p, URBAN, &paid, 0, None)),
             ["reassessment_required"]
+        );
+    }
+
+    #[test]
+    fn monthly_living_aid_of_a_deep_household_needs_no_reassessment() {
+        // November's living aid paid; December's is the same aid, within 12 months a year.
+        let paid = PaidThisYear {
+            payments: vec![(AidKind::Living, 72_000)],
+        };
+        let p = proposal(Category::Deep, AidKind::Living, 720);
+        assert!(check(&p, URBAN, &paid, 0, None).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_names_the_rule_and_its_figures() {
+        let none = PaidThisYear::default();
+        let refusal = check(
+            &proposal(Category::Deep, AidKind::Living, 9_000),
+            URBAN,
+            &none,
+            0,
+            None,
+        )
+        .err()
+        .expect("over the cap");
+        let v = &refusal.violations[0];
+        assert_eq!((v.rule, v.code), ("R-FILE-4", Code::OverCap));
+        assert!(v.text.contains("R-FILE-4"), "{}", v.text);
+        assert!(v.text.contains("12 个月"), "{}", v.text);
+        assert!(v.text.contains("8640.00"), "{}", v.text);
+        assert!(
+            refusal.lines.iter().any(|l| l.text.contains("12 个月")),
+            "{:?}",
+            refusal.lines
         );
     }
 }

@@ -100,7 +100,7 @@ pub async fn assess(
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PaymentBody {
+pub struct EarlierPayment {
     pub kind: AidKind,
     pub amount_fen: i64,
 }
@@ -125,7 +125,7 @@ pub struct AidCheckBody {
     pub students: u32,
     /// Aid already paid to this file this year.
     #[serde(default)]
-    pub paid_this_year: Vec<PaymentBody>,
+    pub paid_this_year: Vec<EarlierPayment>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,8 +136,10 @@ pub struct AidCheckOut {
     pub approval: Option<Approval>,
     /// The most this payment may be (when allowed).
     pub max_fen: Option<i64>,
+    /// The reasoning, whether allowed or not: the standard that applies, what was paid
+    /// this year, the most this payment may be.
     pub lines: Vec<Line>,
-    /// Every rule the payment breaks.
+    /// Every rule the payment breaks, naming the rule and its figures.
     pub violations: Vec<Violation>,
 }
 
@@ -178,12 +180,12 @@ pub async fn aid_check(
             lines: d.lines,
             violations: Vec::new(),
         },
-        Err(violations) => AidCheckOut {
+        Err(refusal) => AidCheckOut {
             allowed: false,
             approval: None,
             max_fen: None,
-            lines: Vec::new(),
-            violations,
+            lines: refusal.lines,
+            violations: refusal.violations,
         },
     };
     Ok(web::Json(out))

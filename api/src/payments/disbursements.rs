@@ -18,7 +18,7 @@ use crate::infra::db::scoped::path_in_scope;
 use crate::infra::db::{DbConn, new_id};
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::payments::aid::{AidKind, Decision, PaidThisYear, Proposal};
-use crate::payments::classification::Category;
+use crate::payments::classification::{Category, Finances};
 use crate::payments::{aid, case_files};
 use crate::regions::queries as regions;
 
@@ -53,6 +53,8 @@ pub struct NewPayment<'a> {
     pub students: u32,
     pub hardship_costs_fen: i64,
     pub note: Option<&'a str>,
+    /// The household's finances as reassessed for multiple aid to a deep-difficulty file.
+    pub reassessment: Option<&'a Finances>,
 }
 
 fn kind_str(k: AidKind) -> &'static str {
@@ -184,12 +186,20 @@ pub fn pay(
         out_of_pocket_fen: p.out_of_pocket_fen,
         students: p.students,
     };
+    let reassess = p.reassessment.map(|f| (f, dibao));
     let decision =
-        aid::check(&proposal, dibao, &paid, p.hardship_costs_fen, None).map_err(|vs| {
+        aid::check(&proposal, dibao, &paid, p.hardship_costs_fen, reassess).map_err(|refusal| {
             Error::Validation(
-                vs.into_iter()
+                refusal
+                    .violations
+                    .into_iter()
                     .map(|v| {
-                        FieldError::new("amount_fen", v.code, Msg::new(v.text.clone(), v.text))
+                        let field = if v.code == Code::ReassessmentRequired {
+                            "reassessment"
+                        } else {
+                            "amount_fen"
+                        };
+                        FieldError::new(field, v.code, Msg::new(v.text.clone(), v.text))
                     })
                     .collect(),
             )
@@ -277,7 +287,14 @@ pub fn pay(
             entity_id: &row.id,
             region_path: &row.region_path,
             changes: json!({"file_id": {"after": file_id}, "kind": {"after": row.kind},
-                            "period": {"after": row.period}, "amount_fen": {"after": row.amount_fen}}),
+            "period": {"after": row.period}, "amount_fen": {"after": row.amount_fen},
+            "reassessment": {"after": p.reassessment.map(|f| json!({
+                "members": f.members, "annual_income_fen": f.annual_income_fen,
+                "illness_fen": f.illness_fen, "disability_fen": f.disability_fen,
+                "schooling_fen": f.schooling_fen,
+                "lines": decision.lines.iter().filter(|l| l.text.starts_with("多重救助"))
+                    .map(|l| l.text.clone()).collect::<Vec<_>>(),
+            }))}}),
             reason: None,
         },
     )?;

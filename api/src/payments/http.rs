@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::Result;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::utc;
 use crate::payments::aid::{AidKind, Approval};
 use crate::payments::case_files::FileRow;
-use crate::payments::classification::Line;
+use crate::payments::classification::{Finances, Line};
 use crate::payments::disbursements::DisbursementRow;
 use crate::payments::exit::{ExitStep, FileStatus};
 use crate::payments::service;
@@ -22,7 +22,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "living", "amount_fen": 72000, "period": "2026-11", "note": "11 月生活救助"}))]
-pub struct PaymentBody {
+pub struct DisbursementBody {
     pub kind: AidKind,
     /// Whole fen, never a fraction.
     pub amount_fen: i64,
@@ -38,6 +38,27 @@ pub struct PaymentBody {
     #[serde(default)]
     pub hardship_costs_fen: i64,
     pub note: Option<String>,
+    /// Multiple aid to a deep-difficulty file (R-FILE-4): when another kind of aid was
+    /// paid this year, the household's finances as reassessed now. The earlier aid is
+    /// counted into the income; the payment goes ahead only if the household still
+    /// qualifies. Recorded with the payment in the audit log.
+    pub reassessment: Option<ReassessmentBody>,
+}
+
+/// A household's finances over the last twelve months, in fen, as reassessed for a payment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"members": 3, "annual_income_fen": 2400000, "illness_fen": 300000}))]
+pub struct ReassessmentBody {
+    pub members: u32,
+    /// Income before this year's aid (the aid is added by the server).
+    pub annual_income_fen: i64,
+    #[serde(default)]
+    pub illness_fen: i64,
+    #[serde(default)]
+    pub disability_fen: i64,
+    #[serde(default)]
+    pub schooling_fen: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,7 +104,7 @@ pub struct PaymentOut {
 /// reasons given, and held by the database: of two officers paying at once, one succeeds
 /// and the other gets 409 (`already_paid` or `over_cap`).
 #[utoipa::path(tag = "applications", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    request_body = PaymentBody,
+    request_body = DisbursementBody,
     responses((status = 201, body = PaymentOut),
               (status = 409, description = "Already paid for the period, or over the cap", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 404, body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
@@ -94,7 +115,7 @@ pub async fn pay(
     state: web::Data<AppState>,
     caller: Require<perm::PayAid>,
     id: web::Path<Uuid>,
-    body: ApiJson<PaymentBody>,
+    body: ApiJson<DisbursementBody>,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let p = service::Payment {
@@ -105,6 +126,14 @@ pub async fn pay(
         students: b.students,
         hardship_costs_fen: b.hardship_costs_fen,
         note: b.note,
+        reassessment: b.reassessment.map(|r| Finances {
+            members: r.members,
+            annual_income_fen: r.annual_income_fen,
+            illness_fen: r.illness_fen,
+            disability_fen: r.disability_fen,
+            schooling_fen: r.schooling_fen,
+            ..Finances::default()
+        }),
     };
     let (row, decision) = service::pay(&state.db, &caller, &id.to_string(), p).await?;
     Ok(HttpResponse::Created().json(PaymentOut {
@@ -253,7 +282,7 @@ pub struct ExitCandidates {
 pub async fn exit_candidates(
     state: web::Data<AppState>,
     caller: Require<perm::ReadApplications>,
-    q: web::Query<CandidatesQuery>,
+    q: Query<CandidatesQuery>,
 ) -> Result<web::Json<ExitCandidates>> {
     let (through, found) =
         service::exit_candidates(&state.db, &caller, q.through.as_deref()).await?;

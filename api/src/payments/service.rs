@@ -12,7 +12,7 @@ use crate::domain::validate::Checks;
 use crate::infra::clock::today;
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
-use crate::payments::aid::{self, AidKind, Decision, PaidThisYear, Proposal, Violation};
+use crate::payments::aid::{self, AidKind, Decision, PaidThisYear, Proposal, Refusal};
 use crate::payments::case_files::{self, FileRow};
 use crate::payments::classification::{self, AssessError, Assessment, Finances};
 use crate::payments::disbursements::{self, DisbursementRow, NewPayment};
@@ -30,6 +30,9 @@ pub struct Payment {
     pub students: u32,
     pub hardship_costs_fen: i64,
     pub note: Option<String>,
+    /// The household's finances as reassessed now, for multiple aid to a deep-difficulty
+    /// file (R-FILE-4): this year's earlier aid is counted into the income.
+    pub reassessment: Option<Finances>,
 }
 
 fn check_students(c: &mut Checks, students: u32) {
@@ -55,6 +58,9 @@ pub async fn pay(
     money::check(&mut c, "out_of_pocket_fen", p.out_of_pocket_fen, false);
     money::check(&mut c, "hardship_costs_fen", p.hardship_costs_fen, false);
     check_students(&mut c, p.students);
+    if let Some(f) = &p.reassessment {
+        check_finances(&mut c, f, "reassessment.");
+    }
     c.finish()?;
     let (actor, scope, id) = (caller.actor(), caller.scope.clone(), file_id.to_owned());
     db.write(move |c| {
@@ -71,6 +77,7 @@ pub async fn pay(
                 students: p.students,
                 hardship_costs_fen: p.hardship_costs_fen,
                 note: p.note.as_deref(),
+                reassessment: p.reassessment.as_ref(),
             },
         )
     })
@@ -190,17 +197,7 @@ pub struct HouseholdFinances {
 impl HouseholdFinances {
     /// Every amount within range (see `domain::money`), each error naming its field.
     fn check(&self, c: &mut Checks, prefix: &str) {
-        let f = &self.finances;
-        for (name, fen) in [
-            ("annual_income_fen", f.annual_income_fen),
-            ("illness_fen", f.illness_fen),
-            ("disability_fen", f.disability_fen),
-            ("schooling_fen", f.schooling_fen),
-            ("employment_costs_fen", f.employment_costs_fen),
-            ("hardship_costs_fen", f.hardship_costs_fen),
-        ] {
-            money::check(c, &format!("{prefix}{name}"), fen, false);
-        }
+        check_finances(c, &self.finances, prefix);
         if let Some(t) = self.city_accidental_threshold_fen {
             money::check(
                 c,
@@ -209,16 +206,30 @@ impl HouseholdFinances {
                 false,
             );
         }
-        c.rule(
-            (1..=100).contains(&f.members),
-            &format!("{prefix}members"),
-            Code::OutOfRange,
-            Msg::fixed(
-                "家庭人口须在 1 到 100 人之间。",
-                "A household has 1 to 100 members.",
-            ),
-        );
     }
+}
+
+/// Every amount of a household's finances within range, and 1 to 100 members.
+fn check_finances(c: &mut Checks, f: &Finances, prefix: &str) {
+    for (name, fen) in [
+        ("annual_income_fen", f.annual_income_fen),
+        ("illness_fen", f.illness_fen),
+        ("disability_fen", f.disability_fen),
+        ("schooling_fen", f.schooling_fen),
+        ("employment_costs_fen", f.employment_costs_fen),
+        ("hardship_costs_fen", f.hardship_costs_fen),
+    ] {
+        money::check(c, &format!("{prefix}{name}"), fen, false);
+    }
+    c.rule(
+        (1..=100).contains(&f.members),
+        &format!("{prefix}members"),
+        Code::OutOfRange,
+        Msg::fixed(
+            "家庭人口须在 1 到 100 人之间。",
+            "A household has 1 to 100 members.",
+        ),
+    );
 }
 
 fn assess_error(e: AssessError) -> Error {
@@ -286,7 +297,7 @@ pub async fn check_aid(
     db: &Db,
     caller: &Caller,
     a: AidCheck,
-) -> Result<std::result::Result<Decision, Vec<Violation>>> {
+) -> Result<std::result::Result<Decision, Refusal>> {
     let mut c = Checks::default();
     a.household.check(&mut c, "household.");
     money::check(&mut c, "amount_fen", a.proposal.amount_fen, false);

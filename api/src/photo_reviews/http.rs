@@ -14,7 +14,7 @@ use crate::auth::caller::{Caller, Require, perm};
 use crate::domain::role::Permission;
 use crate::infra::error::{Lang, Result};
 use crate::infra::http::envelope::lang_of;
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::photo_reviews::queries as photo_reviews;
@@ -180,8 +180,8 @@ pub async fn queue(
     state: web::Data<AppState>,
     caller: Require<perm::ReadPhotoReviews>,
     req: HttpRequest,
-    q: web::Query<QueueQuery>,
-    page: web::Query<PageParams>,
+    q: Query<QueueQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<PhotoReviewOut>>> {
     let limit = page.limit()?;
     let filter = QueueFilter {
@@ -211,7 +211,7 @@ pub enum DecisionKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "rejected", "reason": "照片与该户无关，请重新拍摄屋顶。"}))]
-pub struct DecisionBody {
+pub struct PhotoReviewDecisionBody {
     pub decision: DecisionKind,
     /// Why; required to reject (it goes back to the helper), up to 500 characters.
     pub reason: Option<String>,
@@ -223,7 +223,7 @@ pub struct DecisionBody {
 /// not for one's own photos. It is written to the photo record, audited, and syncs back to
 /// the phone.
 #[utoipa::path(tag = "photo-reviews", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The photo record's id")),
-    request_body = DecisionBody,
+    request_body = PhotoReviewDecisionBody,
     responses((status = 200, body = PhotoReviewOut),
               (status = 403, description = "Not a village secretary, or one's own photo (`own_photo`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such photo in the caller's scope", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
@@ -236,7 +236,7 @@ pub async fn decide(
     caller: Require<perm::ReviewPhotos>,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: ApiJson<DecisionBody>,
+    body: ApiJson<PhotoReviewDecisionBody>,
 ) -> Result<web::Json<PhotoReviewOut>> {
     let b = body.0;
     let verdict = match b.decision {

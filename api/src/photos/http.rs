@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::caller::{Require, perm};
 use crate::infra::blobs::{BlobKey, Variant};
 use crate::infra::error::{Error, Result};
+use crate::infra::http::json::Query;
 use crate::photos::Sha256Hex;
 use crate::photos::service::{self, Form};
 use crate::photos::uploads::queries::BlobRow;
@@ -127,7 +128,7 @@ pub async fn download(
     caller: Require<perm::SyncPull>,
     req: HttpRequest,
     sha256: web::Path<String>,
-    q: web::Query<PhotoQuery>,
+    q: Query<PhotoQuery>,
 ) -> Result<HttpResponse> {
     // A malformed digest names no file: the same answer as a file not in scope.
     let sha = Sha256Hex::parse(&sha256).map_err(|_| Error::NotFound)?;

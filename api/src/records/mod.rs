@@ -5,3 +5,4 @@
 
 pub mod reach;
 pub mod store;
+pub mod typed;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::caller::{Require, perm};
 use crate::domain::region::RegionLevel;
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::infra::http::versioning::{etag, if_match};
@@ -75,8 +75,8 @@ pub struct RegionQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Require<perm::ReadRegions>,
-    q: web::Query<RegionQuery>,
-    page: web::Query<PageParams>,
+    q: Query<RegionQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<RegionOut>>> {
     let limit = page.limit()?;
     let filter = ListFilter {

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::Result;
+use crate::infra::http::json::Query;
 use crate::state::AppState;
 use crate::supervision::metrics::Metrics;
 use crate::supervision::service;
@@ -57,7 +58,7 @@ pub struct MetricsReport {
 pub async fn metrics(
     state: web::Data<AppState>,
     caller: Require<perm::ReadMetrics>,
-    q: web::Query<MetricsParams>,
+    q: Query<MetricsParams>,
 ) -> Result<web::Json<MetricsReport>> {
     let q = q.into_inner();
     let region_id = q.region_id.map(|id| id.to_string());

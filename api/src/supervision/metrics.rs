@@ -13,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::campaigns::rules::Progress;
+use crate::deadlines::current::Current;
 use crate::infra::db::DbConn;
 use crate::infra::db::scoped::like_prefix;
 
@@ -258,6 +259,7 @@ pub struct Period {
 /// which the indexes give in order; those group rows are then added up per child region.
 pub fn by_child(
     conn: &mut DbConn,
+    _: Current,
     p: &Period,
 ) -> diesel::QueryResult<(Metrics, BTreeMap<String, Metrics>)> {
     use Arg::Text as T;
@@ -431,6 +433,7 @@ struct VillageCount {
 /// Per village under `path`: active households and those visited (by anyone) in the window.
 pub fn village_visits(
     conn: &mut DbConn,
+    _: Current,
     path: &str,
     window: (NaiveDateTime, NaiveDateTime),
 ) -> diesel::QueryResult<HashMap<String, Progress>> {

@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDate};
 use crate::campaigns::queries as campaigns;
 use crate::campaigns::rules::{self as campaign, CampaignKind, Phase, Progress};
 use crate::deadlines::derive;
+use crate::deadlines::read_model;
 use crate::domain::caller::Caller;
 use crate::domain::deadline::{end_of_china_day, start_of_china_day};
 use crate::infra::db::Db;
@@ -64,10 +65,9 @@ pub async fn metrics(
             ),
         ));
     }
-    crate::deadlines::projector::catch_up(db).await?;
     let scope = caller.scope.clone();
     let region_id = region_id.unwrap_or_else(|| caller.region_id.clone());
-    db.read(move |c| {
+    read_model::read(db, move |c, model| {
         let region = regions::find(c, Some(&scope), &region_id)?;
         let p = Period {
             path: region.path.clone(),
@@ -77,7 +77,7 @@ pub async fn metrics(
             to_day: to,
             now: crate::infra::clock::now(),
         };
-        let (totals, groups) = by_child(c, &p)?;
+        let (totals, groups) = by_child(c, model, &p)?;
         let ids: Vec<String> = groups.keys().map(|g| last_id(g)).collect();
         let names: HashMap<String, (String, String)> = regions::with_ids(c, &ids)?
             .into_iter()
@@ -129,9 +129,8 @@ fn sorted<K: Ord, V>(m: impl IntoIterator<Item = (K, V)>) -> Vec<(K, V)> {
 /// campaign's households visited in its visiting window per helper and per village; a
 /// dropout campaign's compulsory-age pupils seen in the start-of-term week per office.
 pub async fn campaign_progress(db: &Db, caller: &Caller, id: &str) -> Result<CampaignProgress> {
-    crate::deadlines::projector::catch_up(db).await?;
     let (scope, id) = (caller.scope.clone(), id.to_owned());
-    db.read(move |c| {
+    read_model::read(db, move |c, model| {
         let row = campaigns::find(c, &scope, &id)?;
         let mut p = CampaignProgress {
             campaign_id: row.id.clone(),
@@ -144,16 +143,18 @@ pub async fn campaign_progress(db: &Db, caller: &Caller, id: &str) -> Result<Cam
             Some(CampaignKind::Visit) => {
                 let phases: Vec<Phase> = row.phases()?.into_iter().map(|s| s.phase).collect();
                 let window = campaign::visiting_window(row.starts_on()?, &phases);
-                p.helpers = sorted(derive::helper_progress(c, &row, window)?);
+                p.helpers = sorted(derive::helper_progress(c, model, &row, window)?);
                 p.villages = sorted(crate::supervision::metrics::village_visits(
                     c,
+                    model,
                     &row.region_path,
                     window,
                 )?);
             }
             Some(CampaignKind::Dropout) => {
                 if let Some(term) = row.term_starts_on()? {
-                    let (offices, unchecked) = derive::start_of_term_progress(c, &row, term)?;
+                    let (offices, unchecked) =
+                        derive::start_of_term_progress(c, model, &row, term)?;
                     p.offices = sorted(offices);
                     p.unchecked_children = unchecked;
                 }

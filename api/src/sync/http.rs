@@ -2,12 +2,12 @@
 //! `sync/PROTOCOL.md`; the work is done in `crate::sync`.
 
 use actix_web::{HttpRequest, get, post, web};
-use bangfu_sync::PROTOCOL_VERSION;
 use bangfu_sync::schema::{ENTITIES, FieldType, MergeRule, Writer};
 use bangfu_sync::wire::{
     APP_VERSION_HEADER, DigestRequest, DigestResponse, PENDING_HEADER, PROTOCOL_HEADER,
     PullResponse, PushRequest, PushResponse, RepairRequest, RepairResponse,
 };
+use bangfu_sync::{Code, PROTOCOL_VERSION};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::{Error, Msg, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::records::store::ConflictRow;
@@ -35,15 +35,28 @@ fn check_protocol(req: &HttpRequest) -> Result<()> {
     if sent == Some(PROTOCOL_VERSION.to_string().as_str()) {
         return Ok(());
     }
+    let Some(sent) = sent else {
+        return Err(Error::BadRequest {
+            code: Code::SyncProtocolRequired,
+            detail: Msg::new(
+                format!(
+                    "缺少请求头 {PROTOCOL_HEADER}：请带上客户端使用的同步协议版本（本服务器为 {PROTOCOL_VERSION}）。"
+                ),
+                format!(
+                    "The {PROTOCOL_HEADER} header is missing: send the sync protocol version the client speaks (this server speaks {PROTOCOL_VERSION})."
+                ),
+            ),
+        });
+    };
     Err(Error::UpgradeRequired {
         detail: Msg::new(
             format!(
                 "同步协议版本不兼容（服务器为 {PROTOCOL_VERSION}，客户端为 {}），请升级应用后再同步；未同步的数据仍保存在手机上。",
-                sent.unwrap_or("无")
+                sent
             ),
             format!(
                 "Incompatible sync protocol (server {PROTOCOL_VERSION}, client {}): upgrade the app, then sync; unsent changes stay on the phone.",
-                sent.unwrap_or("none")
+                sent
             ),
         ),
     })
@@ -75,6 +88,8 @@ fn report(req: &HttpRequest) -> DeviceReport {
     request_body = PushRequest,
     responses((status = 200, body = PushResponse),
               (status = 413, description = "More than 1000 mutations, or a body over 8 MiB", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 422, description = "The session has no device: register one (`POST /v1/devices`) and sign in with its `device_id` (`device_required`); or the body has invalid fields", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 400, description = "The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("sync_push")))
 )]
@@ -115,6 +130,8 @@ pub struct PullQuery {
 #[utoipa::path(tag = "sync", security(("bearer" = [])),
     params(PullQuery, ("Bangfu-Sync-Protocol" = String, Header, description = "Sync protocol version; must be 1")),
     responses((status = 200, body = PullResponse),
+              (status = 410, description = "The cursor is older than the tombstone horizon (`reset_required`): pull again without a cursor; unsent changes stay on the phone and are pushed as usual", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 400, description = "The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("sync_pull")))
 )]
@@ -123,7 +140,7 @@ pub async fn pull(
     state: web::Data<AppState>,
     caller: Require<perm::SyncPull>,
     req: HttpRequest,
-    q: web::Query<PullQuery>,
+    q: Query<PullQuery>,
 ) -> Result<web::Json<PullResponse>> {
     check_protocol(&req)?;
     let answer = service::pull(
@@ -149,6 +166,7 @@ const REPAIR_LIMIT: usize = 8 * 1024 * 1024;
     request_body = DigestRequest,
     responses((status = 200, body = DigestResponse),
               (status = 422, description = "A digest is not 32 hex digits, or a bucket is not 0–255", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 400, description = "The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("sync_pull")))
 )]
@@ -172,6 +190,7 @@ pub async fn digest(
     request_body = RepairRequest,
     responses((status = 200, body = RepairResponse),
               (status = 422, description = "More than 64 buckets, or an unknown entity", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 400, description = "The `Bangfu-Sync-Protocol` header is missing (`sync_protocol_required`), or the request is malformed", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 426, description = "Incompatible protocol version: upgrade the app", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("sync_pull")))
 )]
@@ -312,11 +331,10 @@ pub struct ConflictOut {
     /// The field both sides changed; empty when an edit met a delete (then `lost` holds
     /// the record's fields before the delete, or the edit's fields).
     pub field: String,
-    /// The value in the record now.
-    #[schema(value_type = Object)]
+    /// The value in the record now: any JSON value of the field's type (a string, a
+    /// number, an object, …), or the record's fields for an edit against a delete.
     pub kept: serde_json::Value,
-    /// The value that lost.
-    #[schema(value_type = Object)]
+    /// The value that lost, likewise.
     pub lost: serde_json::Value,
     pub kept_hlc: Option<String>,
     pub lost_hlc: String,
@@ -325,7 +343,7 @@ pub struct ConflictOut {
     pub lost_user_id: Option<String>,
     /// `open` or `resolved`.
     pub state: String,
-    #[schema(value_type = Option<Object>)]
+    /// How it was settled: `{"keep": …, "value": …}`, once resolved.
     pub resolution: Option<serde_json::Value>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -371,8 +389,8 @@ pub struct ConflictQuery {
 pub async fn list_conflicts(
     state: web::Data<AppState>,
     caller: Require<perm::SyncPull>,
-    q: web::Query<ConflictQuery>,
-    page: web::Query<PageParams>,
+    q: Query<ConflictQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<ConflictOut>>> {
     let limit = page.limit()?;
     let search = service::ConflictSearch {
@@ -397,7 +415,8 @@ pub struct ResolveBody {
     /// `kept`: leave the record as it is; `lost`: put the losing value back (for an edit
     /// against a delete, restore the record); `value`: set `value` instead.
     pub keep: String,
-    #[schema(value_type = Option<Object>)]
+    /// With `keep: value`: the value to set, any JSON value of the field's type (e.g. a
+    /// string for a text field).
     pub value: Option<serde_json::Value>,
 }
 

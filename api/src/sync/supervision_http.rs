@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::{Error, Result};
-use crate::infra::http::json::ApiJson;
+use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
 use crate::state::AppState;
@@ -137,8 +137,8 @@ pub struct QuarantineQuery {
 pub async fn quarantine(
     state: web::Data<AppState>,
     caller: Require<perm::SuperviseSync>,
-    q: web::Query<QuarantineQuery>,
-    page: web::Query<PageParams>,
+    q: Query<QuarantineQuery>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<QuarantinedOut>>> {
     let limit = page.limit()?;
     let search = service::QuarantineSearch {

@@ -33,3 +33,4 @@ mod slow_clients;
 mod supervision;
 mod sync;
 mod trust;
+mod tus;

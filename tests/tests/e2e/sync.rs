@@ -411,8 +411,9 @@ fn limits_versions_and_devices_are_enforced() {
         &[("Bangfu-Sync-Protocol", "0")],
     );
     r.assert_problem(426, "client_upgrade_required");
+    // Without the header the client is told what is missing, not to upgrade.
     s.call("GET", "/v1/sync/pull", Some(&a.access), None)
-        .assert_problem(426, "client_upgrade_required");
+        .assert_problem(400, "sync_protocol_required");
     s.call_with(
         "GET",
         "/v1/sync/pull?cursor=bogus",

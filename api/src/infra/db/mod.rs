@@ -10,6 +10,7 @@
 pub mod feed;
 pub mod group_commit;
 pub mod migrate;
+pub mod moved;
 pub mod schema;
 pub mod scoped;
 use std::path::{Path, PathBuf};

@@ -567,6 +567,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    moved_subjects (id) {
+        id -> Text,
+        subject -> Text,
+        subject_id -> Text,
+        moved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     deadlines (id) {
         id -> Text,
         key -> Text,
@@ -718,6 +727,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     photo_evidence,
     field_facts,
     field_work_progress,
+    moved_subjects,
     deadlines,
     campaigns,
     case_number_series,

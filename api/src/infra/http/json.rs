@@ -128,10 +128,23 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
                 ),
             },
             Category::Data => {
-                let field = if path == "." { String::new() } else { path };
                 let msg = inner.to_string();
                 // serde's message ends with " at line L column C"; the field path says more.
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                let field = field_of(&path, &msg);
+                if let Some(name) = msg
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.split('`').next())
+                {
+                    return Error::Validation(vec![FieldError::new(
+                        field,
+                        Code::Required,
+                        Msg::new(
+                            format!("缺少必填字段 {name}。"),
+                            format!("`{name}` is required."),
+                        ),
+                    )]);
+                }
                 Error::Validation(vec![FieldError::new(
                     field,
                     Code::InvalidValue,
@@ -145,7 +158,135 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     })
 }
 
-/// Turns actix's query-string errors into problems.
+/// Query parameters of type `T`, decoded so that a problem names the parameter at fault
+/// and says what is wrong with it in Chinese and English (422, `required` or
+/// `invalid_parameter`). Named `Query` like actix's, so the contract lists its parameters.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Decodes a query string, naming the parameter at fault.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let text = e.into_inner().to_string();
+        Error::Validation(vec![query_problem(query, &path, &text)])
+    })
+}
+
+/// The problem with one query parameter: `path` is where decoding failed (`.` for the
+/// whole query), `text` serde's message.
+fn query_problem(query: &str, path: &str, text: &str) -> FieldError {
+    let quoted = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(name) = quoted("missing field `") {
+        return FieldError::new(
+            name.clone(),
+            Code::Required,
+            Msg::new(
+                format!("缺少查询参数 {name}。"),
+                format!("The query parameter `{name}` is missing."),
+            ),
+        );
+    }
+    let name = if path == "." {
+        quoted("unknown field `").unwrap_or_default()
+    } else {
+        path.to_owned()
+    };
+    if name.is_empty() {
+        return FieldError::new(
+            "query",
+            Code::InvalidParameter,
+            Msg::new(
+                "查询字符串无法解析。",
+                format!("The query string cannot be read: {text}"),
+            ),
+        );
+    }
+    let value: String = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.chars().take(60).collect())
+        .unwrap_or_default();
+    let choices = text
+        .starts_with("unknown variant")
+        .then(|| text.split(", expected ").nth(1))
+        .flatten();
+    let zh_reason = if let Some(choices) = choices {
+        let choices = choices.trim_start_matches("one of ").replace(" or ", ", ");
+        format!("可选值为 {}", choices.replace('`', ""))
+    } else if text.starts_with("unknown field") {
+        "不接受此参数".to_owned()
+    } else if text.contains("digit") || text.contains("number") || text.contains("integer") {
+        "须为整数，且在允许的范围内".to_owned()
+    } else if text.contains("true") && text.contains("false") {
+        "须为 true 或 false".to_owned()
+    } else if text.to_ascii_lowercase().contains("uuid") {
+        "须为 UUID".to_owned()
+    } else {
+        "格式不正确".to_owned()
+    };
+    FieldError::new(
+        name.clone(),
+        Code::InvalidParameter,
+        Msg::new(
+            format!("查询参数 {name} 的值“{value}”无效：{zh_reason}。"),
+            format!("The query parameter `{name}` has an invalid value `{value}`: {text}."),
+        ),
+    )
+}
+
+/// The field a decoding error is about: serde's path, completed by the field a message
+/// names when the path stops at the object holding it (a missing or unknown field).
+fn field_of(path: &str, msg: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| {
+            msg.strip_prefix(prefix)
+                .and_then(|r| r.split('`').next())
+                .map(str::to_owned)
+        });
+    let at = if path == "." { "" } else { path };
+    match named {
+        // An unknown field's path already ends with its name.
+        Some(name) if !at.ends_with(name.as_str()) => {
+            if at.is_empty() {
+                name
+            } else {
+                format!("{at}.{name}")
+            }
+        }
+        _ => at.to_owned(),
+    }
+}
+
+/// Turns actix's query-string errors into problems (for any `web::Query` left; bangfu's
+/// adapters use [`Query`], which names the parameter).
 pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &HttpRequest,
@@ -207,6 +348,77 @@ mod tests {
             Some(Error::Validation(f)) => assert_eq!(f[0].field, "inner.count"),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named() {
+        let field = |body: &[u8]| match parse::<Body>(body) {
+            Err(Error::Validation(f)) => (f[0].field.clone(), f[0].code),
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(
+            field(br#"{"inner":{"count":1}}"#),
+            ("name".into(), Code::Required)
+        );
+        assert_eq!(
+            field(br#"{"name":"a","inner":{}}"#),
+            ("inner.count".into(), Code::Required)
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Params {
+        from: chrono::NaiveDate,
+        limit: Option<u32>,
+        kind: Option<Kind>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[allow(dead_code)]
+    enum Kind {
+        Living,
+        Medical,
+    }
+
+    fn query_field(q: &str) -> FieldError {
+        match parse_query::<Params>(q) {
+            Err(Error::Validation(f)) => f[0].clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter_in_both_languages() {
+        let missing = query_field("limit=3");
+        assert_eq!(
+            (missing.field.as_str(), missing.code),
+            ("from", Code::Required)
+        );
+        assert!(
+            missing.message.zh.contains("缺少查询参数 from"),
+            "{missing:?}"
+        );
+        assert!(
+            missing.message.en.contains("`from` is missing"),
+            "{missing:?}"
+        );
+        let bad = query_field("from=2026-01-01&limit=x");
+        assert_eq!(
+            (bad.field.as_str(), bad.code),
+            ("limit", Code::InvalidParameter)
+        );
+        assert!(bad.message.zh.contains("须为整数"), "{bad:?}");
+        let date = query_field("from=yesterday");
+        assert_eq!(date.field, "from");
+        assert!(date.message.en.contains("`yesterday`"), "{date:?}");
+        let kind = query_field("from=2026-01-01&kind=gold");
+        assert_eq!(kind.field, "kind");
+        assert!(kind.message.zh.contains("living"), "{kind:?}");
+        let unknown = query_field("from=2026-01-01&colour=red");
+        assert_eq!(unknown.field, "colour");
+        assert!(parse_query::<Params>("from=2026-01-01&limit=5&kind=medical").is_ok());
     }
 
     #[test]

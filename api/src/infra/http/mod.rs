@@ -5,11 +5,13 @@
 
 pub mod envelope;
 pub mod json;
+pub mod method_override;
 pub mod metrics;
 pub mod operations;
 pub mod pace;
 pub mod page;
 pub mod problem;
+pub mod unmask;
 pub mod versioning;
 
 /// RFC 3339 UTC instant from a stored timestamp.

@@ -118,6 +118,8 @@ pub fn operations(doc: &mut Doc) -> impl Iterator<Item = (&String, &mut Operatio
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
+            &mut item.head,
+            &mut item.options,
         ]
         .into_iter()
         .flatten()

@@ -72,6 +72,9 @@ fn parts(e: &Error) -> Parts<'_> {
         Error::Conflict { code, detail } => p(S::CONFLICT, *code, Some(detail)),
         Error::Unprocessable { code, detail } => p(S::UNPROCESSABLE_ENTITY, *code, Some(detail)),
         Error::PreconditionFailed => p(S::PRECONDITION_FAILED, Code::VersionMismatch, None),
+        Error::VersionUnsupported { code, detail } => {
+            p(S::PRECONDITION_FAILED, *code, Some(detail))
+        }
         Error::PreconditionRequired => p(S::PRECONDITION_REQUIRED, Code::IfMatchRequired, None),
         Error::PayloadTooLarge { .. } => p(S::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge, None),
         Error::UnsupportedMediaType { .. } => {

@@ -1,12 +1,20 @@
-//! The tus protocol's creation-with-upload: `POST /v1/uploads` may carry the file itself
-//! (`Content-Type: application/offset+octet-stream`), declared by `Upload-Length` and
-//! `Upload-Metadata` (comma-separated `key base64(value)` pairs: `sha256`, `kind`,
-//! `filename`), so a small photo goes up in one request. The JSON declaration is the other
-//! form of the same request.
+//! The tus 1.0.0 protocol (<https://tus.io/protocols/resumable-upload>) on `/v1/uploads`:
+//! core, creation, creation-with-upload, expiration and termination. A client speaks tus by
+//! sending `Tus-Resumable: 1.0.0`; every answer under `/v1/uploads` but `OPTIONS` carries
+//! it, and a request naming another version is refused with 412 and `Tus-Version`.
+//!
+//! Creation declares the file by `Upload-Length` and `Upload-Metadata` (comma-separated
+//! `key base64(value)` pairs: `sha256`, `kind`, `filename`; others are ignored), and may
+//! carry the file itself (`Content-Type: application/offset+octet-stream`), so a small
+//! photo goes up in one request. The JSON declaration and a multipart form
+//! (`wx.uploadFile`) are the other forms of the same request.
 
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use bangfu_sync::Code;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -21,12 +29,79 @@ pub const UPLOAD_LENGTH: &str = "Upload-Length";
 pub const UPLOAD_METADATA: &str = "Upload-Metadata";
 /// The body type of chunks, as in tus.
 pub const CHUNK_TYPE: &str = "application/offset+octet-stream";
+/// The protocol version this server speaks, the only one.
+pub const VERSION: &str = "1.0.0";
+/// The extensions this server supports, as `OPTIONS` lists them.
+pub const EXTENSIONS: &str = "creation,creation-with-upload,expiration,termination";
+pub const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+pub const TUS_VERSION: HeaderName = HeaderName::from_static("tus-version");
+pub const TUS_EXTENSION: HeaderName = HeaderName::from_static("tus-extension");
+pub const TUS_MAX_SIZE: HeaderName = HeaderName::from_static("tus-max-size");
+pub const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 
-/// A creation request: the file declared in JSON (chunks follow by `PATCH`), or declared in
-/// tus headers with (the start of) its bytes as the body.
+/// Whether the client speaks tus: it sends `Tus-Resumable` (a version other than
+/// [`VERSION`] never reaches a handler). Such a client gets tus's answers (`PATCH`: 204,
+/// creation: 201 with `Location` also when an unfinished upload is resumed); others get
+/// the JSON answers.
+pub fn speaks_tus(req: &HttpRequest) -> bool {
+    req.headers().contains_key(TUS_RESUMABLE)
+}
+
+/// A time as tus's `Upload-Expires` gives it (an RFC 9110 HTTP-date).
+pub fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn under_uploads(path: &str) -> bool {
+    path == "/v1/uploads" || path.starts_with("/v1/uploads/")
+}
+
+/// The tus version check and header for `/v1/uploads`: a request naming a version other
+/// than [`VERSION`] in `Tus-Resumable` is refused with 412 and `Tus-Version` (`OPTIONS`
+/// excepted, which serves to find the version out), and every answer but `OPTIONS`'s
+/// carries `Tus-Resumable`.
+pub async fn protocol(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !under_uploads(req.path()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let options = req.method() == Method::OPTIONS;
+    let other_version = req
+        .headers()
+        .get(TUS_RESUMABLE)
+        .is_some_and(|v| v.as_bytes().trim_ascii() != VERSION.as_bytes());
+    let mut res = if other_version && !options {
+        let mut refused = HttpResponse::from_error(Error::VersionUnsupported {
+            code: Code::TusVersionUnsupported,
+            detail: Msg::fixed(
+                "本服务器只支持 tus 1.0.0（见 Tus-Version 头）。",
+                "This server speaks tus 1.0.0 only (see the Tus-Version header).",
+            ),
+        });
+        refused
+            .headers_mut()
+            .insert(TUS_VERSION, HeaderValue::from_static(VERSION));
+        // The request's parts keep the error with the answer, for the envelope to render.
+        ServiceResponse::new(req.into_parts().0, refused)
+    } else {
+        next.call(req).await?.map_into_boxed_body()
+    };
+    if !options {
+        res.headers_mut()
+            .insert(TUS_RESUMABLE, HeaderValue::from_static(VERSION));
+    }
+    Ok(res)
+}
+
+/// A creation request: the file declared in JSON or in tus headers (chunks follow by
+/// `PATCH`), declared in tus headers with (the start of) its bytes as the body, or a
+/// multipart form holding the declaration and the file.
 pub enum Creation {
     Declared(NewUpload),
     WithBody(NewUpload, web::Payload),
+    Form(actix_multipart::Multipart),
 }
 
 fn invalid(field: &str, zh: &'static str, en: &'static str) -> FieldError {
@@ -119,12 +194,13 @@ pub fn declared(req: &HttpRequest) -> Result<NewUpload, Error> {
     }
 }
 
-fn is_chunk(req: &HttpRequest) -> bool {
+/// The body's media type, lowercase, without parameters.
+pub fn media_type(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case(CHUNK_TYPE))
+        .map(|m| m.trim().to_ascii_lowercase())
 }
 
 impl FromRequest for Creation {
@@ -132,7 +208,17 @@ impl FromRequest for Creation {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if is_chunk(req) {
+        let media = media_type(req);
+        if media.as_deref() == Some("multipart/form-data") {
+            let form = actix_multipart::Multipart::new(req.headers(), payload.take());
+            return Box::pin(async move { Ok(Creation::Form(form)) });
+        }
+        // A tus creation without the file has no body, or an empty one of any type.
+        if speaks_tus(req) && media.as_deref() != Some(CHUNK_TYPE) {
+            let declared = declared(req);
+            return Box::pin(async move { Ok(Creation::Declared(declared?)) });
+        }
+        if media.as_deref() == Some(CHUNK_TYPE) {
             let declared = declared(req);
             let body = web::Payload::from_request(req, payload);
             return Box::pin(async move {

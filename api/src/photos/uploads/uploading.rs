@@ -114,6 +114,9 @@ enum Outcome {
 /// device or account with 409 `too_many_open_uploads`. With `body` (tus
 /// creation-with-upload) the bytes are received from the start: a whole file is stored
 /// (new upload and file in one transaction), a body cut short leaves an open upload.
+/// With `record_held`, bytes the uploader sent before are recorded as a new, complete
+/// upload (audited as any creation), so that a client that must be given an upload to ask
+/// about (a tus client) has one.
 pub async fn start<S: Body>(
     db: &Db,
     photos: &Arc<Photos>,
@@ -121,6 +124,7 @@ pub async fn start<S: Body>(
     d: Declaration,
     sent_len: Option<i64>,
     body: Option<S>,
+    record_held: bool,
 ) -> Result<Started> {
     let mut c = Checks::default();
     let sha = Sha256Hex::parse(&d.sha256);
@@ -199,12 +203,19 @@ pub async fn start<S: Body>(
             Ok(Started::Continued(taken))
         }
         (Outcome::Held(blob), _) => {
-            let done = UploadRow {
+            let mut done = UploadRow {
                 id: String::new(),
                 received: blob.size,
                 state: COMPLETE.to_owned(),
+                expires_at: now() + keep_finished(),
                 ..row
             };
+            if record_held {
+                done.id = id.to_string();
+                let r = done.clone();
+                db.write(move |c| rows::create_upload(c, &actor, &r))
+                    .await?;
+            }
             Ok(Started::Held(done, blob))
         }
         (Outcome::Created(u), None) => Ok(Started::Created(id, u)),

@@ -71,6 +71,18 @@ pub(super) fn hlc_instant(h: &Hlc) -> NaiveDateTime {
 }
 
 /// Judges and stages one mutation.
+/// The detail of a `clock_ahead` refusal, shown to the phone's user, who must set the
+/// clock right: in Chinese, then English (a mutation's answer is kept and given again on a
+/// repeat, whatever language the repeat asks for).
+fn clock_ahead(ahead_ms: u64, limit_ms: u64) -> String {
+    let (ahead, limit) = (ahead_ms.div_ceil(1000), limit_ms / 1000);
+    format!(
+        "手机时间比服务器快 {ahead} 秒（最多允许 {limit} 秒）：请校正手机时间后重新同步。\
+         The device's clock is {ahead} s ahead of the server's (at most {limit} s allowed): \
+         correct the device's clock and push again."
+    )
+}
+
 pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationResult> {
     let (who, places, now) = (ctx.who, &ctx.places, ctx.now);
     let Some(def) = schema::entity(&m.entity) else {
@@ -119,12 +131,12 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             .map_err(|_| Error::Internal("clock poisoned".into()))?;
         match c.observe(&hlc, wall_ms()) {
             Ok(_) => {}
-            Err(e @ ClockError::TooFarAhead { .. }) => {
+            Err(ClockError::TooFarAhead { ahead_ms, limit_ms }) => {
                 return Ok(rejected(
                     m,
                     problem(
                         Code::ClockAhead,
-                        format!("{e}; correct the device's clock and push again"),
+                        clock_ahead(ahead_ms, limit_ms),
                         Vec::new(),
                     ),
                 ));
@@ -612,6 +624,9 @@ mod tests {
         let mut m = visit(HOME, VILLAGE, HELPER);
         m.hlc = stamp(24 * 3600 * 1000);
         assert_eq!(refused(&b.judge(&m)), Code::ClockAhead);
+        let detail = super::clock_ahead(3_600_500, 300_000);
+        assert!(detail.contains("手机时间比服务器快 3601 秒"), "{detail}");
+        assert!(detail.contains("3601 s ahead"), "{detail}");
         let mut m = visit(HOME, VILLAGE, HELPER);
         m.fields.remove("kind");
         assert_eq!(refused(&b.judge(&m)), Code::ValidationFailed);

@@ -1,11 +1,14 @@
-//! Argon2id password hashes (PHC strings).
+//! Staff passwords: the rule a new one must meet, and Argon2id hashes (PHC strings).
+//! Accounts keep them; sign-in verifies them.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use bangfu_sync::Code;
 use rand::TryRngCore;
 
-use crate::infra::error::{Error, Result};
+use crate::infra::error::{Error, Msg, Result};
 
+/// The stored (slow) hash of a password.
 pub fn hash(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng
@@ -40,6 +43,22 @@ pub fn verify_nothing(password: &str) {
 pub fn acceptable(password: &str) -> bool {
     let n = password.chars().count();
     (10..=128).contains(&n)
+}
+
+/// Refuses a new password (given as `field`) that does not meet the rules.
+pub fn check(field: &str, password: &str) -> Result<()> {
+    if acceptable(password) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            field,
+            Code::WeakPassword,
+            Msg::fixed(
+                "密码长度须为 10 到 128 个字符。",
+                "Passwords are 10 to 128 characters long.",
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -2,25 +2,14 @@
 //! without an audit entry written in the same transaction as the read.
 
 use bangfu_sync::Code;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::audit::log as audit;
 use crate::audit::log::{Action, Event};
-use crate::auth::caller::Caller;
 use crate::domain::access::Via;
+use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
-use crate::infra::db::DbConn;
+use crate::infra::db::{Db, DbConn};
 use crate::infra::error::{Error, Msg, Result};
-use crate::state::AppState;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UnmaskQuery {
-    /// `true`: show personal data in full. Officers and admins only; recorded in the audit log.
-    #[serde(default)]
-    pub unmask: bool,
-}
 
 /// What a read found, where it belongs for the audit entry, and how the caller reached it.
 pub struct Found<T> {
@@ -34,7 +23,7 @@ pub struct Found<T> {
 /// read (naming the fields shown) in the same transaction. A record reached through a
 /// break-the-glass grant is never unmasked.
 pub async fn read<T, F>(
-    state: &AppState,
+    db: &Db,
     caller: &Caller,
     unmask: bool,
     entity: &'static str,
@@ -46,12 +35,11 @@ where
     F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
 {
     if !unmask {
-        return Ok(state.db.read(move |c| find(c)).await?.value);
+        return Ok(db.read(move |c| find(c)).await?.value);
     }
     caller.require(Permission::UnmaskPersonalData)?;
     let actor = caller.actor();
-    let found = state
-        .db
+    let found = db
         .write(move |c| {
             let f = find(c)?;
             if f.via == Via::Grant {

@@ -1,0 +1,14 @@
+export { BangfuClient, createClient, newKey } from "./client.js";
+export type { CallOptions, ClientOptions, RawRequest, Reply, Success } from "./client.js";
+export { BangfuProblem, TransportError, isCode } from "./errors.js";
+export type { Code, Problem, ProblemField } from "./errors.js";
+export { codeValues } from "./generated/openapi.js";
+export type { components, operations, paths } from "./generated/openapi.js";
+export { memorySessionStore } from "./session.js";
+export type { Session, SessionStore } from "./session.js";
+export { fetchTransport } from "./transport.js";
+export type { Transport, TransportRequest, TransportResponse } from "./transport.js";
+export { bytesSource, sha256Hex, uploadFile, wxFileSource, wxUploadSmallFile } from "./uploads.js";
+export type { FileSource, Kind, UploadOptions, UploadOut } from "./uploads.js";
+export { wxSessionStore, wxTransport } from "./wx.js";
+export type { WxApi, WxFileSystemManager, WxRequestOptions, WxUploadFileOptions } from "./wx.js";
