@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Serve the API (applies pending migrations first).
     Serve {
-        /// Load the demo county and accounts before serving.
+        /// Load the demo county (a lived-in county made by a seeded generator) before serving.
         #[arg(long)]
         demo: bool,
     },
@@ -41,7 +41,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
-    /// Load the demo county, its regions and a user of every role.
+    /// Load the demo county: regions, a user of every role, and households, visits,
+    /// applications, dropout cases and field work made by a seeded generator.
     Demo,
     /// Manage staff accounts.
     #[command(subcommand)]
@@ -149,19 +150,19 @@ pub fn main() -> anyhow::Result<()> {
     init_logging(config.log_format);
     match cli.command {
         Command::Openapi => Ok(()),
-        Command::Serve { demo } => {
+        Command::Serve { demo } => actix_web::rt::System::new().block_on(async move {
             if demo {
-                load_demo(&open_db(&config)?)?;
+                load_demo(&config).await?;
             }
-            actix_web::rt::System::new().block_on(crate::app::serve(config))
-        }
+            crate::app::serve(config).await
+        }),
         Command::Migrate => {
             let db = Db::connect(&config.db)?;
             let applied = migrate::run_pending(&mut *db.conn()?)?;
             println!("{} migration(s) applied", applied.len());
             Ok(())
         }
-        Command::Demo => load_demo(&open_db(&config)?),
+        Command::Demo => actix_web::rt::System::new().block_on(load_demo(&config)),
         Command::Grow {
             to_database,
             to_photos,
@@ -258,10 +259,20 @@ pub fn main() -> anyhow::Result<()> {
     }
 }
 
-fn load_demo(db: &Db) -> anyhow::Result<()> {
-    let (regions, users) = crate::demo::load(db)?;
+async fn load_demo(config: &Config) -> anyhow::Result<()> {
+    let state = crate::app::prepare(config)?;
+    let started = std::time::Instant::now();
+    let added = crate::demo::county(&state, crate::demo::SEED).await?;
     println!(
-        "demo data: {regions} region(s) and {users} user(s) added; every demo account's password is {}",
+        "demo data: {} region(s), {} user(s), {} household(s), {} visit(s), {} photo(s) ({} reviewed) and {} campaign(s) added in {:.1} s; every demo account's password is {}",
+        added.regions,
+        added.users,
+        added.households,
+        added.visits,
+        added.photos,
+        added.reviewed,
+        added.campaigns,
+        started.elapsed().as_secs_f64(),
         crate::demo::DEMO_PASSWORD
     );
     Ok(())

@@ -8,6 +8,7 @@ mod auth_probe;
 mod calculations;
 mod contract;
 mod convergence;
+mod demo;
 mod errors;
 mod evidence;
 mod faults;

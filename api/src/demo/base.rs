@@ -1,5 +1,5 @@
-//! A small, realistic demo: one county with two townships, four villages and a school,
-//! and a user of every role. Loading it twice changes nothing.
+//! The demo county's frame: one county with two townships, four villages and a school,
+//! a user of every role and two aid programs. Loading it twice changes nothing.
 
 use crate::accounts::password;
 use crate::accounts::queries as users;
