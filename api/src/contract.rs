@@ -226,12 +226,11 @@ fn refer_to_page_items(doc: &mut Doc) {
         let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(&page) else {
             continue;
         };
-        if let Some(RefOr::T(Schema::Array(a))) = o.properties.get_mut("items") {
-            if let ArrayItems::RefOrSchema(inner) = &mut a.items {
-                if json(inner) == own {
-                    **inner = RefOr::Ref(Ref::from_schema_name(item));
-                }
-            }
+        if let Some(RefOr::T(Schema::Array(a))) = o.properties.get_mut("items")
+            && let ArrayItems::RefOrSchema(inner) = &mut a.items
+            && json(inner) == own
+        {
+            **inner = RefOr::Ref(Ref::from_schema_name(item));
         }
     }
 }

@@ -534,8 +534,7 @@ mod tests {
             0,
             None,
         )
-        .err()
-        .expect("over the cap");
+        .expect_err("over the cap");
         let v = &refusal.violations[0];
         assert_eq!((v.rule, v.code), ("R-FILE-4", Code::OverCap));
         assert!(v.text.contains("R-FILE-4"), "{}", v.text);
