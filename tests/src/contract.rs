@@ -165,28 +165,28 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
             return;
         }
     }
-    if let Some(choices) = s.get("enum").and_then(Value::as_array) {
-        if !choices.contains(v) {
-            errors.push(format!(
-                "{here}: {v} is not one of {}",
-                Value::Array(choices.clone())
-            ));
-        }
+    if let Some(choices) = s.get("enum").and_then(Value::as_array)
+        && !choices.contains(v)
+    {
+        errors.push(format!(
+            "{here}: {v} is not one of {}",
+            Value::Array(choices.clone())
+        ));
     }
-    if let Some(c) = s.get("const") {
-        if c != v {
-            errors.push(format!("{here}: {v} is not {c}"));
-        }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        errors.push(format!("{here}: {v} is not {c}"));
     }
-    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_f64), v.as_f64()) {
-        if n < min {
-            errors.push(format!("{here}: {n} is below the minimum {min}"));
-        }
+    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_f64), v.as_f64())
+        && n < min
+    {
+        errors.push(format!("{here}: {n} is below the minimum {min}"));
     }
-    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_f64), v.as_f64()) {
-        if n > max {
-            errors.push(format!("{here}: {n} is above the maximum {max}"));
-        }
+    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_f64), v.as_f64())
+        && n > max
+    {
+        errors.push(format!("{here}: {n} is above the maximum {max}"));
     }
     if let Some(all) = s.get("allOf").and_then(Value::as_array) {
         for sub in all {
@@ -224,10 +224,10 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
             .into_iter()
             .flatten()
         {
-            if let Some(name) = name.as_str() {
-                if !o.contains_key(name) {
-                    errors.push(format!("{here}: `{name}` is required but absent"));
-                }
+            if let Some(name) = name.as_str()
+                && !o.contains_key(name)
+            {
+                errors.push(format!("{here}: `{name}` is required but absent"));
             }
         }
         for (k, val) in o {

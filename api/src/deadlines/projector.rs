@@ -153,8 +153,9 @@ pub fn rederive(
 /// started or moved): derives their clocks again. Returns how many notes it took.
 pub fn follow_moved(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     feed::take(conn, 0)?;
-    let (notes, subjects) = moved::waiting(conn, PAGE)?;
-    let sources: BTreeSet<Source> = subjects
+    let waiting = moved::waiting(conn, PAGE)?;
+    let sources: BTreeSet<Source> = waiting
+        .moved
         .into_iter()
         .map(|(subject, id)| match subject {
             Subject::Application => Source::Application(id),
@@ -162,8 +163,8 @@ pub fn follow_moved(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
         })
         .collect();
     rederive(conn, &sources, now)?;
-    moved::forget(conn, &notes)?;
-    Ok(notes.len())
+    moved::forget(conn, &waiting.notes)?;
+    Ok(waiting.notes.len())
 }
 
 /// Projects one page of the feed; returns how many records it read.

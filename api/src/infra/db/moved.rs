@@ -57,9 +57,17 @@ pub fn any(conn: &mut DbConn) -> Result<bool> {
         .is_some())
 }
 
-/// Up to `limit` waiting notes, oldest first: their ids (to [`forget`] once followed) and
-/// what moved.
-pub fn waiting(conn: &mut DbConn, limit: i64) -> Result<(Vec<String>, Vec<(Subject, String)>)> {
+/// Notes waiting to be followed.
+#[derive(Debug, Default)]
+pub struct Waiting {
+    /// The notes' ids, to [`forget`] once followed.
+    pub notes: Vec<String>,
+    /// What moved.
+    pub moved: Vec<(Subject, String)>,
+}
+
+/// Up to `limit` waiting notes, oldest first.
+pub fn waiting(conn: &mut DbConn, limit: i64) -> Result<Waiting> {
     let rows: Vec<(String, String, String)> = moved_subjects::table
         .order((moved_subjects::moved_at.asc(), moved_subjects::id.asc()))
         .limit(limit)
@@ -69,12 +77,12 @@ pub fn waiting(conn: &mut DbConn, limit: i64) -> Result<(Vec<String>, Vec<(Subje
             moved_subjects::subject_id,
         ))
         .load(conn)?;
-    let ids = rows.iter().map(|(id, _, _)| id.clone()).collect();
+    let notes = rows.iter().map(|(id, _, _)| id.clone()).collect();
     let moved = rows
         .into_iter()
         .filter_map(|(_, s, id)| Some((Subject::parse(&s)?, id)))
         .collect();
-    Ok((ids, moved))
+    Ok(Waiting { notes, moved })
 }
 
 /// Forgets notes that were followed.
