@@ -62,7 +62,8 @@ impl BenchServer {
             std::thread::spawn(move || for _ in std::io::BufReader::new(out).lines() {});
         }
         let http = Client::new();
-        for _ in 0..300 {
+        // The demo county is generated on first start: give it time on a busy machine.
+        for _ in 0..1800 {
             if http
                 .get(format!("{}/ready", server.base))
                 .send()

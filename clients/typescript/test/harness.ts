@@ -119,7 +119,8 @@ export async function startServer(): Promise<TestServer> {
   };
 
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
+  // The demo county is generated on first start: give it time on a busy machine.
+  const deadline = Date.now() + 240_000;
   for (;;) {
     if (exited) {
       await stop();
@@ -133,7 +134,7 @@ export async function startServer(): Promise<TestServer> {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`bangfu not ready after 90 s:\n${output}`);
+      throw new Error(`bangfu not ready after 240 s:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
