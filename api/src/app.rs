@@ -142,6 +142,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = state.db.clone();
     let photos = state.photos.clone();
     let server = run(state, listener, config.workers)?;
+    #[cfg(feature = "fault-injection")]
+    crate::sync::fault::arm();
     // The field-work projector follows the change feed a few seconds behind the pushes
     // (reads of deadlines catch up first, so nobody waits on it), and derives the
     // time-driven clocks again every hour.

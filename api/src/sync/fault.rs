@@ -2,7 +2,12 @@
 //! `fault-injection` feature: with `BANGFU_FAULT=ack_before_commit` a push is answered as
 //! soon as it is applied, and its transaction commits a moment later. Killing the server in
 //! between loses acknowledged records, which the kill test must notice.
+//!
+//! The fault is armed only once the server starts serving: the demo county written before
+//! that goes through the same push use case, and holding every one of its pushes open
+//! would keep the server from ever becoming ready.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -10,9 +15,16 @@ use actix_web::web;
 use crate::infra::db::{Db, DbConn};
 use crate::infra::error::{Error, Result};
 
-/// Whether the control's fault is switched on for this process.
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Arms the fault (when `BANGFU_FAULT` asks for it): called as the server starts serving.
+pub fn arm() {
+    ARMED.store(true, Ordering::SeqCst);
+}
+
+/// Whether the control's fault is switched on and armed in this process.
 pub fn ack_before_commit() -> bool {
-    std::env::var("BANGFU_FAULT").as_deref() == Ok("ack_before_commit")
+    ARMED.load(Ordering::SeqCst) && std::env::var("BANGFU_FAULT").as_deref() == Ok("ack_before_commit")
 }
 
 /// Runs `f` in a write transaction, but answers with its result before committing.
