@@ -104,12 +104,19 @@ fn read(conn: &mut DbConn, sel: &Selection, after: Option<&str>, limit: i64) -> 
     let villages = lookup::region_names(conn, homes.iter().map(|h| h.region_id.clone()))?;
     let mut rows = Vec::with_capacity(homes.len());
     for h in &homes {
-        let (count, head) = members.remove(&h.id).unwrap_or_default();
+        // A household merged away keeps its line, without members and so without a head.
+        let (count, head) = match members.remove(&h.id) {
+            Some((count, head)) => (count, Some(head)),
+            None => (0, None),
+        };
         let household = vec![
             name_cell(&villages, Some(&h.region_id)),
             Cell::text(&h.address),
-            Cell::text(&head.name),
-            sel.id_number(&head.id_masked, &head.id_sealed)?,
+            Cell::opt(head.as_ref().map(|h| h.name.clone())),
+            match &head {
+                Some(head) => sel.id_number(&head.id_masked, &head.id_sealed)?,
+                None => Cell::Empty,
+            },
             sel.phone(h.phone.as_deref()),
             Cell::Int(count),
             Cell::text(&h.status),

@@ -583,4 +583,16 @@ fn likely_duplicates_become_pairs_an_officer_settles() {
         list(&officer.access).body["items"].as_array().map(Vec::len),
         Some(0)
     );
+    // The household merged away has no head: the unmasked ledger still lists it, whole.
+    let ledger = s
+        .client
+        .get(s.url("/v1/ledgers/households?format=csv&unmask=true"))
+        .bearer_auth(&officer.access)
+        .send()
+        .expect("ledger");
+    assert_eq!(ledger.status(), 200);
+    let text = ledger.text().expect("the whole export");
+    let merged: Vec<&str> = text.lines().filter(|l| l.contains(&second)).collect();
+    assert_eq!(merged.len(), 1, "{text}");
+    assert!(merged[0].contains(",二组3号,,,"), "no head: {text}");
 }
