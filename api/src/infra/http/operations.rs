@@ -107,6 +107,41 @@ pub const LINKS: &[(&str, &str, &str, &str, Option<&str>)] = &[
         Some("id"),
     ),
     ("programs_create", "201", "get", "programs_get", Some("id")),
+    (
+        "applications_create",
+        "201",
+        "get",
+        "applications_get",
+        Some("id"),
+    ),
+    (
+        "applications_create",
+        "201",
+        "update",
+        "applications_update",
+        Some("id"),
+    ),
+    (
+        "applications_create",
+        "201",
+        "submit",
+        "applications_submit",
+        Some("id"),
+    ),
+    (
+        "applications_revise",
+        "201",
+        "submit",
+        "applications_submit",
+        Some("id"),
+    ),
+    (
+        "access_grants_create",
+        "201",
+        "review",
+        "access_grants_review",
+        Some("id"),
+    ),
 ];
 
 /// Every operation of the document, with its path.
