@@ -2,7 +2,8 @@
 the demo has none of (an applicant's draft, an upload in progress, a grant to review).
 
 Everything is read or made once, before the run (`Demo()`), by the accounts that may see
-it: a record an operation consumes (a correction decided, a grant reviewed) is then
+it (a set-up step the server refuses is said and skipped: the operations that needed it
+then show among those without a 2xx). A record an operation consumes (a correction decided, a grant reviewed) is then
 answered 409 on later calls, which is right; one 2xx is what the run asks of it.
 """
 

@@ -2,9 +2,10 @@
 is aimed at (path parameters, ids inside bodies, the ETag it must name), so that the
 documented examples and generated bodies reach the handler's rules instead of a 404.
 
-`FILL[label](case, demo)` rewrites the case in place just before it is sent. Values the
-contract examples carry as placeholders (ids starting with PLACEHOLDER) and generated ids
-alike are replaced: the rest of the body is left as generated.
+`FILL[label](case, demo)` rewrites the case in place just before it is sent. Ids in
+bodies, the contract examples' made-up ones and generated ones alike, are replaced by real
+ones; the rest of the body is left as generated, but for the few values a record's state
+decides (the month next to pay, a paper the case's step allows).
 """
 
 import itertools
