@@ -195,7 +195,12 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             continue;
         }
         if field.required && value.is_null() {
-            out.push(reject(name, Code::Required, "不能为空。", "may not be null"));
+            out.push(reject(
+                name,
+                Code::Required,
+                "不能为空。",
+                "may not be null",
+            ));
         }
         if field.rule == MergeRule::Immutable
             && let Some(c) = current

@@ -90,9 +90,13 @@ pub fn rotate(
         return Err(refused(Code::SessionEnded));
     }
     // Mark used only if still unused: of two racing refreshes, one wins.
-    let marked = diesel::update(tokens::table.find(old_hash).filter(tokens::used_at.is_null()))
-        .set(tokens::used_at.eq(t))
-        .execute(conn)?;
+    let marked = diesel::update(
+        tokens::table
+            .find(old_hash)
+            .filter(tokens::used_at.is_null()),
+    )
+    .set(tokens::used_at.eq(t))
+    .execute(conn)?;
     if marked == 0 {
         revoke(conn, &session_id, "refresh_token_reused")?;
         return Err(refused(Code::RefreshTokenReused));
@@ -100,7 +104,13 @@ pub fn rotate(
     if token_expires <= t {
         return Err(refused(Code::RefreshTokenExpired));
     }
-    insert_token(conn, &session_id, new_hash, t, new_expires.min(session_expires))?;
+    insert_token(
+        conn,
+        &session_id,
+        new_hash,
+        t,
+        new_expires.min(session_expires),
+    )?;
     Ok((session_id, applicant_id))
 }
 

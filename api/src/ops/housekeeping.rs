@@ -8,8 +8,8 @@ use diesel::prelude::*;
 
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{
-    applicant_refresh_tokens, applicant_sessions, idempotency_keys, login_failures,
-    refresh_tokens, sessions, sync_mutations, sync_records,
+    applicant_refresh_tokens, applicant_sessions, idempotency_keys, login_failures, refresh_tokens,
+    sessions, sync_mutations, sync_records,
 };
 use crate::infra::error::Result;
 

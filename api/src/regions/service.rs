@@ -57,7 +57,8 @@ pub async fn list(
 /// names and codes, for anyone signed in, whatever their jurisdiction (an applicant picks
 /// their township and village from it).
 pub async fn divisions(db: &Db, filter: ListFilter, limit: i64) -> Result<Vec<RegionRow>> {
-    db.read(move |c| regions::divisions(c, &filter, limit)).await
+    db.read(move |c| regions::divisions(c, &filter, limit))
+        .await
 }
 
 /// One region inside the caller's scope, with the dibao standard in force (R-FILE-3).

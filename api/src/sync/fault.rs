@@ -24,7 +24,8 @@ pub fn arm() {
 
 /// Whether the control's fault is switched on and armed in this process.
 pub fn ack_before_commit() -> bool {
-    ARMED.load(Ordering::SeqCst) && std::env::var("BANGFU_FAULT").as_deref() == Ok("ack_before_commit")
+    ARMED.load(Ordering::SeqCst)
+        && std::env::var("BANGFU_FAULT").as_deref() == Ok("ack_before_commit")
 }
 
 /// Runs `f` in a write transaction, but answers with its result before committing.

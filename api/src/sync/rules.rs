@@ -183,10 +183,7 @@ pub fn server_only(
                 Code::ServerOnlyField,
                 name,
                 Msg::new(
-                    format!(
-                        "{}.{name} 只由服务器上的决定写入，设备不能设置。",
-                        def.name
-                    ),
+                    format!("{}.{name} 只由服务器上的决定写入，设备不能设置。", def.name),
                     format!(
                         "{}.{name} is set only by its decision on the server, not by a device",
                         def.name

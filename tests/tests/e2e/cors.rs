@@ -7,7 +7,12 @@ use reqwest::blocking::Client;
 
 const ALLOWED: &str = "https://h5.example.gov.cn";
 
-fn preflight(s: &TestServer, origin: &str, method: &str, headers: &str) -> reqwest::blocking::Response {
+fn preflight(
+    s: &TestServer,
+    origin: &str,
+    method: &str,
+    headers: &str,
+) -> reqwest::blocking::Response {
     Client::new()
         .request(
             reqwest::Method::OPTIONS,
@@ -40,11 +45,22 @@ fn allowed_origins_get_cors_headers_and_others_none() {
         "authorization, content-type, tus-resumable, upload-offset, x-http-method-override",
     );
     assert_eq!(r.status(), 204);
-    assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(ALLOWED));
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(ALLOWED)
+    );
     let methods = header(&r, "access-control-allow-methods").unwrap_or_default();
-    assert!(methods.contains("PATCH") && methods.contains("HEAD"), "{methods}");
+    assert!(
+        methods.contains("PATCH") && methods.contains("HEAD"),
+        "{methods}"
+    );
     let allowed = header(&r, "access-control-allow-headers").unwrap_or_default();
-    for h in ["authorization", "tus-resumable", "upload-offset", "x-http-method-override"] {
+    for h in [
+        "authorization",
+        "tus-resumable",
+        "upload-offset",
+        "x-http-method-override",
+    ] {
         assert!(allowed.contains(h), "{h} in {allowed}");
     }
     assert!(header(&r, "access-control-allow-credentials").is_none());
@@ -58,9 +74,20 @@ fn allowed_origins_get_cors_headers_and_others_none() {
         .send()
         .expect("get");
     assert_eq!(r.status(), 200);
-    assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(ALLOWED));
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(ALLOWED)
+    );
     let exposed = header(&r, "access-control-expose-headers").unwrap_or_default();
-    for h in ["ETag", "Location", "Upload-Offset", "Upload-Length", "Tus-Resumable", "Upload-Expires", "Retry-After"] {
+    for h in [
+        "ETag",
+        "Location",
+        "Upload-Offset",
+        "Upload-Length",
+        "Tus-Resumable",
+        "Upload-Expires",
+        "Retry-After",
+    ] {
         assert!(exposed.contains(h), "{h} in {exposed}");
     }
     assert!(header(&r, "vary").is_some_and(|v| v.contains("Origin")));
@@ -70,7 +97,10 @@ fn allowed_origins_get_cors_headers_and_others_none() {
         .send()
         .expect("get");
     assert_eq!(r.status(), 401);
-    assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(ALLOWED));
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(ALLOWED)
+    );
 
     // Another origin gets no CORS header, and its preflight is not answered as one.
     let other = "https://elsewhere.example";

@@ -38,7 +38,12 @@ fn an_applicant_picks_a_township_then_a_village() {
     keys.sort_unstable();
     assert_eq!(keys, ["code", "id", "level", "name", "parent_id"]);
     let id = qingshan["id"].as_str().unwrap_or_default();
-    let villages = s.call("GET", &format!("/v1/divisions?parent_id={id}"), Some(&me), None);
+    let villages = s.call(
+        "GET",
+        &format!("/v1/divisions?parent_id={id}"),
+        Some(&me),
+        None,
+    );
     assert_eq!(villages.status, 200, "{}", villages.text);
     assert!(!items(&villages).is_empty());
     assert!(
@@ -69,7 +74,10 @@ fn an_applicant_picks_a_township_then_a_village() {
     }
     assert!(seen.iter().all(|d| d["level"] != "school"));
     assert_eq!(seen.iter().filter(|d| d["level"] == "village").count(), 4);
-    assert_eq!(seen.first().map(|d| d["level"].clone()), Some("county".into()));
+    assert_eq!(
+        seen.first().map(|d| d["level"].clone()),
+        Some("county".into())
+    );
 }
 
 #[test]

@@ -44,7 +44,11 @@ fn a_refused_mutation_is_explained_in_the_callers_language_even_on_a_repeat() {
     assert_eq!(colour["message"], "visit 没有字段 colour。");
     assert_eq!(problem(&zh[0])["detail"], "该修改与记录的字段不符。");
     assert_eq!(problem(&zh[1])["code"], "unknown_entity");
-    assert!(problem(&zh[1])["detail"].as_str().is_some_and(|d| d.contains("没有名为")));
+    assert!(
+        problem(&zh[1])["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("没有名为"))
+    );
 
     // The same mutations again, asking for English: the kept answers, in English.
     let en = push(&[EN]);
@@ -90,9 +94,15 @@ fn an_aid_refusal_names_the_rule_and_its_figures_in_either_language() {
     let zh = check(&[]);
     let en = check(&[EN]);
     for (v, months) in [(&zh, "12 个月"), (&en, "12 months")] {
-        assert_eq!((v["rule"].as_str(), v["code"].as_str()), (Some("R-FILE-4"), Some("over_cap")));
+        assert_eq!(
+            (v["rule"].as_str(), v["code"].as_str()),
+            (Some("R-FILE-4"), Some("over_cap"))
+        );
         let text = v["text"].as_str().unwrap_or_default();
         assert!(text.starts_with("R-FILE-4"), "{text}");
-        assert!(text.contains(months) && text.contains("8640.00") && text.contains("9000.00"), "{text}");
+        assert!(
+            text.contains(months) && text.contains("8640.00") && text.contains("9000.00"),
+            "{text}"
+        );
     }
 }

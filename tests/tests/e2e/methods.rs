@@ -63,10 +63,22 @@ fn tus_discovery_and_offsets_answer_as_documented() {
     }
     let t = s.device_session("qingshan_helper").access;
     let missing = "/v1/uploads/0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10";
-    let r = s.call_with("HEAD", missing, Some(&t), None, &[("Tus-Resumable", "1.0.0")]);
+    let r = s.call_with(
+        "HEAD",
+        missing,
+        Some(&t),
+        None,
+        &[("Tus-Resumable", "1.0.0")],
+    );
     assert_eq!(r.status, 404);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
-    let r = s.call_with("HEAD", missing, Some(&t), None, &[("Tus-Resumable", "0.2.2")]);
+    let r = s.call_with(
+        "HEAD",
+        missing,
+        Some(&t),
+        None,
+        &[("Tus-Resumable", "0.2.2")],
+    );
     assert_eq!(r.status, 412);
     assert_eq!(r.header("tus-version"), Some("1.0.0"));
     let r = s.call("HEAD", missing, None, None);

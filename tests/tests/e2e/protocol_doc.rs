@@ -60,7 +60,9 @@ fn every_example_of_the_protocol_fits_the_contract() {
     let mut errors = Vec::new();
     for (section, block) in &blocks {
         let Some((_, component)) = SECTIONS.iter().find(|(s, _)| section.as_str() == *s) else {
-            errors.push(format!("## {section}: which component do its examples show?"));
+            errors.push(format!(
+                "## {section}: which component do its examples show?"
+            ));
             continue;
         };
         let schema = json!({"$ref": format!("#/components/schemas/{component}")});
@@ -69,13 +71,21 @@ fn every_example_of_the_protocol_fits_the_contract() {
                 for v in vs {
                     let mut found = Vec::new();
                     contract::validate(doc, &schema, &v, "", &mut found);
-                    errors.extend(found.into_iter().map(|e| format!("## {section} ({component}) {v}: {e}")));
+                    errors.extend(
+                        found
+                            .into_iter()
+                            .map(|e| format!("## {section} ({component}) {v}: {e}")),
+                    );
                 }
             }
             Err(e) => errors.push(format!("## {section}: not JSON: {e}")),
         }
     }
-    assert!(errors.is_empty(), "PROTOCOL.md against the contract:\n  {}", errors.join("\n  "));
+    assert!(
+        errors.is_empty(),
+        "PROTOCOL.md against the contract:\n  {}",
+        errors.join("\n  ")
+    );
 }
 
 #[test]
@@ -89,6 +99,12 @@ fn a_wrong_example_is_caught() {
     assert_eq!(blocks.len(), 1);
     let mut found = Vec::new();
     let v = values(&blocks[0].1).expect("JSON");
-    contract::validate(doc, &json!({"$ref": "#/components/schemas/PullResponse"}), &v[0], "", &mut found);
+    contract::validate(
+        doc,
+        &json!({"$ref": "#/components/schemas/PullResponse"}),
+        &v[0],
+        "",
+        &mut found,
+    );
     assert!(!found.is_empty());
 }

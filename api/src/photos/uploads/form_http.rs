@@ -300,7 +300,10 @@ mod tests {
             matches!(started, Started::Arrived(_, Chunked::Stored(..))),
             "stored at once"
         );
-        assert!(!spool.exists(), "the spooled file itself went into the store");
+        assert!(
+            !spool.exists(),
+            "the spooled file itself went into the store"
+        );
         let key = BlobKey::new(&Sha256Hex::parse(&sha)?, Variant::Original);
         let original = photos.store.local_copy(&key, &dir).await?;
         assert_eq!(std::fs::metadata(&original)?.ino(), inode, "not a copy");

@@ -21,9 +21,7 @@ use crate::photos::uploads::form_http::{self, UploadForm};
 use crate::photos::uploads::model::{BlobOut, NewUpload};
 use crate::photos::uploads::queries::{BlobRow, OPEN, UploadRow};
 use crate::photos::uploads::tus::{self, Creation};
-use crate::photos::uploads::uploading::{
-    self, Chunked, Declaration, Incoming, Started, Uploader,
-};
+use crate::photos::uploads::uploading::{self, Chunked, Declaration, Incoming, Started, Uploader};
 use crate::state::AppState;
 
 /// The header carrying byte offsets, as in the tus protocol.

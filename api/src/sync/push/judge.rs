@@ -121,10 +121,7 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
     let hlc: Hlc = match m.hlc.parse() {
         Ok(h) => h,
         Err(e) => {
-            return Ok(rejected(
-                m,
-                problem(Code::InvalidHlc, bad_hlc(e)),
-            ));
+            return Ok(rejected(m, problem(Code::InvalidHlc, bad_hlc(e))));
         }
     };
     if m.base_version < 0 {
@@ -153,10 +150,7 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
                 ));
             }
             Err(e) => {
-                return Ok(rejected(
-                    m,
-                    problem(Code::InvalidHlc, bad_hlc(e)),
-                ));
+                return Ok(rejected(m, problem(Code::InvalidHlc, bad_hlc(e))));
             }
         }
     }
@@ -646,7 +640,10 @@ mod tests {
         m.hlc = stamp(24 * 3600 * 1000);
         assert_eq!(refused(&b.judge(&m)), Code::ClockAhead);
         let detail = super::clock_ahead(3_600_500, 300_000);
-        assert!(detail.zh.contains("手机时间比服务器快 3601 秒"), "{detail:?}");
+        assert!(
+            detail.zh.contains("手机时间比服务器快 3601 秒"),
+            "{detail:?}"
+        );
         assert!(detail.en.contains("3601 s ahead"), "{detail:?}");
         let mut m = visit(HOME, VILLAGE, HELPER);
         m.fields.remove("kind");

@@ -178,10 +178,9 @@ pub fn apply_one(
         .pop()
         .ok_or_else(|| Error::Internal("no result".into()))?;
     if answer.result.status == MutationStatus::Rejected {
-        let p = answer.refusal.unwrap_or(Refusal::new(
-            Code::ChangeRejected,
-            Msg::fixed("", ""),
-        ));
+        let p = answer
+            .refusal
+            .unwrap_or(Refusal::new(Code::ChangeRejected, Msg::fixed("", "")));
         if !p.errors.is_empty() {
             return Err(Error::Validation(p.errors));
         }

@@ -92,8 +92,7 @@ mod tests {
                 Msg::fixed("户籍库中没有该户。", "no such household in the registry"),
             ),
         );
-        let kept: Answer =
-            serde_json::from_str(&serde_json::to_string(&answer).unwrap()).unwrap();
+        let kept: Answer = serde_json::from_str(&serde_json::to_string(&answer).unwrap()).unwrap();
         let en = kept.in_lang(Lang::En).problem.unwrap();
         assert_eq!(en.code, Code::ValidationFailed);
         assert_eq!(en.detail, "household_id: no such household in the registry");
