@@ -92,13 +92,14 @@ mod tests {
                 Msg::fixed("户籍库中没有该户。", "no such household in the registry"),
             ),
         );
-        let kept: Answer = serde_json::from_str(&serde_json::to_string(&answer).unwrap()).unwrap();
-        let en = kept.in_lang(Lang::En).problem.unwrap();
+        let text = serde_json::to_string(&answer).expect("kept as JSON");
+        let kept: Answer = serde_json::from_str(&text).expect("read back");
+        let en = kept.in_lang(Lang::En).problem.expect("a problem");
         assert_eq!(en.code, Code::ValidationFailed);
         assert_eq!(en.detail, "household_id: no such household in the registry");
         assert_eq!(en.errors[0].field, "household_id");
         assert_eq!(en.errors[0].code, Code::NotFound);
-        let zh = kept.in_lang(Lang::Zh).problem.unwrap();
+        let zh = kept.in_lang(Lang::Zh).problem.expect("a problem");
         assert_eq!(zh.detail, "household_id：户籍库中没有该户。");
         assert_eq!(zh.errors[0].message, "户籍库中没有该户。");
         // An answer kept before both languages were kept is given as it was written.
@@ -106,7 +107,8 @@ mod tests {
             "mutation_id": "m", "entity": "visit", "id": "r", "status": "rejected",
             "version": null, "problem": {"code": "out_of_scope", "detail": "outside"}
         }))
-        .unwrap();
-        assert_eq!(old.in_lang(Lang::En).problem.unwrap().detail, "outside");
+        .expect("an answer of before");
+        let old = old.in_lang(Lang::En).problem.expect("a problem");
+        assert_eq!(old.detail, "outside");
     }
 }
