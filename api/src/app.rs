@@ -2,8 +2,10 @@
 
 use std::net::TcpListener;
 
-use actix_web::http::header;
-use actix_web::middleware::from_fn;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
@@ -53,13 +55,15 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
         wechat: config.wechat.clone(),
         hlc: crate::state::server_clock(),
         body_pace: config.body_pace,
+        cors: config.cors.clone(),
         photos: std::sync::Arc::new(photos),
     })
 }
 
-/// Unknown paths are 404; known paths with another method are 405 with `Allow`.
+/// Unknown paths are 404; known paths with another method are 405 with `Allow` listing
+/// every method the path is served with.
 async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, Error> {
-    match table.methods_for(req.path()) {
+    match table.allowed(req.path()) {
         Some(methods) if !methods.contains(req.method()) => {
             let allow = methods
                 .iter()
@@ -77,6 +81,28 @@ async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> Result<Http
     }
 }
 
+/// `HEAD` wherever `GET` is served (and no `HEAD` of its own is): routed as the `GET`,
+/// answered with its status and headers and without its body (which is not even made).
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let as_get = req.method() == Method::HEAD
+        && req
+            .app_data::<web::Data<RouteTable>>()
+            .and_then(|t| t.methods_for(req.path()))
+            .is_some_and(|m| m.contains(&Method::GET) && !m.contains(&Method::HEAD));
+    if as_get {
+        req.head_mut().method = Method::GET;
+    }
+    let res = next.call(req).await?;
+    Ok(if as_get {
+        res.map_body(|_, _| BoxBody::new(actix_web::body::None::new()))
+    } else {
+        res.map_into_boxed_body()
+    })
+}
+
 /// Starts serving on `listener`. The returned server runs until stopped.
 pub fn run(
     state: AppState,
@@ -87,6 +113,7 @@ pub fn run(
     let table = web::Data::new(RouteTable::from_doc(&doc));
     // What the envelope and the body pacing read, as data of their own.
     let pace = web::Data::new(state.body_pace);
+    let cors = web::Data::new(state.cors.clone());
     let clock = web::Data::new(state.db.clock().clone());
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new()?);
@@ -94,6 +121,7 @@ pub fn run(
         App::new()
             .app_data(state.clone())
             .app_data(pace.clone())
+            .app_data(cors.clone())
             .app_data(clock.clone())
             .app_data(metrics.clone())
             .app_data(table.clone())
@@ -110,6 +138,7 @@ pub fn run(
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(fallback))
             .wrap(from_fn(pre_authenticate))
+            .wrap(from_fn(head_as_get))
             .wrap(from_fn(crate::photos::uploads::tus::protocol))
             .wrap(from_fn(
                 crate::infra::http::method_override::method_override,
@@ -119,6 +148,9 @@ pub fn run(
             .wrap(from_fn(envelope))
             // Answers are gzip-compressed for clients that accept it (pulls shrink several-fold).
             .wrap(actix_web::middleware::Compress::default())
+            // Outermost: a preflight is answered before anything else, and every answer
+            // to an allowed origin carries the CORS headers.
+            .wrap(from_fn(crate::infra::http::cors::cors))
     })
     .workers(workers.max(1))
     // A client that trickles its request must not hold a worker: bounded header time.

@@ -158,6 +158,22 @@ fn add_standard_errors(op: &mut Operation) {
     }
 }
 
+/// `OPTIONS` (tus discovery: no sign-in, no database) has its one answer and no failure;
+/// `HEAD` answers what a read does, its problems as headers alone (a `HEAD` answer has no
+/// body), and never the failures of a body or a write.
+fn bodiless_answers(doc: &mut Doc) {
+    for item in doc.paths.paths.values_mut() {
+        if let Some(op) = &mut item.options {
+            op.responses.responses.retain(|s, _| s.starts_with('2'));
+        }
+        if let Some(op) = &mut item.head {
+            op.responses.responses.retain(|s, _| {
+                !matches!(s.as_str(), "408" | "413" | "415" | "422" | "428" | "507")
+            });
+        }
+    }
+}
+
 /// The complete contract, as served at `/openapi.json` and committed in `openapi/`.
 pub fn document() -> Doc {
     let (_, mut doc) = App::new()
@@ -195,6 +211,7 @@ pub fn document() -> Doc {
     for (_, op) in crate::infra::http::operations::operations(&mut doc) {
         add_standard_errors(op);
     }
+    bodiless_answers(&mut doc);
     crate::infra::http::operations::name_and_link(&mut doc);
     crate::infra::http::method_override::document(&mut doc);
     refer_to_page_items(&mut doc);
@@ -258,10 +275,12 @@ impl RouteTable {
                 let segs = path.split('/').map(str::to_owned).collect();
                 let methods = [
                     (item.get.is_some(), Method::GET),
+                    (item.head.is_some(), Method::HEAD),
                     (item.post.is_some(), Method::POST),
                     (item.put.is_some(), Method::PUT),
                     (item.patch.is_some(), Method::PATCH),
                     (item.delete.is_some(), Method::DELETE),
+                    (item.options.is_some(), Method::OPTIONS),
                 ]
                 .into_iter()
                 .filter_map(|(present, m)| present.then_some(m))
@@ -272,7 +291,30 @@ impl RouteTable {
         RouteTable { routes }
     }
 
-    /// The methods a concrete path takes, if it is a documented path.
+    /// Every method a concrete path is served with, for `Allow`: the documented ones, and
+    /// `HEAD` wherever `GET` is (answered as the `GET` without its body), in a fixed order.
+    pub fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        let documented = self.methods_for(path)?;
+        let served = |m: &Method| {
+            documented.contains(m) || (*m == Method::HEAD && documented.contains(&Method::GET))
+        };
+        Some(
+            [
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ]
+            .into_iter()
+            .filter(served)
+            .collect(),
+        )
+    }
+
+    /// The documented methods of a concrete path, if it is a documented path.
     pub fn methods_for(&self, path: &str) -> Option<Vec<Method>> {
         let segs: Vec<&str> = path.split('/').collect();
         let mut found: Option<Vec<Method>> = None;
@@ -491,6 +533,25 @@ mod tests {
         let m = table.methods_for("/v1/regions/abc").unwrap_or_default();
         assert!(m.contains(&Method::GET) && m.contains(&Method::PATCH));
         assert!(table.methods_for("/v1/nothing").is_none());
+        let allow = |p: &str| table.allowed(p).unwrap_or_default();
+        assert_eq!(
+            allow("/v1/regions/abc"),
+            [Method::GET, Method::HEAD, Method::PATCH]
+        );
+        assert_eq!(
+            allow("/v1/uploads"),
+            [Method::GET, Method::HEAD, Method::POST, Method::OPTIONS]
+        );
+        assert_eq!(
+            allow("/v1/uploads/abc"),
+            [
+                Method::GET,
+                Method::HEAD,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS
+            ]
+        );
         assert!(table.methods_for("/v1/regions/").is_none());
     }
 

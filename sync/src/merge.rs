@@ -145,14 +145,18 @@ pub struct Merged {
 pub struct Rejection {
     pub field: String,
     pub code: Code,
+    /// In English.
     pub message: String,
+    /// The same in Chinese.
+    pub message_zh: String,
 }
 
-fn reject(field: &str, code: Code, message: impl Into<String>) -> Rejection {
+fn reject(field: &str, code: Code, zh: impl Into<String>, en: impl Into<String>) -> Rejection {
     Rejection {
         field: field.to_owned(),
         code,
-        message: message.into(),
+        message: en.into(),
+        message_zh: zh.into(),
     }
 }
 
@@ -164,6 +168,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             out.push(reject(
                 "",
                 Code::AppendOnly,
+                format!("{} 记录只增不删。", def.name),
                 format!("{} records are never deleted", def.name),
             ));
         }
@@ -175,6 +180,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             out.push(reject(
                 name,
                 Code::UnknownField,
+                format!("{} 没有字段 {name}。", def.name),
                 format!("{} has no field {name}", def.name),
             ));
             continue;
@@ -183,12 +189,18 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             out.push(reject(
                 name,
                 Code::InvalidValue,
+                format!("取值应为 {expected}。"),
                 format!("expected {expected}"),
             ));
             continue;
         }
         if field.required && value.is_null() {
-            out.push(reject(name, Code::Required, "may not be null"));
+            out.push(reject(
+                name,
+                Code::Required,
+                "不能为空。",
+                "may not be null",
+            ));
         }
         if field.rule == MergeRule::Immutable
             && let Some(c) = current
@@ -199,6 +211,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             out.push(reject(
                 name,
                 Code::Immutable,
+                "在记录建立时设定，之后不能修改。",
                 "is set when the record is made and never changes",
             ));
         }
@@ -217,6 +230,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
             out.push(reject(
                 name,
                 Code::ForwardOnly,
+                format!("只能向前推进：当前为 {old}。"),
                 format!("only moves forward: it is {old} now"),
             ));
         }
@@ -231,6 +245,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
                 out.push(reject(
                     field.name,
                     Code::Required,
+                    "建立记录时必填。",
                     "is required to create the record",
                 ));
             }
@@ -243,6 +258,7 @@ pub fn validate(def: &EntityDef, current: Option<&Stored>, inc: &Incoming<'_>) -
         out.push(reject(
             "",
             Code::AppendOnly,
+            format!("{} 记录建立后不能修改。", def.name),
             format!("{} records never change once made", def.name),
         ));
     }

@@ -97,6 +97,7 @@ pub struct MutationProblem {
     /// Why, from the one vocabulary of codes: `validation_failed`, `out_of_scope`,
     /// `clock_ahead`, `server_only_field`, …
     pub code: Code,
+    /// In Chinese unless `Accept-Language` prefers English (a repeat too).
     pub detail: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<MutationFieldError>,
@@ -106,6 +107,7 @@ pub struct MutationProblem {
 pub struct MutationFieldError {
     pub field: String,
     pub code: Code,
+    /// In Chinese unless `Accept-Language` prefers English.
     pub message: String,
 }
 

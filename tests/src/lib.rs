@@ -574,13 +574,18 @@ pub fn held_to_contract(method: &str, path: &str, reply: Reply) -> Reply {
     let doc = contract::document();
     if let Some((template, op)) = contract::operation(doc, method, path) {
         let body = serde_json::from_str::<Value>(&reply.text).ok();
-        let errors = contract::check_answer(
+        // A HEAD answer has the headers of its GET's (a problem's too) and no body.
+        let bodiless = method == "HEAD";
+        let errors: Vec<String> = contract::check_answer(
             doc,
             op,
             reply.status,
             reply.header("content-type"),
             body.as_ref(),
-        );
+        )
+        .into_iter()
+        .filter(|e| !(bodiless && e.ends_with("the body is not JSON")))
+        .collect();
         assert!(
             errors.is_empty(),
             "{method} {path} ({template}) answered {} against its contract:\n  {}\nbody: {}",

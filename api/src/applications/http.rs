@@ -15,6 +15,7 @@ use crate::applications::service;
 use crate::auth::applicant;
 use crate::auth::applicant::{Applicant, Channel, Principal};
 use crate::auth::caller::{Require, perm};
+use crate::auth::http::RefreshBody;
 use crate::infra::error::{Error, Result};
 use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
@@ -40,18 +41,41 @@ fn mini_program() -> Channel {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzIn0.c2lnbmF0dXJl", "token_type": "Bearer",
+    "expires_in": 7200, "applicant_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d40",
+    "refresh_token": "q3RkW9zT1mX5cW1eJqL8vYkz3TnR2mX5", "refresh_expires_in": 2592000
+}))]
 pub struct ApplicantTokenOut {
     pub access_token: String,
     pub token_type: &'static str,
+    /// Seconds the access token lasts.
     pub expires_in: i64,
     pub applicant_id: String,
+    /// Use once with `POST /v1/auth/wechat/refresh`; a used token presented again ends the
+    /// sign-in.
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
+}
+
+impl From<service::ApplicantToken> for ApplicantTokenOut {
+    fn from(t: service::ApplicantToken) -> Self {
+        ApplicantTokenOut {
+            access_token: t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            applicant_id: t.applicant_id,
+            refresh_token: t.refresh_token,
+            refresh_expires_in: t.refresh_expires_in,
+        }
+    }
 }
 
 /// Sign in from the WeChat mini-program or the mobile app: the login code is exchanged for
 /// the user's identity (`jscode2session`, or `sns/oauth2/access_token` for the app); the
 /// first sign-in creates the applicant, and WeChat's unionid makes the same person one
-/// applicant on both channels. The token is an applicant's, valid for the application
-/// endpoints only.
+/// applicant on both channels. The tokens are an applicant's, valid for the application
+/// endpoints only; the refresh token renews them without a new login code.
 #[utoipa::path(tag = "applications", request_body = WechatLoginBody,
     responses((status = 200, body = ApplicantTokenOut),
               (status = 401, description = "Invalid or used code (`wechat_code_invalid`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
@@ -65,13 +89,23 @@ pub async fn wechat_login(
     let channel = body.0.channel;
     let code = service::login_code(&body.0.code)?;
     let who = applicant::exchange_code(&state, channel, &code).await?;
-    let t = service::sign_in(&state.db, &state.keys, channel, who).await?;
-    Ok(web::Json(ApplicantTokenOut {
-        access_token: t.access_token,
-        token_type: "Bearer",
-        expires_in: t.expires_in,
-        applicant_id: t.applicant_id,
-    }))
+    let t = service::sign_in(&state.db, &state.keys, &state.auth, channel, who).await?;
+    Ok(web::Json(t.into()))
+}
+
+/// Exchange an applicant's refresh token for new tokens, as staff do with
+/// `POST /v1/auth/refresh`. The old refresh token stops working; a used one presented
+/// again ends the sign-in (its access tokens too).
+#[utoipa::path(tag = "applications", request_body = RefreshBody,
+    responses((status = 200, body = ApplicantTokenOut),
+              (status = 401, description = "Invalid, expired or reused refresh token, or the sign-in ended", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")))]
+#[post("/v1/auth/wechat/refresh")]
+pub async fn wechat_refresh(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshBody>,
+) -> Result<web::Json<ApplicantTokenOut>> {
+    let t = service::refresh(&state.db, &state.keys, &state.auth, &body.0.refresh_token).await?;
+    Ok(web::Json(t.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,20 +14,22 @@ use crate::applications::rules::{Action, ChecklistItem, Deficiency, Status};
 use crate::auth::applicant::{
     self, APPLICANT_TOKEN_SECS, Applicant, Channel, Principal, WechatIdentity,
 };
-use crate::auth::tokens::{APPLICANT_AUDIENCE, Keys};
+use crate::auth::applicant_sessions;
+use crate::auth::tokens::{self, APPLICANT_AUDIENCE, Keys};
 use crate::calendar::queries as calendar;
 use crate::domain::calendar::{Calendar, YearSchedule};
 use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
 use crate::domain::validate::Checks;
 use crate::infra::clock::today;
+use crate::infra::db::Db;
 use crate::infra::db::moved::{self, Subject};
-use crate::infra::db::{Db, new_id};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
 use crate::infra::sealing::DataKey;
 use crate::photos::Sha256Hex;
 use crate::photos::uploads::queries::{self as uploads, BlobRow, Naming};
+use crate::state::AuthSettings;
 
 /// An application as answered: its row, and once approved its case file and registry
 /// household (`(file_id, household_id)`).
@@ -46,40 +48,92 @@ pub fn login_code(code: &str) -> Result<String> {
     Ok(code)
 }
 
-/// An applicant's token, and whose it is.
+/// An applicant's tokens, and whose they are.
 #[derive(Debug, Clone)]
 pub struct ApplicantToken {
     pub access_token: String,
     pub applicant_id: String,
-    /// Seconds it lasts.
+    /// Seconds the access token lasts.
     pub expires_in: i64,
+    /// Used once with `POST /v1/auth/wechat/refresh`; each refresh hands out the next one.
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
 }
 
-/// Signs in the person WeChat named: the first sign-in creates the applicant, and the
-/// unionid makes the same person one applicant on both channels. The token is an
-/// applicant's, valid for the application endpoints only.
-pub async fn sign_in(
-    db: &Db,
+fn applicant_token(
     keys: &Keys,
-    channel: Channel,
-    who: WechatIdentity,
+    auth: &AuthSettings,
+    applicant_id: String,
+    session_id: &str,
+    refresh_token: String,
 ) -> Result<ApplicantToken> {
-    let id = db
-        .write(move |c| applicant::find_or_create(c, channel, &who))
-        .await?;
-    let now = Utc::now().timestamp();
     let token = keys.issue_for(
         APPLICANT_AUDIENCE,
-        &id,
-        &new_id(),
-        now,
+        &applicant_id,
+        session_id,
+        Utc::now().timestamp(),
         APPLICANT_TOKEN_SECS,
     )?;
     Ok(ApplicantToken {
         access_token: token,
-        applicant_id: id,
+        applicant_id,
         expires_in: APPLICANT_TOKEN_SECS,
+        refresh_token,
+        refresh_expires_in: auth.refresh_ttl.num_seconds(),
     })
+}
+
+/// Signs in the person WeChat named: the first sign-in creates the applicant, and the
+/// unionid makes the same person one applicant on both channels. The tokens are an
+/// applicant's, valid for the application endpoints only: a short-lived access token and
+/// a refresh token rotated as staff's are.
+pub async fn sign_in(
+    db: &Db,
+    keys: &Keys,
+    auth: &AuthSettings,
+    channel: Channel,
+    who: WechatIdentity,
+) -> Result<ApplicantToken> {
+    let refresh = tokens::new_refresh_token()?;
+    let hash = tokens::hash_refresh_token(&refresh);
+    let (session_ttl, refresh_ttl) = (auth.session_ttl, auth.refresh_ttl);
+    let (id, session) = db
+        .write(move |c| {
+            let id = applicant::find_or_create(c, channel, &who)?;
+            let t = crate::infra::clock::now();
+            let session =
+                applicant_sessions::open(c, &id, t + session_ttl, &hash, t + refresh_ttl)?;
+            Ok((id, session))
+        })
+        .await?;
+    applicant_token(keys, auth, id, &session, refresh)
+}
+
+/// Rotates an applicant's refresh token: the old one stops working, new tokens are
+/// issued. A used token presented again ends the sign-in it came from.
+pub async fn refresh(
+    db: &Db,
+    keys: &Keys,
+    auth: &AuthSettings,
+    token: &str,
+) -> Result<ApplicantToken> {
+    let old = tokens::hash_refresh_token(token);
+    let refresh = tokens::new_refresh_token()?;
+    let new = tokens::hash_refresh_token(&refresh);
+    let ttl = auth.refresh_ttl;
+    // A refused reuse revokes the sign-in: that must commit even though the answer is an
+    // error, so the outcome travels out of the transaction as a value.
+    let outcome = db
+        .write(move |c| {
+            match applicant_sessions::rotate(c, &old, &new, crate::infra::clock::now() + ttl) {
+                Ok(s) => Ok(Ok(s)),
+                Err(e @ Error::Unauthorized { .. }) => Ok(Err(e)),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+    let (session, applicant_id) = outcome?;
+    applicant_token(keys, auth, applicant_id, &session, refresh)
 }
 
 /// A draft's content, as the applicant gives it.

@@ -191,23 +191,24 @@ async fn authenticate_applicant(req: &HttpRequest) -> Result<Applicant> {
         .ok_or_else(|| Error::Internal("app state missing".into()))?;
     let token = bearer_token(req)?;
     let claims = state.keys.verify_for(APPLICANT_AUDIENCE, &token)?;
-    let id = claims.sub.clone();
-    let known = state
+    // The sign-in the token belongs to must still be open: a refresh token's reuse or a
+    // sign-in past its life ends its access tokens too.
+    let (id, sid) = (claims.sub.clone(), claims.sid.clone());
+    let live = state
         .db
-        .read(move |c| {
-            Ok(applicants::table
-                .find(&id)
-                .select(applicants::id)
-                .first::<String>(c)
-                .optional()?)
-        })
+        .read(move |c| crate::auth::applicant_sessions::live(c, &sid, &id))
         .await?;
-    let id = known.ok_or(Error::Unauthorized {
-        code: Code::TokenInvalid,
-        detail: Msg::fixed("访问令牌无效。", "The access token is not valid."),
-    })?;
+    if !live {
+        return Err(Error::Unauthorized {
+            code: Code::SessionEnded,
+            detail: Msg::fixed(
+                "登录已失效，请重新登录。",
+                "The sign-in is no longer valid; sign in again.",
+            ),
+        });
+    }
     Ok(Applicant {
-        id,
+        id: claims.sub,
         request_id: request_id(req),
     })
 }
@@ -240,6 +241,13 @@ impl FromRequest for Principal {
                 Ok(c) => Ok(Principal::Staff(c)),
                 Err(staff_error) => match authenticate_applicant(&req).await {
                     Ok(a) => Ok(Principal::Applicant(a)),
+                    // An applicant's token whose sign-in ended says so.
+                    Err(
+                        e @ Error::Unauthorized {
+                            code: Code::SessionEnded,
+                            ..
+                        },
+                    ) => Err(e),
                     Err(_) => Err(staff_error),
                 },
             }

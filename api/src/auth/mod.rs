@@ -2,6 +2,7 @@
 //! authenticated caller that every protected handler receives.
 
 pub mod applicant;
+pub mod applicant_sessions;
 pub mod caller;
 pub mod http;
 pub mod login_limits;

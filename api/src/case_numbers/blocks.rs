@@ -173,7 +173,7 @@ impl Admission {
         entity: &str,
         record_id: &str,
         case_no: &str,
-    ) -> std::result::Result<(), (Code, String)> {
+    ) -> std::result::Result<(), (Code, Msg)> {
         let Some(series) = Series::of_entity(entity) else {
             return Ok(());
         };
@@ -183,17 +183,27 @@ impl Admission {
             } else {
                 Err((
                     Code::CaseNoTaken,
-                    format!("case number {case_no} belongs to another record"),
+                    Msg::new(
+                        format!("案件编号 {case_no} 已属于另一条记录。"),
+                        format!("case number {case_no} belongs to another record"),
+                    ),
                 ))
             };
         }
         let Some(n) = CaseNumber::parse(case_no).filter(|n| n.series == series) else {
             return Err((
                 Code::CaseNoInvalid,
-                format!(
-                    "{case_no:?} is not a {} number such as 530123-2026-{}-00001",
-                    series.as_str(),
-                    series.code()
+                Msg::new(
+                    format!(
+                        "{case_no:?} 不是 {} 编号，格式如 530123-2026-{}-00001。",
+                        series.as_str(),
+                        series.code()
+                    ),
+                    format!(
+                        "{case_no:?} is not a {} number such as 530123-2026-{}-00001",
+                        series.as_str(),
+                        series.code()
+                    ),
                 ),
             ));
         };
@@ -205,7 +215,10 @@ impl Admission {
         }) else {
             return Err((
                 Code::CaseNoNotReserved,
-                format!("{case_no} is not in a block this device reserved"),
+                Msg::new(
+                    format!("{case_no} 不在本设备预留的编号段内。"),
+                    format!("{case_no} is not in a block this device reserved"),
+                ),
             ));
         };
         self.taken.insert(case_no.to_owned(), record_id.to_owned());

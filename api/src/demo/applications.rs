@@ -174,6 +174,7 @@ async fn sign_in(state: &AppState, n: usize, at: NaiveDateTime) -> Result<Applic
     let token = applications::sign_in(
         &db_at(state, at),
         &state.keys,
+        &state.auth,
         Channel::MiniProgram,
         WechatIdentity {
             openid: format!("demo-openid-{n:03}"),

@@ -171,7 +171,7 @@ pub async fn send_batch(
                 batch.to_vec(),
             ))
             .await?;
-        answers.extend(answer.results);
+        answers.extend(answer.answers.into_iter().map(|a| a.result));
     }
     Ok(answers)
 }
@@ -218,7 +218,7 @@ pub async fn send(
             file_name,
         },
         Some(size),
-        Some(body),
+        Some(uploading::Incoming::Streamed(body)),
         false,
     )
     .await?;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::infra::db::{DbOptions, DbTarget, SqliteSync, default_sqlite_path};
+use crate::infra::http::cors::CorsPolicy;
 use crate::infra::http::pace::BodyPace;
 
 /// Settings as read from flags and environment (clap fills them; all optional).
@@ -46,6 +47,8 @@ pub struct FileConfig {
     pub body_grace_secs: Option<u64>,
     /// Bytes per second a body must keep up after the grace time (default 500).
     pub body_min_rate: Option<u64>,
+    /// Origins whose web pages may call the API (CORS); none by default.
+    pub cors_origins: Option<Vec<String>>,
     #[serde(default)]
     pub s3: std::collections::BTreeMap<String, String>,
 }
@@ -76,6 +79,8 @@ pub struct Config {
     pub s3_options: Vec<(String, String)>,
     /// How slowly a request body may arrive before it is cut off (408).
     pub body_pace: BodyPace,
+    /// The origins whose web pages may call the API (none: same-origin only).
+    pub cors: CorsPolicy,
     jwt_secret: Option<String>,
 }
 
@@ -173,9 +178,14 @@ impl Config {
                 .map_or(default_pace.grace, std::time::Duration::from_secs),
             min_rate: file.body_min_rate.unwrap_or(default_pace.min_rate),
         };
+        let cors = match env("BANGFU_CORS_ORIGINS") {
+            Some(list) => CorsPolicy::parse(&list),
+            None => CorsPolicy::parse(&file.cors_origins.unwrap_or_default().join(",")),
+        };
         Ok(Config {
             photo_store,
             body_pace,
+            cors,
             s3_options: file.s3.into_iter().collect(),
             addr: o
                 .addr
@@ -283,7 +293,8 @@ mod tests {
         std::fs::write(
             &file,
             "addr = \"0.0.0.0:9000\"\ndata_dir = \"/srv/bangfu\"\ndatabase_url = \"postgres://app@db/bangfu\"\n\
-             pool_size = 4\nsqlite_synchronous = \"normal\"\naccess_token_minutes = 5\n",
+             pool_size = 4\nsqlite_synchronous = \"normal\"\naccess_token_minutes = 5\n\
+             cors_origins = [\"https://h5.example\", \"http://localhost:5173/\"]\n",
         )?;
         let from_file = Config::load(&Overrides {
             config: Some(file.clone()),
@@ -298,6 +309,10 @@ mod tests {
         assert_eq!(
             (from_file.db.pool_size, from_file.access_token_minutes),
             (4, 5)
+        );
+        assert_eq!(
+            from_file.cors.origins,
+            ["https://h5.example", "http://localhost:5173"]
         );
         // A flag wins over the file; without a database URL the SQLite file sits in the data dir.
         let flagged = Config::load(&Overrides {

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 pub use bangfu_sync::Code;
 
 /// A text in both languages the API speaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Msg {
     pub zh: Cow<'static, str>,
     pub en: Cow<'static, str>,
@@ -45,7 +45,7 @@ pub enum Lang {
 }
 
 /// One problem with one input field; many of them are reported together (R-APP-3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
     /// JSON path of the field, e.g. `members[2].id_number`.
     pub field: String,

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{
-    idempotency_keys, login_failures, refresh_tokens, sessions, sync_mutations, sync_records,
+    applicant_refresh_tokens, applicant_sessions, idempotency_keys, login_failures, refresh_tokens,
+    sessions, sync_mutations, sync_records,
 };
 use crate::infra::error::Result;
 
@@ -64,6 +65,30 @@ pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> Result<Pruned> {
             sessions::expires_at
                 .lt(ended_before)
                 .or(sessions::revoked_at.lt(ended_before)),
+        ),
+    )
+    .execute(conn)?;
+    // Applicants' sign-ins likewise (counted with the staff's).
+    let ended = applicant_sessions::table
+        .filter(
+            applicant_sessions::expires_at
+                .lt(ended_before)
+                .or(applicant_sessions::revoked_at.lt(ended_before)),
+        )
+        .select(applicant_sessions::id);
+    p.refresh_tokens += diesel::delete(
+        applicant_refresh_tokens::table.filter(
+            applicant_refresh_tokens::expires_at
+                .lt(now)
+                .or(applicant_refresh_tokens::session_id.eq_any(ended)),
+        ),
+    )
+    .execute(conn)?;
+    p.sessions += diesel::delete(
+        applicant_sessions::table.filter(
+            applicant_sessions::expires_at
+                .lt(ended_before)
+                .or(applicant_sessions::revoked_at.lt(ended_before)),
         ),
     )
     .execute(conn)?;

@@ -5,6 +5,7 @@
 use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 
+use crate::infra::error::Msg;
 use crate::payments::classification;
 use crate::payments::classification::{Assessment, Category, Finances, Line};
 
@@ -65,13 +66,13 @@ impl PaidThisYear {
     }
 }
 
-/// A rule the payment breaks, with the figures that break it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// A rule the payment breaks, with the figures that break it, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// The rule, e.g. `R-FILE-4`.
     pub rule: &'static str,
     pub code: Code,
-    pub text: String,
+    pub text: Msg,
 }
 
 /// Why a payment is refused: every rule it breaks, and the reasoning with its figures (the
@@ -112,15 +113,19 @@ pub fn check(
 ) -> Result<Decision, Refusal> {
     let mut lines = Vec::new();
     let mut violations = Vec::new();
-    let mut fail = |code: Code, text: String| {
+    let mut fail = |code: Code, zh: String, en: String| {
         violations.push(Violation {
             rule: "R-FILE-4",
             code,
-            text,
+            text: Msg::new(format!("R-FILE-4：{zh}"), format!("R-FILE-4: {en}")),
         })
     };
     if p.amount_fen <= 0 {
-        fail(Code::AmountNotPositive, "救助金额须大于零。".into());
+        fail(
+            Code::AmountNotPositive,
+            "救助金额须大于零。".into(),
+            "the amount of aid must be more than zero.".into(),
+        );
     }
     let so_far = paid.of(p.kind);
     let students = i64::from(p.students.max(1));
@@ -139,6 +144,36 @@ pub fn check(
         Category::Accidental => {
             (hardship_costs_fen.saturating_mul(15) / 100).min(ACCIDENTAL_CAP_FEN)
         }
+    };
+    let rule_en = match (p.category, p.kind) {
+        (Category::Deep, AidKind::Living) => format!(
+            "living aid to a deep-difficulty household is 8 to 12 months of the urban dibao a year: {} to {} yuan.",
+            yuan(months(urban_dibao_fen, 80)),
+            yuan(cap)
+        ),
+        (Category::Deep, AidKind::Education) => format!(
+            "education aid to a deep-difficulty household is at most 10 months of the urban dibao per student a year: {} yuan for {} student(s).",
+            yuan(cap),
+            students
+        ),
+        (Category::Deep, AidKind::Medical) => format!(
+            "medical aid to a deep-difficulty household is at most what it pays itself: {} yuan.",
+            yuan(cap)
+        ),
+        (Category::Relative, AidKind::Medical) => format!(
+            "medical aid to a relative-difficulty household is at most what it pays itself, and 16,000 yuan at most: {} yuan.",
+            yuan(cap)
+        ),
+        (Category::Relative, _) => format!(
+            "aid to a relative-difficulty household is 60%-80% of the deep-difficulty standard: {} yuan a year at most for this kind.",
+            yuan(cap)
+        ),
+        (Category::Accidental, _) => format!(
+            "aid after an accident is 10%-15% of the year's hardship costs of {} yuan, 10,000 yuan at most: {} to {} yuan.",
+            yuan(hardship_costs_fen),
+            yuan((hardship_costs_fen / 10).min(ACCIDENTAL_CAP_FEN)),
+            yuan(cap)
+        ),
     };
     let rule_text = match (p.category, p.kind) {
         (Category::Deep, AidKind::Living) => format!(
@@ -192,18 +227,27 @@ pub fn check(
         fail(
             Code::OverCap,
             format!(
-                "R-FILE-4：申请金额 {} 元超过本次上限 {} 元（本年度已发放同类救助 {} 元）。{}",
+                "申请金额 {} 元超过本次上限 {} 元（本年度已发放同类救助 {} 元）。{}",
                 yuan(p.amount_fen),
                 yuan(max_fen),
                 yuan(so_far_relevant),
                 rule_text
+            ),
+            format!(
+                "the {} yuan asked for exceed this payment's limit of {} yuan ({} yuan of this kind already paid this year); {}",
+                yuan(p.amount_fen),
+                yuan(max_fen),
+                yuan(so_far_relevant),
+                rule_en
             ),
         );
     }
     if p.category == Category::Relative && paid.payments.iter().any(|(k, _)| *k != p.kind) {
         fail(
             Code::SingleAidOnly,
-            "R-FILE-4：相对困难家庭年度内只予单一项目救助，不予多重救助。".into(),
+            "相对困难家庭年度内只予单一项目救助，不予多重救助。".into(),
+            "a relative-difficulty household receives one kind of aid a year, never several."
+                .into(),
         );
     }
     if p.category == Category::Deep && paid.payments.iter().any(|(k, _)| *k != p.kind) {
@@ -232,7 +276,11 @@ pub fn check(
                     fail(
                         Code::NoLongerEligible,
                         format!(
-                            "R-FILE-4：将本年度已发放的 {} 元计入收入重新核算后，家庭已不符合建档条件。",
+                            "将本年度已发放的 {} 元计入收入重新核算后，家庭已不符合建档条件。",
+                            yuan(paid.total())
+                        ),
+                        format!(
+                            "with the {} yuan paid this year counted as income, the household no longer qualifies for a case file.",
                             yuan(paid.total())
                         ),
                     );
@@ -241,7 +289,11 @@ pub fn check(
             None => fail(
                 Code::ReassessmentRequired,
                 format!(
-                    "R-FILE-4：深度困难家庭本年度已获其他救助 {} 元，再给予多重救助前须将其计入收入重新核算：请随本次发放提交 reassessment（家庭当前的人口、收入和刚性支出）。",
+                    "深度困难家庭本年度已获其他救助 {} 元，再给予多重救助前须将其计入收入重新核算：请随本次发放提交 reassessment（家庭当前的人口、收入和刚性支出）。",
+                    yuan(paid.total())
+                ),
+                format!(
+                    "the deep-difficulty household already received {} yuan of other aid this year, which is counted as income before another kind is given: send a reassessment (the household's current members, income and rigid expenses) with this payment.",
                     yuan(paid.total())
                 ),
             ),
@@ -537,9 +589,12 @@ mod tests {
         .expect_err("over the cap");
         let v = &refusal.violations[0];
         assert_eq!((v.rule, v.code), ("R-FILE-4", Code::OverCap));
-        assert!(v.text.contains("R-FILE-4"), "{}", v.text);
-        assert!(v.text.contains("12 个月"), "{}", v.text);
-        assert!(v.text.contains("8640.00"), "{}", v.text);
+        for (text, months) in [(&v.text.zh, "12 个月"), (&v.text.en, "12 months")] {
+            assert!(text.starts_with("R-FILE-4"), "{text}");
+            assert!(text.contains(months), "{text}");
+            assert!(text.contains("8640.00"), "{text}");
+        }
+        assert!(v.text.en.contains("9000.00"), "{}", v.text.en);
         assert!(
             refusal.lines.iter().any(|l| l.text.contains("12 个月")),
             "{:?}",

@@ -2,15 +2,18 @@
 //! (R-FILE-3), and whether a proposed payment fits the aid standards (R-FILE-4), each
 //! explained line by line with the rule and the figures used.
 
-use actix_web::{post, web};
+use actix_web::{HttpRequest, post, web};
+use bangfu_sync::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
-use crate::infra::error::Result;
+use crate::infra::error::{Lang, Result};
+use crate::infra::http::envelope::request_lang;
 use crate::infra::http::json::ApiJson;
-use crate::payments::aid::{AidKind, Approval, Proposal, Violation};
+use crate::payments::aid;
+use crate::payments::aid::{AidKind, Approval, Proposal};
 use crate::payments::classification::{Category, Finances, Line};
 use crate::payments::service;
 use crate::state::AppState;
@@ -128,6 +131,27 @@ pub struct AidCheckBody {
     pub paid_this_year: Vec<EarlierPayment>,
 }
 
+/// A rule the payment breaks, with the figures that break it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Violation {
+    /// The rule, e.g. `R-FILE-4`.
+    pub rule: &'static str,
+    pub code: Code,
+    /// Names the rule and its figures; in Chinese unless `Accept-Language` prefers
+    /// English.
+    pub text: String,
+}
+
+impl Violation {
+    fn of(v: aid::Violation, lang: Lang) -> Violation {
+        Violation {
+            rule: v.rule,
+            code: v.code,
+            text: v.text.get(lang).to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AidCheckOut {
     /// Whether the payment fits the standards.
@@ -154,8 +178,10 @@ pub struct AidCheckOut {
 pub async fn aid_check(
     state: web::Data<AppState>,
     caller: Require<perm::ReadRegions>,
+    req: HttpRequest,
     body: ApiJson<AidCheckBody>,
 ) -> Result<web::Json<AidCheckOut>> {
+    let lang = request_lang(&req);
     let b = body.0;
     let check = service::AidCheck {
         household: b.household.household(),
@@ -185,7 +211,11 @@ pub async fn aid_check(
             approval: None,
             max_fen: None,
             lines: refusal.lines,
-            violations: refusal.violations,
+            violations: refusal
+                .violations
+                .into_iter()
+                .map(|v| Violation::of(v, lang))
+                .collect(),
         },
     };
     Ok(web::Json(out))

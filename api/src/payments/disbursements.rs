@@ -199,7 +199,7 @@ pub fn pay(
                         } else {
                             "amount_fen"
                         };
-                        FieldError::new(field, v.code, Msg::new(v.text.clone(), v.text))
+                        FieldError::new(field, v.code, v.text)
                     })
                     .collect(),
             )

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::auth::applicant::Principal;
 use crate::auth::caller::{Require, perm};
 use crate::domain::region::RegionLevel;
 use crate::infra::error::{Error, Result};
@@ -66,6 +67,18 @@ pub struct RegionQuery {
     pub level: Option<RegionLevel>,
 }
 
+impl RegionQuery {
+    /// The filter and the page size asked for.
+    fn filter(&self, page: &PageParams) -> Result<(ListFilter, i64)> {
+        let filter = ListFilter {
+            parent_id: self.parent_id.map(|u| u.to_string()),
+            level: self.level,
+            after_path: page.position()?,
+        };
+        Ok((filter, page.limit()?))
+    }
+}
+
 /// Regions inside the caller's jurisdiction, in tree order.
 #[utoipa::path(tag = "regions", security(("bearer" = [])), params(RegionQuery, PageParams),
     responses((status = 200, body = Page<RegionOut>)),
@@ -78,14 +91,63 @@ pub async fn list(
     q: Query<RegionQuery>,
     page: Query<PageParams>,
 ) -> Result<web::Json<Page<RegionOut>>> {
-    let limit = page.limit()?;
-    let filter = ListFilter {
-        parent_id: q.parent_id.map(|u| u.to_string()),
-        level: q.level,
-        after_path: page.position()?,
-    };
+    let (filter, limit) = q.filter(&page)?;
     let rows = service::list(&state.db, &caller, filter, limit + 1).await?;
     let page = Page::from_rows(rows, limit, |v| v.row.path.clone(), out);
+    Ok(web::Json(Page {
+        items: page.items.into_iter().collect::<Result<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// An administrative division as anyone signed in sees it: where it sits, what it is
+/// called. No standards, no counts, no people.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10", "parent_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f",
+    "level": "village", "code": "530123101001", "name": "青山村"
+}))]
+pub struct DivisionOut {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub level: RegionLevel,
+    /// Administrative division code.
+    pub code: String,
+    pub name: String,
+}
+
+/// The directory of administrative divisions (the county, its townships and villages; no
+/// schools) in tree order, for anyone signed in, applicants included: an applicant filing
+/// from WeChat picks their township (`level=township`), then its villages
+/// (`parent_id=<township id>`), and files with the village's `id` as `region_id`.
+#[utoipa::path(tag = "regions", security(("applicant" = []), ("bearer" = [])),
+    params(RegionQuery, PageParams),
+    responses((status = 200, body = Page<DivisionOut>)),
+    extensions(("x-bangfu-permission" = json!("signed_in")))
+)]
+#[get("/v1/divisions")]
+pub async fn divisions(
+    state: web::Data<AppState>,
+    _who: Principal,
+    q: Query<RegionQuery>,
+    page: Query<PageParams>,
+) -> Result<web::Json<Page<DivisionOut>>> {
+    let (filter, limit) = q.filter(&page)?;
+    let rows = service::divisions(&state.db, filter, limit + 1).await?;
+    let page = Page::from_rows(
+        rows,
+        limit,
+        |r| r.path.clone(),
+        |r| {
+            Ok(DivisionOut {
+                level: r.level()?,
+                id: r.id,
+                parent_id: r.parent_id,
+                code: r.code,
+                name: r.name,
+            })
+        },
+    );
     Ok(web::Json(Page {
         items: page.items.into_iter().collect::<Result<_>>()?,
         next_cursor: page.next_cursor,

@@ -224,13 +224,29 @@ pub fn list(
     f: &ListFilter,
     limit: i64,
 ) -> Result<Vec<RegionRow>> {
-    let mut q = regions::table
-        .select(RegionRow::as_select())
-        .filter(crate::infra::db::scoped::path_in_scope(
+    listed(conn, Some(scope), f, limit)
+}
+
+/// Every administrative division (schools are not places people live in), in tree
+/// order: the directory an applicant picks their township and village from.
+pub fn divisions(conn: &mut DbConn, f: &ListFilter, limit: i64) -> Result<Vec<RegionRow>> {
+    listed(conn, None, f, limit)
+}
+
+fn listed(
+    conn: &mut DbConn,
+    scope: Option<&Scope>,
+    f: &ListFilter,
+    limit: i64,
+) -> Result<Vec<RegionRow>> {
+    let mut q = regions::table.select(RegionRow::as_select()).into_boxed();
+    q = match scope {
+        Some(scope) => q.filter(crate::infra::db::scoped::path_in_scope(
             regions::path,
             scope,
-        ))
-        .into_boxed();
+        )),
+        None => q.filter(regions::level.ne(RegionLevel::School.as_str())),
+    };
     if let Some(p) = &f.parent_id {
         q = q.filter(regions::parent_id.eq(p.clone()));
     }

@@ -10,7 +10,9 @@ use crate::domain::validate::Checks;
 use crate::infra::db::Db;
 use crate::infra::error::{Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
-use crate::regions::queries::{self as regions, ListFilter, NewRegion, RegionChange, RegionView};
+use crate::regions::queries::{
+    self as regions, ListFilter, NewRegion, RegionChange, RegionRow, RegionView,
+};
 
 /// A region to add, as an admin gives it.
 #[derive(Debug, Clone)]
@@ -49,6 +51,14 @@ pub async fn list(
         regions::with_dibao(c, rows)
     })
     .await
+}
+
+/// The directory of administrative divisions (no schools) in tree order, `limit` at most:
+/// names and codes, for anyone signed in, whatever their jurisdiction (an applicant picks
+/// their township and village from it).
+pub async fn divisions(db: &Db, filter: ListFilter, limit: i64) -> Result<Vec<RegionRow>> {
+    db.read(move |c| regions::divisions(c, &filter, limit))
+        .await
 }
 
 /// One region inside the caller's scope, with the dibao standard in force (R-FILE-3).

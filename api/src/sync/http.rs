@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::caller::{Require, perm};
 use crate::infra::error::{Error, Msg, Result};
+use crate::infra::http::envelope::request_lang;
 use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::page::{Page, PageParams};
 use crate::infra::http::utc;
@@ -110,7 +111,7 @@ pub async fn push(
         body.0.mutations,
     )
     .await?;
-    Ok(web::Json(answer))
+    Ok(web::Json(answer.in_lang(request_lang(&req))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -18,9 +18,60 @@ use bangfu_sync::Code;
 use bangfu_sync::schema::{EntityDef, FieldType, Writer};
 use bangfu_sync::wire::{MutationFieldError, MutationProblem};
 use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::resident_id;
+use crate::infra::error::{FieldError, Lang, Msg};
+
+/// Why a mutation is not taken, in both languages: kept with its answer, so a repeat is
+/// answered in the language the repeat asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub code: Code,
+    pub detail: Msg,
+    #[serde(default)]
+    pub errors: Vec<FieldError>,
+}
+
+impl Refusal {
+    pub fn new(code: Code, detail: Msg) -> Refusal {
+        Refusal {
+            code,
+            detail,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A refusal over one field: the detail names the field.
+    pub fn field(field: &str, code: Code, message: Msg) -> Refusal {
+        Refusal {
+            code: Code::ValidationFailed,
+            detail: Msg::new(
+                format!("{field}：{}", message.zh),
+                format!("{field}: {}", message.en),
+            ),
+            errors: vec![FieldError::new(field, code, message)],
+        }
+    }
+
+    /// The answer's problem in one language.
+    pub fn in_lang(&self, lang: Lang) -> MutationProblem {
+        MutationProblem {
+            code: self.code,
+            detail: self.detail.get(lang).to_owned(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| MutationFieldError {
+                    field: e.field.clone(),
+                    code: e.code,
+                    message: e.message.get(lang).to_owned(),
+                })
+                .collect(),
+        }
+    }
+}
 
 /// Where a change comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,15 +153,10 @@ pub fn capture_allowed(
         && now < window_end
 }
 
-fn refusal(code: Code, field: &str, message: String) -> MutationProblem {
-    MutationProblem {
+fn refusal(code: Code, field: &str, message: Msg) -> Refusal {
+    Refusal {
         code,
-        detail: format!("{field}: {message}"),
-        errors: vec![MutationFieldError {
-            field: field.to_owned(),
-            code,
-            message,
-        }],
+        ..Refusal::field(field, code, message)
     }
 }
 
@@ -121,7 +167,7 @@ pub fn server_only(
     origin: &Origin,
     current: Option<&Map<String, Value>>,
     fields: &Map<String, Value>,
-) -> Result<(), MutationProblem> {
+) -> Result<(), Refusal> {
     if *origin == Origin::Decision {
         return Ok(());
     }
@@ -136,9 +182,12 @@ pub fn server_only(
             return Err(refusal(
                 Code::ServerOnlyField,
                 name,
-                format!(
-                    "{}.{name} is set only by its decision on the server, not by a device",
-                    def.name
+                Msg::new(
+                    format!("{}.{name} 只由服务器上的决定写入，设备不能设置。", def.name),
+                    format!(
+                        "{}.{name} is set only by its decision on the server, not by a device",
+                        def.name
+                    ),
                 ),
             ));
         }
@@ -154,7 +203,7 @@ pub fn authors(
     may_record_for: impl Fn(&str) -> bool,
     current: Option<&Map<String, Value>>,
     fields: &Map<String, Value>,
-) -> Result<(), MutationProblem> {
+) -> Result<(), Refusal> {
     for (name, value) in fields {
         if def.field(name).map(|f| f.writer) != Some(Writer::Author) {
             continue;
@@ -167,9 +216,15 @@ pub fn authors(
             return Err(refusal(
                 Code::NotTheAuthor,
                 name,
-                format!(
-                    "{}.{name} names the person the record is by: yourself, or someone of your jurisdiction you record for",
-                    def.name
+                Msg::new(
+                    format!(
+                        "{}.{name} 是记录的作者：只能是您本人，或您为其记录的辖区内人员。",
+                        def.name
+                    ),
+                    format!(
+                        "{}.{name} names the person the record is by: yourself, or someone of your jurisdiction you record for",
+                        def.name
+                    ),
                 ),
             ));
         }
@@ -201,7 +256,7 @@ pub fn review_on_device(
     author: Option<&str>,
     fields: &Map<String, Value>,
     now: NaiveDateTime,
-) -> Option<Result<Vec<(&'static str, Value)>, MutationProblem>> {
+) -> Option<Result<Vec<(&'static str, Value)>, Refusal>> {
     let Deciding {
         origin,
         reviewer,
@@ -251,9 +306,15 @@ pub fn review_on_device(
     Some(Err(refusal(
         Code::ReviewByReviewer,
         "review_status",
-        format!(
-            "a {}'s review is decided once, by the village secretary (the decision endpoint, or their phone), never by its author, and not changed afterwards",
-            def.name
+        Msg::new(
+            format!(
+                "{} 的审核只由村（第一）书记决定一次（决定接口或其手机），作者本人不能审核，决定后不能更改。",
+                def.name
+            ),
+            format!(
+                "a {}'s review is decided once, by the village secretary (the decision endpoint, or their phone), never by its author, and not changed afterwards",
+                def.name
+            ),
         ),
     )))
 }

@@ -14,13 +14,13 @@ use bangfu_sync::{Clock, Code};
 use crate::devices::queries as devices;
 use crate::domain::caller::Caller;
 use crate::infra::db::{Db, DbConn};
-use crate::infra::error::{Error, FieldError, Msg, Result};
+use crate::infra::error::{Error, FieldError, Lang, Msg, Result};
 use crate::infra::sealing::DataKey;
 use crate::records::reach;
 use crate::records::store::{self as records, ConflictFilter, ConflictRow};
 use crate::sync::conflicts::{self, Choice};
 use crate::sync::pull::Cursor;
-use crate::sync::push::{self as apply_push, Pusher, wall_ms};
+use crate::sync::push::{self as apply_push, Answer, Pusher, wall_ms};
 use crate::sync::supervision::{self, DeviceReport, DeviceView, QuarantineRow, SyncingDevice};
 use crate::sync::{first, pull as feed_pull, repair};
 
@@ -57,22 +57,23 @@ pub async fn push(
     caller: &Caller,
     report: DeviceReport,
     mutations: Vec<Mutation>,
-) -> Result<PushResponse> {
+) -> Result<Pushed> {
     let who = device_pusher(caller)?;
     if mutations.len() > MAX_BATCH {
         return Err(Error::BatchTooLarge { max: MAX_BATCH });
     }
     let (hlc, key, region_path) = (clock.clone(), key.clone(), caller.region_path.clone());
     let work = move |c: &mut DbConn| {
-        let results = apply_push::apply(c, &who, &hlc, &key, &mutations)?;
+        let answers = apply_push::apply(c, &who, &hlc, &key, &mutations)?;
         devices::touch(c, &who.device_id, report.app_version.as_deref())?;
         let d = SyncingDevice {
             device_id: &who.device_id,
             user_id: &who.user_id,
             region_path: &region_path,
         };
+        let results: Vec<_> = answers.iter().map(|a| a.result.clone()).collect();
         supervision::record_push(c, &d, &report, &mutations, &results)?;
-        Ok(results)
+        Ok(answers)
     };
     // The kill test's control run answers before committing, to prove the test notices.
     #[cfg(feature = "fault-injection")]
@@ -83,10 +84,27 @@ pub async fn push(
     };
     #[cfg(not(feature = "fault-injection"))]
     let results = db.write(work).await?;
-    Ok(PushResponse {
-        results,
+    Ok(Pushed {
+        answers: results,
         server_hlc: server_hlc(clock)?,
     })
+}
+
+/// A push's answers, each with a refusal's texts in both languages.
+#[derive(Debug)]
+pub struct Pushed {
+    pub answers: Vec<Answer>,
+    pub server_hlc: String,
+}
+
+impl Pushed {
+    /// The answer as sent, in `lang`.
+    pub fn in_lang(&self, lang: Lang) -> PushResponse {
+        PushResponse {
+            results: self.answers.iter().map(|a| a.in_lang(lang)).collect(),
+            server_hlc: self.server_hlc.clone(),
+        }
+    }
 }
 
 /// What changed in the caller's scope since `cursor` (none: from the start, today's work

@@ -4,7 +4,9 @@
  *
  * 1. Programs and their materials checklist, read before anyone signs in.
  * 2. WeChat sign-in with a login code (`wx.login()` in the mini-program).
- * 3. A draft application (a double tap or a retry never makes a second one).
+ * 3. The applicant picks their township, then their village, from the directory of
+ *    divisions, and a draft application is made there (a double tap or a retry never
+ *    makes a second one).
  * 4. Submitting early shows every deficiency at once, in one answer.
  * 5. The materials the checklist asks for, uploaded resumably, attached to the draft.
  * 6. Submit, once.
@@ -27,6 +29,7 @@ import {
 type Schemas = components["schemas"];
 export type Application = Schemas["ApplicationOut"];
 export type ChecklistItem = Schemas["ChecklistItem"];
+export type Division = Schemas["DivisionOut"];
 
 export interface FilingInput {
   baseUrl: string;
@@ -36,8 +39,10 @@ export interface FilingInput {
   wechatCode: () => Promise<string>;
   /** The program's stable code, e.g. `worker_hardship`. */
   programCode: string;
-  /** The village the household lives in (from the village's poster, say). */
-  villageId: string;
+  /** The applicant's choice of township (a picker on the screen). */
+  pickTownship: (townships: readonly Division[]) => Promise<Division>;
+  /** The applicant's choice of village, where the household lives. */
+  pickVillage: (villages: readonly Division[]) => Promise<Division>;
   form: Schemas["FormInput"];
   /** The file for one checklist item: the applicant picks or photographs it. */
   materialFor: (item: ChecklistItem) => Promise<{ file: FileSource | Uint8Array; fileName: string }>;
@@ -66,9 +71,15 @@ export async function fileOnce(input: FilingInput): Promise<FilingResult> {
   //    the applicant's access token runs out.
   await client.signInWithWechat(await input.wechatCode());
 
-  // 3. The draft. The client sends an Idempotency-Key and repeats it on a retry, so a lost
+  // 3. Where the household lives: a township, then one of its villages, from the
+  //    directory every signed-in applicant may read.
+  const township = await input.pickTownship(await divisions(client, { level: "township" }));
+  const village = await input.pickVillage(await divisions(client, { parent_id: township.id }));
+  show(`${township.name} ${village.name}`);
+
+  //    The draft. The client sends an Idempotency-Key and repeats it on a retry, so a lost
   //    answer never makes a second application.
-  const body: Schemas["ApplicationBody"] = { program_id: program.id, region_id: input.villageId, form: input.form, materials: [] };
+  const body: Schemas["ApplicationBody"] = { program_id: program.id, region_id: village.id, form: input.form, materials: [] };
   const { data: draft } = await client.POST("/v1/applications", { body });
   show(`草稿 ${draft.id}: ${draft.next_step.zh}`);
 
@@ -94,6 +105,21 @@ export async function fileOnce(input: FilingInput): Promise<FilingResult> {
   // 7. Follow the state: the status, the next step and its due date.
   const followed = await follow(client, draft.id, (a) => show(`${a.status}: ${a.next_step.zh}`), { times: 1 });
   return { application: followed, deficiencies };
+}
+
+/** Every division the directory holds for `query`, page after page. */
+export async function divisions(
+  client: BangfuClient,
+  query: { level?: Division["level"]; parent_id?: string },
+): Promise<Division[]> {
+  const all: Division[] = [];
+  let cursor: string | undefined;
+  do {
+    const { data } = await client.GET("/v1/divisions", { query: { ...query, limit: 500, cursor } });
+    all.push(...data.items);
+    cursor = data.next_cursor ?? undefined;
+  } while (cursor);
+  return all;
 }
 
 /** Whether a checklist item is required, given the situations the applicant stated. */

@@ -82,8 +82,9 @@ export interface ClientOptions {
   /** Where the session is kept between starts; memory by default. */
   sessionStore?: SessionStore;
   /**
-   * For applicants (who get no refresh token): a new WeChat login code when the access
-   * token has expired, e.g. `() => new Promise(r => wx.login({ success: x => r(x.code) }))`.
+   * For applicants: a new WeChat login code when their refresh token is refused (or a
+   * kept session has none), e.g. `() => new Promise(r => wx.login({ success: x => r(x.code) }))`.
+   * Without it, a refused refresh signs the applicant out.
    */
   wechatCode?: () => Promise<string>;
   /** `mini_program` (default) or `app`: where `wechatCode` codes come from. */
@@ -260,7 +261,11 @@ export class BangfuClient {
       }
       const problem = BangfuProblem.from(res.status, res.headers, parsed);
       if (res.status === 412 && req.method !== "GET") this.etags.delete(pathOnly);
-      if (res.status === 401 && session && !refreshed && refreshable.has(problem.code)) {
+      // An applicant's ended sign-in is renewed with a new login code, when there is one.
+      const renewable =
+        refreshable.has(problem.code) ||
+        (problem.code === "session_ended" && session?.kind === "applicant" && this.options.wechatCode !== undefined);
+      if (res.status === 401 && session && !refreshed && renewable) {
         refreshed = true;
         if (this.current?.accessToken === session.accessToken) await this.refresh();
         continue;
@@ -292,6 +297,17 @@ export class BangfuClient {
         const next = staffSession(data, this.now());
         await this.setSession(next);
         return next;
+      }
+      if (session?.kind === "applicant" && session.refreshToken) {
+        try {
+          const { data } = await this.POST("/v1/auth/wechat/refresh", { body: { refresh_token: session.refreshToken } });
+          const next = applicantSession(data, this.now());
+          await this.setSession(next);
+          return next;
+        } catch (e) {
+          // Refused (used, expired, the sign-in ended): a new login code can still sign in.
+          if (!(e instanceof BangfuProblem && e.status < 500 && this.options.wechatCode)) throw e;
+        }
       }
       if (session?.kind === "applicant" && this.options.wechatCode) {
         const code = await this.options.wechatCode();
@@ -356,6 +372,7 @@ function applicantSession(t: Schemas["ApplicantTokenOut"], now: number): Session
     kind: "applicant",
     accessToken: t.access_token,
     accessExpiresAt: now + t.expires_in * 1000,
+    refreshToken: t.refresh_token,
     applicantId: t.applicant_id,
   };
 }

@@ -14,6 +14,11 @@ export type Session =
       kind: "applicant";
       accessToken: string;
       accessExpiresAt: number;
+      /**
+       * Used once with `POST /v1/auth/wechat/refresh`; each refresh hands out the next one.
+       * Absent in sessions kept by older versions: those sign in again with a login code.
+       */
+      refreshToken?: string;
       applicantId: string;
     };
 

@@ -152,12 +152,12 @@ describe("sign-in and refresh", () => {
     assert.equal(me.data.username, "hekou_helper");
   });
 
-  it("signs an applicant in again with a new WeChat code when the token is refused", async () => {
+  it("refreshes an applicant's tokens once each, and signs in again with a new code after a reuse", async () => {
     const store = memorySessionStore();
     const client = createClient({ baseUrl: server.baseUrl, sessionStore: store });
     const first = await client.signInWithWechat("ok-renew-wang");
     const session = await store.load();
-    assert.ok(session?.kind === "applicant");
+    assert.ok(session?.kind === "applicant" && session.refreshToken);
     await store.save({ ...session, accessToken: forged(session.accessToken) });
     let codes = 0;
     const restarted = createClient({
@@ -169,11 +169,26 @@ describe("sign-in and refresh", () => {
       },
     });
     const list = await restarted.GET("/v1/applications");
-    assert.equal(codes, 1, "one new login code");
     assert.deepEqual(list.data.items, []);
+    assert.equal(codes, 0, "renewed with the refresh token, no login code");
     const renewed = await store.load();
-    assert.ok(renewed?.kind === "applicant");
+    assert.ok(renewed?.kind === "applicant" && renewed.refreshToken);
     assert.equal(renewed.applicantId, first.applicant_id, "the same applicant");
+    assert.notEqual(renewed.refreshToken, session.refreshToken, "rotated");
+
+    // The used refresh token again: refused, and the whole sign-in ends with it.
+    const stolen = createClient({ baseUrl: server.baseUrl });
+    await assert.rejects(
+      stolen.POST("/v1/auth/wechat/refresh", { body: { refresh_token: session.refreshToken } }),
+      (e: unknown) => e instanceof BangfuProblem && e.code === "refresh_token_reused",
+    );
+    // The rotated session is refused too; a new login code signs the applicant in again.
+    const again = await restarted.GET("/v1/applications");
+    assert.deepEqual(again.data.items, []);
+    assert.equal(codes, 1, "one new login code");
+    const signedIn = await store.load();
+    assert.ok(signedIn?.kind === "applicant");
+    assert.equal(signedIn.applicantId, first.applicant_id);
   });
 
   it("refuses a WeChat code WeChat refuses", async () => {

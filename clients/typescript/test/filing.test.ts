@@ -2,7 +2,7 @@
 // village secretary's review seen by following the application.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { fileOnce, follow, type Application } from "../examples/filing.js";
+import { fileOnce, follow, type Application, type Division } from "../examples/filing.js";
 import { createClient } from "../src/index.js";
 import { DEMO_PASSWORD, pdf, residentId, startServer, type TestServer } from "./harness.js";
 
@@ -16,18 +16,19 @@ after(async () => {
 
 describe("run at most once: the filing example", () => {
   it("files once with every deficiency listed up front, and follows the review", async () => {
-    const officer = createClient({ baseUrl: server.baseUrl });
-    await officer.signIn("qingshan_officer", DEMO_PASSWORD);
-    const villages = await officer.GET("/v1/regions", { query: { level: "village" } });
-    const village = villages.data.items.find((r) => r.code === "530123101001");
-    assert.ok(village, "the demo's 青山村");
+    const pick = (name: string) => (divisions: readonly Division[]) => {
+      const found = divisions.find((d) => d.name === name);
+      assert.ok(found, `${name} among ${divisions.map((d) => d.name).join("、")}`);
+      return Promise.resolve(found);
+    };
 
     const lines: string[] = [];
     const result = await fileOnce({
       baseUrl: server.baseUrl,
       wechatCode: () => Promise.resolve("ok-filing-sun"),
       programCode: "worker_hardship",
-      villageId: village.id,
+      pickTownship: pick("青山镇"),
+      pickVillage: pick("青山村"),
       form: {
         address: "青山村三组 12 号",
         phone: "13812345678",
@@ -51,6 +52,7 @@ describe("run at most once: the filing example", () => {
     assert.equal(result.application.materials.length, 4);
     assert.ok(result.application.step_due_on);
     assert.ok(lines.some((l) => l.startsWith("已提交")), lines.join("\n"));
+    assert.ok(lines.includes("青山镇 青山村"), lines.join("\n"));
 
     // Submitting again, as a double tap would, changes nothing.
     const applicant = createClient({ baseUrl: server.baseUrl });

@@ -356,6 +356,7 @@ impl Field {
                 field: String::new(),
                 code: Code::UnknownEntity,
                 message: format!("no entity {entity}"),
+                message_zh: format!("没有名为 {entity} 的实体。"),
             }])
         })?;
         let id = id.map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);

@@ -401,9 +401,7 @@ fn probe_grantee(s: &TestServer, op: &Operation, grantee: &Session, target: &Tar
         );
     }
     // The grant itself names the household in the grantee's own list of grants.
-    let secrets = target
-        .secrets
-        .iter()
+    let secrets = secrets_for(op, target)
         .filter(|x| !(op.template.starts_with("/v1/access-grants") && **x == target.household));
     for secret in secrets {
         assert!(
@@ -465,6 +463,19 @@ fn probe_bytes(s: &TestServer, ops: &[Operation], applicant: &str, hekou_officer
     }
 }
 
+/// What of 青山 must not appear in an answer of `op` to an outsider. The directory of
+/// divisions names every township and village on purpose (names and codes, what an
+/// applicant picks from): 青山's region ids (the first two secrets) are in it; its
+/// household and helper must not be.
+fn secrets_for<'a>(op: &Operation, target: &'a Target) -> impl Iterator<Item = &'a String> {
+    let skip = if op.name() == "GET /v1/divisions" {
+        2
+    } else {
+        0
+    };
+    target.secrets.iter().skip(skip)
+}
+
 /// An officer (or helper) of 河口乡 aims the operation at 青山's records and filters lists
 /// by 青山: a read or write of one of its records is refused, and nothing of 青山 appears
 /// in any answer.
@@ -507,7 +518,7 @@ fn probe_other_region(s: &TestServer, op: &Operation, strangers: &[Session], tar
             r.text
         );
     }
-    for secret in &target.secrets {
+    for secret in secrets_for(op, target) {
         assert!(
             !r.text.contains(secret.as_str()),
             "{who} shows {secret}: {}",

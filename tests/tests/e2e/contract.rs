@@ -37,6 +37,7 @@ fn server_serves_contract_docs_health_and_metrics() {
                 || path == "/v1/auth/login"
                 || path == "/v1/auth/refresh"
                 || path == "/v1/auth/wechat"
+                || path == "/v1/auth/wechat/refresh"
                 || (method == "get" && path.starts_with("/v1/programs"))
                 // tus discovery.
                 || (method == "options" && path.starts_with("/v1/uploads"));

@@ -98,7 +98,7 @@ fn bad_input_of_every_kind_is_a_problem() {
         .assert_problem(404, "route_not_found");
     let r = s.call("DELETE", "/v1/users", t, None);
     r.assert_problem(405, "method_not_allowed");
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
 
     // The server is still serving.
     assert_eq!(s.call("GET", "/health", None, None).status, 200);

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary (links once), the real server on a socket, a real database.
 //! Run against SQLite by default and PostgreSQL with `BANGFU_TEST_BACKEND=postgres`.
 
+mod applicant_sessions;
 mod applications;
 mod audit;
 mod auth;
@@ -8,7 +9,9 @@ mod auth_probe;
 mod calculations;
 mod contract;
 mod convergence;
+mod cors;
 mod demo;
+mod divisions;
 mod errors;
 mod evidence;
 mod faults;
@@ -20,10 +23,13 @@ mod households;
 mod housekeeping;
 mod idempotency;
 mod kill;
+mod languages;
 mod ledgers;
+mod methods;
 mod pg_restart;
 mod pg_tls;
 mod photos;
+mod protocol_doc;
 mod repair;
 mod scale_out;
 mod schema;

@@ -71,6 +71,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    applicant_sessions (id) {
+        id -> Text,
+        applicant_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_why -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    applicant_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Text,
         subject -> Text,
@@ -654,6 +675,8 @@ diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(sync_device_status -> devices (device_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(applicant_refresh_tokens -> applicant_sessions (session_id));
+diesel::joinable!(applicant_sessions -> applicants (applicant_id));
 diesel::joinable!(access_grants -> users (user_id));
 diesel::joinable!(households -> regions (region_id));
 diesel::joinable!(household_members -> households (household_id));
@@ -694,6 +717,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     sessions,
     refresh_tokens,
+    applicant_sessions,
+    applicant_refresh_tokens,
     login_failures,
     access_grants,
     idempotency_keys,

@@ -57,6 +57,15 @@ pub fn lang_of(accept_language: Option<&str>) -> Lang {
     best.map_or(Lang::Zh, |(_, l)| l)
 }
 
+/// The language a request's answer is in.
+pub fn request_lang(req: &HttpRequest) -> Lang {
+    lang_of(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     let v = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
     let ok = !v.is_empty()

@@ -3,6 +3,7 @@
 //! metrics. Routes live with their capabilities (`*/http.rs`), mounted in
 //! [`crate::routes`]; the OpenAPI document is [`crate::contract`].
 
+pub mod cors;
 pub mod envelope;
 pub mod json;
 pub mod method_override;

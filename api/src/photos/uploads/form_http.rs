@@ -4,24 +4,23 @@
 //! `actix-multipart` parser, which never holds a whole part); the file streams into a
 //! scratch file of its own, since the form tells its size only once it has ended and its
 //! fields may come after it. Then the file goes through the same use case as every other
-//! upload ([`uploading::start`]), from that scratch file: stored (or already held) or
+//! upload ([`uploading::start`]), which takes that scratch file as it is (written once, as
+//! it arrived; on a local store it is moved into place): stored (or already held) or
 //! refused, in this one request.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::error::PayloadError;
-use actix_web::web::{self, Bytes};
 use bangfu_sync::Code;
-use futures_util::{Stream, TryStreamExt};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::photos::Kind;
-use crate::photos::uploads::service::{self as receive, FLUSH_AT};
-use crate::photos::uploads::uploading::{self, Declaration, Started, Uploader};
+use crate::photos::uploads::service as receive;
+use crate::photos::uploads::uploading::{self, Declaration, Incoming, Started, Uploader};
 use crate::state::AppState;
 
 /// The name of the part holding the file.
@@ -178,36 +177,6 @@ fn declaration(got: &Received) -> Result<(Declaration, PathBuf)> {
     }
 }
 
-/// The bytes of a scratch file, read in the size the receiver writes them.
-fn file_body(
-    path: PathBuf,
-) -> impl Stream<Item = std::result::Result<Bytes, PayloadError>> + Unpin {
-    let failed = |e: std::io::Error| PayloadError::Incomplete(Some(e));
-    let opened = std::fs::File::open(path).map_err(failed);
-    Box::pin(futures_util::stream::unfold(
-        Some(opened),
-        move |file| async move {
-            let mut file = match file? {
-                Ok(f) => f,
-                Err(e) => return Some((Err(e), None)),
-            };
-            let read = web::block(move || {
-                let mut buf = vec![0u8; FLUSH_AT];
-                let n = file.read(&mut buf)?;
-                buf.truncate(n);
-                Ok::<_, std::io::Error>((file, buf))
-            })
-            .await;
-            match read {
-                Ok(Ok((_, buf))) if buf.is_empty() => None,
-                Ok(Ok((file, buf))) => Some((Ok(Bytes::from(buf)), Some(Ok(file)))),
-                Ok(Err(e)) => Some((Err(failed(e)), None)),
-                Err(e) => Some((Err(failed(std::io::Error::other(e.to_string()))), None)),
-            }
-        },
-    ))
-}
-
 /// Receives the form and starts (and, the file being whole, finishes) the upload.
 pub async fn receive(state: &AppState, who: &Uploader, form: Multipart) -> Result<Started> {
     let scratch = state.photos.scratch_file(&uuid::Uuid::now_v7());
@@ -215,13 +184,14 @@ pub async fn receive(state: &AppState, who: &Uploader, form: Multipart) -> Resul
         let got = read(state, form, &scratch).await?;
         let (declared, path) = declaration(&got)?;
         let size = declared.size;
-        uploading::start(
+        // The spooled file is the upload's bytes: verified and stored from there.
+        uploading::start::<receive::FileBody>(
             &state.db,
             &state.photos,
             who,
             declared,
             Some(size),
-            Some(file_body(path)),
+            Some(Incoming::Spooled(path)),
             false,
         )
         .await
@@ -266,5 +236,79 @@ mod tests {
             (d.sha256.as_str(), d.size, d.kind),
             ("ab", 3, Kind::Document)
         );
+    }
+
+    /// The form's file is written once, as it arrives: the upload stores that very file
+    /// (on a local store, moved into place: the same inode), never a copy of it.
+    #[cfg(unix)]
+    #[actix_web::test]
+    async fn the_spooled_file_is_stored_as_it_lies() -> anyhow::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        use std::sync::Arc;
+
+        use sha2::Digest;
+
+        use crate::infra::blobs::{BlobKey, Variant};
+        use crate::infra::db::{Db, DbOptions, DbTarget, SqliteSync, migrate};
+        use crate::photos::uploads::uploading::Chunked;
+        use crate::photos::{Limits, Photos, Sha256Hex};
+
+        let dir = std::env::temp_dir().join(format!("bangfu-spool-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let db = Db::connect(&DbOptions {
+            target: DbTarget::Sqlite(dir.join("bangfu.db")),
+            pool_size: 2,
+            sqlite_sync: SqliteSync::Normal,
+            connect_timeout: std::time::Duration::from_secs(5),
+        })?;
+        migrate::run_pending(&mut *db.conn()?)?;
+        let store = crate::infra::blobs::open(&dir.join("photos").to_string_lossy(), &[])?;
+        let photos = Arc::new(Photos::new(store, dir.join("uploads"), Limits::default())?);
+        let who = Uploader {
+            user_id: "applicant:spool".into(),
+            device_id: None,
+            region_path: String::new(),
+            actor: crate::audit::log::Actor {
+                user_id: Some("applicant:spool".into()),
+                role: None,
+                device_id: None,
+                request_id: None,
+            },
+        };
+        let bytes = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+        let sha = hex::encode(sha2::Sha256::digest(bytes));
+        let spool = photos.scratch_file(&uuid::Uuid::now_v7());
+        std::fs::write(&spool, bytes)?;
+        let inode = std::fs::metadata(&spool)?.ino();
+        let size = bytes.len() as i64;
+        let started = uploading::start::<receive::FileBody>(
+            &db,
+            &photos,
+            &who,
+            Declaration {
+                sha256: sha.clone(),
+                size,
+                kind: Kind::Document,
+                file_name: None,
+            },
+            Some(size),
+            Some(Incoming::Spooled(spool.clone())),
+            false,
+        )
+        .await?;
+        assert!(
+            matches!(started, Started::Arrived(_, Chunked::Stored(..))),
+            "stored at once"
+        );
+        assert!(
+            !spool.exists(),
+            "the spooled file itself went into the store"
+        );
+        let key = BlobKey::new(&Sha256Hex::parse(&sha)?, Variant::Original);
+        let original = photos.store.local_copy(&key, &dir).await?;
+        assert_eq!(std::fs::metadata(&original)?.ino(), inode, "not a copy");
+        assert_eq!(std::fs::read(&original)?, bytes);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
     }
 }

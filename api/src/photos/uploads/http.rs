@@ -21,7 +21,7 @@ use crate::photos::uploads::form_http::{self, UploadForm};
 use crate::photos::uploads::model::{BlobOut, NewUpload};
 use crate::photos::uploads::queries::{BlobRow, OPEN, UploadRow};
 use crate::photos::uploads::tus::{self, Creation};
-use crate::photos::uploads::uploading::{self, Chunked, Declaration, Started, Uploader};
+use crate::photos::uploads::uploading::{self, Chunked, Declaration, Incoming, Started, Uploader};
 use crate::state::AppState;
 
 /// The header carrying byte offsets, as in the tus protocol.
@@ -220,7 +220,7 @@ pub async fn create(
         &caller,
         d,
         declared_len(&req),
-        body,
+        body.map(Incoming::Streamed),
         tus,
     )
     .await?;
@@ -331,8 +331,8 @@ pub async fn progress(
                          ("Upload-Expires" = String, description = "While open: when it is removed unless continued (HTTP-date)"),
                          ("Cache-Control" = String, description = "`no-store`"),
                          ("Tus-Resumable" = String, description = "`1.0.0`"))),
-              (status = 404, description = "No such upload of the caller's, or it expired (no body)"),
-              (status = 412, description = "`Tus-Resumable` names a version other than 1.0.0 (no body; `Tus-Version` lists the one spoken)")),
+              (status = 404, description = "No such upload of the caller's, or it expired (the problem's headers; a HEAD answer has no body)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
+              (status = 412, description = "`Tus-Resumable` names a version other than 1.0.0 (`Tus-Version` lists the one spoken; the problem's headers, no body)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("sync_push")))
 )]
 #[head("/v1/uploads/{id}")]

@@ -10,6 +10,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use actix_web::error::PayloadError;
 use actix_web::web;
 use actix_web::web::{Bytes, BytesMut};
 use bangfu_sync::Code;
@@ -48,6 +49,37 @@ pub fn remove_scratch(path: &Path) {
     {
         tracing::warn!(error = %e, "removing an upload scratch file failed");
     }
+}
+
+/// The bytes of a file, as a body arriving in the size the receiver writes them.
+pub type FileBody = std::pin::Pin<Box<dyn Stream<Item = std::result::Result<Bytes, PayloadError>>>>;
+
+/// A scratch file's bytes as a body, read in the size the receiver writes them.
+pub fn file_body(path: PathBuf) -> FileBody {
+    let failed = |e: std::io::Error| PayloadError::Incomplete(Some(e));
+    let opened = std::fs::File::open(path).map_err(failed);
+    Box::pin(futures_util::stream::unfold(
+        Some(opened),
+        move |file| async move {
+            let mut file = match file? {
+                Ok(f) => f,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let read = web::block(move || {
+                let mut buf = vec![0u8; FLUSH_AT];
+                let n = file.read(&mut buf)?;
+                buf.truncate(n);
+                Ok::<_, std::io::Error>((file, buf))
+            })
+            .await;
+            match read {
+                Ok(Ok((_, buf))) if buf.is_empty() => None,
+                Ok(Ok((file, buf))) => Some((Ok(Bytes::from(buf)), Some(Ok(file)))),
+                Ok(Err(e)) => Some((Err(failed(e)), None)),
+                Err(e) => Some((Err(failed(std::io::Error::other(e.to_string()))), None)),
+            }
+        },
+    ))
 }
 
 /// How one chunk went.

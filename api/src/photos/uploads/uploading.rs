@@ -31,6 +31,16 @@ impl<S> Body for S where
 {
 }
 
+/// The bytes that come with a creation.
+pub enum Incoming<S> {
+    /// Arriving in the request (tus creation-with-upload), received as they come.
+    Streamed(S),
+    /// Already whole in a scratch file of the request's (a multipart form's file part,
+    /// spooled as the form was read): verified and stored from where it lies, never copied
+    /// again.
+    Spooled(std::path::PathBuf),
+}
+
 /// Who uploads: staff on their devices (photos and documents), or an applicant attaching
 /// materials to an application (documents and photos of papers).
 pub struct Uploader {
@@ -123,7 +133,7 @@ pub async fn start<S: Body>(
     who: &Uploader,
     d: Declaration,
     sent_len: Option<i64>,
-    body: Option<S>,
+    body: Option<Incoming<S>>,
     record_held: bool,
 ) -> Result<Started> {
     let mut c = Checks::default();
@@ -199,7 +209,15 @@ pub async fn start<S: Body>(
         (Outcome::Resume(u), Some(bytes)) => {
             // The body starts at the first byte: what the server holds already is skipped.
             let held = u.received as u64;
-            let taken = take_chunk(db, &photos, actor, u, skip_bytes(bytes, held)).await?;
+            let taken = match bytes {
+                Incoming::Streamed(s) => {
+                    take_chunk(db, &photos, actor, u, skip_bytes(s, held)).await?
+                }
+                Incoming::Spooled(path) => {
+                    let rest = skip_bytes(receive::file_body(path), held);
+                    take_chunk(db, &photos, actor, u, rest).await?
+                }
+            };
             Ok(Started::Continued(taken))
         }
         (Outcome::Held(blob), _) => {
@@ -220,8 +238,21 @@ pub async fn start<S: Body>(
         }
         (Outcome::Created(u), None) => Ok(Started::Created(id, u)),
         (Outcome::Created(u), Some(bytes)) => {
-            let chunk = photos.scratch_file(&id);
-            let got = receive::append(chunk.clone(), 0, u.size as u64, bytes).await?;
+            let (chunk, got) = match bytes {
+                Incoming::Streamed(s) => {
+                    let chunk = photos.scratch_file(&id);
+                    let got = receive::append(chunk.clone(), 0, u.size as u64, s).await?;
+                    (chunk, got)
+                }
+                Incoming::Spooled(path) => {
+                    let len = std::fs::metadata(&path).map_err(Error::io)?.len();
+                    let got = receive::Appended {
+                        received: len.min(u.size as u64),
+                        failure: None,
+                    };
+                    (path, got)
+                }
+            };
             let received = got.received as i64;
             if complete(&got, u.size) {
                 let up = UploadRow { received, ..u };

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bangfu_sync::merge::{FieldStamp, Stored};
 use bangfu_sync::schema::{REGION_FIELD, Reach};
-use bangfu_sync::wire::{Mutation, MutationProblem, MutationResult};
+use bangfu_sync::wire::Mutation;
 use bangfu_sync::{Clock, Code, merge, schema};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -15,17 +15,17 @@ use crate::case_numbers::blocks::Admission;
 use crate::households::queries as households;
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{device_scope_seen, devices, regions, users};
-use crate::infra::error::{Error, Result};
+use crate::infra::error::{Error, Msg, Result};
 use crate::records::reach;
 use crate::records::reach::{Period, ReachChange};
 use crate::records::store as records;
 use crate::records::store::{ConflictRow, RecordRow};
 use crate::sync::push::Pusher;
-use crate::sync::push::refusal::field_problem;
+use crate::sync::push::refusal::{Answer, Refusal, field_problem};
 use crate::sync::rules::{DeviceFacts, Origin};
 
 /// Answers already given, by mutation id: (digest of the request, answer).
-pub(super) type Answered = HashMap<String, (String, MutationResult)>;
+pub(super) type Answered = HashMap<String, (String, Answer)>;
 
 /// A record being changed by this batch.
 pub(super) struct Staged {
@@ -119,7 +119,7 @@ impl Places {
         &self,
         reach: Reach,
         data: &Map<String, Value>,
-    ) -> std::result::Result<String, MutationProblem> {
+    ) -> std::result::Result<String, Refusal> {
         let named = |f: &str| data.get(f).and_then(Value::as_str);
         match reach {
             Reach::Region => Ok(String::new()),
@@ -129,13 +129,16 @@ impl Places {
                     None => Err(field_problem(
                         f,
                         Code::NotFound,
-                        "no such household in the registry",
+                        Msg::fixed("户籍库中没有该户。", "no such household in the registry"),
                     )),
                     Some((region, _)) if named(REGION_FIELD) != Some(region.as_str()) => {
                         Err(field_problem(
                             REGION_FIELD,
                             Code::HouseholdElsewhere,
-                            "the household is registered in another region",
+                            Msg::fixed(
+                                "该户登记在另一个地区。",
+                                "the household is registered in another region",
+                            ),
                         ))
                     }
                     Some((_, path)) => Ok(path.clone()),
@@ -156,12 +159,19 @@ impl Places {
                             Some(_) => Err(field_problem(
                                 f,
                                 Code::SchoolElsewhere,
-                                "the school does not serve the record's region",
+                                Msg::fixed(
+                                    "该学校不服务于记录所在地区。",
+                                    "the school does not serve the record's region",
+                                ),
                             )),
                             None => Ok(path.clone()),
                         }
                     }
-                    _ => Err(field_problem(f, Code::NotFound, "no such school")),
+                    _ => Err(field_problem(
+                        f,
+                        Code::NotFound,
+                        Msg::fixed("没有该学校。", "no such school"),
+                    )),
                 },
             },
         }
@@ -235,7 +245,7 @@ pub(super) fn load<'a>(
     let ids: Vec<String> = batch.iter().map(|m| m.mutation_id.clone()).collect();
     let mut answered: Answered = HashMap::new();
     for row in records::answered(conn, &who.device_id, &ids)? {
-        let result: MutationResult = serde_json::from_str(&row.result).map_err(Error::internal)?;
+        let result: Answer = serde_json::from_str(&row.result).map_err(Error::internal)?;
         answered.insert(row.mutation_id, (row.request_hash, result));
     }
     let mut by_entity: BTreeMap<&str, Vec<String>> = BTreeMap::new();

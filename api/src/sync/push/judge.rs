@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 use crate::audit::log as audit;
 use crate::audit::log::Action;
 use crate::domain::role::Permission;
-use crate::infra::error::{Error, Result};
+use crate::infra::error::{Error, Msg, Result};
 use crate::records::reach::Period;
 use crate::records::store::{ConflictRow, RecordRow};
 use crate::sync::push::context::{Context, Note, Staged, Staging};
-use crate::sync::push::refusal::{field_errors, field_problem, problem, rejected};
+use crate::sync::push::refusal::{Answer, Refusal, field_errors, field_problem, problem, rejected};
 use crate::sync::push::{Pusher, hooks, wall_ms};
 use crate::sync::rules;
 use crate::sync::rules::DeviceFacts;
@@ -72,26 +72,37 @@ pub(super) fn hlc_instant(h: &Hlc) -> NaiveDateTime {
 
 /// Judges and stages one mutation.
 /// The detail of a `clock_ahead` refusal, shown to the phone's user, who must set the
-/// clock right: in Chinese, then English (a mutation's answer is kept and given again on a
-/// repeat, whatever language the repeat asks for).
-fn clock_ahead(ahead_ms: u64, limit_ms: u64) -> String {
+/// clock right.
+fn clock_ahead(ahead_ms: u64, limit_ms: u64) -> Msg {
     let (ahead, limit) = (ahead_ms.div_ceil(1000), limit_ms / 1000);
-    format!(
-        "手机时间比服务器快 {ahead} 秒（最多允许 {limit} 秒）：请校正手机时间后重新同步。\
-         The device's clock is {ahead} s ahead of the server's (at most {limit} s allowed): \
-         correct the device's clock and push again."
+    Msg::new(
+        format!("手机时间比服务器快 {ahead} 秒（最多允许 {limit} 秒）：请校正手机时间后重新同步。"),
+        format!(
+            "The device's clock is {ahead} s ahead of the server's (at most {limit} s allowed): \
+             correct the device's clock and push again."
+        ),
     )
 }
 
-pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<MutationResult> {
+/// A hybrid-clock stamp the server cannot read.
+fn bad_hlc(e: impl std::fmt::Display) -> Msg {
+    Msg::new(
+        format!("hlc 混合时钟时间戳无效：{e}"),
+        format!("hlc is not a valid hybrid-clock stamp: {e}"),
+    )
+}
+
+pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Result<Answer> {
     let (who, places, now) = (ctx.who, &ctx.places, ctx.now);
     let Some(def) = schema::entity(&m.entity) else {
         return Ok(rejected(
             m,
             problem(
                 Code::UnknownEntity,
-                format!("no synced entity is called {:?}", m.entity),
-                Vec::new(),
+                Msg::new(
+                    format!("没有名为 {:?} 的同步实体。", m.entity),
+                    format!("no synced entity is called {:?}", m.entity),
+                ),
             ),
         ));
     };
@@ -100,18 +111,17 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             m,
             problem(
                 Code::InvalidId,
-                "record and mutation ids are lowercase UUIDs",
-                Vec::new(),
+                Msg::fixed(
+                    "记录和变更的 id 须为小写 UUID。",
+                    "record and mutation ids are lowercase UUIDs",
+                ),
             ),
         ));
     }
     let hlc: Hlc = match m.hlc.parse() {
         Ok(h) => h,
         Err(e) => {
-            return Ok(rejected(
-                m,
-                problem(Code::InvalidHlc, e.to_string(), Vec::new()),
-            ));
+            return Ok(rejected(m, problem(Code::InvalidHlc, bad_hlc(e))));
         }
     };
     if m.base_version < 0 {
@@ -119,8 +129,10 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             m,
             problem(
                 Code::InvalidBaseVersion,
-                "base_version is 0 or a version the device received",
-                Vec::new(),
+                Msg::fixed(
+                    "base_version 须为 0 或设备收到过的版本号。",
+                    "base_version is 0 or a version the device received",
+                ),
             ),
         ));
     }
@@ -134,18 +146,11 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             Err(ClockError::TooFarAhead { ahead_ms, limit_ms }) => {
                 return Ok(rejected(
                     m,
-                    problem(
-                        Code::ClockAhead,
-                        clock_ahead(ahead_ms, limit_ms),
-                        Vec::new(),
-                    ),
+                    problem(Code::ClockAhead, clock_ahead(ahead_ms, limit_ms)),
                 ));
             }
             Err(e) => {
-                return Ok(rejected(
-                    m,
-                    problem(Code::InvalidHlc, e.to_string(), Vec::new()),
-                ));
+                return Ok(rejected(m, problem(Code::InvalidHlc, bad_hlc(e))));
             }
         }
     }
@@ -160,8 +165,10 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             m,
             problem(
                 Code::OutOfScope,
-                "the record or its region is outside your jurisdiction and assignments",
-                Vec::new(),
+                Msg::fixed(
+                    "该记录或其地区不在您的管辖和分工范围内。",
+                    "the record or its region is outside your jurisdiction and assignments",
+                ),
             ),
         )
     };
@@ -187,7 +194,11 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             None if schema::is_uuid(r) => {
                 return Ok(rejected(
                     m,
-                    field_problem(REGION_FIELD, Code::NotFound, "no such region"),
+                    field_problem(
+                        REGION_FIELD,
+                        Code::NotFound,
+                        Msg::fixed("没有该地区。", "no such region"),
+                    ),
                 ));
             }
             None => None,
@@ -251,11 +262,16 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
     if !errors.is_empty() {
         return Ok(rejected(
             m,
-            problem(
-                Code::ValidationFailed,
-                "the change does not fit the record's fields",
-                field_errors(errors),
-            ),
+            Refusal {
+                errors: field_errors(errors),
+                ..problem(
+                    Code::ValidationFailed,
+                    Msg::fixed(
+                        "该修改与记录的字段不符。",
+                        "the change does not fit the record's fields",
+                    ),
+                )
+            },
         ));
     }
     if m.op == Op::Delete && current.is_none() {
@@ -263,8 +279,7 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
             m,
             problem(
                 Code::NotFound,
-                "there is no such record to delete",
-                Vec::new(),
+                Msg::fixed("要删除的记录不存在。", "there is no such record to delete"),
             ),
         ));
     }
@@ -299,7 +314,7 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
         if let Some(no) = number.filter(|n| Some(*n) != had)
             && let Err((code, detail)) = out.numbers.admit(&m.entity, &m.id, no)
         {
-            return Ok(rejected(m, field_problem(field, code, &detail)));
+            return Ok(rejected(m, field_problem(field, code, detail)));
         }
     }
     if !merged.changed.is_empty() {
@@ -422,7 +437,7 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
         Status::Conflict => MutationStatus::Conflict,
         Status::Unchanged => MutationStatus::Unchanged,
     };
-    Ok(MutationResult {
+    Ok(Answer::taken(MutationResult {
         mutation_id: m.mutation_id.clone(),
         entity: m.entity.clone(),
         id: m.id.clone(),
@@ -430,7 +445,7 @@ pub(super) fn judge(m: &Mutation, ctx: &Context<'_>, out: &mut Staging) -> Resul
         version: Some(version),
         conflict_ids,
         problem: None,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -531,7 +546,7 @@ mod tests {
         }
 
         fn judge(&mut self, m: &Mutation) -> bangfu_sync::wire::MutationResult {
-            judge(m, &self.ctx, &mut self.out).expect("judged")
+            judge(m, &self.ctx, &mut self.out).expect("judged").result
         }
     }
 
@@ -625,8 +640,11 @@ mod tests {
         m.hlc = stamp(24 * 3600 * 1000);
         assert_eq!(refused(&b.judge(&m)), Code::ClockAhead);
         let detail = super::clock_ahead(3_600_500, 300_000);
-        assert!(detail.contains("手机时间比服务器快 3601 秒"), "{detail}");
-        assert!(detail.contains("3601 s ahead"), "{detail}");
+        assert!(
+            detail.zh.contains("手机时间比服务器快 3601 秒"),
+            "{detail:?}"
+        );
+        assert!(detail.en.contains("3601 s ahead"), "{detail:?}");
         let mut m = visit(HOME, VILLAGE, HELPER);
         m.fields.remove("kind");
         assert_eq!(refused(&b.judge(&m)), Code::ValidationFailed);

@@ -13,7 +13,9 @@ mod judge;
 mod refusal;
 mod write;
 
-use bangfu_sync::wire::{Mutation, MutationProblem, MutationResult, MutationStatus, Op};
+pub use refusal::{Answer, Refusal};
+
+use bangfu_sync::wire::{Mutation, MutationResult, MutationStatus, Op};
 use bangfu_sync::{Clock, Code};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -22,7 +24,7 @@ use crate::audit::log::Actor;
 use crate::domain::access::Scope;
 use crate::domain::role::Role;
 use crate::infra::db::{DbConn, feed};
-use crate::infra::error::{Error, Result};
+use crate::infra::error::{Error, Msg, Result};
 use crate::infra::sealing::DataKey;
 use crate::records::store::MutationRow;
 use crate::sync::rules::Origin;
@@ -116,7 +118,7 @@ pub fn apply(
     clock: &std::sync::Mutex<Clock>,
     key: &DataKey,
     batch: &[Mutation],
-) -> Result<Vec<MutationResult>> {
+) -> Result<Vec<Answer>> {
     // Take the feed lock first: concurrent pushes then apply one after the other, so no
     // merge works from a stale read and feed positions commit in order.
     feed::take(conn, 0)?;
@@ -134,8 +136,10 @@ pub fn apply(
                     m,
                     refusal::problem(
                         Code::MutationIdReused,
-                        "this mutation id was already used for a different change; give every change its own id",
-                        Vec::new(),
+                        Msg::fixed(
+                            "该变更 id 已用于另一项修改：每项修改须有自己的 id。",
+                            "this mutation id was already used for a different change; give every change its own id",
+                        ),
                     ),
                 )
             });
@@ -149,7 +153,7 @@ pub fn apply(
             entity: m.entity.clone(),
             record_id: m.id.clone(),
             request_hash: h.clone(),
-            status: status_name(result.status).to_owned(),
+            status: status_name(result.result.status).to_owned(),
             result: serde_json::to_string(&result).map_err(Error::internal)?,
             received_at: now,
         });
@@ -170,38 +174,25 @@ pub fn apply_one(
     key: &DataKey,
     m: Mutation,
 ) -> Result<MutationResult> {
-    let result = apply(conn, who, clock, key, std::slice::from_ref(&m))?
+    let answer = apply(conn, who, clock, key, std::slice::from_ref(&m))?
         .pop()
         .ok_or_else(|| Error::Internal("no result".into()))?;
-    if result.status == MutationStatus::Rejected {
-        let p = result.problem.unwrap_or(MutationProblem {
-            code: Code::ChangeRejected,
-            detail: String::new(),
-            errors: Vec::new(),
-        });
-        let errors: Vec<crate::infra::error::FieldError> = p
-            .errors
-            .iter()
-            .map(|e| {
-                crate::infra::error::FieldError::new(
-                    e.field.clone(),
-                    e.code,
-                    crate::infra::error::Msg::new(e.message.clone(), e.message.clone()),
-                )
-            })
-            .collect();
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
+    if answer.result.status == MutationStatus::Rejected {
+        let p = answer
+            .refusal
+            .unwrap_or(Refusal::new(Code::ChangeRejected, Msg::fixed("", "")));
+        if !p.errors.is_empty() {
+            return Err(Error::Validation(p.errors));
         }
         return Err(Error::Unprocessable {
             code: Code::ChangeRejected,
-            detail: crate::infra::error::Msg::new(
-                format!("该修改无法写入：{}", p.detail),
-                format!("The change cannot be applied: {}", p.detail),
+            detail: Msg::new(
+                format!("该修改无法写入：{}", p.detail.zh),
+                format!("The change cannot be applied: {}", p.detail.en),
             ),
         });
     }
-    Ok(result)
+    Ok(answer.result)
 }
 
 /// A server-made change of `entity` record `id`: fields set now, by the server's clock.

@@ -381,10 +381,31 @@ export interface paths {
          * Sign in from the WeChat mini-program or the mobile app: the login code is exchanged for
          *     the user's identity (`jscode2session`, or `sns/oauth2/access_token` for the app); the
          *     first sign-in creates the applicant, and WeChat's unionid makes the same person one
-         *     applicant on both channels. The token is an applicant's, valid for the application
-         *     endpoints only.
+         *     applicant on both channels. The tokens are an applicant's, valid for the application
+         *     endpoints only; the refresh token renews them without a new login code.
          */
         post: operations["auth_wechat_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/wechat/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange an applicant's refresh token for new tokens, as staff do with
+         *     `POST /v1/auth/refresh`. The old refresh token stops working; a used one presented
+         *     again ends the sign-in (its access tokens too).
+         */
+        post: operations["auth_wechat_refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -714,6 +735,28 @@ export interface paths {
          *     their own devices; officers and admins any in their jurisdiction.
          */
         post: operations["devices_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/divisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The directory of administrative divisions (the county, its townships and villages; no
+         *     schools) in tree order, for anyone signed in, applicants included: an applicant filing
+         *     from WeChat picks their township (`level=township`), then its villages
+         *     (`parent_id=<township id>`), and files with the village's `id` as `region_id`.
+         */
+        get: operations["divisions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1581,11 +1624,31 @@ export interface components {
         };
         /** @enum {string} */
         AidKind: "living" | "medical" | "education";
+        /**
+         * @example {
+         *       "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzIn0.c2lnbmF0dXJl",
+         *       "applicant_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d40",
+         *       "expires_in": 7200,
+         *       "refresh_expires_in": 2592000,
+         *       "refresh_token": "q3RkW9zT1mX5cW1eJqL8vYkz3TnR2mX5",
+         *       "token_type": "Bearer"
+         *     }
+         */
         ApplicantTokenOut: {
             access_token: string;
             applicant_id: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Seconds the access token lasts.
+             */
             expires_in: number;
+            /** Format: int64 */
+            refresh_expires_in: number;
+            /**
+             * @description Use once with `POST /v1/auth/wechat/refresh`; a used token presented again ends the
+             *     sign-in.
+             */
+            refresh_token: string;
             token_type: string;
         };
         /**
@@ -2487,6 +2550,25 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        /**
+         * @description An administrative division as anyone signed in sees it: where it sits, what it is
+         *     called. No standards, no counts, no people.
+         * @example {
+         *       "code": "530123101001",
+         *       "id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d10",
+         *       "level": "village",
+         *       "name": "青山村",
+         *       "parent_id": "0193b4a0-7c1e-7d2a-9c43-2f1e5b7a9d0f"
+         *     }
+         */
+        DivisionOut: {
+            /** @description Administrative division code. */
+            code: string;
+            id: string;
+            level: components["schemas"]["RegionLevel"];
+            name: string;
+            parent_id?: string | null;
+        };
         EarlierPayment: {
             /** Format: int64 */
             amount_fen: number;
@@ -3188,6 +3270,7 @@ export interface components {
         MutationFieldError: {
             code: components["schemas"]["Code"];
             field: string;
+            /** @description In Chinese unless `Accept-Language` prefers English. */
             message: string;
         };
         /** @description Why a mutation was not taken. */
@@ -3197,6 +3280,7 @@ export interface components {
              *     `clock_ahead`, `server_only_field`, …
              */
             code: components["schemas"]["Code"];
+            /** @description In Chinese unless `Accept-Language` prefers English (a repeat too). */
             detail: string;
             errors?: components["schemas"]["MutationFieldError"][];
         };
@@ -3541,6 +3625,12 @@ export interface components {
         /** @description One page of a list. */
         Page_DeviceOut: {
             items: components["schemas"]["DeviceOut"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
+        Page_DivisionOut: {
+            items: components["schemas"]["DivisionOut"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
@@ -4315,6 +4405,10 @@ export interface components {
             code: components["schemas"]["Code"];
             /** @description The rule, e.g. `R-FILE-4`. */
             rule: string;
+            /**
+             * @description Names the rule and its figures; in Chinese unless `Accept-Language` prefers
+             *     English.
+             */
             text: string;
         };
         /**
@@ -5427,6 +5521,46 @@ export interface operations {
             507: components["responses"]["StorageFull"];
         };
     };
+    auth_wechat_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicantTokenOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Invalid, expired or reused refresh token, or the sign-in ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
     calendar_get_year: {
         parameters: {
             query?: never;
@@ -6328,6 +6462,41 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    divisions: {
+        parameters: {
+            query?: {
+                /** @description Only the direct children of this region. */
+                parent_id?: string;
+                level?: components["schemas"]["RegionLevel"];
+                /** @description Items per page, 1 to 500 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DivisionOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -8208,9 +8377,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            507: components["responses"]["StorageFull"];
         };
     };
     uploads_progress: {
@@ -8320,12 +8486,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            400: components["responses"]["BadRequest"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["ValidationFailed"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
-            507: components["responses"]["StorageFull"];
         };
     };
     uploads_tell_offset: {
@@ -8362,24 +8522,26 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            /** @description No such upload of the caller's, or it expired (no body) */
+            /** @description No such upload of the caller's, or it expired (the problem's headers; a HEAD answer has no body) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description `Tus-Resumable` names a version other than 1.0.0 (no body; `Tus-Version` lists the one spoken) */
+            /** @description `Tus-Resumable` names a version other than 1.0.0 (`Tus-Version` lists the one spoken; the problem's headers, no body) */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
-            507: components["responses"]["StorageFull"];
         };
     };
     uploads_append: {

@@ -33,4 +33,5 @@ export const publicOperations: ReadonlySet<string> = new Set([
   "POST /v1/auth/login",
   "POST /v1/auth/refresh",
   "POST /v1/auth/wechat",
+  "POST /v1/auth/wechat/refresh",
 ]);

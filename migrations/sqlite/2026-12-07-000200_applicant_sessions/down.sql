@@ -1,0 +1,2 @@
+DROP TABLE applicant_refresh_tokens;
+DROP TABLE applicant_sessions;
