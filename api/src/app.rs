@@ -53,6 +53,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
         wechat: config.wechat.clone(),
         hlc: crate::state::server_clock(),
         body_pace: config.body_pace,
+        console: config.console,
         photos: std::sync::Arc::new(photos),
     })
 }
@@ -108,6 +109,8 @@ pub fn run(
                     .config(SwaggerConfig::new(["/openapi.json"]).validator_url("none")),
             )
             .service(web::redirect("/docs", "/docs/"))
+            // The officers' console: pages at `/`, after the API so nothing shadows it.
+            .configure(crate::routes::pages)
             .default_service(web::to(fallback))
             .wrap(from_fn(pre_authenticate))
             .wrap(from_fn(crate::photos::uploads::tus::protocol))

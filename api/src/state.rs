@@ -56,6 +56,8 @@ pub struct AppState {
     pub photos: Arc<Photos>,
     /// How slowly a request body may arrive.
     pub body_pace: crate::infra::http::pace::BodyPace,
+    /// The console's browser sessions.
+    pub console: crate::infra::config::ConsoleSettings,
 }
 
 /// How far ahead of the server's clock a device's clock may run before its changes are

@@ -2,9 +2,12 @@
 //! authenticated caller that every protected handler receives.
 
 pub mod applicant;
+pub mod browser;
 pub mod caller;
+pub mod context;
 pub mod http;
 pub mod login_limits;
+pub mod pages;
 pub mod service;
 pub mod sessions;
 pub mod tokens;

@@ -46,6 +46,13 @@ pub struct FileConfig {
     pub body_grace_secs: Option<u64>,
     /// Bytes per second a body must keep up after the grace time (default 500).
     pub body_min_rate: Option<u64>,
+    /// The console's idle timeout in seconds (default 1800).
+    pub console_idle_secs: Option<i64>,
+    /// The console's absolute session lifetime in hours (default 12).
+    pub console_lifetime_hours: Option<i64>,
+    /// Mark the console's cookie `Secure` even when requests arrive over plain HTTP (a TLS
+    /// proxy in front); it is always `Secure` on requests made over HTTPS.
+    pub console_secure_cookie: Option<bool>,
     #[serde(default)]
     pub s3: std::collections::BTreeMap<String, String>,
 }
@@ -76,7 +83,27 @@ pub struct Config {
     pub s3_options: Vec<(String, String)>,
     /// How slowly a request body may arrive before it is cut off (408).
     pub body_pace: BodyPace,
+    pub console: ConsoleSettings,
     jwt_secret: Option<String>,
+}
+
+/// How the console's browser sessions behave.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleSettings {
+    pub idle: chrono::Duration,
+    pub lifetime: chrono::Duration,
+    /// `Secure` cookies even over plain HTTP.
+    pub secure_cookie: bool,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            idle: chrono::Duration::minutes(30),
+            lifetime: chrono::Duration::hours(12),
+            secure_cookie: false,
+        }
+    }
 }
 
 /// The mini-program's sign-in: a login code from `wx.login` is exchanged for the user's
@@ -173,7 +200,31 @@ impl Config {
                 .map_or(default_pace.grace, std::time::Duration::from_secs),
             min_rate: file.body_min_rate.unwrap_or(default_pace.min_rate),
         };
+        let idle_secs = env("BANGFU_CONSOLE_IDLE_SECS")
+            .map(|v| v.parse::<i64>().context("BANGFU_CONSOLE_IDLE_SECS"))
+            .transpose()?
+            .or(file.console_idle_secs)
+            .unwrap_or(30 * 60);
+        anyhow::ensure!(idle_secs > 0, "the console's idle timeout must be positive");
+        let lifetime_hours = file.console_lifetime_hours.unwrap_or(12);
+        anyhow::ensure!(
+            lifetime_hours > 0,
+            "console_lifetime_hours must be positive"
+        );
+        let secure_cookie = match env("BANGFU_CONSOLE_SECURE_COOKIE").as_deref() {
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                anyhow::bail!("BANGFU_CONSOLE_SECURE_COOKIE must be true or false, not {other:?}")
+            }
+            None => file.console_secure_cookie.unwrap_or(false),
+        };
         Ok(Config {
+            console: ConsoleSettings {
+                idle: chrono::Duration::seconds(idle_secs),
+                lifetime: chrono::Duration::hours(lifetime_hours),
+                secure_cookie,
+            },
             photo_store,
             body_pace,
             s3_options: file.s3.into_iter().collect(),
