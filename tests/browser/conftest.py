@@ -9,7 +9,7 @@ import pathlib
 import re
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 BASE = os.environ.get("BANGFU_BASE", "http://127.0.0.1:8080")
 PASSWORD = "bangfu-demo-2026"
@@ -46,8 +46,9 @@ def contexts(browser):
         c.close()
 
 
-def sign_in(page, username, password=PASSWORD):
-    page.goto("/login")
+def sign_in(page, username, password=PASSWORD, go=True):
+    if go:
+        page.goto("/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
@@ -77,9 +78,9 @@ class Api:
         self.token = r.json()["access_token"]
         self.user_id = r.json()["user_id"]
 
-    def get(self, path, **params):
-        r = self.ctx.get(path, params=params, headers={"authorization": f"Bearer {self.token}"})
-        return r
+    def get(self, path, headers=None, **params):
+        h = {"authorization": f"Bearer {self.token}", **(headers or {})}
+        return self.ctx.get(path, params=params, headers=h)
 
     def close(self):
         self.ctx.dispose()
@@ -136,4 +137,4 @@ def csrf_of(page):
     return page.locator('input[name="csrf"]').first.get_attribute("value")
 
 
-__all__ = ["sign_in", "look", "axe_check", "shoot", "csrf_of", "no_raw_problem", "json", "BASE"]
+__all__ = ["expect", "sign_in", "look", "axe_check", "shoot", "csrf_of", "no_raw_problem", "json", "BASE"]

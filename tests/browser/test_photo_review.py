@@ -2,7 +2,7 @@
 decision lands where the API and the helper's phone read it; nobody outside the village
 sees any of it."""
 
-from conftest import BASE, look, no_raw_problem
+from conftest import BASE, expect, look, no_raw_problem
 
 
 def pull_all(api, cursor=None):
@@ -12,7 +12,7 @@ def pull_all(api, cursor=None):
         params = {"limit": 1000}
         if cursor:
             params["cursor"] = cursor
-        r = api.get("/v1/sync/pull", **params)
+        r = api.get("/v1/sync/pull", headers={"bangfu-sync-protocol": "1"}, **params)
         assert r.ok, r.text()
         body = r.json()
         changes += body["changes"]
@@ -26,7 +26,8 @@ def first_reviewable(page):
     page.goto("/photo-reviews")
     row = page.locator("table.photos tbody tr", has=page.locator("img")).first
     row.get_by_role("link").click()
-    page.wait_for_load_state("networkidle")
+    page.wait_for_url(f"{BASE}/photo-reviews/*")
+    expect(page.locator(".review")).to_be_visible()
     return page.url.rsplit("/", 1)[1]
 
 
@@ -34,13 +35,14 @@ def test_a_secretary_rejects_a_photo_and_the_helper_pull_carries_it(signed_in, a
     page = signed_in("qingshan_secretary")
     page.get_by_role("navigation", name="工作").get_by_role("link", name="照片审核").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_role("heading", name="照片审核").is_visible()
+    expect(page.get_by_role("heading", name="照片审核")).to_be_visible()
     assert page.locator("table.photos img").count() > 0, "the demo's pending photos have no thumbnails"
     # Thumbnails are real pictures served to the signed-in browser.
     assert page.locator("table.photos img").first.evaluate("i => i.complete && i.naturalWidth > 0")
     look(page, "photo-queue")
     page.get_by_label("只看有疑点的照片").check()
     page.get_by_role("button", name="筛选").click()
+    page.wait_for_url("**flagged=1*")
     page.wait_for_load_state("networkidle")
     look(page, "photo-queue-flagged")
 
@@ -120,6 +122,7 @@ def test_nobody_outside_the_village_sees_its_photos(signed_in, api):
     no_raw_problem(other)
     look(other, "not-found")
     assert other.request.get(thumb).status == 404
+    other.goto("/")
     # Deciding from outside is refused the same way (with a valid form token of its own).
     token = other.locator('input[name="csrf"]').first.get_attribute("value")
     status = other.evaluate(

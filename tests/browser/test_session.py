@@ -3,7 +3,7 @@
 import os
 import time
 
-from conftest import BASE, csrf_of, look, no_raw_problem, sign_in
+from conftest import BASE, csrf_of, expect, look, no_raw_problem, sign_in
 
 ROLES = {
     # username: navigation entries the role must see, and must not see
@@ -27,8 +27,8 @@ def test_every_role_signs_in_to_its_work_list_and_out_again(signed_in):
             assert nav.get_by_role("link", name=label).count() == 0, (username, label)
         look(page, f"work-{username}")
         page.get_by_role("link", name="团队").click()
+        expect(page.get_by_role("heading", name="今日工作（团队）")).to_be_visible()
         page.wait_for_load_state("networkidle")
-        assert page.get_by_role("heading", name="今日工作（团队）").is_visible()
         if username in ("qingshan_officer", "qingshan_secretary"):
             look(page, f"work-team-{username}")
         # Signing out ends the session: the old cookie opens nothing any more.
@@ -60,7 +60,7 @@ def test_a_page_asked_for_before_signing_in_opens_after_it(contexts):
     page = contexts().new_page()
     page.goto("/photo-reviews?status=approved")
     assert "/login" in page.url
-    sign_in(page, "qingshan_secretary")
+    sign_in(page, "qingshan_secretary", go=False)
     assert page.url == f"{BASE}/photo-reviews?status=approved"
 
 
@@ -83,7 +83,8 @@ def test_every_answer_carries_the_security_headers(signed_in):
         assert h["referrer-policy"] == "same-origin", path
         assert h["x-frame-options"] == "DENY", path
         assert h["cache-control"] == "no-store", path
-        assert h["content-type"].startswith("text/html"), path
+        if r.status != 303:
+            assert h["content-type"].startswith("text/html"), path
     css = page.locator('link[rel="stylesheet"]').get_attribute("href")
     r = page.request.get(css)
     assert r.ok and "immutable" in r.headers["cache-control"] and r.headers["etag"]
@@ -130,6 +131,6 @@ def test_a_post_without_the_form_token_is_refused(signed_in):
     )
     page.get_by_role("button", name="go").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_role("heading", name="无法确认请求来自本系统").is_visible()
+    expect(page.get_by_role("heading", name="无法确认请求来自本系统")).to_be_visible()
     no_raw_problem(page)
     look(page, "refused-form")
