@@ -56,6 +56,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
         hlc: crate::state::server_clock(),
         body_pace: config.body_pace,
         cors: config.cors.clone(),
+        console: config.console,
         photos: std::sync::Arc::new(photos),
     })
 }
@@ -136,6 +137,8 @@ pub fn run(
                     .config(SwaggerConfig::new(["/openapi.json"]).validator_url("none")),
             )
             .service(web::redirect("/docs", "/docs/"))
+            // The officers' console: pages at `/`, after the API so nothing shadows it.
+            .configure(crate::routes::pages)
             .default_service(web::to(fallback))
             .wrap(from_fn(pre_authenticate))
             .wrap(from_fn(head_as_get))

@@ -20,6 +20,7 @@ pub mod calendar;
 pub mod campaigns;
 pub mod case_numbers;
 pub mod cli;
+pub mod console;
 pub mod contract;
 pub mod corrections;
 pub mod deadlines;

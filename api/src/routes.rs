@@ -23,6 +23,16 @@ impl Mount for ServiceConfig<'_> {
     }
 }
 
+/// The officers' console: its assets and every capability's pages (not in the contract:
+/// they answer HTML to browsers).
+pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
+    crate::console::assets::configure(cfg);
+    crate::auth::pages::configure(cfg);
+    crate::deadlines::pages::configure(cfg);
+    crate::photo_reviews::pages::configure(cfg);
+    crate::photos::pages::configure(cfg);
+}
+
 /// Everything under `/v1` plus health and metrics.
 pub fn configure(cfg: &mut ServiceConfig) {
     mount(cfg);

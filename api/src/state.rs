@@ -58,6 +58,8 @@ pub struct AppState {
     pub body_pace: crate::infra::http::pace::BodyPace,
     /// The origins whose web pages may call the API.
     pub cors: crate::infra::http::cors::CorsPolicy,
+    /// The console's browser sessions.
+    pub console: crate::infra::config::ConsoleSettings,
 }
 
 /// How far ahead of the server's clock a device's clock may run before its changes are

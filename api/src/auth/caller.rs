@@ -2,7 +2,7 @@
 //!
 //! A handler that takes `Require<perm::ManageUsers>` cannot run unless the bearer token is
 //! valid, its session open, its user active and the user's role has that permission. The
-//! caller's [`Scope`] comes with it; store functions for scoped data demand it.
+//! caller's [`Scope`](crate::domain::access::Scope) comes with it; store functions for scoped data demand it.
 
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -14,7 +14,6 @@ use bangfu_sync::Code;
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth::sessions;
-use crate::domain::access::Scope;
 use crate::domain::role::Permission;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::envelope::request_id;
@@ -62,22 +61,7 @@ pub(crate) async fn authenticate(req: HttpRequest) -> Result<Caller> {
         .db
         .read(move |c| sessions::context(c, &sid, &uid))
         .await?;
-    let role = ctx.user.role()?;
-    let mut paths = ctx.assigned_paths;
-    paths.push(ctx.region.path.clone());
-    let caller = Caller {
-        user_id: ctx.user.id,
-        username: ctx.user.username,
-        display_name: ctx.user.display_name,
-        role,
-        region_id: ctx.region.id,
-        region_path: ctx.region.path,
-        device_id: ctx.device_id,
-        session_id: claims.sid,
-        request_id: request_id(&req),
-        scope: Scope::new(paths),
-        grants: ctx.grants,
-    };
+    let caller = crate::auth::context::caller_of(ctx, claims.sid, request_id(&req))?;
     req.extensions_mut().insert(caller.clone());
     Ok(caller)
 }

@@ -3,9 +3,12 @@
 
 pub mod applicant;
 pub mod applicant_sessions;
+pub mod browser;
 pub mod caller;
+pub mod context;
 pub mod http;
 pub mod login_limits;
+pub mod pages;
 pub mod service;
 pub mod sessions;
 pub mod tokens;

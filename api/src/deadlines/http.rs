@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::caller::{Require, perm};
 use crate::deadlines::queries::{Compliance, DeadlineRow, Filter, View};
 use crate::deadlines::service;
-use crate::deadlines::view::{DeadlineOut, deadline_out};
-use crate::domain::deadline::{Standing, end_of_china_day, start_of_china_day};
+use crate::deadlines::view::{Bucket, DeadlineOut, bucket, deadline_out};
+use crate::domain::deadline::{end_of_china_day, start_of_china_day};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::envelope::lang_of;
 use crate::infra::http::json::Query;
@@ -111,17 +111,8 @@ pub async fn work_list(
     let due = service::work_list(&state.db, &caller, view, horizon, after, limit + 1).await?;
     let (now, today, cal) = (due.now, due.today, due.calendar);
     let p = Page::from_rows(due.rows, limit, key, |r| deadline_out(r, now, &cal, lang));
-    let end_today = end_of_china_day(today);
-    let overdue = p
-        .items
-        .iter()
-        .filter(|d| d.standing == Standing::Overdue)
-        .count();
-    let due_today = p
-        .items
-        .iter()
-        .filter(|d| d.standing == Standing::Open && d.due_at.naive_utc() <= end_today)
-        .count();
+    let count = |b: Bucket| p.items.iter().filter(|d| bucket(d, today) == b).count();
+    let (overdue, due_today) = (count(Bucket::Overdue), count(Bucket::DueToday));
     Ok(web::Json(WorkList {
         upcoming: p.items.len() - overdue - due_today,
         overdue,

@@ -6,6 +6,7 @@ pub mod current;
 pub mod derive;
 pub mod facts;
 pub mod http;
+pub mod pages;
 pub mod places;
 pub mod projections;
 pub mod projector;

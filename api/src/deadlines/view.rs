@@ -88,6 +88,27 @@ pub fn deadline_out(
     }
 }
 
+/// Where a work-list line belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Overdue,
+    DueToday,
+    Upcoming,
+}
+
+/// Overdue, due by the end of `today` (China time), or later.
+pub fn bucket(d: &DeadlineOut, today: chrono::NaiveDate) -> Bucket {
+    if d.standing == Standing::Overdue {
+        Bucket::Overdue
+    } else if d.standing == Standing::Open
+        && d.due_at.naive_utc() <= crate::domain::deadline::end_of_china_day(today)
+    {
+        Bucket::DueToday
+    } else {
+        Bucket::Upcoming
+    }
+}
+
 /// The region id a path ends with.
 pub fn last_id(path: &str) -> String {
     path.trim_end_matches('/')

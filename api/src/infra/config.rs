@@ -49,6 +49,13 @@ pub struct FileConfig {
     pub body_min_rate: Option<u64>,
     /// Origins whose web pages may call the API (CORS); none by default.
     pub cors_origins: Option<Vec<String>>,
+    /// The console's idle timeout in seconds (default 1800).
+    pub console_idle_secs: Option<i64>,
+    /// The console's absolute session lifetime in hours (default 12).
+    pub console_lifetime_hours: Option<i64>,
+    /// Mark the console's cookie `Secure` even when requests arrive over plain HTTP (a TLS
+    /// proxy in front); it is always `Secure` on requests made over HTTPS.
+    pub console_secure_cookie: Option<bool>,
     #[serde(default)]
     pub s3: std::collections::BTreeMap<String, String>,
 }
@@ -81,7 +88,27 @@ pub struct Config {
     pub body_pace: BodyPace,
     /// The origins whose web pages may call the API (none: same-origin only).
     pub cors: CorsPolicy,
+    pub console: ConsoleSettings,
     jwt_secret: Option<String>,
+}
+
+/// How the console's browser sessions behave.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleSettings {
+    pub idle: chrono::Duration,
+    pub lifetime: chrono::Duration,
+    /// `Secure` cookies even over plain HTTP.
+    pub secure_cookie: bool,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            idle: chrono::Duration::minutes(30),
+            lifetime: chrono::Duration::hours(12),
+            secure_cookie: false,
+        }
+    }
 }
 
 /// The mini-program's sign-in: a login code from `wx.login` is exchanged for the user's
@@ -182,7 +209,31 @@ impl Config {
             Some(list) => CorsPolicy::parse(&list),
             None => CorsPolicy::parse(&file.cors_origins.unwrap_or_default().join(",")),
         };
+        let idle_secs = env("BANGFU_CONSOLE_IDLE_SECS")
+            .map(|v| v.parse::<i64>().context("BANGFU_CONSOLE_IDLE_SECS"))
+            .transpose()?
+            .or(file.console_idle_secs)
+            .unwrap_or(30 * 60);
+        anyhow::ensure!(idle_secs > 0, "the console's idle timeout must be positive");
+        let lifetime_hours = file.console_lifetime_hours.unwrap_or(12);
+        anyhow::ensure!(
+            lifetime_hours > 0,
+            "console_lifetime_hours must be positive"
+        );
+        let secure_cookie = match env("BANGFU_CONSOLE_SECURE_COOKIE").as_deref() {
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                anyhow::bail!("BANGFU_CONSOLE_SECURE_COOKIE must be true or false, not {other:?}")
+            }
+            None => file.console_secure_cookie.unwrap_or(false),
+        };
         Ok(Config {
+            console: ConsoleSettings {
+                idle: chrono::Duration::seconds(idle_secs),
+                lifetime: chrono::Duration::hours(lifetime_hours),
+                secure_cookie,
+            },
             photo_store,
             body_pace,
             cors,

@@ -62,3 +62,14 @@ pub async fn backlog(db: &Db, caller: &Caller) -> Result<Vec<Backlog>> {
     let scope = caller.scope.clone();
     db.read(move |c| queries::backlog(c, &scope)).await
 }
+
+/// One photo inside the caller's scope, with its file once its author has sent it.
+pub async fn find(db: &Db, caller: &Caller, photo_id: &str) -> Result<Queued> {
+    let (scope, id) = (caller.scope.clone(), photo_id.to_owned());
+    db.read(move |c| {
+        let photo = queries::find(c, &scope, &id)?;
+        let file = crate::photos::uploads::queries::find_blob(c, &photo.sha256)?;
+        Ok(Queued { photo, file })
+    })
+    .await
+}

@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod evidence_rules;
 pub mod exif;
 pub mod http;
+pub mod pages;
 pub mod phash;
 pub mod service;
 pub mod sniff;

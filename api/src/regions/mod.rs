@@ -1,6 +1,7 @@
 //! The jurisdiction tree: regions, their dibao standards, and who sees which.
 
 pub mod http;
+pub mod names;
 pub mod queries;
 pub mod service;
 

@@ -135,6 +135,15 @@ fn render_problem(res: ServiceResponse<BoxBody>, lang: Lang, id: &str) -> Servic
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // The console answers its refusals as pages of its own.
+    let page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if page {
+        return res;
+    }
     let rendered = match res.response().error().and_then(|e| e.as_error::<Error>()) {
         Some(e) => problem::respond(e, lang, Some(id)),
         // actix's own errors (payload, routing) and plain error statuses.

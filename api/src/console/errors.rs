@@ -1,0 +1,103 @@
+//! Refusals as pages: never a raw problem document. The message is the API's own (the same
+//! table, the same words); a session that ended leads back to the sign-in page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::console::respond;
+use crate::infra::error::{Error, Lang};
+use crate::infra::http::problem;
+
+/// Why a console request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// No session, or it ended: sign in, then come back to `next`.
+    #[error("sign-in needed")]
+    SignIn { next: String },
+    /// A state-changing request without this session's form token, or from another site.
+    #[error("form token missing or wrong, or cross-site request")]
+    Forged,
+    /// What the service (or the permission check) answered.
+    #[error(transparent)]
+    Refused(#[from] Error),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    css: &'a str,
+    title: String,
+    detail: String,
+    fields: Vec<String>,
+}
+
+/// The page for a refusal, with the API's words for it.
+pub fn message(e: &Error) -> (String, String) {
+    match e {
+        Error::PreconditionFailed => (
+            "他人已修改此内容".to_owned(),
+            "在您打开页面之后，有人修改了这条记录。请刷新页面，看过最新内容后再操作。".to_owned(),
+        ),
+        _ => {
+            let p = problem::problem(e, Lang::Zh, None);
+            (p.title, p.detail)
+        }
+    }
+}
+
+fn error_page(
+    status: StatusCode,
+    title: String,
+    detail: String,
+    fields: Vec<String>,
+) -> HttpResponse {
+    let css = &crate::console::assets::CSS.url;
+    let body = ErrorPage {
+        css,
+        title,
+        detail,
+        fields,
+    }
+    .render()
+    .unwrap_or_else(|_| "<!doctype html><title>错误</title><p>出错了。</p>".to_owned());
+    respond::html(status, body)
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::Forged => StatusCode::FORBIDDEN,
+            PageError::Refused(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::SignIn { next } => {
+                let to: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", next)
+                    .finish();
+                respond::see_other(&format!("/login?{to}"))
+            }
+            PageError::Forged => error_page(
+                StatusCode::FORBIDDEN,
+                "无法确认请求来自本系统".to_owned(),
+                "页面可能已过期，或请求来自其他网站。请回到本系统的页面，刷新后再操作。".to_owned(),
+                Vec::new(),
+            ),
+            PageError::Refused(e) => {
+                let (title, detail) = message(e);
+                let fields = match e {
+                    Error::Validation(errs) => errs
+                        .iter()
+                        .map(|f| f.message.get(Lang::Zh).to_owned())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                error_page(e.status_code(), title, detail, fields)
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The officers' console: server-rendered pages at `/`, beside the API under `/v1`.
+//!
+//! What every page shares lives here: the browser session and the caller it stands for
+//! (`session`), the form token and origin checks and the answer headers (`respond`), the
+//! stylesheet and script (`assets`), the frame of every page (`layout`), how values are
+//! written (`format`) and how refusals become pages (`errors`). Each capability renders
+//! its own pages in its `pages.rs`, calling its own service exactly as its `http.rs` does;
+//! `routes::pages` mounts them.
+
+pub mod assets;
+pub mod errors;
+pub mod format;
+pub mod layout;
+pub mod respond;
+pub mod session;
+
+pub use errors::PageError;
+pub use layout::Layout;
+pub use session::{Page, Posted, Signed};
