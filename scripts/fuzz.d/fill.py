@@ -99,6 +99,14 @@ def wechat(case, demo):
 COUNTER = itertools.count()
 
 
+@fills("POST /v1/auth/wechat/refresh")
+def wechat_refresh(case, demo):
+    """A refresh token of a WeChat sign-in of its own (each is good once)."""
+    if isinstance(case.body, dict):
+        code = f"ok-fuzz-wechat-{next(COUNTER)}"
+        case.body["refresh_token"] = call("POST", "/v1/auth/wechat", {"code": code})["refresh_token"]
+
+
 # --- Bodies that name other records.
 
 @fills("POST /v1/aid-checks", "POST /v1/assessments", "POST /v1/households", "POST /v1/users",

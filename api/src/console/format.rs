@@ -24,7 +24,7 @@ pub fn yuan(fen: i64) -> String {
     let whole = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn money_has_two_decimals_and_groups() {
-        assert_eq!(yuan(123_456_78), "123,456.78 元");
+        assert_eq!(yuan(12_345_678), "123,456.78 元");
         assert_eq!(yuan(5), "0.05 元");
         assert_eq!(yuan(-100_000), "-1,000.00 元");
     }
