@@ -78,6 +78,10 @@ async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> Result<Http
             // The envelope re-renders the body; the Allow header is kept.
             Ok(res)
         }
+        // A browser that followed a wrong link gets a page, not a problem document.
+        None if crate::console::errors::wants_page(&req) => {
+            Ok(crate::console::errors::not_found_page())
+        }
         _ => Err(Error::RouteNotFound),
     }
 }

@@ -102,7 +102,13 @@ fn crate_paths(text: &str) -> Vec<String> {
                         *i += 1;
                         return;
                     }
+                    let at = *i;
                     tree(s, i, &path, out);
+                    // Something not a path (a macro's `$name`): step over it.
+                    if *i == at {
+                        *i += 1;
+                        ident(s, i);
+                    }
                     skip_ws(s, i);
                     if *i < s.len() && s[*i] == b',' {
                         *i += 1;
@@ -379,6 +385,8 @@ fn reads_use_trees() {
         "use crate::a::{b, c::{d, e as f}, self};\nlet x = crate::g::h(1);\nuse crate::i as j;",
     );
     assert_eq!(paths, ["a::b", "a::c::d", "a::c::e", "a", "g::h", "i"]);
+    // A macro's use-tree of `$name`s is stepped over, not read forever.
+    assert_eq!(crate_paths("use crate::a::{$x, b};"), ["a", "a::b"]);
     let text = "fn a() {}\n#[cfg(test)]\nmod tests { use crate::z; }";
     assert!(!without_tests(text).contains("crate::z"));
 }

@@ -182,6 +182,19 @@ pub fn find(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<UserWithRegion
     Ok(UserWithRegion { user, region })
 }
 
+/// The display names of these users, for those whose region is inside the scope.
+pub fn names(conn: &mut DbConn, scope: &Scope, ids: &[String]) -> Result<Vec<(String, String)>> {
+    Ok(users::table
+        .inner_join(regions_t::table)
+        .filter(users::id.eq_any(ids))
+        .filter(crate::infra::db::scoped::path_in_scope(
+            regions_t::path,
+            scope,
+        ))
+        .select((users::id, users::display_name))
+        .load(conn)?)
+}
+
 #[derive(Debug, Default)]
 pub struct ListFilter {
     pub role: Option<Role>,

@@ -78,6 +78,18 @@ pub async fn me(db: &Db, caller: &Caller) -> Result<UserWithRegion> {
     db.read(move |c| users::find(c, &scope, &id)).await
 }
 
+/// The display names of these staff, for those inside the caller's scope (a list that
+/// names who must act shows the others as unnamed).
+pub async fn names(
+    db: &Db,
+    caller: &Caller,
+    ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, String>> {
+    let scope = caller.scope.clone();
+    let rows = db.read(move |c| users::names(c, &scope, &ids)).await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Staff inside the caller's scope, by id, `limit` at most.
 pub async fn list(
     db: &Db,

@@ -2,21 +2,21 @@
 //! limits, same audit) whose session is carried by an opaque random token in a cookie.
 //!
 //! The token is the session's refresh token, stored like every refresh token as its
-//! SHA-256 only; the console never rotates it, and its expiry slides with use: it is the
-//! idle timeout, capped by the console's absolute lifetime counted from the sign-in. Signing
-//! out revokes the session, as the API's logout does.
+//! SHA-256 only, in a session of the browser kind: `/v1/auth/refresh` does not take it, and
+//! an API session's token is no cookie. The console never rotates it; its expiry slides with
+//! use: it is the idle timeout, capped by the console's absolute lifetime counted from the
+//! sign-in. Signing out revokes the session, as the API's logout does.
 
-use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
+use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::auth::service::{self, LoginRequest};
-use crate::auth::{sessions, tokens};
+use crate::auth::sessions::{self, SessionKind};
+use crate::auth::tokens;
 use crate::domain::caller::Caller;
 use crate::infra::config::ConsoleSettings;
-use crate::infra::db::DbConn;
-use crate::infra::db::schema::{refresh_tokens, sessions as session_table};
-use crate::infra::error::{Code, Error, Msg, Result};
+use crate::auth::rotation::refused;
+use crate::infra::error::{Code, Result};
 use crate::state::AppState;
 
 /// A signed-in browser: the cookie's token and the form token derived from it.
@@ -35,24 +35,14 @@ pub fn csrf_of(token: &str) -> String {
     hex::encode(h.finalize())
 }
 
-fn ended() -> Error {
-    Error::Unauthorized {
-        code: Code::SessionEnded,
-        detail: Msg::fixed(
-            "登录已失效，请重新登录。",
-            "The sign-in is no longer valid; sign in again.",
-        ),
-    }
-}
-
 /// Signs in with username and password (the API's login: its limits, its audit).
 pub async fn sign_in(state: &AppState, req: LoginRequest, life: ConsoleSettings) -> Result<Opened> {
-    let issued = service::login(state, req).await?;
+    let issued = service::login(state, req, SessionKind::Browser).await?;
     let hash = tokens::hash_refresh_token(&issued.refresh_token);
     let now = crate::infra::clock::now();
     state
         .db
-        .write(move |c| slide(c, &hash, now + life.idle))
+        .write(move |c| sessions::slide(c, &hash, now + life.idle))
         .await?;
     Ok(Opened {
         csrf: csrf_of(&issued.refresh_token),
@@ -75,28 +65,14 @@ pub async fn resume(
     let (ctx, sid, expires, started) = state
         .db
         .read(move |c| {
-            let (sid, uid, expires, started): (String, String, NaiveDateTime, NaiveDateTime) =
-                refresh_tokens::table
-                    .inner_join(session_table::table)
-                    .filter(refresh_tokens::token_hash.eq(&h))
-                    .filter(refresh_tokens::used_at.is_null())
-                    .filter(refresh_tokens::expires_at.gt(now))
-                    .filter(session_table::created_at.gt(now - life.lifetime))
-                    .select((
-                        session_table::id,
-                        session_table::user_id,
-                        refresh_tokens::expires_at,
-                        session_table::created_at,
-                    ))
-                    .first(c)
-                    .optional()?
-                    .ok_or_else(ended)?;
+            let (sid, uid, expires, started) =
+                sessions::browser_session(c, &h, now, now - life.lifetime)?.ok_or_else(|| refused(Code::SessionEnded))?;
             Ok((sessions::context(c, &sid, &uid)?, sid, expires, started))
         })
         .await?;
     let due = (now + life.idle).min(started + life.lifetime);
     if due - expires > (life.idle / 10).min(Duration::minutes(1)) {
-        state.db.write(move |c| slide(c, &hash, due)).await?;
+        state.db.write(move |c| sessions::slide(c, &hash, due)).await?;
     }
     crate::auth::context::caller_of(ctx, sid, request_id)
 }
@@ -104,15 +80,6 @@ pub async fn resume(
 /// Signs the browser out: its session ends (audited, as the API's logout).
 pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<()> {
     service::logout(state, caller).await
-}
-
-/// Moves a console token's expiry (never past what it was issued for: the refresh
-/// token's own life bounds it).
-fn slide(c: &mut DbConn, hash: &str, until: NaiveDateTime) -> Result<()> {
-    diesel::update(refresh_tokens::table.find(hash))
-        .set(refresh_tokens::expires_at.eq(until))
-        .execute(c)?;
-    Ok(())
 }
 
 #[cfg(test)]

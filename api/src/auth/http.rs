@@ -94,6 +94,7 @@ pub async fn login(
             address,
             request_id: request_id(&req),
         },
+        crate::auth::sessions::SessionKind::Api,
     )
     .await?;
     Ok(web::Json(issued.into()))

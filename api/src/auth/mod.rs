@@ -9,6 +9,7 @@ pub mod context;
 pub mod http;
 pub mod login_limits;
 pub mod pages;
+pub mod rotation;
 pub mod service;
 pub mod sessions;
 pub mod tokens;

@@ -76,7 +76,8 @@ pub struct LoginRequest {
     pub request_id: Option<String>,
 }
 
-pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
+/// Signs in, opening a session of `kind`: the API's bearer tokens or the console's cookie.
+pub async fn login(state: &AppState, req: LoginRequest, kind: sessions::SessionKind) -> Result<Issued> {
     let limits = state.auth.clone();
     let (username, address, device) = (
         req.username.clone(),
@@ -179,6 +180,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> Result<Issued> {
             }
             let session = sessions::open(
                 c,
+                kind,
                 &uid,
                 device_id.as_deref(),
                 now + auth.session_ttl,
@@ -238,10 +240,10 @@ pub async fn refresh(state: &AppState, token: String) -> Result<Issued> {
         .db
         .write(move |c| {
             match sessions::rotate(c, &old_hash, new_hash, crate::infra::clock::now() + ttl) {
-                Ok(s) => {
-                    let active = users::find_by_id_active(c, &s.user_id)?;
+                Ok((session_id, user_id)) => {
+                    let active = users::find_by_id_active(c, &user_id)?;
                     Ok(if active {
-                        Ok(s)
+                        Ok((session_id, user_id))
                     } else {
                         Err(bad_credentials())
                     })
@@ -251,8 +253,8 @@ pub async fn refresh(state: &AppState, token: String) -> Result<Issued> {
             }
         })
         .await?;
-    let session = outcome?;
-    issue(state, session.user_id, session.id, new)
+    let (session_id, user_id) = outcome?;
+    issue(state, user_id, session_id, new)
 }
 
 /// Ends the caller's session.

@@ -1,6 +1,6 @@
-//! Sign-in sessions and their rotating refresh tokens. Only SHA-256 hashes of refresh
-//! tokens are stored. A refresh token works once; presenting a used one again means it was
-//! copied, so the whole session is revoked (reuse detection).
+//! Staff sign-in sessions: API sessions with rotating refresh tokens (rotated by
+//! `auth::rotation`, the one rule for every kind of sign-in) and the console's browser
+//! sessions, whose token is the cookie.
 
 use bangfu_sync::Code;
 use chrono::NaiveDateTime;
@@ -10,8 +10,28 @@ use crate::accounts::queries::UserRow;
 use crate::domain::access::Grants;
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{refresh_tokens, regions, sessions, users};
-use crate::infra::error::{Error, Msg, Result};
+use crate::auth::rotation::{self, TokenStore, refused, token_store};
+use crate::infra::error::Result;
 use crate::regions::queries::RegionRow;
+
+/// What a staff session is for. An API session's refresh token is exchanged at
+/// `/v1/auth/refresh`; a browser session's token is the console's cookie. Neither works as
+/// the other: a cookie cannot be turned into bearer tokens, nor a bearer sign-in into a
+/// cookie that escapes the console's idle timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Api,
+    Browser,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Api => "api",
+            SessionKind::Browser => "browser",
+        }
+    }
+}
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
 #[diesel(table_name = sessions)]
@@ -23,31 +43,15 @@ pub struct SessionRow {
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_why: Option<String>,
+    pub kind: String,
 }
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
-#[diesel(table_name = refresh_tokens)]
-struct RefreshRow {
-    token_hash: String,
-    session_id: String,
-    issued_at: NaiveDateTime,
-    expires_at: NaiveDateTime,
-    used_at: Option<NaiveDateTime>,
-}
+token_store!(StaffTokens, sessions, refresh_tokens, user_id, sessions::kind);
 
-fn refused(code: Code) -> Error {
-    Error::Unauthorized {
-        code,
-        detail: Msg::fixed(
-            "登录已失效，请重新登录。",
-            "The sign-in is no longer valid; sign in again.",
-        ),
-    }
-}
-
-/// Starts a session with its first refresh token.
+/// Starts a session of `kind` with its first refresh token.
 pub fn open(
     conn: &mut DbConn,
+    kind: SessionKind,
     user_id: &str,
     device_id: Option<&str>,
     session_expires: NaiveDateTime,
@@ -63,97 +67,75 @@ pub fn open(
         expires_at: session_expires,
         revoked_at: None,
         revoked_why: None,
+        kind: kind.as_str().to_owned(),
     };
     diesel::insert_into(sessions::table)
         .values(&session)
         .execute(conn)?;
-    insert_token(
+    StaffTokens::insert(
         conn,
         &session.id,
-        token_hash,
+        &token_hash,
         now,
         token_expires.min(session_expires),
     )?;
     Ok(session)
 }
 
-fn insert_token(
-    conn: &mut DbConn,
-    session_id: &str,
-    token_hash: String,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
-) -> Result<()> {
-    diesel::insert_into(refresh_tokens::table)
-        .values(RefreshRow {
-            token_hash,
-            session_id: session_id.to_owned(),
-            issued_at: now,
-            expires_at,
-            used_at: None,
-        })
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Exchanges a refresh token for a new one in the same session. Returns the session.
+/// Exchanges an API session's refresh token for a new one in the same session; answers
+/// (session id, user id).
 pub fn rotate(
     conn: &mut DbConn,
     old_hash: &str,
     new_hash: String,
     new_expires: NaiveDateTime,
-) -> Result<SessionRow> {
-    let now = crate::infra::clock::now();
-    let token: RefreshRow = refresh_tokens::table
-        .find(old_hash)
-        .select(RefreshRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| refused(Code::RefreshTokenInvalid))?;
-    let session: SessionRow = sessions::table
-        .find(&token.session_id)
-        .select(SessionRow::as_select())
-        .first(conn)?;
-    if session.revoked_at.is_some() || session.expires_at <= now {
-        return Err(refused(Code::SessionEnded));
-    }
-    // Mark used only if still unused: of two racing refreshes, one wins.
-    let marked = diesel::update(
-        refresh_tokens::table
-            .find(old_hash)
-            .filter(refresh_tokens::used_at.is_null()),
-    )
-    .set(refresh_tokens::used_at.eq(now))
-    .execute(conn)?;
-    if marked == 0 {
-        revoke(conn, &session.id, "refresh_token_reused")?;
-        return Err(refused(Code::RefreshTokenReused));
-    }
-    if token.expires_at <= now {
-        return Err(refused(Code::RefreshTokenExpired));
-    }
-    insert_token(
+) -> Result<(String, String)> {
+    let s = rotation::rotate::<StaffTokens>(
         conn,
-        &session.id,
-        new_hash,
-        now,
-        new_expires.min(session.expires_at),
+        SessionKind::Api.as_str(),
+        old_hash,
+        &new_hash,
+        new_expires,
     )?;
-    Ok(session)
+    Ok((s.session_id, s.holder_id))
 }
 
 /// Ends a session: its refresh tokens and access tokens stop working.
 pub fn revoke(conn: &mut DbConn, session_id: &str, why: &str) -> Result<()> {
-    diesel::update(
-        sessions::table
-            .find(session_id)
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(crate::infra::clock::now()),
-        sessions::revoked_why.eq(why),
-    ))
-    .execute(conn)?;
+    StaffTokens::revoke(conn, session_id, why, crate::infra::clock::now())
+}
+
+/// A console cookie's session: open, of the browser kind, its token unexpired (the idle
+/// timeout) and started after `started_after` (the absolute lifetime). Answers (session id,
+/// user id, the token's expiry, when the session started).
+pub fn browser_session(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+    started_after: NaiveDateTime,
+) -> Result<Option<(String, String, NaiveDateTime, NaiveDateTime)>> {
+    Ok(refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .filter(refresh_tokens::used_at.is_null())
+        .filter(refresh_tokens::expires_at.gt(now))
+        .filter(sessions::kind.eq(SessionKind::Browser.as_str()))
+        .filter(sessions::created_at.gt(started_after))
+        .select((
+            sessions::id,
+            sessions::user_id,
+            refresh_tokens::expires_at,
+            sessions::created_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Moves a console token's expiry: the idle clock restarts.
+pub fn slide(conn: &mut DbConn, token_hash: &str, until: NaiveDateTime) -> Result<()> {
+    diesel::update(refresh_tokens::table.find(token_hash))
+        .set(refresh_tokens::expires_at.eq(until))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -64,6 +64,30 @@ fn error_page(
     respond::html(status, body)
 }
 
+/// Whether an unrouted request is a browser asking for a page (rather than a client of
+/// the API, which gets a problem document).
+pub fn wants_page(req: &actix_web::HttpRequest) -> bool {
+    let accepts_html = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let method = req.method();
+    accepts_html
+        && (method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD)
+        && !req.path().starts_with("/v1/")
+}
+
+/// The page for a console address that does not exist.
+pub fn not_found_page() -> HttpResponse {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "找不到这个页面".to_owned(),
+        "地址可能有误，或页面已经移走。请从导航进入要办的事。".to_owned(),
+        Vec::new(),
+    )
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {

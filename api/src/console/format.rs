@@ -5,6 +5,21 @@ use chrono::{DateTime, Utc};
 
 use crate::infra::clock::CHINA;
 
+/// What a synced record is, in the office's words.
+pub fn entity_words(entity: &str) -> &'static str {
+    match entity {
+        "visit" => "入户走访",
+        "photo" => "照片",
+        "child" => "适龄儿童",
+        "dropout_case" => "辍学个案",
+        "retrieval_attempt" => "劝返记录",
+        "teaching_session" => "送教上门",
+        "correction" => "户情更正",
+        "household" => "户档",
+        _ => "其他记录",
+    }
+}
+
 /// `2026-12-03`, China time.
 pub fn date(at: DateTime<Utc>) -> String {
     at.with_timezone(&CHINA).format("%Y-%m-%d").to_string()

@@ -20,6 +20,7 @@ pub struct NavItem {
 const TASKS: &[(&str, &str, Permission)] = &[
     ("今日工作", "/", Permission::ReadFieldWork),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
+    ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
 ];
 
 /// What every page's frame shows.

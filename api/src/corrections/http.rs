@@ -20,6 +20,15 @@ pub enum CorrectionDecision {
     Reject,
 }
 
+impl From<CorrectionDecision> for service::Verdict {
+    fn from(d: CorrectionDecision) -> service::Verdict {
+        match d {
+            CorrectionDecision::Accept => service::Verdict::Accept,
+            CorrectionDecision::Reject => service::Verdict::Reject,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "reject", "reason": "户籍信息与公安系统一致，无需修改"}))]
@@ -55,10 +64,7 @@ pub async fn decide(
     body: ApiJson<CorrectionDecisionBody>,
 ) -> Result<web::Json<DecisionOut>> {
     let b = body.0;
-    let verdict = match b.decision {
-        CorrectionDecision::Accept => service::Verdict::Accept,
-        CorrectionDecision::Reject => service::Verdict::Reject,
-    };
+    let verdict = service::Verdict::from(b.decision);
     let d = service::decide(
         &state.db,
         &state.hlc,

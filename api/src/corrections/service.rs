@@ -48,6 +48,12 @@ fn level_of(role: Role) -> Option<(&'static str, &'static str, &'static str)> {
     }
 }
 
+/// The review status a role decides on, if it decides at all: a correction waits on one
+/// level at a time.
+pub fn turn_of(role: Role) -> Option<&'static str> {
+    level_of(role).map(|(expected, _, _)| expected)
+}
+
 /// One correction in the caller's scope (by region, or through the household). With
 /// `unmask`, the values sealed in it (ID numbers) are opened: officers only, audited.
 pub async fn get(

@@ -208,6 +208,15 @@ pub enum DecisionKind {
     Rejected,
 }
 
+impl From<DecisionKind> for Verdict {
+    fn from(d: DecisionKind) -> Verdict {
+        match d {
+            DecisionKind::Approved => Verdict::Approved,
+            DecisionKind::Rejected => Verdict::Rejected,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "rejected", "reason": "照片与该户无关，请重新拍摄屋顶。"}))]
@@ -239,10 +248,7 @@ pub async fn decide(
     body: ApiJson<PhotoReviewDecisionBody>,
 ) -> Result<web::Json<PhotoReviewOut>> {
     let b = body.0;
-    let verdict = match b.decision {
-        DecisionKind::Approved => Verdict::Approved,
-        DecisionKind::Rejected => Verdict::Rejected,
-    };
+    let verdict = Verdict::from(b.decision);
     let (decided, file) = service::decide(
         &state.db,
         &state.hlc,

@@ -15,8 +15,9 @@ use crate::console::format::{date_time, state_tag};
 use crate::console::respond::{html, see_other};
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::domain::role::Permission;
-use crate::infra::error::{Code, Error, Lang, Msg};
+use crate::infra::error::{Error, Lang};
 use crate::infra::http::utc;
+use crate::photo_reviews::http::DecisionKind;
 use crate::photo_reviews::queries::{PENDING, QueueFilter, Queued, Verdict};
 use crate::photo_reviews::service;
 use crate::regions::names;
@@ -221,7 +222,8 @@ async fn review(
 
 #[derive(Debug, Deserialize)]
 struct DecisionForm {
-    decision: String,
+    /// The same words the JSON route takes.
+    decision: DecisionKind,
     #[serde(default)]
     reason: String,
 }
@@ -232,17 +234,7 @@ async fn decide(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let f = &posted.form;
-    let verdict = match f.decision.as_str() {
-        "approved" => Verdict::Approved,
-        "rejected" => Verdict::Rejected,
-        _ => {
-            return Err(PageError::Refused(Error::validation(
-                "decision",
-                Code::InvalidValue,
-                Msg::fixed("请选择批准或驳回。", "Choose approve or reject."),
-            )));
-        }
-    };
+    let verdict = Verdict::from(f.decision);
     let reason = Some(f.reason.trim().to_owned()).filter(|r| !r.is_empty());
     let decided = service::decide(
         &state.db,

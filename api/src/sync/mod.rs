@@ -11,6 +11,7 @@ pub mod pull;
 pub mod push;
 pub mod repair;
 pub mod rules;
+pub mod pages;
 pub mod service;
 pub mod supervision;
 pub mod supervision_http;

@@ -233,6 +233,14 @@ pub struct DeviceView {
     pub open_rejections: i64,
 }
 
+impl DeviceView {
+    /// Synced only when the phone reported an empty outbox and nothing of it is refused:
+    /// nobody is shown "synced" while a change of theirs is unsent or unsettled.
+    pub fn synced(&self) -> bool {
+        self.status.pending_reported == Some(0) && self.open_rejections == 0
+    }
+}
+
 /// Devices of users inside the scope, with their open rejections counted in one grouped
 /// query.
 pub fn devices_in_scope(conn: &mut DbConn, scope: &Scope) -> Result<Vec<DeviceView>> {

@@ -42,9 +42,10 @@ pub struct DeviceStatusOut {
 }
 
 fn device_out(v: DeviceView) -> DeviceStatusOut {
+    let synced = v.synced();
     let s = v.status;
     DeviceStatusOut {
-        synced: s.pending_reported == Some(0) && v.open_rejections == 0,
+        synced,
         device_id: s.device_id,
         device_name: v.device_name,
         username: v.username,

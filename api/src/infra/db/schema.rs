@@ -57,6 +57,7 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         revoked_why -> Nullable<Text>,
+        kind -> Text,
     }
 }
 

@@ -1,0 +1,165 @@
+//! 户情更正: one household correction a helper proposed on a visit, for the level whose
+//! turn it is (village, then township, then county, R-VISIT-4) to accept or reject with a
+//! reason. Reached from the work list, where each correction waiting on the caller's level
+//! is a line. The same use cases as `/v1/corrections/{id}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::caller::perm;
+use crate::console::format::state_tag;
+use crate::console::respond::{html, see_other};
+use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
+use crate::corrections::http::CorrectionDecision;
+use crate::corrections::service::{self, Verdict, turn_of};
+use crate::domain::role::Permission;
+use crate::infra::error::{Error, Lang};
+use crate::state::AppState;
+
+/// Where a correction stands, in words.
+fn standing(status: &str) -> &'static str {
+    match status {
+        "pending" => "待村级审核",
+        "village_accepted" => "村级已同意，待乡镇审核",
+        "township_accepted" => "乡镇已同意，待县级审核",
+        "county_accepted" => "县级已同意，已更正",
+        "rejected" => "已退回",
+        _ => "状态未知",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "correction.html")]
+struct CorrectionPage {
+    layout: Layout,
+    id: String,
+    household_id: Option<String>,
+    field: String,
+    current: String,
+    proposed: String,
+    reason: String,
+    standing: &'static str,
+    tag: (&'static str, &'static str),
+    decision_reason: Option<String>,
+    /// Whether it is the caller's level's turn.
+    may_decide: bool,
+    problem: Option<(String, String)>,
+    reason_error: Option<String>,
+    typed: String,
+}
+
+async fn correction_page(
+    state: &AppState,
+    s: &Signed,
+    id: &str,
+    status: StatusCode,
+    problem: Option<(String, String)>,
+    reason_error: Option<String>,
+    typed: String,
+) -> Result<HttpResponse, PageError> {
+    let (_, c) = service::get(&state.db, &state.data_key, &s.caller, id, false).await?;
+    let review = c.review_status.clone().unwrap_or_else(|| "pending".into());
+    let none = || "（未填）".to_owned();
+    let body = CorrectionPage {
+        layout: Layout::new(state, s, "户情更正", "/").await,
+        id: id.to_owned(),
+        household_id: c.household_id,
+        field: c.field.unwrap_or_else(none),
+        current: c.current_value.unwrap_or_else(none),
+        proposed: c.proposed_value.unwrap_or_else(none),
+        reason: c.reason.unwrap_or_else(none),
+        standing: standing(&review),
+        tag: state_tag(&review),
+        decision_reason: c.decision_reason,
+        may_decide: s.caller.role.has(Permission::DecideCorrections)
+            && turn_of(s.caller.role) == Some(review.as_str()),
+        problem,
+        reason_error,
+        typed,
+    }
+    .render()
+    .map_err(Error::internal)?;
+    Ok(html(status, body))
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    page: Page<perm::ReadFieldWork>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    correction_page(&state, &page, &id, StatusCode::OK, None, None, String::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionForm {
+    /// The same words the JSON route takes.
+    decision: CorrectionDecision,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    posted: Posted<perm::DecideCorrections, DecisionForm>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let f = &posted.form;
+    let verdict = Verdict::from(f.decision);
+    let reason = Some(f.reason.as_str()).filter(|r| !r.trim().is_empty());
+    let decided = service::decide(
+        &state.db,
+        &state.hlc,
+        &state.data_key,
+        &posted.caller,
+        &id,
+        verdict,
+        reason,
+    )
+    .await;
+    match decided {
+        Ok(_) => Ok(see_other(&format!("/corrections/{id}"))),
+        Err(Error::Validation(errs)) => {
+            let at_reason = errs
+                .iter()
+                .filter(|e| e.field == "reason")
+                .map(|e| e.message.get(Lang::Zh).to_owned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let problem = at_reason
+                .is_empty()
+                .then(|| errors::message(&Error::Validation(errs)));
+            let at_reason = Some(at_reason).filter(|m| !m.is_empty());
+            correction_page(&state, &posted, &id, status, problem, at_reason, f.reason.clone())
+                .await
+        }
+        Err(e @ (Error::Conflict { .. } | Error::Forbidden { .. })) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            let problem = Some(errors::message(&e));
+            correction_page(&state, &posted, &id, status, problem, None, f.reason.clone()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/corrections/{id}", web::get().to(show))
+        .route("/corrections/{id}/decision", web::post().to(decide));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::corrections::service::turn_of;
+    use crate::domain::role::Role;
+
+    #[test]
+    fn each_level_decides_on_what_the_level_below_accepted() {
+        assert_eq!(turn_of(Role::VillageSecretary), Some("pending"));
+        assert_eq!(turn_of(Role::TownshipOfficer), Some("village_accepted"));
+        assert_eq!(turn_of(Role::CountyOfficer), Some("township_accepted"));
+        assert_eq!(turn_of(Role::Helper), None);
+        assert_eq!(turn_of(Role::Auditor), None);
+    }
+}
