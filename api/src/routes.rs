@@ -28,6 +28,7 @@ impl Mount for ServiceConfig<'_> {
 pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::console::assets::configure(cfg);
     crate::auth::pages::configure(cfg);
+    crate::applications::pages::configure(cfg);
     crate::deadlines::pages::configure(cfg);
     crate::photo_reviews::pages::configure(cfg);
     crate::photos::pages::configure(cfg);

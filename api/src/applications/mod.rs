@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod http;
+pub mod pages;
 pub mod programs;
 pub mod programs_http;
 pub mod queries;

@@ -66,6 +66,7 @@ struct WorkQuery {
 fn link_of(d: &DeadlineOut) -> Option<String> {
     match d.subject_entity.as_str() {
         "photo" => Some(format!("/photo-reviews/{}", d.subject_id)),
+        "application" => Some(format!("/applications/{}", d.subject_id)),
         _ => None,
     }
 }
