@@ -29,6 +29,7 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::console::assets::configure(cfg);
     crate::auth::pages::configure(cfg);
     crate::corrections::pages::configure(cfg);
+    crate::applications::pages::configure(cfg);
     crate::deadlines::pages::configure(cfg);
     crate::photo_reviews::pages::configure(cfg);
     crate::photos::pages::configure(cfg);

@@ -420,6 +420,7 @@ pub async fn decide(
         deficiencies: b.deficiencies,
         correction_workdays: b.correction_workdays,
         category: b.category,
+        seen_version: None,
     };
     let (row, file) =
         service::decide(&state.db, &state.data_key, &caller, &id.to_string(), v).await?;

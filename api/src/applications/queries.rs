@@ -695,6 +695,8 @@ pub struct Decision<'a> {
     pub correction_workdays: Option<u32>,
     /// The file's category on approval; by default the program's.
     pub category: Option<&'a str>,
+    /// The version the decider saw: another one is a stale page (412).
+    pub seen_version: Option<i64>,
 }
 
 fn refusal(r: Refusal) -> Error {
@@ -742,6 +744,9 @@ pub fn decide(
     d: Decision<'_>,
 ) -> Result<ApplicationRow> {
     let row = find_in_scope(conn, scope, id)?;
+    if d.seen_version.is_some_and(|v| v != row.version) {
+        return Err(Error::PreconditionFailed);
+    }
     let program = programs::find(conn, &row.program_id)?;
     let from = row.status()?;
     let notice_end = row
@@ -777,6 +782,24 @@ pub fn decide(
         _ => {}
     }
     for (i, def) in d.deficiencies.iter().enumerate() {
+        c.rule(
+            !def.field.trim().is_empty(),
+            &format!("deficiencies[{i}].field"),
+            Code::Required,
+            Msg::fixed(
+                "每项问题须指明字段或材料。",
+                "Each deficiency names its field or material.",
+            ),
+        );
+        c.rule(
+            (2..=500).contains(&def.message.trim().chars().count()),
+            &format!("deficiencies[{i}].message"),
+            Code::Required,
+            Msg::fixed(
+                "每项问题须写明要补正什么（2 到 500 字）。",
+                "Each deficiency says what to correct (2 to 500 characters).",
+            ),
+        );
         c.rule(
             def.code != Code::Unknown,
             &format!("deficiencies[{i}].code"),
@@ -984,4 +1007,178 @@ pub fn file_of(conn: &mut DbConn, application_id: &str) -> Result<Option<(String
         .select((case_files::id, case_files::household_id))
         .first(conn)
         .optional()?)
+}
+
+/// What an officers' list of applications is narrowed to, besides its stage.
+#[derive(Debug, Clone, Default)]
+pub struct Narrow {
+    /// The path of a region inside the caller's scope: its applications only.
+    pub region_path: Option<String>,
+    pub program_id: Option<String>,
+}
+
+fn narrowed<'a>(
+    scope: &Scope,
+    n: &Narrow,
+) -> applications::BoxedQuery<'a, crate::infra::db::scoped::MultiBackend> {
+    let mut q = applications::table
+        .filter(path_in_scope(applications::region_path, scope))
+        .into_boxed();
+    if let Some(p) = &n.region_path {
+        q = q.filter(path_in_scope(
+            applications::region_path,
+            &Scope::new(vec![p.clone()]),
+        ));
+    }
+    if let Some(p) = &n.program_id {
+        q = q.filter(applications::program_id.eq(p.clone()));
+    }
+    q
+}
+
+/// Applications in the scope at `status`, narrowed, the longest waiting first: by when
+/// they last changed (entering their stage), keyset-paged after `(updated_at, id)`.
+pub fn waiting(
+    conn: &mut DbConn,
+    scope: &Scope,
+    status: Status,
+    n: &Narrow,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>> {
+    let mut q = narrowed(scope, n)
+        .filter(applications::status.eq(status.as_str()))
+        .select(ApplicationRow::as_select())
+        .order((applications::updated_at.asc(), applications::id.asc()))
+        .limit(limit);
+    if let Some((t, id)) = after {
+        q = q.filter(
+            applications::updated_at
+                .gt(t)
+                .or(applications::updated_at.eq(t).and(applications::id.gt(id))),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
+/// How many applications in the scope, narrowed, stand at each of `statuses`.
+pub fn counts(
+    conn: &mut DbConn,
+    scope: &Scope,
+    n: &Narrow,
+    statuses: &[Status],
+) -> Result<Vec<(Status, i64)>> {
+    statuses
+        .iter()
+        .map(|s| {
+            let count: i64 = narrowed(scope, n)
+                .filter(applications::status.eq(s.as_str()))
+                .count()
+                .get_result(conn)?;
+            Ok((*s, count))
+        })
+        .collect()
+}
+
+/// Every version of the application `id` (inside the scope), the first first: the
+/// versions it corrects and those correcting it.
+pub fn versions(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<Vec<ApplicationRow>> {
+    let this = find_in_scope(conn, scope, id)?;
+    let mut out = vec![this];
+    // Earlier versions, back to the first.
+    while let Some(prev) = out.first().and_then(|r| r.previous_id.clone()) {
+        match applications::table
+            .find(&prev)
+            .select(ApplicationRow::as_select())
+            .first(conn)
+            .optional()?
+        {
+            Some(r) if scope.contains(&r.region_path) => out.insert(0, r),
+            _ => break,
+        }
+    }
+    // Later versions, to the latest.
+    while let Some(last) = out.last().map(|r| r.id.clone()) {
+        match applications::table
+            .filter(applications::previous_id.eq(&last))
+            .select(ApplicationRow::as_select())
+            .first(conn)
+            .optional()?
+        {
+            Some(r) if scope.contains(&r.region_path) && out.len() < 100 => out.push(r),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// One entry of an application's trail: a change of any of its versions, and who made it.
+#[derive(Debug, Clone)]
+pub struct TrailEntry {
+    pub application_id: String,
+    pub at: NaiveDateTime,
+    pub action: String,
+    /// `applicant:<id>` for the applicant, else a user id.
+    pub actor_id: Option<String>,
+    pub actor_role: Option<String>,
+    /// The staff member's display name.
+    pub actor_name: Option<String>,
+    pub changes: Value,
+    pub reason: Option<String>,
+}
+
+/// The audit trail of these applications, oldest first.
+pub fn trail(conn: &mut DbConn, ids: &[String]) -> Result<Vec<TrailEntry>> {
+    use crate::infra::db::schema::{audit_log, users};
+    type Raw = (
+        String,
+        NaiveDateTime,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Raw> = audit_log::table
+        .filter(audit_log::entity.eq("application"))
+        .filter(audit_log::entity_id.eq_any(ids))
+        .order((audit_log::at.asc(), audit_log::id.asc()))
+        .select((
+            audit_log::entity_id,
+            audit_log::at,
+            audit_log::action,
+            audit_log::actor_id,
+            audit_log::actor_role,
+            audit_log::changes,
+            audit_log::reason,
+        ))
+        .load(conn)?;
+    let mut staff: Vec<String> = rows.iter().filter_map(|r| r.3.clone()).collect();
+    staff.sort();
+    staff.dedup();
+    let names: Vec<(String, String)> = users::table
+        .filter(users::id.eq_any(&staff))
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(application_id, at, action, actor_id, actor_role, changes, reason)| {
+                let actor_name = actor_id
+                    .as_ref()
+                    .and_then(|a| names.iter().find(|(id, _)| id == a))
+                    .map(|(_, n)| n.clone());
+                TrailEntry {
+                    application_id,
+                    at,
+                    action,
+                    actor_id,
+                    actor_role,
+                    actor_name,
+                    changes: serde_json::from_str(&changes).unwrap_or(Value::Null),
+                    reason,
+                }
+            },
+        )
+        .collect())
 }

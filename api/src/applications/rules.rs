@@ -185,6 +185,27 @@ pub fn transition(
     }
 }
 
+/// The decisions `role` may offer on an application at `from`: every move the entry
+/// process allows it, approval included while the notice still runs (it is refused then,
+/// naming the day the notice ends).
+pub fn offered(from: Status, role: Role, fast_track: bool) -> Vec<Action> {
+    let day = NaiveDate::default();
+    [
+        Action::Pass,
+        Action::Approve,
+        Action::Return,
+        Action::Reject,
+    ]
+    .into_iter()
+    .filter(|a| {
+        matches!(
+            transition(from, *a, role, fast_track, day, Some(day)),
+            Ok(_) | Err(Refusal::NoticeNotOver { .. })
+        )
+    })
+    .collect()
+}
+
 /// The last day of a public notice of `days` working days starting on the first working day
 /// after `posted_on`; approval is possible from the next day.
 pub fn notice_ends_on(cal: &Calendar, posted_on: NaiveDate, days: u32) -> NaiveDate {
@@ -387,6 +408,23 @@ mod tests {
             ),
             Ok(Status::Approved)
         );
+    }
+
+    #[test]
+    fn each_level_is_offered_its_own_moves() {
+        use Action as A;
+        use Role as R;
+        let grassroots = offered(Status::GrassrootsReview, R::TownshipOfficer, false);
+        assert_eq!(grassroots, [A::Pass, A::Return, A::Reject]);
+        assert!(offered(Status::GrassrootsReview, R::CountyOfficer, false).is_empty());
+        assert!(offered(Status::CountyReview, R::TownshipOfficer, false).is_empty());
+        assert_eq!(
+            offered(Status::InNotice, R::CountyOfficer, false),
+            [A::Approve, A::Return, A::Reject]
+        );
+        assert!(offered(Status::Approved, R::CountyOfficer, false).is_empty());
+        assert!(offered(Status::Returned, R::TownshipOfficer, false).is_empty());
+        assert!(offered(Status::GrassrootsReview, R::Auditor, false).is_empty());
     }
 
     #[test]

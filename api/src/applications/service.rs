@@ -268,6 +268,8 @@ pub struct Verdict {
     pub deficiencies: Vec<Deficiency>,
     pub correction_workdays: Option<u32>,
     pub category: Option<String>,
+    /// The version the decider saw, when they say: another one answers 412.
+    pub seen_version: Option<i64>,
 }
 
 /// Decides on an application at the caller's level along the entry process (R-APP-4):
@@ -306,6 +308,7 @@ pub async fn decide(
                     deficiencies: &v.deficiencies,
                     correction_workdays: v.correction_workdays,
                     category: v.category.as_deref(),
+                    seen_version: v.seen_version,
                 },
             )?;
             moved::note(c, Subject::Application, &row.id)?;
@@ -530,4 +533,223 @@ pub async fn save_calendar(
     db.write(move |c| calendar::save(c, &actor, &path, &saved))
         .await?;
     Ok(s)
+}
+
+/// A page of applications at one stage, and how many stand at each stage asked about.
+#[derive(Debug)]
+pub struct Queue {
+    pub rows: Vec<ApplicationRow>,
+    pub counts: Vec<(Status, i64)>,
+}
+
+/// Applications at `status` in the caller's scope, narrowed to a region inside it (404
+/// outside) and a program, the longest waiting first, keyset-paged after
+/// `(updated_at, id)`; with the counts at each of `stages` under the same narrowing.
+#[allow(clippy::too_many_arguments)]
+pub async fn waiting(
+    db: &Db,
+    caller: &Caller,
+    status: Status,
+    region_id: Option<String>,
+    program_id: Option<String>,
+    stages: &[Status],
+    after: Option<(chrono::NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Queue> {
+    caller.require(Permission::ReadApplications)?;
+    let (scope, stages) = (caller.scope.clone(), stages.to_vec());
+    db.read(move |c| {
+        let region_path = match region_id {
+            Some(id) => Some(crate::regions::queries::find(c, Some(&scope), &id)?.path),
+            None => None,
+        };
+        let n = applications::Narrow {
+            region_path,
+            program_id,
+        };
+        Ok(Queue {
+            rows: applications::waiting(c, &scope, status, &n, after, limit)?,
+            counts: applications::counts(c, &scope, &n, &stages)?,
+        })
+    })
+    .await
+}
+
+/// One version of an application, and what it changed from the one before.
+#[derive(Debug)]
+pub struct Version {
+    pub row: ApplicationRow,
+    pub changes: Vec<String>,
+}
+
+/// The working days of an application's public notice (R-FILE-5).
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeDates {
+    pub posted_on: chrono::NaiveDate,
+    /// The first working day after it was posted.
+    pub starts_on: chrono::NaiveDate,
+    /// Its last day; approval is possible from the next.
+    pub ends_on: chrono::NaiveDate,
+    pub workdays: i32,
+    pub over: bool,
+}
+
+/// A material as the review page shows it: its file's media type once its applicant has
+/// sent it, and whether a screen-sized copy exists.
+#[derive(Debug)]
+pub struct MaterialFile {
+    pub material: Material,
+    pub name: String,
+    pub media_type: Option<String>,
+    pub medium: bool,
+}
+
+/// Everything an officer needs to decide on an application beside the application itself.
+#[derive(Debug)]
+pub struct Dossier {
+    pub program: Program,
+    /// Every version, the first first.
+    pub versions: Vec<Version>,
+    /// The audit trail of every version, oldest first.
+    pub trail: Vec<applications::TrailEntry>,
+    pub notice: Option<NoticeDates>,
+    /// What the completeness check (R-APP-3) finds in it today, while it is under review.
+    pub findings: Vec<Deficiency>,
+    pub files: Vec<MaterialFile>,
+    /// The decisions the caller may take on it now.
+    pub offered: Vec<Action>,
+}
+
+/// The dossier of an application inside the caller's scope (404 outside): its versions and
+/// what each changed, its trail, its public notice's working days, what the rules find
+/// missing, its materials' files, and the decisions the caller's level may take.
+pub async fn dossier(db: &Db, key: &DataKey, caller: &Caller, id: &str) -> Result<Dossier> {
+    caller.require(Permission::ReadApplications)?;
+    let (scope, role, id, key) = (
+        caller.scope.clone(),
+        caller.role,
+        id.to_owned(),
+        key.clone(),
+    );
+    let reviews = role.has(Permission::ReviewApplications);
+    db.read(move |c| {
+        let rows = applications::versions(c, &scope, &id)?;
+        let row = rows
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+            .ok_or(Error::NotFound)?;
+        let program = programs::find(c, &row.program_id)?;
+        let name = |code: &str| {
+            program
+                .checklist
+                .iter()
+                .find(|i| i.code == code)
+                .map_or_else(|| code.to_owned(), |i| i.name.clone())
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let trail = applications::trail(c, &ids)?;
+        let mut versions: Vec<Version> = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            let changes = match i.checked_sub(1).and_then(|p| rows.get(p)) {
+                Some(prev) => {
+                    let (a, b) = (
+                        applications::stored_form(prev)?,
+                        applications::stored_form(r)?,
+                    );
+                    let (ma, mb) = (applications::materials(prev)?, applications::materials(r)?);
+                    crate::applications::changes::between(
+                        &crate::applications::changes::Content {
+                            form: &a,
+                            materials: &ma,
+                        },
+                        &crate::applications::changes::Content {
+                            form: &b,
+                            materials: &mb,
+                        },
+                        name,
+                    )
+                }
+                None => Vec::new(),
+            };
+            versions.push(Version {
+                row: r.clone(),
+                changes,
+            });
+        }
+        let status = row.status()?;
+        let notice = match row
+            .notice_ends_on
+            .as_deref()
+            .map(str::parse::<chrono::NaiveDate>)
+        {
+            Some(Ok(ends_on)) => {
+                let posted = trail
+                    .iter()
+                    .rev()
+                    .filter(|e| e.application_id == row.id)
+                    .find(|e| e.changes["status"]["after"] == Status::InNotice.as_str())
+                    .map(|e| crate::infra::clock::china_date(e.at));
+                let cal = calendar::load(c)?;
+                posted.map(|posted_on| NoticeDates {
+                    posted_on,
+                    starts_on: cal.add_workdays(posted_on, 1),
+                    ends_on,
+                    workdays: program.row.notice_workdays,
+                    over: today() > ends_on,
+                })
+            }
+            _ => None,
+        };
+        let findings = if matches!(
+            status,
+            Status::GrassrootsReview | Status::CountyReview | Status::InNotice
+        ) {
+            applications::deficiencies_of(c, &key, &program, &row, today())?.0
+        } else {
+            Vec::new()
+        };
+        let named: Vec<String> = applications::materials(&row)?
+            .into_iter()
+            .map(|m| m.sha256)
+            .collect();
+        let mut files = Vec::new();
+        for m in applications::materials(&row)? {
+            let reached = uploads::reach_file(
+                c,
+                Naming::Material {
+                    applicant_id: &row.applicant_id,
+                    region_path: &row.region_path,
+                    named: &named,
+                },
+                &m.sha256.to_ascii_lowercase(),
+            );
+            let blob = match reached {
+                Ok((b, _)) => Some(b),
+                Err(Error::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            files.push(MaterialFile {
+                name: name(&m.code),
+                media_type: blob.as_ref().map(|b| b.media_type.clone()),
+                medium: blob.as_ref().is_some_and(|b| b.derivatives == "ready"),
+                material: m,
+            });
+        }
+        let offered = if reviews {
+            crate::applications::rules::offered(status, role, program.row.fast_track)
+        } else {
+            Vec::new()
+        };
+        Ok(Dossier {
+            program,
+            versions,
+            trail,
+            notice,
+            findings,
+            files,
+            offered,
+        })
+    })
+    .await
 }

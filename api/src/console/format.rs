@@ -73,7 +73,7 @@ pub fn state_tag(state: &str) -> (&'static str, &'static str) {
     match state {
         "pending" | "submitted" | "grassroots_review" | "county_review" => ("待审核", "tag-wait"),
         "returned" => ("已退回", "tag-back"),
-        "notice" | "public_notice" => ("公示中", "tag-notice"),
+        "notice" | "public_notice" | "in_notice" => ("公示中", "tag-notice"),
         "approved" => ("已批准", "tag-ok"),
         "rejected" => ("已驳回", "tag-no"),
         "overdue" => ("逾期", "tag-no"),

@@ -19,6 +19,7 @@ pub struct NavItem {
 /// list when its pages exist.
 const TASKS: &[(&str, &str, Permission)] = &[
     ("今日工作", "/", Permission::ReadFieldWork),
+    ("申请审核", "/applications", Permission::ReadApplications),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
     ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
 ];

@@ -67,6 +67,7 @@ fn link_of(d: &DeadlineOut) -> Option<String> {
     match d.subject_entity.as_str() {
         "photo" => Some(format!("/photo-reviews/{}", d.subject_id)),
         "correction" => Some(format!("/corrections/{}", d.subject_id)),
+        "application" => Some(format!("/applications/{}", d.subject_id)),
         _ => None,
     }
 }

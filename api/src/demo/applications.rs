@@ -1,7 +1,8 @@
 //! Applications in every stage: applicants sign in (as WeChat named them), upload their
 //! materials, draft and submit; the village or township and the county review, the
 //! notice runs, the county approves (a case file opens) or rejects; one is returned for
-//! correction and one came back as its corrected version. Each step at its own day.
+//! correction and one came back as its corrected version; one's notice is over, waiting
+//! for the county's approval. Each step at its own day.
 
 use bangfu_sync::Code;
 use chrono::{Duration, NaiveDateTime};
@@ -51,6 +52,8 @@ const PLAN: &[(Stage, usize, &str, i64)] = &[
     (Stage::Returned, 0, "accidental_aid", 9),
     (Stage::Revised, 2, "accidental_aid", 22),
     (Stage::Rejected, 3, "worker_hardship", 40),
+    // Its notice ran out weeks ago: the county's approval is due (and overdue).
+    (Stage::Notice, 0, "worker_hardship", 30),
 ];
 
 /// What was filed: the applications, and the case files the approved ones opened.
@@ -166,6 +169,7 @@ fn verdict(action: Action) -> Verdict {
         deficiencies,
         correction_workdays,
         category,
+        seen_version: None,
     }
 }
 
