@@ -31,6 +31,8 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::deadlines::pages::configure(cfg);
     crate::photo_reviews::pages::configure(cfg);
     crate::photos::pages::configure(cfg);
+    crate::households::pages::configure(cfg);
+    crate::dropout::pages::configure(cfg);
 }
 
 /// Everything under `/v1` plus health and metrics.

@@ -20,6 +20,8 @@ pub struct NavItem {
 const TASKS: &[(&str, &str, Permission)] = &[
     ("今日工作", "/", Permission::ReadFieldWork),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
+    ("户档", "/households", Permission::ReadHouseholds),
+    ("控辍保学", "/dropout", Permission::ReadFieldWork),
 ];
 
 /// What every page's frame shows.
