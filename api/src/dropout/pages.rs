@@ -14,7 +14,7 @@ use bangfu_sync::Code;
 use serde::Deserialize;
 
 use crate::auth::caller::perm;
-use crate::console::format::{countdown, date, date_time};
+use crate::console::format::{countdown, date, date_time, standing_tag};
 use crate::console::respond::html;
 use crate::console::{Layout, Page, PageError, Signed};
 use crate::deadlines::view::{DeadlineOut, deadline_out, last_id};
@@ -152,16 +152,6 @@ fn clock_of(step: Step) -> Option<&'static str> {
         Step::ReturnUrged => Some("dropout_return_deadline"),
         Step::Penalty => Some("dropout_penalty_decision"),
         _ => None,
-    }
-}
-
-fn standing_tag(s: Standing) -> (&'static str, &'static str) {
-    match s {
-        Standing::Open => ("进行中", "tag-wait"),
-        Standing::Overdue => ("逾期", "tag-no"),
-        Standing::MetOnTime => ("已完成", "tag-ok"),
-        Standing::MetLate => ("逾期完成", "tag-back"),
-        Standing::Cancelled => ("已撤销", "tag-notice"),
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 
 use crate::calendar::queries as calendar;
 use crate::deadlines::queries::{self as deadlines, DeadlineRow, Filter};
-use crate::deadlines::{facts, read_model};
+use crate::deadlines::{derive, facts, read_model};
 use crate::domain::access::Scope;
 use crate::domain::calendar::Calendar;
 use crate::domain::caller::Caller;
@@ -47,22 +47,8 @@ pub async fn household_visits(
             .map(|f| f.id)
             .collect();
         let mut visits: Vec<Visit> = typed::load::<typed::Visit>(c, &ids)?
-            .into_iter()
-            .filter(|(r, _)| !r.deleted)
-            .filter_map(|(r, d)| {
-                Some(Visit {
-                    id: r.id.clone(),
-                    household_id: d.household_id.clone().unwrap_or_default(),
-                    helper_id: d.helper_id.clone().unwrap_or_default(),
-                    kind: d.kind.clone().unwrap_or_default(),
-                    visited_at: d.visited_at?,
-                    basic_needs: d
-                        .basic_needs
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                        .collect(),
-                })
-            })
+            .iter()
+            .filter_map(|(r, d)| derive::visit_of(r, d))
             .collect();
         visits.sort_by(|a, b| (b.visited_at, &b.id).cmp(&(a.visited_at, &a.id)));
         let total = visits.len();

@@ -14,7 +14,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::caller::perm;
-use crate::console::format::{countdown, date, date_time, yuan};
+use crate::console::format::{countdown, date, date_time, standing_tag, yuan};
 use crate::console::respond::html;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::deadlines::view::deadline_out;
@@ -114,6 +114,15 @@ fn visit_words(k: &str) -> &'static str {
         _ => "走访",
     }
 }
+
+/// The basic needs (两不愁三保障) in the order offices say them.
+const NEEDS: [&str; 5] = [
+    "food",
+    "clothing",
+    "compulsory_education",
+    "basic_medical",
+    "safe_housing",
+];
 
 fn need_words(k: &str) -> &'static str {
     match k {
@@ -400,16 +409,6 @@ fn review_tag(s: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn standing_tag(s: Standing) -> (&'static str, &'static str) {
-    match s {
-        Standing::Open => ("进行中", "tag-wait"),
-        Standing::Overdue => ("逾期", "tag-no"),
-        Standing::MetOnTime => ("已完成", "tag-ok"),
-        Standing::MetLate => ("逾期完成", "tag-back"),
-        Standing::Cancelled => ("已撤销", "tag-notice"),
-    }
-}
-
 /// What the page shows beside the registry's own record.
 struct Around {
     files: payments::HouseholdFiles,
@@ -528,14 +527,17 @@ async fn household_page(
             look_back: x.kind == "look_back",
             by_me: x.helper_id == caller.user_id,
             failing: x.failing().into_iter().map(need_words).collect(),
-            needs: x
-                .basic_needs
-                .iter()
-                .map(|(k, v)| {
-                    let (w, c) = need_state(v);
-                    (need_words(k), w, c)
-                })
-                .collect(),
+            needs: {
+                let mut needs: Vec<&(String, String)> = x.basic_needs.iter().collect();
+                needs.sort_by_key(|(k, _)| NEEDS.iter().position(|n| *n == k.as_str()));
+                needs
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let (w, c) = need_state(v);
+                        (need_words(k), w, c)
+                    })
+                    .collect()
+            },
             photos: photos_by_subject.remove(&x.id).unwrap_or_default(),
         })
         .collect();

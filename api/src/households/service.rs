@@ -159,9 +159,27 @@ pub struct Search {
 /// `unmask`, ID and phone numbers may be opened: officers only, in their own jurisdiction,
 /// audited (`unmask_outside_jurisdiction` through a grant).
 pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: bool) -> Result<Household> {
+    unmask::read(
+        db,
+        caller,
+        unmask,
+        "household",
+        PERSONAL,
+        reading(caller, id),
+    )
+    .await
+}
+
+/// The fields of a household that hold personal data.
+const PERSONAL: &[&str] = &["id_number", "phone"];
+
+/// Finds a household for `caller`: through their scope, or a grant naming it.
+fn reading(
+    caller: &Caller,
+    id: &str,
+) -> impl FnOnce(&mut DbConn) -> Result<Found<Household>> + Send + 'static {
     let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_owned());
-    let fields = &["id_number", "phone"];
-    unmask::read(db, caller, unmask, "household", fields, move |c| {
+    move |c| {
         let (h, via) = queries::find_reading(c, &scope, &grants, &id)?;
         Ok(Found {
             via,
@@ -169,8 +187,7 @@ pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: bool) -> Result<Hou
             region_path: h.row.path.clone(),
             value: h,
         })
-    })
-    .await
+    }
 }
 
 /// One household's personal data in full, for an officer who states why (2 to 200
@@ -193,17 +210,14 @@ pub async fn unmask(db: &Db, caller: &Caller, id: &str, reason: &str) -> Result<
         c.text("reason", &reason, 2, 200);
     }
     c.finish()?;
-    let (scope, grants, id) = (caller.scope.clone(), caller.grants.clone(), id.to_owned());
-    let fields = &["id_number", "phone"];
-    unmask::read_stating(db, caller, &reason, "household", fields, move |c| {
-        let (h, via) = queries::find_reading(c, &scope, &grants, &id)?;
-        Ok(Found {
-            via,
-            id: h.row.id.clone(),
-            region_path: h.row.path.clone(),
-            value: h,
-        })
-    })
+    unmask::read_stating(
+        db,
+        caller,
+        &reason,
+        "household",
+        PERSONAL,
+        reading(caller, id),
+    )
     .await
 }
 
