@@ -34,6 +34,8 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::photo_reviews::pages::configure(cfg);
     crate::photos::pages::configure(cfg);
     crate::sync::pages::configure(cfg);
+    crate::households::pages::configure(cfg);
+    crate::dropout::pages::configure(cfg);
 }
 
 /// Everything under `/v1` plus health and metrics.

@@ -37,6 +37,39 @@ where
     if !unmask {
         return Ok(db.read(move |c| find(c)).await?.value);
     }
+    read_unmasked(db, caller, None, entity, fields, find).await
+}
+
+/// Runs `find` to show personal data in full, for a caller who stated why: the reason is
+/// kept in the audit entry written in the same transaction as the read (the caller checks
+/// that one was given).
+pub async fn read_stating<T, F>(
+    db: &Db,
+    caller: &Caller,
+    reason: &str,
+    entity: &'static str,
+    fields: &'static [&'static str],
+    find: F,
+) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
+{
+    read_unmasked(db, caller, Some(reason.to_owned()), entity, fields, find).await
+}
+
+async fn read_unmasked<T, F>(
+    db: &Db,
+    caller: &Caller,
+    reason: Option<String>,
+    entity: &'static str,
+    fields: &'static [&'static str],
+    find: F,
+) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
+{
     caller.require(Permission::UnmaskPersonalData)?;
     let actor = caller.actor();
     let found = db
@@ -60,7 +93,7 @@ where
                     entity_id: &f.id,
                     region_path: &f.region_path,
                     changes: serde_json::json!({ "unmasked": fields }),
-                    reason: None,
+                    reason: reason.as_deref(),
                 },
             )?;
             Ok(f)

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::deadline::Standing;
 use crate::infra::clock::CHINA;
 
 /// What a synced record is, in the office's words.
@@ -80,6 +81,17 @@ pub fn state_tag(state: &str) -> (&'static str, &'static str) {
         "open" => ("进行中", "tag-wait"),
         "met" => ("已完成", "tag-ok"),
         _ => ("其他", "tag-wait"),
+    }
+}
+
+/// A clock's standing in the same words everywhere, with its tag's colour class.
+pub fn standing_tag(s: Standing) -> (&'static str, &'static str) {
+    match s {
+        Standing::Open => ("进行中", "tag-wait"),
+        Standing::Overdue => ("逾期", "tag-no"),
+        Standing::MetOnTime => ("已完成", "tag-ok"),
+        Standing::MetLate => ("逾期完成", "tag-back"),
+        Standing::Cancelled => ("已撤销", "tag-notice"),
     }
 }
 

@@ -22,6 +22,8 @@ const TASKS: &[(&str, &str, Permission)] = &[
     ("申请审核", "/applications", Permission::ReadApplications),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
     ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
+    ("户档", "/households", Permission::ReadHouseholds),
+    ("控辍保学", "/dropout", Permission::ReadFieldWork),
 ];
 
 /// What every page's frame shows.

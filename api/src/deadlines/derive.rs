@@ -439,7 +439,7 @@ fn plans(conn: &mut DbConn, ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<(String
 }
 
 /// A stored visit as the look-back rules read it (`None`: deleted, or no instant).
-fn visit_of(r: &RecordRow, d: &Visit) -> Option<visits::Visit> {
+pub fn visit_of(r: &RecordRow, d: &Visit) -> Option<visits::Visit> {
     if r.deleted {
         return None;
     }

@@ -202,6 +202,40 @@ pub fn taught_at_home(
         .load(conn)?)
 }
 
+/// Dropout cases whose region, or school, lies in the scope, by id after `after_id`:
+/// `open` true for the open ones, false for the closed ones (whatever their close-out),
+/// none for both.
+pub fn cases_in(
+    conn: &mut DbConn,
+    _: Current,
+    scope: &crate::domain::access::Scope,
+    open: Option<bool>,
+    after_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<String>> {
+    use crate::infra::db::scoped::path_in_scope;
+    let mut q = field_facts::table
+        .filter(field_facts::entity.eq("dropout_case"))
+        .filter(field_facts::deleted.eq(false))
+        .filter(
+            path_in_scope(field_facts::region_path, scope)
+                .or(path_in_scope(field_facts::reach_path, scope)),
+        )
+        .select(field_facts::id)
+        .order(field_facts::id.asc())
+        .limit(limit)
+        .into_boxed();
+    match open {
+        Some(true) => q = q.filter(field_facts::state.eq("open")),
+        Some(false) => q = q.filter(field_facts::state.ne("open")),
+        None => {}
+    }
+    if let Some(a) = after_id {
+        q = q.filter(field_facts::id.gt(a.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
 /// Parses a stored record's fields.
 pub fn data_of(r: &RecordRow) -> Result<Map<String, Value>> {
     serde_json::from_str(&r.data).map_err(Error::internal)

@@ -3,5 +3,6 @@
 
 pub mod home_teaching;
 pub mod http;
+pub mod pages;
 pub mod rules;
 pub mod service;

@@ -23,6 +23,7 @@ use crate::infra::db::{Db, DbConn};
 use crate::infra::error::{Error, FieldError, Msg, Result};
 use crate::infra::sealing::DataKey;
 use crate::records::store as records;
+use crate::records::typed::{self, Child};
 use crate::sync::push;
 use crate::sync::push::Pusher;
 
@@ -30,6 +31,8 @@ use crate::sync::push::Pusher;
 #[derive(Debug)]
 pub struct Judged {
     pub case: dropout::Case,
+    /// The child's name, as the registry holds it.
+    pub child_name: String,
     pub evaluation: Evaluation,
     /// The case's clocks (the return deadline, the penalty decision).
     pub deadlines: Vec<DeadlineRow>,
@@ -85,7 +88,12 @@ fn judge(conn: &mut DbConn, model: Current, case: dropout::Case) -> Result<Judge
     )?;
     let calendar = calendar::load(conn)?;
     let now = crate::infra::clock::now();
+    let child_name = typed::load::<Child>(conn, std::slice::from_ref(&case.child_id))?
+        .pop()
+        .and_then(|(_, c)| c.name)
+        .unwrap_or_default();
     Ok(Judged {
+        child_name,
         case,
         evaluation,
         deadlines: rows,
@@ -102,6 +110,31 @@ pub async fn evaluate(db: &Db, caller: &Caller, id: &str) -> Result<Judged> {
     read_model::read(db, move |c, model| {
         let (case, _) = reachable_case(c, model, &caller, &id)?;
         judge(c, model, case)
+    })
+    .await
+}
+
+/// Which cases a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// `true`: the open ones; `false`: the closed ones; none: both.
+    pub open: Option<bool>,
+    pub after_id: Option<String>,
+}
+
+/// The dropout cases of the caller's jurisdiction (their region, or their school, in the
+/// caller's scope), by id, `limit` at most, each judged against the eight legal steps with
+/// its clocks (brought up to date first), as [`evaluate`] judges one.
+pub async fn cases(db: &Db, caller: &Caller, f: CaseFilter, limit: i64) -> Result<Vec<Judged>> {
+    let scope = caller.scope.clone();
+    read_model::read(db, move |c, model| {
+        let ids = facts::cases_in(c, model, &scope, f.open, f.after_id.as_deref(), limit)?;
+        let (mut loaded, _) = derive::load_cases(c, model, &ids)?;
+        loaded.sort_by(|a, b| a.id.cmp(&b.id));
+        loaded
+            .into_iter()
+            .map(|case| judge(c, model, case))
+            .collect()
     })
     .await
 }

@@ -238,6 +238,7 @@ pub async fn list(
         id_number: q.id_number.clone(),
         name: q.name.clone(),
         after_id: page.position()?,
+        ..Default::default()
     };
     let rows = service::search(&state.db, &state.data_key, &caller, search, limit + 1).await?;
     let key = state.data_key.clone();

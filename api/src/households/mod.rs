@@ -3,6 +3,7 @@
 
 pub mod duplicates;
 pub mod http;
+pub mod pages;
 pub mod queries;
 pub mod rules;
 pub mod service;

@@ -19,7 +19,7 @@ use crate::domain::{access, resident_id};
 use crate::households::rules::{CheckedMember, ItemInput};
 use crate::infra::clock::now;
 use crate::infra::db::schema::{
-    household_helpers, household_items, household_members, households, users,
+    case_files, household_helpers, household_items, household_members, households, users,
 };
 use crate::infra::db::scoped::path_in_scope;
 use crate::infra::db::{DbConn, feed, new_id};
@@ -394,6 +394,11 @@ pub struct ListFilter {
     /// Keyed hash of an ID number: households with that person.
     pub id_hash: Option<String>,
     pub name: Option<String>,
+    /// `active` or `exited`.
+    pub status: Option<String>,
+    /// Households with an active case file of this category (`deep`, `relative`,
+    /// `accidental`).
+    pub category: Option<String>,
     pub after_id: Option<String>,
 }
 
@@ -416,6 +421,9 @@ pub fn list(
     if let Some(a) = &filter.after_id {
         q = q.filter(households::id.gt(a.clone()));
     }
+    if let Some(st) = &filter.status {
+        q = q.filter(households::status.eq(st.clone()));
+    }
     // Member filters go through a plain id list: diesel's multi-backend connection cannot
     // box a subquery.
     let mut wanted: Option<Vec<String>> = None;
@@ -437,11 +445,49 @@ pub fn list(
             None => ids,
         });
     }
+    if let Some(cat) = &filter.category {
+        let ids: Vec<String> = case_files::table
+            .filter(case_files::category.eq(cat.clone()))
+            .filter(case_files::status.eq("active"))
+            .filter(path_in_scope(case_files::region_path, scope))
+            .select(case_files::household_id)
+            .distinct()
+            .load(conn)?;
+        wanted = Some(match wanted {
+            Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
+            None => ids,
+        });
+    }
     if let Some(ids) = wanted {
         q = q.filter(households::id.eq_any(ids));
     }
     let rows = q.load(conn)?;
     complete(conn, rows)
+}
+
+/// The categories of the active case files of these households inside the scope, by
+/// household.
+pub fn categories(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String)> = case_files::table
+            .filter(case_files::household_id.eq_any(chunk))
+            .filter(case_files::status.eq("active"))
+            .filter(path_in_scope(case_files::region_path, scope))
+            .select((case_files::household_id, case_files::category))
+            .load(conn)?;
+        for (h, c) in rows {
+            let cats = out.entry(h).or_default();
+            if !cats.contains(&c) {
+                cats.push(c);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The households with these ids, wherever they are (callers check the scope).

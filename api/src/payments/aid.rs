@@ -99,6 +99,92 @@ fn months(dibao: i64, tenths: i64) -> i64 {
     dibao.saturating_mul(tenths) / 10
 }
 
+/// The most a case file of `category` may receive in a year for one kind of aid (`None`:
+/// every kind together, accidental difficulty's one cap), as an office reads it beside
+/// what was paid (R-FILE-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearCap {
+    pub kind: Option<AidKind>,
+    /// The cap in fen; `None` where it is the household's own bill (medical aid to a deep
+    /// difficulty household is at most what it pays itself).
+    pub cap_fen: Option<i64>,
+    /// Education aid's cap is per student.
+    pub per_student: bool,
+    /// The standard, in words.
+    pub text: String,
+}
+
+/// The yearly caps of a file of `category` where the local urban dibao is
+/// `urban_dibao_fen` a month: the figures [`check`] holds each payment to.
+pub fn yearly_caps(category: Category, urban_dibao_fen: i64) -> Vec<YearCap> {
+    let living = months(urban_dibao_fen, 120);
+    let education = months(urban_dibao_fen, 100);
+    let cap = |kind, cap_fen, per_student, text: String| YearCap {
+        kind,
+        cap_fen,
+        per_student,
+        text,
+    };
+    match category {
+        Category::Deep => vec![
+            cap(
+                Some(AidKind::Living),
+                Some(living),
+                false,
+                format!(
+                    "每年 8 至 12 个月城市低保标准：{} 至 {} 元",
+                    yuan(months(urban_dibao_fen, 80)),
+                    yuan(living)
+                ),
+            ),
+            cap(
+                Some(AidKind::Education),
+                Some(education),
+                true,
+                format!("每生每年不超过 10 个月城市低保标准：{} 元", yuan(education)),
+            ),
+            cap(
+                Some(AidKind::Medical),
+                None,
+                false,
+                "不超过个人承担部分；2 万元及以上报省总工会审批".to_owned(),
+            ),
+        ],
+        Category::Relative => vec![
+            cap(
+                Some(AidKind::Living),
+                Some(living.saturating_mul(80) / 100),
+                false,
+                format!(
+                    "深度困难标准的 60%–80%：每年最高 {} 元",
+                    yuan(living.saturating_mul(80) / 100)
+                ),
+            ),
+            cap(
+                Some(AidKind::Education),
+                Some(education.saturating_mul(80) / 100),
+                true,
+                format!(
+                    "深度困难标准的 60%–80%：每生每年最高 {} 元",
+                    yuan(education.saturating_mul(80) / 100)
+                ),
+            ),
+            cap(
+                Some(AidKind::Medical),
+                Some(RELATIVE_MEDICAL_CAP_FEN),
+                false,
+                "不超过个人承担部分，且最高 1.6 万元".to_owned(),
+            ),
+        ],
+        Category::Accidental => vec![cap(
+            None,
+            Some(ACCIDENTAL_CAP_FEN),
+            false,
+            "年度因困支出的 10%–15%，各类救助合计最高 1 万元".to_owned(),
+        )],
+    }
+}
+
 /// Checks a payment. `reassess` is the household's finances with the region's dibao, for
 /// the rule that earlier aid this year counts as income when a deep-difficulty household is
 /// assessed again for another kind of aid (multiple aid, 多重救助). Instalments of one kind
@@ -334,6 +420,23 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yearly_caps_follow_the_standards() {
+        let deep = yearly_caps(Category::Deep, 72_000);
+        assert_eq!(deep[0].kind, Some(AidKind::Living));
+        assert_eq!(deep[0].cap_fen, Some(864_000), "12 months of 720 yuan");
+        assert_eq!(deep[1].cap_fen, Some(720_000));
+        assert!(deep[1].per_student);
+        assert_eq!(deep[2].cap_fen, None, "medical: the household's own bill");
+        let relative = yearly_caps(Category::Relative, 72_000);
+        assert_eq!(relative[0].cap_fen, Some(691_200), "80 % of the deep cap");
+        assert_eq!(relative[2].cap_fen, Some(RELATIVE_MEDICAL_CAP_FEN));
+        let accidental = yearly_caps(Category::Accidental, 72_000);
+        assert_eq!(accidental.len(), 1);
+        assert_eq!(accidental[0].kind, None, "one cap for every kind together");
+        assert_eq!(accidental[0].cap_fen, Some(ACCIDENTAL_CAP_FEN));
+    }
 
     const URBAN: i64 = 72_000; // 720 yuan a month
 

@@ -84,6 +84,34 @@ pub fn find_reading(
     .ok_or(Error::NotFound)
 }
 
+/// A household's case files, newest first, for a reader of the household (through their
+/// standing scope, or a grant naming it).
+pub fn of_household(
+    conn: &mut DbConn,
+    scope: &Scope,
+    grants: &crate::domain::access::Grants,
+    household_id: &str,
+) -> Result<Vec<FileRow>> {
+    use crate::domain::access::{Subject, reach};
+    let files: Vec<FileRow> = case_files::table
+        .filter(case_files::household_id.eq(household_id))
+        .order(case_files::created_at.desc())
+        .select(FileRow::as_select())
+        .load(conn)?;
+    Ok(files
+        .into_iter()
+        .filter(|f| {
+            reach(
+                scope,
+                grants,
+                &f.region_path,
+                &[(Subject::Household, &f.household_id)],
+            )
+            .is_some()
+        })
+        .collect())
+}
+
 /// Records (or corrects) a month's per-capita income.
 pub fn record_income(
     conn: &mut DbConn,

@@ -189,9 +189,53 @@ pub fn assess(
     })
 }
 
+/// A household's finances from its recorded income and expense items of one year
+/// (`(category, amount_fen)`, categories as the registry names them): incomes summed,
+/// rigid expenses by kind, necessary employment costs apart; other expenses count for
+/// nothing. Hardship costs are not part of the registry.
+pub fn finances_of<'a>(members: u32, items: impl IntoIterator<Item = (&'a str, i64)>) -> Finances {
+    let mut f = Finances {
+        members,
+        ..Finances::default()
+    };
+    for (category, fen) in items {
+        let into = match category {
+            "wages" | "farming" | "business" | "property" | "transfer" | "other_income" => {
+                &mut f.annual_income_fen
+            }
+            "illness" => &mut f.illness_fen,
+            "disability" => &mut f.disability_fen,
+            "schooling" => &mut f.schooling_fen,
+            "employment" => &mut f.employment_costs_fen,
+            _ => continue,
+        };
+        *into = into.saturating_add(fen);
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finances_come_from_the_registry_items() {
+        let f = finances_of(
+            3,
+            [
+                ("farming", 1_000_000),
+                ("wages", 500_000),
+                ("illness", 300_000),
+                ("employment", 20_000),
+                ("other_expense", 99_999),
+            ],
+        );
+        assert_eq!(f.members, 3);
+        assert_eq!(f.annual_income_fen, 1_500_000);
+        assert_eq!(f.illness_fen, 300_000);
+        assert_eq!(f.employment_costs_fen, 20_000);
+        assert_eq!((f.disability_fen, f.schooling_fen), (0, 0));
+    }
 
     const DIBAO: i64 = 72_000; // 720 yuan per person per month
 

@@ -3,7 +3,7 @@
 //! it, and answering typed rows or the one error.
 
 use bangfu_sync::Code;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::queries as calendar;
 use crate::domain::caller::Caller;
@@ -12,9 +12,9 @@ use crate::domain::validate::Checks;
 use crate::infra::clock::today;
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
-use crate::payments::aid::{self, AidKind, Decision, PaidThisYear, Proposal, Refusal};
+use crate::payments::aid::{self, AidKind, Decision, PaidThisYear, Proposal, Refusal, YearCap};
 use crate::payments::case_files::{self, FileRow};
-use crate::payments::classification::{self, AssessError, Assessment, Finances};
+use crate::payments::classification::{self, AssessError, Assessment, Category, Finances};
 use crate::payments::disbursements::{self, DisbursementRow, NewPayment};
 use crate::payments::exit::{self, ExitStep};
 use crate::regions::queries as regions;
@@ -104,6 +104,109 @@ pub async fn file(db: &Db, caller: &Caller, file_id: &str) -> Result<FileRow> {
     );
     db.read(move |c| case_files::find_reading(c, &scope, &grants, &id))
         .await
+}
+
+/// One case file of a household, its payments and this year's totals against its caps.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    pub file: FileRow,
+    /// Newest first.
+    pub payments: Vec<DisbursementRow>,
+    /// Each cap of the file's category with what was paid toward it this year.
+    pub caps: Vec<(YearCap, i64)>,
+}
+
+/// A household's case files as an office reads them: the classification of its recorded
+/// finances with its reasons, and each file's payments against the year's caps.
+#[derive(Debug, Clone)]
+pub struct HouseholdFiles {
+    pub year: i32,
+    /// The local dibao standard in force, fen per person per month (0: none set).
+    pub dibao_fen: i64,
+    /// The classification of this year's recorded income and expenses (R-FILE-3), when
+    /// the household has members and its region a dibao standard.
+    pub assessment: Option<Assessment>,
+    pub files: Vec<FileSummary>,
+}
+
+/// The case files of a household the caller reads (404 otherwise, as the household), with
+/// payments and this year's totals against the caps (R-FILE-4), and the classification of
+/// the household's recorded finances with its reasons (R-FILE-3).
+pub async fn household_files(
+    db: &Db,
+    caller: &Caller,
+    household_id: &str,
+) -> Result<HouseholdFiles> {
+    let h = crate::households::service::get(db, caller, household_id, false).await?;
+    let year = today().year();
+    let (scope, grants) = (caller.scope.clone(), caller.grants.clone());
+    let (id, region_id) = (h.row.id.clone(), h.row.region_id.clone());
+    let (dibao, files) = db
+        .read(move |c| {
+            let region = regions::find(c, None, &region_id)?;
+            let dibao = regions::view(c, region)?.effective_dibao_fen.unwrap_or(0);
+            let mut files = Vec::new();
+            for f in case_files::of_household(c, &scope, &grants, &id)? {
+                let payments = disbursements::list(c, &scope, &grants, &f.id)?;
+                files.push((f, payments));
+            }
+            Ok((dibao, files))
+        })
+        .await?;
+    let members = u32::try_from(h.members.len()).unwrap_or(u32::MAX);
+    let finances = classification::finances_of(
+        members,
+        h.items
+            .iter()
+            .filter(|i| i.year == year)
+            .map(|i| (i.category.as_str(), i.amount_fen)),
+    );
+    let assessment = classification::assess(&finances, dibao, None).ok();
+    let files = files
+        .into_iter()
+        .map(|(file, payments)| {
+            let caps = match file.category.as_str() {
+                "deep" => Some(Category::Deep),
+                "relative" => Some(Category::Relative),
+                "accidental" => Some(Category::Accidental),
+                _ => None,
+            }
+            .map(|c| aid::yearly_caps(c, dibao))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|cap| {
+                let paid = money::total(
+                    payments
+                        .iter()
+                        .filter(|p| p.year == year)
+                        .filter(|p| cap.kind.is_none_or(|k| kind_name(k) == p.kind))
+                        .map(|p| p.amount_fen),
+                );
+                (cap, paid)
+            })
+            .collect();
+            FileSummary {
+                file,
+                payments,
+                caps,
+            }
+        })
+        .collect();
+    Ok(HouseholdFiles {
+        year,
+        dibao_fen: dibao,
+        assessment,
+        files,
+    })
+}
+
+/// The name payments store an aid kind under.
+fn kind_name(k: AidKind) -> &'static str {
+    match k {
+        AidKind::Living => "living",
+        AidKind::Medical => "medical",
+        AidKind::Education => "education",
+    }
 }
 
 /// Records (or corrects) a month's per-capita income for a case file (R-FILE-6).

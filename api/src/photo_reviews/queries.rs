@@ -206,6 +206,29 @@ pub fn queue(conn: &mut DbConn, scope: &Scope, f: &QueueFilter, limit: i64) -> R
         q = q.filter(photo_evidence::id.gt(a.clone()));
     }
     let rows = q.load(conn)?;
+    with_files(conn, rows)
+}
+
+/// The evidence photos of one household inside the scope (of its visits and of itself),
+/// newest first, whatever their review, `limit` at most.
+pub fn of_household(
+    conn: &mut DbConn,
+    scope: &Scope,
+    household_id: &str,
+    limit: i64,
+) -> Result<Vec<Queued>> {
+    let rows = photo_evidence::table
+        .select(EvidenceRow::as_select())
+        .filter(photo_evidence::household_id.eq(household_id))
+        .filter(evidence::reached_by(scope))
+        .order((photo_evidence::taken_at.desc(), photo_evidence::id.desc()))
+        .limit(limit)
+        .load(conn)?;
+    with_files(conn, rows)
+}
+
+/// Each photo with its file, once its author has sent it.
+fn with_files(conn: &mut DbConn, rows: Vec<EvidenceRow>) -> Result<Vec<Queued>> {
     let shas: Vec<&str> = rows.iter().map(|r| r.sha256.as_str()).collect();
     let held: HashSet<(String, String)> = blob_holders::table
         .filter(blob_holders::sha256.eq_any(&shas))

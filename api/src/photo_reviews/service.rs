@@ -63,6 +63,19 @@ pub async fn backlog(db: &Db, caller: &Caller) -> Result<Vec<Backlog>> {
     db.read(move |c| queries::backlog(c, &scope)).await
 }
 
+/// The evidence photos of one household inside the caller's scope, newest first, whatever
+/// their review, with their files once sent; `limit` at most.
+pub async fn of_household(
+    db: &Db,
+    caller: &Caller,
+    household_id: &str,
+    limit: i64,
+) -> Result<Vec<Queued>> {
+    let (scope, id) = (caller.scope.clone(), household_id.to_owned());
+    db.read(move |c| queries::of_household(c, &scope, &id, limit))
+        .await
+}
+
 /// One photo inside the caller's scope, with its file once its author has sent it.
 pub async fn find(db: &Db, caller: &Caller, photo_id: &str) -> Result<Queued> {
     let (scope, id) = (caller.scope.clone(), photo_id.to_owned());
