@@ -31,6 +31,9 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::deadlines::pages::configure(cfg);
     crate::photo_reviews::pages::configure(cfg);
     crate::photos::pages::configure(cfg);
+    crate::supervision::pages::configure(cfg);
+    crate::ledgers::pages::configure(cfg);
+    crate::audit::pages::configure(cfg);
 }
 
 /// Everything under `/v1` plus health and metrics.

@@ -20,6 +20,9 @@ pub struct NavItem {
 const TASKS: &[(&str, &str, Permission)] = &[
     ("今日工作", "/", Permission::ReadFieldWork),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
+    ("督导统计", "/supervision", Permission::ReadMetrics),
+    ("台账下载", "/ledgers", Permission::ReadLedgers),
+    ("审计日志", "/audit", Permission::ReadAudit),
 ];
 
 /// What every page's frame shows.
