@@ -36,6 +36,9 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::sync::pages::configure(cfg);
     crate::households::pages::configure(cfg);
     crate::dropout::pages::configure(cfg);
+    crate::supervision::pages::configure(cfg);
+    crate::ledgers::pages::configure(cfg);
+    crate::audit::pages::configure(cfg);
 }
 
 /// Everything under `/v1` plus health and metrics.

@@ -4,5 +4,6 @@
 
 pub mod http;
 pub mod log;
+pub mod pages;
 pub mod service;
 pub mod unmask;

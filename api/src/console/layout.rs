@@ -24,6 +24,9 @@ const TASKS: &[(&str, &str, Permission)] = &[
     ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
     ("户档", "/households", Permission::ReadHouseholds),
     ("控辍保学", "/dropout", Permission::ReadFieldWork),
+    ("督导统计", "/supervision", Permission::ReadMetrics),
+    ("台账下载", "/ledgers", Permission::ReadLedgers),
+    ("审计日志", "/audit", Permission::ReadAudit),
 ];
 
 /// What every page's frame shows.

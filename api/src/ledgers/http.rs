@@ -145,6 +145,7 @@ impl FilterQuery {
             from: self.from.clone(),
             to: self.to.clone(),
             unmask: self.unmask,
+            reason: None,
         }
     }
 }
@@ -220,8 +221,9 @@ pub async fn workbook(
     Ok(respond(exported, body))
 }
 
-/// The export's answer: its file name, its headers, and the stream.
-fn respond(
+/// The export's answer: its file name, its headers, and the stream (the console's
+/// downloads answer the same way).
+pub fn respond(
     exported: Exported,
     body: impl futures_util::Stream<Item = std::io::Result<web::Bytes>> + 'static,
 ) -> HttpResponse {

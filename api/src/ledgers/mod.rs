@@ -16,6 +16,7 @@ pub mod csv;
 pub mod export;
 pub mod http;
 pub mod lookup;
+pub mod pages;
 pub mod service;
 pub mod xlsx;
 

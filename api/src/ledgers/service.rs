@@ -31,6 +31,10 @@ pub struct Filter {
     pub to: Option<String>,
     /// ID and phone numbers in full (entitled roles only, audited).
     pub unmask: bool,
+    /// Why the numbers are needed in full, recorded with the unmasking. A channel that
+    /// asks for one (the console) passes what was typed: with `unmask`, it must say
+    /// something (1 to 200 characters).
+    pub reason: Option<String>,
 }
 
 /// The checked filters of an export.
@@ -40,6 +44,7 @@ struct Filters {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     unmask: bool,
+    reason: Option<String>,
 }
 
 fn invalid(field: &str, code: Code, zh: String, en: String) -> FieldError {
@@ -80,11 +85,27 @@ fn filters(errors: &mut Vec<FieldError>, q: &Filter) -> Filters {
             "to is not before from.".into(),
         ));
     }
+    let reason = match (&q.reason, q.unmask) {
+        (Some(r), true) => {
+            let n = r.trim().chars().count();
+            if n == 0 || n > 200 {
+                errors.push(invalid(
+                    "reason",
+                    Code::Required,
+                    "显示完整号码须说明理由（1 到 200 个字）。".into(),
+                    "Say why the numbers are needed in full (1 to 200 characters).".into(),
+                ));
+            }
+            Some(r.trim().to_owned())
+        }
+        _ => None,
+    };
     Filters {
         region_id: region_id.map(str::to_owned),
         from,
         to,
         unmask: q.unmask,
+        reason,
     }
 }
 
@@ -205,6 +226,7 @@ async fn start(
         })
         .collect();
     let (asked, from, to, unmask) = (f.region_id.clone(), f.from, f.to, f.unmask);
+    let reason = f.reason.clone();
     let region = db
         .write(move |c| {
             let region = match &asked {
@@ -238,7 +260,7 @@ async fn start(
                         entity_id,
                         region_path: &region.path,
                         changes: json!({ "unmasked": personal }),
-                        reason: None,
+                        reason: reason.as_deref(),
                     },
                 )?;
             }
@@ -283,6 +305,7 @@ mod tests {
             from: Some(from.to_owned()),
             to: Some(to.to_owned()),
             unmask: false,
+            reason: None,
         };
         let mut errors = Vec::new();
         let _ = format_of(&mut errors, Some("pdf"));
@@ -304,5 +327,21 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "to");
         assert!(f.from.is_some());
+        // A reason, where one is asked for, says something; none is needed when masked.
+        let mut errors = Vec::new();
+        let blank = Filter {
+            unmask: true,
+            reason: Some("  ".to_owned()),
+            ..Filter::default()
+        };
+        let _ = filters(&mut errors, &blank);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "reason");
+        let mut errors = Vec::new();
+        let masked = Filter {
+            reason: Some(String::new()),
+            ..Filter::default()
+        };
+        assert!(filters(&mut errors, &masked).reason.is_none() && errors.is_empty());
     }
 }
