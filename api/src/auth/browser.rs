@@ -10,12 +10,12 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
+use crate::auth::rotation::refused;
 use crate::auth::service::{self, LoginRequest};
 use crate::auth::sessions::{self, SessionKind};
 use crate::auth::tokens;
 use crate::domain::caller::Caller;
 use crate::infra::config::ConsoleSettings;
-use crate::auth::rotation::refused;
 use crate::infra::error::{Code, Result};
 use crate::state::AppState;
 
@@ -66,13 +66,17 @@ pub async fn resume(
         .db
         .read(move |c| {
             let (sid, uid, expires, started) =
-                sessions::browser_session(c, &h, now, now - life.lifetime)?.ok_or_else(|| refused(Code::SessionEnded))?;
+                sessions::browser_session(c, &h, now, now - life.lifetime)?
+                    .ok_or_else(|| refused(Code::SessionEnded))?;
             Ok((sessions::context(c, &sid, &uid)?, sid, expires, started))
         })
         .await?;
     let due = (now + life.idle).min(started + life.lifetime);
     if due - expires > (life.idle / 10).min(Duration::minutes(1)) {
-        state.db.write(move |c| sessions::slide(c, &hash, due)).await?;
+        state
+            .db
+            .write(move |c| sessions::slide(c, &hash, due))
+            .await?;
     }
     crate::auth::context::caller_of(ctx, sid, request_id)
 }

@@ -143,13 +143,10 @@ macro_rules! token_store {
             ) -> $crate::infra::error::Result<bool> {
                 use diesel::prelude::*;
                 use $crate::infra::db::schema::$tokens;
-                let marked = diesel::update(
-                    $tokens::table
-                        .find(hash)
-                        .filter($tokens::used_at.is_null()),
-                )
-                .set($tokens::used_at.eq(at))
-                .execute(conn)?;
+                let marked =
+                    diesel::update($tokens::table.find(hash).filter($tokens::used_at.is_null()))
+                        .set($tokens::used_at.eq(at))
+                        .execute(conn)?;
                 Ok(marked == 1)
             }
 
@@ -186,10 +183,7 @@ macro_rules! token_store {
                         .find(session_id)
                         .filter($sessions::revoked_at.is_null()),
                 )
-                .set((
-                    $sessions::revoked_at.eq(at),
-                    $sessions::revoked_why.eq(why),
-                ))
+                .set(($sessions::revoked_at.eq(at), $sessions::revoked_why.eq(why)))
                 .execute(conn)?;
                 Ok(())
             }

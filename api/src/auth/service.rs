@@ -77,7 +77,11 @@ pub struct LoginRequest {
 }
 
 /// Signs in, opening a session of `kind`: the API's bearer tokens or the console's cookie.
-pub async fn login(state: &AppState, req: LoginRequest, kind: sessions::SessionKind) -> Result<Issued> {
+pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    kind: sessions::SessionKind,
+) -> Result<Issued> {
     let limits = state.auth.clone();
     let (username, address, device) = (
         req.username.clone(),

@@ -7,10 +7,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::accounts::queries::UserRow;
+use crate::auth::rotation::{self, TokenStore, refused, token_store};
 use crate::domain::access::Grants;
 use crate::infra::db::DbConn;
 use crate::infra::db::schema::{refresh_tokens, regions, sessions, users};
-use crate::auth::rotation::{self, TokenStore, refused, token_store};
 use crate::infra::error::Result;
 use crate::regions::queries::RegionRow;
 
@@ -46,7 +46,13 @@ pub struct SessionRow {
     pub kind: String,
 }
 
-token_store!(StaffTokens, sessions, refresh_tokens, user_id, sessions::kind);
+token_store!(
+    StaffTokens,
+    sessions,
+    refresh_tokens,
+    user_id,
+    sessions::kind
+);
 
 /// Starts a session of `kind` with its first refresh token.
 pub fn open(

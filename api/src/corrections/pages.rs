@@ -89,7 +89,16 @@ async fn show(
     page: Page<perm::ReadFieldWork>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    correction_page(&state, &page, &id, StatusCode::OK, None, None, String::new()).await
+    correction_page(
+        &state,
+        &page,
+        &id,
+        StatusCode::OK,
+        None,
+        None,
+        String::new(),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,13 +141,30 @@ async fn decide(
                 .is_empty()
                 .then(|| errors::message(&Error::Validation(errs)));
             let at_reason = Some(at_reason).filter(|m| !m.is_empty());
-            correction_page(&state, &posted, &id, status, problem, at_reason, f.reason.clone())
-                .await
+            correction_page(
+                &state,
+                &posted,
+                &id,
+                status,
+                problem,
+                at_reason,
+                f.reason.clone(),
+            )
+            .await
         }
         Err(e @ (Error::Conflict { .. } | Error::Forbidden { .. })) => {
             let status = actix_web::ResponseError::status_code(&e);
             let problem = Some(errors::message(&e));
-            correction_page(&state, &posted, &id, status, problem, None, f.reason.clone()).await
+            correction_page(
+                &state,
+                &posted,
+                &id,
+                status,
+                problem,
+                None,
+                f.reason.clone(),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -103,7 +103,10 @@ async fn work(
     ids.sort();
     ids.dedup();
     let place = names::names(&state.db, caller, ids).await?;
-    let mut owners: Vec<String> = items.iter().filter_map(|d| d.owner_user_id.clone()).collect();
+    let mut owners: Vec<String> = items
+        .iter()
+        .filter_map(|d| d.owner_user_id.clone())
+        .collect();
     owners.sort();
     owners.dedup();
     let people = crate::accounts::service::names(&state.db, caller, owners).await?;
@@ -122,7 +125,10 @@ async fn work(
             place: name(&d.region_id),
             owner: match &d.owner_user_id {
                 Some(u) if *u == caller.user_id => "本人".to_owned(),
-                Some(u) => people.get(u).cloned().unwrap_or_else(|| "责任人".to_owned()),
+                Some(u) => people
+                    .get(u)
+                    .cloned()
+                    .unwrap_or_else(|| "责任人".to_owned()),
                 None => format!("{}（单位）", name(&d.owner_region_id)),
             },
             escalated_to: d.escalated_to_region_id.as_deref().map(name),

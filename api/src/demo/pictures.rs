@@ -187,9 +187,7 @@ mod tests {
         // flagged, so nearly every pair of seeds must look different to the hash.
         let hashes: Vec<i64> = (0..300).map(|s| hash(s, 80)).collect();
         let twinned = (0..hashes.len())
-            .filter(|&i| {
-                (0..hashes.len()).any(|j| j != i && same_picture(hashes[i], hashes[j]))
-            })
+            .filter(|&i| (0..hashes.len()).any(|j| j != i && same_picture(hashes[i], hashes[j])))
             .count();
         assert!(twinned <= 3, "{twinned} of 300 pictures have a near twin");
     }

@@ -52,8 +52,27 @@ fn value_words(json: &str) -> String {
     }
 }
 
+/// How a conflict was settled, from its stored resolution (`{"choice": "kept", …}`).
+fn outcome_words(resolution: Option<&str>) -> &'static str {
+    let choice = resolution
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .and_then(|v| v["choice"].as_str().map(str::to_owned));
+    match choice.as_deref() {
+        Some("kept") => "保留了现值",
+        Some("lost") => "改用了落选值",
+        Some("value") => "改为另定的值",
+        _ => "",
+    }
+}
+
 fn short(id: &str) -> String {
-    id.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect()
+    id.chars()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 /// The names of the staff these rows mention, for those the caller may see.
@@ -95,12 +114,7 @@ fn conflict_line(c: ConflictRow, people: &HashMap<String, String>) -> ConflictLi
         from: who(people, c.lost_user_id.as_deref()),
         at: date_time(utc(c.created_at)),
         open: c.state == "open",
-        outcome: match c.resolution.as_deref() {
-            Some("kept") => "保留了现值".to_owned(),
-            Some("lost") => "改用了落选值".to_owned(),
-            Some(_) => "改为新值".to_owned(),
-            None => String::new(),
-        },
+        outcome: outcome_words(c.resolution.as_deref()).to_owned(),
         field: c.field,
         id: c.id,
     }
@@ -132,12 +146,20 @@ async fn conflicts(
     };
     let mut rows = service::conflicts(&state.db, &page.caller, search, PER_PAGE + 1).await?;
     let next = next_page(&mut rows, |r| r.id.clone(), "/sync/conflicts", open);
-    let people = people(&state, &page, rows.iter().filter_map(|r| r.lost_user_id.clone())).await?;
+    let people = people(
+        &state,
+        &page,
+        rows.iter().filter_map(|r| r.lost_user_id.clone()),
+    )
+    .await?;
     let body = ConflictsPage {
         layout: Layout::new(&state, &page, "同步管理", "/sync/conflicts").await,
         tab: "conflicts",
         open,
-        lines: rows.into_iter().map(|r| conflict_line(r, &people)).collect(),
+        lines: rows
+            .into_iter()
+            .map(|r| conflict_line(r, &people))
+            .collect(),
         may_resolve: page.caller.role.has(Permission::ResolveConflicts),
         next,
         done: q.done.is_some(),
@@ -278,8 +300,10 @@ async fn quarantine_page(
         .flat_map(|r| [Some(r.user_id.clone()), r.settled_by.clone()])
         .flatten();
     let people = people(state, s, ids).await?;
-    let mut lines: Vec<QuarantineLine> =
-        rows.into_iter().map(|r| quarantine_line(r, &people)).collect();
+    let mut lines: Vec<QuarantineLine> = rows
+        .into_iter()
+        .map(|r| quarantine_line(r, &people))
+        .collect();
     if let Some((device, mutation, error, typed)) = refused {
         for l in &mut lines {
             if l.device_id == device && l.mutation_id == mutation {
@@ -337,7 +361,14 @@ async fn settle(
                 done: None,
             };
             let refused = Some((device, mutation, error, note.clone()));
-            quarantine_page(&state, &posted, &q, StatusCode::UNPROCESSABLE_ENTITY, refused).await
+            quarantine_page(
+                &state,
+                &posted,
+                &q,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refused,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -442,5 +473,19 @@ mod tests {
         assert_eq!(value_words("[1,2]"), "[1,2]");
         let long = format!("\"{}\"", "字".repeat(200));
         assert_eq!(value_words(&long).chars().count(), VALUE_CHARS + 1);
+    }
+
+    #[test]
+    fn outcomes_are_read_from_the_stored_resolution() {
+        assert_eq!(
+            outcome_words(Some(r#"{"choice":"kept","value":null}"#)),
+            "保留了现值"
+        );
+        assert_eq!(outcome_words(Some(r#"{"choice":"lost"}"#)), "改用了落选值");
+        assert_eq!(
+            outcome_words(Some(r#"{"choice":"value","value":"x"}"#)),
+            "改为另定的值"
+        );
+        assert_eq!(outcome_words(None), "");
     }
 }

@@ -18,7 +18,9 @@ fn console_sign_in(s: &TestServer, username: &str) -> String {
     let r = no_redirects()
         .post(s.url("/login"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("username={username}&password={DEMO_PASSWORD}&next=%2F"))
+        .body(format!(
+            "username={username}&password={DEMO_PASSWORD}&next=%2F"
+        ))
         .send()
         .expect("sign in");
     assert_eq!(r.status().as_u16(), 303, "console sign-in of {username}");
