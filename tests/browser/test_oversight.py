@@ -12,8 +12,9 @@ from conftest import BASE, expect, look, no_raw_problem
 CHINA = timezone(timedelta(hours=8))
 
 
-def pct(ratio):
-    return f"{ratio * 100:.1f}%"
+def pct(ratio, base=1):
+    """A rate as the page writes it: none when there was nothing to count."""
+    return f"{ratio * 100:.1f}%" if base else "—"
 
 
 def yuan(fen):
@@ -22,7 +23,7 @@ def yuan(fen):
 
 # Each figure's table, as the API's figures would fill it.
 EXPECTED = {
-    "visits": lambda m: [str(m["households_active"]), str(m["households_visited"]), pct(m["visit_completion"])],
+    "visits": lambda m: [str(m["households_active"]), str(m["households_visited"]), pct(m["visit_completion"], m["households_active"])],
     "backlog": lambda m: [str(m["photos_pending"])],
     "retrieval": lambda m: [
         str(m["dropout_cases_open"]),
@@ -35,13 +36,13 @@ EXPECTED = {
         str(m["disbursements"]),
         str(m["disbursements_on_time"]),
         yuan(m["disbursed_fen"]),
-        pct(m["disbursement_timeliness"]),
+        pct(m["disbursement_timeliness"], m["disbursements"]),
     ],
     "deadlines": lambda m: [str(m["deadlines_due"]), str(m["deadlines_met_on_time"]), str(m["deadlines_missed"])],
     "teaching": lambda m: [
         str(m["home_teaching_months"]),
         str(m["home_teaching_compliant"]),
-        pct(m["home_teaching_compliance"]),
+        pct(m["home_teaching_compliance"], m["home_teaching_months"]),
     ],
 }
 

@@ -16,7 +16,7 @@ use crate::accounts::queries::ListFilter as UserFilter;
 use crate::audit::log::{EntryRow, Filter};
 use crate::audit::service;
 use crate::auth::caller::perm;
-use crate::console::format::date_time;
+use crate::console::format::{date_time, state_tag};
 use crate::console::layout::role_name;
 use crate::console::respond::html;
 use crate::console::{Layout, Page, PageError, Signed};
@@ -34,6 +34,8 @@ const HISTORY: i64 = 500;
 const STAFF: i64 = 1000;
 /// A changed value longer than this is cut short in the list (the history shows it all).
 const SHORT: usize = 60;
+/// At most this many changed fields on a line of the list.
+const LINE_CHANGES: usize = 4;
 
 /// What an entry's action is called in the office.
 fn action_words(action: &str) -> &str {
@@ -133,10 +135,17 @@ fn field_words(field: &str) -> &str {
     }
 }
 
-/// A value as a line of text: strings as they are, nothing as `（空）`.
-fn value_text(v: &Value) -> String {
+/// A value as a line of text: strings as they are (a state in its words everywhere the
+/// console shows it), nothing as `（空）`.
+fn value_text(field: &str, v: &Value) -> String {
     match v {
         Value::Null => "（空）".to_owned(),
+        Value::String(s) if matches!(field, "review_status" | "status" | "state") => {
+            match state_tag(s).0 {
+                "其他" => s.clone(),
+                words => format!("{words}（{s}）"),
+            }
+        }
         Value::String(s) => s.clone(),
         Value::Bool(true) => "是".to_owned(),
         Value::Bool(false) => "否".to_owned(),
@@ -163,8 +172,8 @@ struct Change {
 /// The changes of an entry: `{field: {before, after}}` field by field; anything else (an
 /// export's parameters) as its fields' values.
 fn changes(raw: &str, cut: bool) -> Vec<Change> {
-    let shown = |v: &Value| {
-        let t = value_text(v);
+    let shown = |field: &str, v: &Value| {
+        let t = value_text(field, v);
         if cut { short(t) } else { t }
     };
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) else {
@@ -179,13 +188,13 @@ fn changes(raw: &str, cut: bool) -> Vec<Change> {
             match diff {
                 Some(o) => Change {
                     field,
-                    before: Some(shown(&o["before"])),
-                    after: shown(&o["after"]),
+                    before: Some(shown(k, &o["before"])),
+                    after: shown(k, &o["after"]),
                 },
                 None => Change {
                     field,
                     before: None,
-                    after: shown(v),
+                    after: shown(k, v),
                 },
             }
         })
@@ -203,6 +212,8 @@ struct Shown {
     device: Option<String>,
     request_id: Option<String>,
     changes: Vec<Change>,
+    /// Changes left out of the list's line (the history shows them all).
+    more_changes: usize,
     reason: Option<String>,
 }
 
@@ -232,13 +243,23 @@ fn history_href(entity: &str, id: &str) -> String {
 }
 
 fn shown(e: EntryRow, staff: &HashMap<String, String>, cut: bool) -> Shown {
+    let mut all = changes(&e.changes, cut);
+    let more_changes = if cut {
+        all.len().saturating_sub(LINE_CHANGES)
+    } else {
+        0
+    };
+    if cut {
+        all.truncate(LINE_CHANGES);
+    }
     Shown {
         at: date_time(utc(e.at)),
         actor: actor_of(&e, staff),
         action: action_words(&e.action).to_owned(),
         entity: entity_words(&e.entity).to_owned(),
         history: history_href(&e.entity, &e.entity_id),
-        changes: changes(&e.changes, cut),
+        changes: all,
+        more_changes,
         entity_id: e.entity_id,
         device: e.device_id,
         request_id: e.request_id,
@@ -467,7 +488,7 @@ mod tests {
             got,
             [
                 ("note", Some("（空）"), "x"),
-                ("审核状态", Some("pending"), "approved")
+                ("审核状态", Some("待审核（pending）"), "已批准（approved）")
             ]
         );
         // An export's parameters are values, not diffs.

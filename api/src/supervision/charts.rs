@@ -66,6 +66,16 @@ pub fn percent(ratio: f64) -> String {
     format!("{:.1}%", ratio * 100.0)
 }
 
+/// A rate of `base` things as shown: a percentage, or `—` when there was nothing to count
+/// (no household, no payment: 0 of 0 is no rate at all).
+pub fn rate_of(ratio: f64, base: i64) -> String {
+    if base == 0 {
+        "—".to_owned()
+    } else {
+        percent(ratio)
+    }
+}
+
 /// How a rate moved from the period before, in percentage points.
 pub fn rate_trend(now: f64, before: f64) -> String {
     let d = ((now - before) * 1000.0).round() / 10.0;
@@ -88,13 +98,13 @@ pub fn count_trend(now: i64, before: i64) -> String {
 }
 
 /// The width of a chart, in SVG user units (it scales to its box).
-pub const WIDTH: f64 = 640.0;
+pub const WIDTH: f64 = 520.0;
 /// Where bars start (the region names are written to the left of it).
-const BAR_X: f64 = 150.0;
+const BAR_X: f64 = 130.0;
 /// The longest bar (room is left after it for the figure).
-const BAR_MAX: f64 = 380.0;
-const ROW: f64 = 30.0;
-const BAR_H: f64 = 18.0;
+const BAR_MAX: f64 = 300.0;
+const ROW: f64 = 32.0;
+const BAR_H: f64 = 20.0;
 const PAD: f64 = 8.0;
 
 /// One part of a bar (a stacked bar has several).
@@ -226,6 +236,8 @@ mod tests {
     fn trends_read_as_words() {
         assert_eq!(percent(0.6234), "62.3%");
         assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(rate_of(0.0, 0), "—");
+        assert_eq!(rate_of(0.5, 2), "50.0%");
         assert_eq!(rate_trend(0.65, 0.6), "较上期 ↑ 5.0 个百分点");
         assert_eq!(rate_trend(0.5, 0.625), "较上期 ↓ 12.5 个百分点");
         assert_eq!(rate_trend(0.5, 0.5), "与上期持平");

@@ -17,7 +17,7 @@ use crate::console::{Layout, Page, PageError, errors};
 use crate::infra::error::Error;
 use crate::regions::names;
 use crate::state::AppState;
-use crate::supervision::charts::{self, Chart, Preset, Row, percent};
+use crate::supervision::charts::{self, Chart, Preset, Row, percent, rate_of};
 use crate::supervision::metrics::Metrics;
 use crate::supervision::service::{self, Report};
 
@@ -130,12 +130,13 @@ fn rate_figure(
     rows: &[(RegionLink, Metrics)],
     total: &Metrics,
     rate: fn(&Metrics) -> f64,
+    base: fn(&Metrics) -> i64,
     headers: Vec<&'static str>,
     cells: fn(&Metrics) -> Vec<String>,
 ) -> Figure {
     let desc = rows
         .iter()
-        .map(|(r, m)| format!("{} {}", r.name, percent(rate(m))))
+        .map(|(r, m)| format!("{} {}", r.name, rate_of(rate(m), base(m))))
         .collect::<Vec<_>>()
         .join("，");
     let chart = charts::bars(
@@ -143,7 +144,7 @@ fn rate_figure(
             .map(|(r, m)| Row {
                 label: r.name.clone(),
                 parts: vec![(rate(m), "bar")],
-                value: percent(rate(m)),
+                value: rate_of(rate(m), base(m)),
             })
             .collect(),
         1.0,
@@ -246,12 +247,13 @@ fn figures(rows: &[(RegionLink, Metrics)], t: &Metrics) -> Vec<Figure> {
             rows,
             t,
             |m| m.visit_completion,
+            |m| m.households_active,
             vec!["在册户数", "已走访户数", "走访完成率"],
             |m| {
                 vec![
                     m.households_active.to_string(),
                     m.households_visited.to_string(),
-                    percent(m.visit_completion),
+                    rate_of(m.visit_completion, m.households_active),
                 ]
             },
         ),
@@ -262,6 +264,7 @@ fn figures(rows: &[(RegionLink, Metrics)], t: &Metrics) -> Vec<Figure> {
             rows,
             t,
             |m| m.retrieval_rate,
+            |_| 1,
             vec!["未销号案件", "本期新增", "本期销号", "劝返复学", "劝返率"],
             |m| {
                 vec![
@@ -279,13 +282,14 @@ fn figures(rows: &[(RegionLink, Metrics)], t: &Metrics) -> Vec<Figure> {
             rows,
             t,
             |m| m.disbursement_timeliness,
+            |m| m.disbursements,
             vec!["发放笔数", "按时发放", "发放金额", "按时发放率"],
             |m| {
                 vec![
                     m.disbursements.to_string(),
                     m.disbursements_on_time.to_string(),
                     yuan(m.disbursed_fen),
-                    percent(m.disbursement_timeliness),
+                    rate_of(m.disbursement_timeliness, m.disbursements),
                 ]
             },
         ),
@@ -296,12 +300,13 @@ fn figures(rows: &[(RegionLink, Metrics)], t: &Metrics) -> Vec<Figure> {
             rows,
             t,
             |m| m.home_teaching_compliance,
+            |m| m.home_teaching_months,
             vec!["应送教人月", "达标人月", "达标率"],
             |m| {
                 vec![
                     m.home_teaching_months.to_string(),
                     m.home_teaching_compliant.to_string(),
-                    percent(m.home_teaching_compliance),
+                    rate_of(m.home_teaching_compliance, m.home_teaching_months),
                 ]
             },
         ),
@@ -317,18 +322,23 @@ fn deadline_cells(m: &Metrics) -> Vec<String> {
 }
 
 fn headlines(t: &Metrics, before: Option<&Metrics>) -> Vec<Headline> {
-    let rate = |now: f64, was: fn(&Metrics) -> f64| before.map(|b| charts::rate_trend(now, was(b)));
+    // A rate is compared only when both periods had something to count.
+    let rate = |rate: fn(&Metrics) -> f64, base: fn(&Metrics) -> i64| {
+        before
+            .filter(|&b| base(t) > 0 && base(b) > 0)
+            .map(|b| charts::rate_trend(rate(t), rate(b)))
+    };
     let count =
         |now: i64, was: fn(&Metrics) -> i64| before.map(|b| charts::count_trend(now, was(b)));
     vec![
         Headline {
             label: "走访完成率",
-            value: percent(t.visit_completion),
+            value: rate_of(t.visit_completion, t.households_active),
             detail: format!(
                 "已走访 {} 户 / 在册 {} 户",
                 t.households_visited, t.households_active
             ),
-            trend: rate(t.visit_completion, |m| m.visit_completion),
+            trend: rate(|m| m.visit_completion, |m| m.households_active),
         },
         Headline {
             label: "待审核照片",
@@ -343,18 +353,18 @@ fn headlines(t: &Metrics, before: Option<&Metrics>) -> Vec<Headline> {
                 "劝返复学 {} 人，未销号 {} 件",
                 t.dropout_cases_returned, t.dropout_cases_open
             ),
-            trend: rate(t.retrieval_rate, |m| m.retrieval_rate),
+            trend: rate(|m| m.retrieval_rate, |_| 1),
         },
         Headline {
             label: "救助按时发放率",
-            value: percent(t.disbursement_timeliness),
+            value: rate_of(t.disbursement_timeliness, t.disbursements),
             detail: format!(
                 "按时 {} / {} 笔，共 {}",
                 t.disbursements_on_time,
                 t.disbursements,
                 yuan(t.disbursed_fen)
             ),
-            trend: rate(t.disbursement_timeliness, |m| m.disbursement_timeliness),
+            trend: rate(|m| m.disbursement_timeliness, |m| m.disbursements),
         },
         Headline {
             label: "逾期未完成",
