@@ -20,10 +20,10 @@ pub struct NavItem {
 const TASKS: &[(&str, &str, Permission)] = &[
     ("今日工作", "/", Permission::ReadFieldWork),
     ("申请审核", "/applications", Permission::ReadApplications),
-    ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
-    ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
     ("户档", "/households", Permission::ReadHouseholds),
     ("控辍保学", "/dropout", Permission::ReadFieldWork),
+    ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
+    ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
     ("督导统计", "/supervision", Permission::ReadMetrics),
     ("台账下载", "/ledgers", Permission::ReadLedgers),
     ("审计日志", "/audit", Permission::ReadAudit),
