@@ -64,6 +64,48 @@ fn error_page(
     respond::html(status, body)
 }
 
+/// A refusal a form's page shows itself: the messages beside `field` when the refusal names
+/// it, the rest above the form.
+#[derive(Debug)]
+pub struct InPage {
+    pub status: StatusCode,
+    pub at_field: Option<String>,
+    pub problem: Option<(String, String)>,
+}
+
+/// The refusal `e` as the page of the form that caused it shows it; `Err` when it is not
+/// the form's to show (the session ended, the record is gone, the server failed).
+pub fn in_page(e: Error, field: &str) -> Result<InPage, Error> {
+    match e {
+        Error::Validation(errs) => {
+            let at_field = errs
+                .iter()
+                .filter(|f| f.field == field)
+                .map(|f| f.message.get(Lang::Zh).to_owned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (at_field, problem) = if at_field.is_empty() {
+                (None, Some(message(&Error::Validation(errs))))
+            } else {
+                (Some(at_field), None)
+            };
+            Ok(InPage {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                at_field,
+                problem,
+            })
+        }
+        e @ (Error::Conflict { .. } | Error::Forbidden { .. } | Error::Unprocessable { .. }) => {
+            Ok(InPage {
+                status: e.status_code(),
+                at_field: None,
+                problem: Some(message(&e)),
+            })
+        }
+        e => Err(e),
+    }
+}
+
 /// Whether an unrouted request is a browser asking for a page (rather than a client of
 /// the API, which gets a problem document).
 pub fn wants_page(req: &actix_web::HttpRequest) -> bool {

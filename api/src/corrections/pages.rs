@@ -15,7 +15,7 @@ use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::corrections::http::CorrectionDecision;
 use crate::corrections::service::{self, Verdict, turn_of};
 use crate::domain::role::Permission;
-use crate::infra::error::{Error, Lang};
+use crate::infra::error::Error;
 use crate::state::AppState;
 
 /// Where a correction stands, in words.
@@ -129,44 +129,19 @@ async fn decide(
     .await;
     match decided {
         Ok(_) => Ok(see_other(&format!("/corrections/{id}"))),
-        Err(Error::Validation(errs)) => {
-            let at_reason = errs
-                .iter()
-                .filter(|e| e.field == "reason")
-                .map(|e| e.message.get(Lang::Zh).to_owned())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            let problem = at_reason
-                .is_empty()
-                .then(|| errors::message(&Error::Validation(errs)));
-            let at_reason = Some(at_reason).filter(|m| !m.is_empty());
+        Err(e) => {
+            let shown = errors::in_page(e, "reason")?;
             correction_page(
                 &state,
                 &posted,
                 &id,
-                status,
-                problem,
-                at_reason,
+                shown.status,
+                shown.problem,
+                shown.at_field,
                 f.reason.clone(),
             )
             .await
         }
-        Err(e @ (Error::Conflict { .. } | Error::Forbidden { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            let problem = Some(errors::message(&e));
-            correction_page(
-                &state,
-                &posted,
-                &id,
-                status,
-                problem,
-                None,
-                f.reason.clone(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -251,47 +251,19 @@ async fn decide(
             "/photo-reviews?done={}",
             verdict.as_str()
         ))),
-        Err(Error::Validation(errs)) => {
-            let at_reason = errs
-                .iter()
-                .filter(|e| e.field == "reason")
-                .map(|e| e.message.get(Lang::Zh).to_owned())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            let (reason_error, problem) = if at_reason.is_empty() {
-                (None, Some(errors::message(&Error::Validation(errs))))
-            } else {
-                (Some(at_reason), None)
-            };
+        Err(e) => {
+            let shown = errors::in_page(e, "reason")?;
             review_page(
                 &state,
                 &posted,
                 &id,
-                status,
-                problem,
-                reason_error,
+                shown.status,
+                shown.problem,
+                shown.at_field,
                 f.reason.clone(),
             )
             .await
         }
-        Err(
-            e @ (Error::Conflict { .. } | Error::Forbidden { .. } | Error::Unprocessable { .. }),
-        ) => {
-            let status = e.status_code();
-            let problem = Some(errors::message(&e));
-            review_page(
-                &state,
-                &posted,
-                &id,
-                status,
-                problem,
-                None,
-                f.reason.clone(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
