@@ -18,7 +18,7 @@ use crate::applications::rules::{Action, Deficiency, Status};
 use crate::applications::service::{self, Dossier, Verdict};
 use crate::auth::applicant::Principal;
 use crate::auth::caller::perm;
-use crate::console::format::{countdown, date, date_time, span, state_tag, yuan};
+use crate::console::format::{countdown, date, date_time, relation_words, span, state_tag, yuan};
 use crate::console::respond::{html, see_other};
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::deadlines::queries::Filter as DeadlineFilter;
@@ -66,19 +66,6 @@ fn tag(status: &str) -> (&'static str, &'static str) {
         "grassroots_review" => ("待村级/乡镇审核", "tag-wait"),
         "county_review" => ("县级审核", "tag-wait"),
         s => state_tag(s),
-    }
-}
-
-fn relation_words(r: Relation) -> &'static str {
-    match r {
-        Relation::Head => "户主",
-        Relation::Spouse => "配偶",
-        Relation::Child => "子女",
-        Relation::Parent => "父母",
-        Relation::Grandchild => "孙子女",
-        Relation::Grandparent => "祖父母",
-        Relation::Sibling => "兄弟姐妹",
-        Relation::Other => "其他",
     }
 }
 

@@ -4,7 +4,22 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::deadline::Standing;
+use crate::households::rules::Relation;
 use crate::infra::clock::CHINA;
+
+/// A relation to the head of the household, as the registry form says it.
+pub fn relation_words(r: Relation) -> &'static str {
+    match r {
+        Relation::Head => "户主",
+        Relation::Spouse => "配偶",
+        Relation::Child => "子女",
+        Relation::Parent => "父母",
+        Relation::Grandchild => "孙子女",
+        Relation::Grandparent => "祖父母",
+        Relation::Sibling => "兄弟姐妹",
+        Relation::Other => "其他",
+    }
+}
 
 /// What a synced record is, in the office's words.
 pub fn entity_words(entity: &str) -> &'static str {

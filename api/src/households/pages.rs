@@ -14,7 +14,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::caller::perm;
-use crate::console::format::{countdown, date, date_time, standing_tag, yuan};
+use crate::console::format::{countdown, date, date_time, relation_words, standing_tag, yuan};
 use crate::console::respond::html;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::deadlines::view::deadline_out;
@@ -39,20 +39,6 @@ use crate::state::AppState;
 const PER_PAGE: i64 = 30;
 /// Photos shown on a household's page.
 const PHOTOS_SHOWN: i64 = 60;
-
-/// A relation to the head of the household, as the registry form says it.
-fn relation_words(r: Relation) -> &'static str {
-    match r {
-        Relation::Head => "户主",
-        Relation::Spouse => "配偶",
-        Relation::Child => "子女",
-        Relation::Parent => "父母",
-        Relation::Grandchild => "孙子女",
-        Relation::Grandparent => "祖父母",
-        Relation::Sibling => "兄弟姐妹",
-        Relation::Other => "其他",
-    }
-}
 
 fn gender_words(g: Gender) -> &'static str {
     match g {
