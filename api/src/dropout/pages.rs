@@ -257,10 +257,11 @@ async fn list(
     page: Page<perm::ReadFieldWork>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let show = match q.show.as_deref() {
-        Some(s @ ("closed" | "all")) => s,
-        _ => "open",
-    };
+    let show = q
+        .show
+        .as_deref()
+        .filter(|s| matches!(*s, "closed" | "all"))
+        .unwrap_or("open");
     let filter = CaseFilter {
         open: match show {
             "closed" => Some(false),

@@ -612,7 +612,7 @@ async fn household_page(
             (i.year, kind, item_words(&cat), yuan(i.amount_fen))
         })
         .collect();
-    items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let (head, _) = head(&h);
     let title = format!("户档：{head}");
     let body = HouseholdPage {

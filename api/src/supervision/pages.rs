@@ -123,17 +123,27 @@ fn links(report: &Report, qs: &dyn Fn(&str) -> String) -> Vec<(RegionLink, Metri
         .collect()
 }
 
-/// A figure whose bars are a rate (0 to 1).
-fn rate_figure(
+/// What a figure of a rate shows: the rate (0 to 1), the count it is a rate of (nothing to
+/// count shows "—"), and its table's columns.
+struct RateSpec {
     id: &'static str,
     title: &'static str,
-    rows: &[(RegionLink, Metrics)],
-    total: &Metrics,
     rate: fn(&Metrics) -> f64,
     base: fn(&Metrics) -> i64,
     headers: Vec<&'static str>,
     cells: fn(&Metrics) -> Vec<String>,
-) -> Figure {
+}
+
+/// A figure whose bars are a rate.
+fn rate_figure(spec: RateSpec, rows: &[(RegionLink, Metrics)], total: &Metrics) -> Figure {
+    let RateSpec {
+        id,
+        title,
+        rate,
+        base,
+        headers,
+        cells,
+    } = spec;
     let desc = rows
         .iter()
         .map(|(r, m)| format!("{} {}", r.name, rate_of(rate(m), base(m))))
@@ -242,73 +252,81 @@ fn figures(rows: &[(RegionLink, Metrics)], t: &Metrics) -> Vec<Figure> {
     };
     vec![
         rate_figure(
-            "visits",
-            "走访完成率",
+            RateSpec {
+                id: "visits",
+                title: "走访完成率",
+                rate: |m| m.visit_completion,
+                base: |m| m.households_active,
+                headers: vec!["在册户数", "已走访户数", "走访完成率"],
+                cells: |m| {
+                    vec![
+                        m.households_active.to_string(),
+                        m.households_visited.to_string(),
+                        rate_of(m.visit_completion, m.households_active),
+                    ]
+                },
+            },
             rows,
             t,
-            |m| m.visit_completion,
-            |m| m.households_active,
-            vec!["在册户数", "已走访户数", "走访完成率"],
-            |m| {
-                vec![
-                    m.households_active.to_string(),
-                    m.households_visited.to_string(),
-                    rate_of(m.visit_completion, m.households_active),
-                ]
-            },
         ),
         backlog,
         rate_figure(
-            "retrieval",
-            "控辍保学劝返率",
+            RateSpec {
+                id: "retrieval",
+                title: "控辍保学劝返率",
+                rate: |m| m.retrieval_rate,
+                base: |_| 1,
+                headers: vec!["未销号案件", "本期新增", "本期销号", "劝返复学", "劝返率"],
+                cells: |m| {
+                    vec![
+                        m.dropout_cases_open.to_string(),
+                        m.dropout_cases_opened.to_string(),
+                        m.dropout_cases_closed.to_string(),
+                        m.dropout_cases_returned.to_string(),
+                        percent(m.retrieval_rate),
+                    ]
+                },
+            },
             rows,
             t,
-            |m| m.retrieval_rate,
-            |_| 1,
-            vec!["未销号案件", "本期新增", "本期销号", "劝返复学", "劝返率"],
-            |m| {
-                vec![
-                    m.dropout_cases_open.to_string(),
-                    m.dropout_cases_opened.to_string(),
-                    m.dropout_cases_closed.to_string(),
-                    m.dropout_cases_returned.to_string(),
-                    percent(m.retrieval_rate),
-                ]
-            },
         ),
         rate_figure(
-            "aid",
-            "救助资金按时发放率",
+            RateSpec {
+                id: "aid",
+                title: "救助资金按时发放率",
+                rate: |m| m.disbursement_timeliness,
+                base: |m| m.disbursements,
+                headers: vec!["发放笔数", "按时发放", "发放金额", "按时发放率"],
+                cells: |m| {
+                    vec![
+                        m.disbursements.to_string(),
+                        m.disbursements_on_time.to_string(),
+                        yuan(m.disbursed_fen),
+                        rate_of(m.disbursement_timeliness, m.disbursements),
+                    ]
+                },
+            },
             rows,
             t,
-            |m| m.disbursement_timeliness,
-            |m| m.disbursements,
-            vec!["发放笔数", "按时发放", "发放金额", "按时发放率"],
-            |m| {
-                vec![
-                    m.disbursements.to_string(),
-                    m.disbursements_on_time.to_string(),
-                    yuan(m.disbursed_fen),
-                    rate_of(m.disbursement_timeliness, m.disbursements),
-                ]
-            },
         ),
         deadlines,
         rate_figure(
-            "teaching",
-            "送教上门达标率",
+            RateSpec {
+                id: "teaching",
+                title: "送教上门达标率",
+                rate: |m| m.home_teaching_compliance,
+                base: |m| m.home_teaching_months,
+                headers: vec!["应送教人月", "达标人月", "达标率"],
+                cells: |m| {
+                    vec![
+                        m.home_teaching_months.to_string(),
+                        m.home_teaching_compliant.to_string(),
+                        rate_of(m.home_teaching_compliance, m.home_teaching_months),
+                    ]
+                },
+            },
             rows,
             t,
-            |m| m.home_teaching_compliance,
-            |m| m.home_teaching_months,
-            vec!["应送教人月", "达标人月", "达标率"],
-            |m| {
-                vec![
-                    m.home_teaching_months.to_string(),
-                    m.home_teaching_compliant.to_string(),
-                    rate_of(m.home_teaching_compliance, m.home_teaching_months),
-                ]
-            },
         ),
     ]
 }
