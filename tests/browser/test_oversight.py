@@ -93,6 +93,7 @@ def test_a_county_officer_drills_down_to_a_village(signed_in, api):
     page = signed_in("county_officer")
     officer = api("county_officer")
     page.get_by_role("navigation", name="工作").get_by_role("link", name="督导统计").click()
+    page.wait_for_url("**/supervision")
     page.wait_for_load_state("networkidle")
     county = assert_same_figures(page, officer)
     assert county["name"] == "示范县"
@@ -256,8 +257,9 @@ def test_the_auditor_reads_a_history_and_can_change_nothing(signed_in, api):
     for task in ("审计日志", "督导统计", "台账下载"):
         expect(nav.get_by_role("link", name=task)).to_be_visible()
     nav.get_by_role("link", name="审计日志").click()
-    page.wait_for_load_state("networkidle")
-    assert page.locator("table.audit tbody tr").count() > 0
+    # htmx swaps the page in: wait for the new one, not for the network to settle.
+    page.wait_for_url("**/audit")
+    expect(page.locator("table.audit tbody tr").first).to_be_visible()
     look(page, "audit")
 
     # Filter to the secretary's work on photos, and open one photo's history.
