@@ -87,6 +87,7 @@ codes! {
     SyncProtocolRequired = "sync_protocol_required": "缺少同步协议版本", "The sync protocol version is missing";
     ResetRequired = "reset_required": "需要重新同步", "Sync again from the start";
     Forbidden = "forbidden": "无权执行此操作", "Not allowed";
+    InstallWideData = "install_wide_data": "全辖区共用的数据须由管辖全部区域的账号修改", "Data every jurisdiction shares is changed only by an account whose jurisdiction covers the whole install";
     Unauthorized = "unauthorized": "未登录或登录已失效", "Not signed in";
     BadRequest = "bad_request": "请求无法处理", "The request could not be processed";
     BatchTooLarge = "batch_too_large": "同步批次过大", "The sync batch is too large";

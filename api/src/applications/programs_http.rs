@@ -129,10 +129,12 @@ impl NewProgramBody {
     }
 }
 
-/// Create a program with its checklist (county officers and admins).
+/// Create a program with its checklist (county officers and admins whose jurisdiction
+/// covers the whole install: programs are offered in every county of it).
 #[utoipa::path(tag = "programs", security(("bearer" = [])), request_body = NewProgramBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe creation")),
     responses((status = 201, body = ProgramOut),
+              (status = 403, description = "The caller's jurisdiction does not cover the whole install (`install_wide_data`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json"),
               (status = 409, description = "Code taken", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("manage_programs")))
 )]
@@ -173,10 +175,12 @@ pub async fn get_year(
 }
 
 /// Load (or replace) a year's holiday schedule as the State Council publishes it: public
-/// holidays and make-up working days. Notice periods and deadlines count working days.
+/// holidays and make-up working days. Notice periods and deadlines count working days in
+/// every county of the install, so only a caller whose jurisdiction covers it all may.
 #[utoipa::path(tag = "programs", security(("bearer" = [])), params(("year" = i32, Path)),
     request_body = YearSchedule,
-    responses((status = 200, body = YearSchedule)),
+    responses((status = 200, body = YearSchedule),
+              (status = 403, description = "The caller's jurisdiction does not cover the whole install (`install_wide_data`)", body = crate::infra::http::problem::Problem, content_type = "application/problem+json")),
     extensions(("x-bangfu-permission" = json!("manage_programs")))
 )]
 #[put("/v1/calendar/{year}")]

@@ -29,6 +29,7 @@ use crate::infra::idempotency::{self, Made, Once};
 use crate::infra::sealing::DataKey;
 use crate::photos::Sha256Hex;
 use crate::photos::uploads::queries::{self as uploads, BlobRow, Naming};
+use crate::regions::queries as regions;
 use crate::state::AuthSettings;
 
 /// An application as answered: its row, and once approved its case file and registry
@@ -477,8 +478,13 @@ pub async fn create_program(
     once: Once<Program>,
 ) -> Result<Made<Program>> {
     check_program(&p)?;
-    let (actor, path) = (caller.actor(), caller.region_path.clone());
+    let (actor, path, scope) = (
+        caller.actor(),
+        caller.region_path.clone(),
+        caller.scope.clone(),
+    );
     idempotency::run(db, once, move |conn| {
+        regions::require_whole_install(conn, &scope)?;
         programs::create(
             conn,
             &actor,
@@ -505,7 +511,8 @@ pub async fn calendar_year(db: &Db, year: i32) -> Result<YearSchedule> {
 }
 
 /// Loads (or replaces) `year`'s holiday schedule, audited: it must be that year's and
-/// consistent (holidays and make-up working days).
+/// consistent (holidays and make-up working days), and the caller's jurisdiction must
+/// cover the whole install (every county's deadlines count these days).
 pub async fn save_calendar(
     db: &Db,
     caller: &Caller,
@@ -529,9 +536,17 @@ pub async fn save_calendar(
             ),
         )
     })?;
-    let (actor, path, saved) = (caller.actor(), caller.region_path.clone(), s.clone());
-    db.write(move |c| calendar::save(c, &actor, &path, &saved))
-        .await?;
+    let (actor, path, scope, saved) = (
+        caller.actor(),
+        caller.region_path.clone(),
+        caller.scope.clone(),
+        s.clone(),
+    );
+    db.write(move |c| {
+        regions::require_whole_install(c, &scope)?;
+        calendar::save(c, &actor, &path, &saved)
+    })
+    .await?;
     Ok(s)
 }
 
@@ -560,7 +575,7 @@ pub async fn waiting(
     let (scope, stages) = (caller.scope.clone(), stages.to_vec());
     db.read(move |c| {
         let region_path = match region_id {
-            Some(id) => Some(crate::regions::queries::find(c, Some(&scope), &id)?.path),
+            Some(id) => Some(regions::find(c, Some(&scope), &id)?.path),
             None => None,
         };
         let n = applications::Narrow {

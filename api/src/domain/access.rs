@@ -37,6 +37,14 @@ impl Scope {
     pub fn contains(&self, path: &str) -> bool {
         self.paths.iter().any(|p| path.starts_with(p.as_str()))
     }
+
+    /// Whether the scope covers the whole install: every root of the region tree (`roots`,
+    /// their paths) lies inside it. Data every jurisdiction shares (the working-day
+    /// calendar, the assistance programs) is changed only by such a caller, so that an
+    /// officer of one county cannot move another county's deadlines.
+    pub fn covers_all(&self, roots: &[String]) -> bool {
+        !roots.is_empty() && roots.iter().all(|r| self.contains(r))
+    }
 }
 
 /// The longest a break-the-glass grant may last.
@@ -184,6 +192,17 @@ mod tests {
         assert!(s.contains("/p/c/t1/v9/"));
         assert!(!s.contains("/p/c/t2/"));
         assert!(!s.contains("/p/c/"));
+    }
+
+    #[test]
+    fn only_a_scope_over_every_root_covers_the_install() {
+        let roots = vec!["/c1/".to_owned(), "/c2/".to_owned()];
+        assert!(!Scope::new(vec!["/c1/".into()]).covers_all(&roots));
+        assert!(!Scope::new(vec!["/c1/t1/".into(), "/c2/".into()]).covers_all(&roots));
+        assert!(Scope::new(vec!["/c1/".into(), "/c2/".into()]).covers_all(&roots));
+        assert!(Scope::new(vec!["/c1/".into()]).covers_all(&roots[..1]));
+        // An install without regions has nobody to speak for it.
+        assert!(!Scope::new(vec!["/c1/".into()]).covers_all(&[]));
     }
 
     #[test]

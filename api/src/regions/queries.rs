@@ -154,6 +154,26 @@ pub fn find(conn: &mut DbConn, scope: Option<&Scope>, id: &str) -> Result<Region
     }
 }
 
+/// Refuses unless `scope` covers every root of the region tree: data every jurisdiction
+/// shares is changed only from above all of them ([`Scope::covers_all`]).
+pub fn require_whole_install(conn: &mut DbConn, scope: &Scope) -> Result<()> {
+    let roots: Vec<String> = regions::table
+        .filter(regions::parent_id.is_null())
+        .select(regions::path)
+        .load(conn)?;
+    if scope.covers_all(&roots) {
+        return Ok(());
+    }
+    Err(Error::Forbidden {
+        code: Code::InstallWideData,
+        detail: Msg::fixed(
+            "工作日历和帮扶项目为全辖区共用，只能由管辖全部区域的账号修改。",
+            "The working-day calendar and the programs are shared by every jurisdiction of \
+             the install: only an account whose jurisdiction covers all of them changes them.",
+        ),
+    })
+}
+
 pub fn find_by_code(conn: &mut DbConn, code: &str) -> Result<RegionRow> {
     Ok(regions::table
         .filter(regions::code.eq(code))

@@ -7,5 +7,6 @@ mod console_sessions;
 mod data;
 mod decisions;
 mod grants;
+mod install_wide;
 mod oracles;
 mod signin;
