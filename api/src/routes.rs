@@ -26,19 +26,25 @@ impl Mount for ServiceConfig<'_> {
 /// The officers' console: its assets and every capability's pages (not in the contract:
 /// they answer HTML to browsers).
 pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
-    crate::console::assets::configure(cfg);
-    crate::auth::pages::configure(cfg);
-    crate::corrections::pages::configure(cfg);
-    crate::applications::pages::configure(cfg);
-    crate::deadlines::pages::configure(cfg);
-    crate::photo_reviews::pages::configure(cfg);
-    crate::photos::pages::configure(cfg);
-    crate::sync::pages::configure(cfg);
-    crate::households::pages::configure(cfg);
-    crate::dropout::pages::configure(cfg);
-    crate::supervision::pages::configure(cfg);
-    crate::ledgers::pages::configure(cfg);
-    crate::audit::pages::configure(cfg);
+    every_page(cfg);
+}
+
+/// Registers the console's assets and every capability's pages with `r`: the server's
+/// configuration, or the route table the authorisation probe walks.
+pub fn every_page<R: crate::console::routes::Register>(r: &mut R) {
+    crate::console::assets::configure(r);
+    crate::auth::pages::configure(r);
+    crate::corrections::pages::configure(r);
+    crate::applications::pages::configure(r);
+    crate::deadlines::pages::configure(r);
+    crate::photo_reviews::pages::configure(r);
+    crate::photos::pages::configure(r);
+    crate::sync::pages::configure(r);
+    crate::households::pages::configure(r);
+    crate::dropout::pages::configure(r);
+    crate::supervision::pages::configure(r);
+    crate::ledgers::pages::configure(r);
+    crate::audit::pages::configure(r);
 }
 
 /// Everything under `/v1` plus health and metrics.

@@ -20,6 +20,7 @@ use crate::auth::applicant::Principal;
 use crate::auth::caller::perm;
 use crate::console::format::{countdown, date, date_time, relation_words, span, state_tag, yuan};
 use crate::console::respond::{html, see_other};
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::deadlines::queries::Filter as DeadlineFilter;
 use crate::deadlines::view::deadline_out;
@@ -983,12 +984,9 @@ async fn material(
     Ok(send(&state, &req, &viewer, blob, &region_path, q.size).await?)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/applications", web::get().to(list))
-        .route("/applications/{id}", web::get().to(review))
-        .route("/applications/{id}/decision", web::post().to(decide))
-        .route(
-            "/applications/{id}/materials/{sha256}",
-            web::get().to(material),
-        );
+pub fn configure(r: &mut impl Register) {
+    r.get("/applications", list)
+        .get("/applications/{id}", review)
+        .post("/applications/{id}/decision", decide)
+        .get("/applications/{id}/materials/{sha256}", material);
 }

@@ -19,6 +19,7 @@ use crate::auth::caller::perm;
 use crate::console::format::{date_time, state_tag};
 use crate::console::layout::role_name;
 use crate::console::respond::html;
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Signed};
 use crate::domain::deadline::start_of_china_day;
 use crate::domain::role::Role;
@@ -465,9 +466,9 @@ async fn history(
     Ok(html(StatusCode::OK, body))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(log))
-        .route("/audit/history/{entity}/{id}", web::get().to(history));
+pub fn configure(r: &mut impl Register) {
+    r.get("/audit", log)
+        .get("/audit/history/{entity}/{id}", history);
 }
 
 #[cfg(test)]

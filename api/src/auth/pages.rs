@@ -11,6 +11,7 @@ use crate::auth::browser;
 use crate::auth::caller::perm;
 use crate::auth::service::LoginRequest;
 use crate::console::respond::{self, html, see_other, session_cookie};
+use crate::console::routes::Register;
 use crate::console::{PageError, Posted, Signed, assets, errors};
 use crate::infra::error::Error;
 use crate::infra::http::envelope::request_id;
@@ -145,8 +146,8 @@ async fn sign_out(
     Ok(res)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(show))
-        .route("/login", web::post().to(sign_in))
-        .route("/logout", web::post().to(sign_out));
+pub fn configure(r: &mut impl Register) {
+    r.get("/login", show)
+        .post("/login", sign_in)
+        .post("/logout", sign_out);
 }

@@ -4,8 +4,10 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
+
+use crate::console::routes::Register;
 
 /// A file served as it is, under a name that changes when its content does.
 pub struct Asset {
@@ -69,6 +71,6 @@ async fn serve(req: HttpRequest) -> HttpResponse {
     res.content_type(asset.media_type).body(asset.bytes)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assets/{name}", web::get().to(serve));
+pub fn configure(r: &mut impl Register) {
+    r.get("/assets/{name}", serve);
 }

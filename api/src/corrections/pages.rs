@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::state_tag;
 use crate::console::respond::{html, see_other};
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::corrections::http::CorrectionDecision;
 use crate::corrections::service::{self, Verdict, turn_of};
@@ -145,9 +146,9 @@ async fn decide(
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/corrections/{id}", web::get().to(show))
-        .route("/corrections/{id}/decision", web::post().to(decide));
+pub fn configure(r: &mut impl Register) {
+    r.get("/corrections/{id}", show)
+        .post("/corrections/{id}/decision", decide);
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::{countdown, date_time};
 use crate::console::respond::html;
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError};
 use crate::deadlines::queries::View;
 use crate::deadlines::service;
@@ -175,6 +176,6 @@ async fn work(
     Ok(html(StatusCode::OK, body))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(work));
+pub fn configure(r: &mut impl Register) {
+    r.get("/", work);
 }

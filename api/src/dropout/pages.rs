@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::{countdown, date, date_time, standing_tag};
 use crate::console::respond::html;
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Signed};
 use crate::deadlines::view::{DeadlineOut, deadline_out, last_id};
 use crate::domain::deadline::Standing;
@@ -558,7 +559,6 @@ async fn case(
     Ok(html(StatusCode::OK, body))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dropout", web::get().to(list))
-        .route("/dropout/{id}", web::get().to(case));
+pub fn configure(r: &mut impl Register) {
+    r.get("/dropout", list).get("/dropout/{id}", case);
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::{countdown, date, date_time, relation_words, standing_tag, yuan};
 use crate::console::respond::html;
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::deadlines::view::deadline_out;
 use crate::domain::deadline::Standing;
@@ -718,8 +719,8 @@ async fn unmask(
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/households", web::get().to(list))
-        .route("/households/{id}", web::get().to(household))
-        .route("/households/{id}/unmask", web::post().to(unmask));
+pub fn configure(r: &mut impl Register) {
+    r.get("/households", list)
+        .get("/households/{id}", household)
+        .post("/households/{id}/unmask", unmask);
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::caller::perm;
 use crate::console::respond::html;
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Signed, errors};
 use crate::domain::role::Permission;
 use crate::infra::error::{Error, Lang};
@@ -210,7 +211,7 @@ async fn download(
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ledgers", web::get().to(ledgers))
-        .route("/ledgers/download", web::get().to(download));
+pub fn configure(r: &mut impl Register) {
+    r.get("/ledgers", ledgers)
+        .get("/ledgers/download", download);
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::{date_time, state_tag};
 use crate::console::respond::{html, see_other};
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::domain::role::Permission;
 use crate::infra::error::{Error, Lang};
@@ -267,8 +268,8 @@ async fn decide(
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/photo-reviews", web::get().to(queue))
-        .route("/photo-reviews/{id}", web::get().to(review))
-        .route("/photo-reviews/{id}/decision", web::post().to(decide));
+pub fn configure(r: &mut impl Register) {
+    r.get("/photo-reviews", queue)
+        .get("/photo-reviews/{id}", review)
+        .post("/photo-reviews/{id}/decision", decide);
 }

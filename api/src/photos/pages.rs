@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::caller::perm;
+use crate::console::routes::Register;
 use crate::console::{Page, PageError};
 use crate::infra::error::Error;
 use crate::photos::Sha256Hex;
@@ -24,6 +25,6 @@ async fn file(
     Ok(send(&state, &req, &viewer, blob, &path, q.size).await?)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/files/{sha256}", web::get().to(file));
+pub fn configure(r: &mut impl Register) {
+    r.get("/files/{sha256}", file);
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::yuan;
 use crate::console::respond::html;
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, errors};
 use crate::infra::error::Error;
 use crate::regions::names;
@@ -533,6 +534,6 @@ async fn supervision(
     Ok(html(StatusCode::OK, body))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/supervision", web::get().to(supervision));
+pub fn configure(r: &mut impl Register) {
+    r.get("/supervision", supervision);
 }

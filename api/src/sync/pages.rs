@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::auth::caller::perm;
 use crate::console::format::{date_time, entity_words, span};
 use crate::console::respond::{html, see_other};
+use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed};
 use crate::domain::role::Permission;
 use crate::infra::error::{Error, Lang};
@@ -450,15 +451,12 @@ async fn devices(
     Ok(html(StatusCode::OK, body))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sync/conflicts", web::get().to(conflicts))
-        .route("/sync/conflicts/{id}/resolve", web::post().to(resolve))
-        .route("/sync/quarantine", web::get().to(quarantine))
-        .route(
-            "/sync/quarantine/{device}/{mutation}/settle",
-            web::post().to(settle),
-        )
-        .route("/sync/devices", web::get().to(devices));
+pub fn configure(r: &mut impl Register) {
+    r.get("/sync/conflicts", conflicts)
+        .post("/sync/conflicts/{id}/resolve", resolve)
+        .get("/sync/quarantine", quarantine)
+        .post("/sync/quarantine/{device}/{mutation}/settle", settle)
+        .get("/sync/devices", devices);
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use bangfu_e2e::{Session, TestServer};
 use serde_json::Value;
 
 /// Loads the demo county into the server's database, as `bangfu demo` does.
-fn load_county(s: &TestServer) -> Added {
+pub(crate) fn load_county(s: &TestServer) -> Added {
     let config = Config::load(&Overrides {
         addr: None,
         data_dir: Some(PathBuf::from(s.db.dir.path())),

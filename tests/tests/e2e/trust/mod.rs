@@ -3,6 +3,7 @@
 //! staff member forging a decision), and each refused.
 
 mod bytes;
+mod console_probe;
 mod console_sessions;
 mod data;
 mod decisions;

@@ -1,0 +1,192 @@
+//! The console's route table. Every capability registers its pages through [`Register`],
+//! and the table reads who may open each route from the handler's own extractors: a
+//! `Page<P>` or `Posted<P, _>` needs permission `P`, a `Signed` needs a browser session,
+//! anything else is open to all. The permission is therefore written once, in the
+//! handler's signature, and the authorisation probe walks [`table`] to try every route
+//! with every role, so a new page is probed as soon as it is registered.
+
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, Handler, HttpRequest, Responder};
+
+use crate::auth::caller::PermissionMarker;
+use crate::console::{Page, Posted, Signed};
+use crate::domain::role::Permission;
+
+/// Who may open a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Anyone: the sign-in page and the assets.
+    Open,
+    /// Anyone signed in at the console.
+    SignedIn,
+    /// A signed-in role with this permission.
+    Needs(Permission),
+}
+
+impl Gate {
+    /// The stricter of two gates (a handler names at most one permission).
+    fn and(self, other: Gate) -> Gate {
+        match (self, other) {
+            (Gate::Needs(p), _) | (_, Gate::Needs(p)) => Gate::Needs(p),
+            (Gate::SignedIn, _) | (_, Gate::SignedIn) => Gate::SignedIn,
+            _ => Gate::Open,
+        }
+    }
+}
+
+/// The gate an extractor puts on a route (none, for those that only read the request).
+pub trait Gated {
+    fn gate() -> Gate {
+        Gate::Open
+    }
+}
+
+impl<T: ?Sized> Gated for web::Data<T> {}
+impl<T> Gated for web::Path<T> {}
+impl<T> Gated for web::Query<T> {}
+impl<T> Gated for web::Form<T> {}
+impl Gated for HttpRequest {}
+impl Gated for Bytes {}
+impl Gated for Payload {}
+impl Gated for () {}
+
+impl Gated for Signed {
+    fn gate() -> Gate {
+        Gate::SignedIn
+    }
+}
+
+impl<P: PermissionMarker> Gated for Page<P> {
+    fn gate() -> Gate {
+        Gate::Needs(P::PERMISSION)
+    }
+}
+
+impl<P: PermissionMarker, T> Gated for Posted<P, T> {
+    fn gate() -> Gate {
+        Gate::Needs(P::PERMISSION)
+    }
+}
+
+/// A handler's arguments: the strictest gate among them.
+macro_rules! gated_tuple {
+    ($($t:ident),+) => {
+        impl<$($t: Gated),+> Gated for ($($t,)+) {
+            fn gate() -> Gate {
+                Gate::Open$(.and($t::gate()))+
+            }
+        }
+    };
+}
+gated_tuple!(A);
+gated_tuple!(A, B);
+gated_tuple!(A, B, C);
+gated_tuple!(A, B, C, D);
+gated_tuple!(A, B, C, D, E);
+gated_tuple!(A, B, C, D, E, F);
+
+/// One route of the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: Method,
+    /// The path template, with `{name}` parameters as actix writes them.
+    pub path: &'static str,
+    pub gate: Gate,
+}
+
+/// Where pages are registered: the server's configuration, or the table of routes.
+pub trait Register {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + Gated + 'static,
+        F::Output: Responder + 'static;
+
+    fn get<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + Gated + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::GET, path, handler)
+    }
+
+    fn post<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + Gated + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::POST, path, handler)
+    }
+}
+
+impl Register for web::ServiceConfig {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + Gated + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(path, web::method(method).to(handler))
+    }
+}
+
+impl Register for Vec<Route> {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, _: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + Gated + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.push(Route {
+            method,
+            path,
+            gate: Args::gate(),
+        });
+        self
+    }
+}
+
+/// Every route of the console, with its gate.
+pub fn table() -> Vec<Route> {
+    let mut routes = Vec::new();
+    crate::routes::every_page(&mut routes);
+    routes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_reads_each_gate_from_the_handler() {
+        let routes = table();
+        let gate = |method: Method, path: &str| {
+            routes
+                .iter()
+                .find(|r| r.method == method && r.path == path)
+                .map(|r| r.gate)
+        };
+        assert_eq!(gate(Method::GET, "/login"), Some(Gate::Open));
+        assert_eq!(
+            gate(Method::GET, "/photo-reviews"),
+            Some(Gate::Needs(Permission::ReadPhotoReviews))
+        );
+        assert_eq!(
+            gate(Method::POST, "/photo-reviews/{id}/decision"),
+            Some(Gate::Needs(Permission::ReviewPhotos))
+        );
+        assert_eq!(
+            gate(Method::GET, "/audit"),
+            Some(Gate::Needs(Permission::ReadAudit))
+        );
+        // Every page but the sign-in page and the assets asks for a session.
+        for r in &routes {
+            let open = matches!(r.path, "/login" | "/assets/{name}");
+            assert_eq!(r.gate == Gate::Open, open, "{r:?}");
+        }
+    }
+}
