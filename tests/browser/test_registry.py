@@ -107,7 +107,7 @@ def test_unmasking_without_a_reason_is_refused_in_the_page(signed_in, api):
     page.goto(f"/households/{h['id']}")
     page.get_by_role("button", name="显示完整号码").click()
     page.wait_for_load_state("networkidle")
-    assert page.locator("#reason-error").inner_text() == "查看完整号码须说明理由。"
+    assert page.locator("#reason-error").inner_text() == "须说明理由（至少 4 个汉字、字母或数字），理由记入审计日志。"
     field = page.get_by_label("查看完整身份证号和电话的理由（必填，记入审计日志）")
     assert field.get_attribute("aria-invalid") == "true"
     assert "*" in page.locator("table.members").inner_text(), "nothing shown in full"
@@ -117,7 +117,7 @@ def test_unmasking_without_a_reason_is_refused_in_the_page(signed_in, api):
     field.fill("   ")
     page.get_by_role("button", name="显示完整号码").click()
     page.wait_for_load_state("networkidle")
-    assert page.locator("#reason-error").inner_text() == "查看完整号码须说明理由。"
+    assert page.locator("#reason-error").inner_text() == "须说明理由（至少 4 个汉字、字母或数字），理由记入审计日志。"
     assert len(audit_unmasks(auditor, h["id"])) == before
 
     # A short ID number is refused beside its field in the search.

@@ -149,7 +149,7 @@ pub async fn get(
     id: web::Path<Uuid>,
     q: Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
-    let u = service::get(&state.db, &caller, &id.to_string(), q.unmask).await?;
+    let u = service::get(&state.db, &caller, &id.to_string(), q.stated()).await?;
     let body = out(u, &caller, q.unmask)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))

@@ -14,9 +14,14 @@ use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::idempotency::{self, Made, Once};
 
-/// One account in the caller's scope. With `unmask`, its phone number may be shown in
-/// full: officers and admins only, audited.
-pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: bool) -> Result<UserWithRegion> {
+/// One account in the caller's scope. With `unmask` (the reason stated), its phone number
+/// is shown in full: officers and admins only, audited with the reason.
+pub async fn get(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    unmask: Option<String>,
+) -> Result<UserWithRegion> {
     let (scope, id) = (caller.scope.clone(), id.to_owned());
     unmask::read(db, caller, unmask, "user", &["phone"], move |c| {
         let u = users::find(c, &scope, &id)?;

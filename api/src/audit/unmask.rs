@@ -1,11 +1,12 @@
-//! Reading personal data in full (`?unmask=true`): only for roles allowed to, and never
-//! without an audit entry written in the same transaction as the read.
+//! Reading personal data in full (`?unmask=true&reason=…`): only for roles allowed to, for
+//! a stated reason, and never without an audit entry (with the reason) written in the same
+//! transaction as the read.
 
 use bangfu_sync::Code;
 
 use crate::audit::log as audit;
 use crate::audit::log::{Action, Event};
-use crate::domain::access::Via;
+use crate::domain::access::{Via, stated_reason};
 use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
 use crate::infra::db::{Db, DbConn};
@@ -19,13 +20,14 @@ pub struct Found<T> {
     pub via: Via,
 }
 
-/// Runs `find`; when `unmask` is asked for, checks the permission first and records the
-/// read (naming the fields shown) in the same transaction. A record reached through a
-/// break-the-glass grant is never unmasked.
+/// Runs `find`; when personal data is asked for in full (`unmask`: the reason stated for
+/// it), checks the permission and the reason ([`stated_reason`]) first and records the
+/// read, its reason and the fields shown in the same transaction. A record reached through
+/// a break-the-glass grant is never unmasked.
 pub async fn read<T, F>(
     db: &Db,
     caller: &Caller,
-    unmask: bool,
+    unmask: Option<String>,
     entity: &'static str,
     fields: &'static [&'static str],
     find: F,
@@ -34,34 +36,16 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
 {
-    if !unmask {
-        return Ok(db.read(move |c| find(c)).await?.value);
+    match unmask {
+        None => Ok(db.read(move |c| find(c)).await?.value),
+        Some(reason) => read_unmasked(db, caller, reason, entity, fields, find).await,
     }
-    read_unmasked(db, caller, None, entity, fields, find).await
-}
-
-/// Runs `find` to show personal data in full, for a caller who stated why: the reason is
-/// kept in the audit entry written in the same transaction as the read (the caller checks
-/// that one was given).
-pub async fn read_stating<T, F>(
-    db: &Db,
-    caller: &Caller,
-    reason: &str,
-    entity: &'static str,
-    fields: &'static [&'static str],
-    find: F,
-) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
-{
-    read_unmasked(db, caller, Some(reason.to_owned()), entity, fields, find).await
 }
 
 async fn read_unmasked<T, F>(
     db: &Db,
     caller: &Caller,
-    reason: Option<String>,
+    reason: String,
     entity: &'static str,
     fields: &'static [&'static str],
     find: F,
@@ -71,6 +55,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<Found<T>> + Send + 'static,
 {
     caller.require(Permission::UnmaskPersonalData)?;
+    let reason = stated_reason(&reason).map_err(|e| Error::Validation(vec![e]))?;
     let actor = caller.actor();
     let found = db
         .write(move |c| {
@@ -93,7 +78,7 @@ where
                     entity_id: &f.id,
                     region_path: &f.region_path,
                     changes: serde_json::json!({ "unmasked": fields }),
-                    reason: reason.as_deref(),
+                    reason: Some(&reason),
                 },
             )?;
             Ok(f)

@@ -124,7 +124,7 @@ pub async fn get(
         &state.data_key,
         &caller,
         &id.to_string(),
-        q.unmask,
+        q.stated(),
     )
     .await?;
     Ok(web::Json(CorrectionOut {

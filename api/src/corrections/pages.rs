@@ -60,7 +60,7 @@ async fn correction_page(
     reason_error: Option<String>,
     typed: String,
 ) -> Result<HttpResponse, PageError> {
-    let (_, c) = service::get(&state.db, &state.data_key, &s.caller, id, false).await?;
+    let (_, c) = service::get(&state.db, &state.data_key, &s.caller, id, None).await?;
     let review = c.review_status.clone().unwrap_or_else(|| "pending".into());
     let none = || "（未填）".to_owned();
     let body = CorrectionPage {

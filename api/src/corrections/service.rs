@@ -55,15 +55,17 @@ pub fn turn_of(role: Role) -> Option<&'static str> {
 }
 
 /// One correction in the caller's scope (by region, or through the household). With
-/// `unmask`, the values sealed in it (ID numbers) are opened: officers only, audited.
+/// `unmask` (the reason stated), the values sealed in it (ID numbers) are opened: officers
+/// only, audited with the reason.
 pub async fn get(
     db: &Db,
     key: &DataKey,
     caller: &Caller,
     id: &str,
-    unmask: bool,
+    unmask: Option<String>,
 ) -> Result<(RecordRow, typed::Correction)> {
     let (scope, id, key) = (caller.scope.clone(), id.to_owned(), key.clone());
+    let open = unmask.is_some();
     let fields = &["current_value", "proposed_value", "reason"];
     unmask::read(db, caller, unmask, "correction", fields, move |c| {
         let row = records::load(c, "correction", std::slice::from_ref(&id))?
@@ -75,7 +77,7 @@ pub async fn get(
         }
         let mut data: Map<String, Value> =
             serde_json::from_str(&row.data).map_err(Error::internal)?;
-        if unmask {
+        if open {
             for (field, text) in records::opened_fields(c, &key, "correction", &row.id)? {
                 data.insert(field, Value::String(text));
             }

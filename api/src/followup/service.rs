@@ -39,7 +39,7 @@ pub async fn household_visits(
     caller: &Caller,
     household_id: &str,
 ) -> Result<HouseholdVisits> {
-    let h = crate::households::service::get(db, caller, household_id, false).await?;
+    let h = crate::households::service::get(db, caller, household_id, None).await?;
     let (id, path) = (h.row.id.clone(), h.row.path.clone());
     read_model::read(db, move |c, model| {
         let ids: Vec<String> = facts::of_subjects(c, "visit", std::slice::from_ref(&id))?

@@ -264,7 +264,7 @@ pub async fn get(
     id: web::Path<Uuid>,
     q: Query<UnmaskQuery>,
 ) -> Result<HttpResponse> {
-    let h = service::get(&state.db, &caller, &id.to_string(), q.unmask).await?;
+    let h = service::get(&state.db, &caller, &id.to_string(), q.stated()).await?;
     let body = out(h, &state.data_key, q.unmask)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(body.version))

@@ -665,7 +665,7 @@ async fn household(
     page: Page<perm::ReadHouseholds>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let h = service::get(&state.db, &page.caller, &id, false).await?;
+    let h = service::get(&state.db, &page.caller, &id, None).await?;
     let h = out(h, &state.data_key, false)?;
     household_page(&state, &page, h, Shown::plain()).await
 }
@@ -684,7 +684,7 @@ async fn unmask(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let reason = posted.form.reason.clone();
-    match service::unmask(&state.db, &posted.caller, &id, &reason).await {
+    match service::get(&state.db, &posted.caller, &id, Some(reason.clone())).await {
         Ok(h) => {
             let h = out(h, &state.data_key, true)?;
             let shown = Shown {
@@ -704,7 +704,7 @@ async fn unmask(
                     .join(" "),
                 _ => String::new(),
             };
-            let h = service::get(&state.db, &posted.caller, &id, false).await?;
+            let h = service::get(&state.db, &posted.caller, &id, None).await?;
             let h = out(h, &state.data_key, false)?;
             let shown = Shown {
                 status,

@@ -156,9 +156,10 @@ pub struct Search {
 }
 
 /// One household the caller reaches (in scope, or through a grant naming it). With
-/// `unmask`, ID and phone numbers may be opened: officers only, in their own jurisdiction,
-/// audited (`unmask_outside_jurisdiction` through a grant).
-pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: bool) -> Result<Household> {
+/// `unmask` (the reason stated), ID and phone numbers are opened: officers only, in their
+/// own jurisdiction, the read and its reason audited in the same transaction
+/// (`unmask_outside_jurisdiction` through a grant).
+pub async fn get(db: &Db, caller: &Caller, id: &str, unmask: Option<String>) -> Result<Household> {
     unmask::read(
         db,
         caller,
@@ -188,37 +189,6 @@ fn reading(
             value: h,
         })
     }
-}
-
-/// One household's personal data in full, for an officer who states why (2 to 200
-/// characters): ID and phone numbers opened, the read and its reason audited in the same
-/// transaction. Only in the caller's own jurisdiction (`unmask_outside_jurisdiction`
-/// through a grant).
-pub async fn unmask(db: &Db, caller: &Caller, id: &str, reason: &str) -> Result<Household> {
-    let reason = reason.trim().to_owned();
-    let mut c = Checks::default();
-    c.rule(
-        reason.chars().count() >= 2,
-        "reason",
-        Code::Required,
-        Msg::fixed(
-            "查看完整号码须说明理由。",
-            "State why the numbers are shown in full.",
-        ),
-    );
-    if reason.chars().count() >= 2 {
-        c.text("reason", &reason, 2, 200);
-    }
-    c.finish()?;
-    unmask::read_stating(
-        db,
-        caller,
-        &reason,
-        "household",
-        PERSONAL,
-        reading(caller, id),
-    )
-    .await
 }
 
 /// The categories (R-FILE-3) of the active case files of these households, by household,

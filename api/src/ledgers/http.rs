@@ -132,10 +132,13 @@ pub struct FilterQuery {
     pub from: Option<String>,
     /// Last day (`YYYY-MM-DD`, China time, inclusive).
     pub to: Option<String>,
-    /// `true`: ID and phone numbers in full. Township and county officers and admins only;
-    /// recorded in the audit log.
+    /// `true`: ID and phone numbers in full. Township and county officers and admins only,
+    /// with a `reason`; recorded in the audit log.
     #[serde(default)]
     pub unmask: bool,
+    /// Why the numbers are needed in full (at least 4 letters or digits, at most 500
+    /// characters): required with `unmask=true`, kept in the audit entry.
+    pub reason: Option<String>,
 }
 
 impl FilterQuery {
@@ -145,7 +148,7 @@ impl FilterQuery {
             from: self.from.clone(),
             to: self.to.clone(),
             unmask: self.unmask,
-            reason: None,
+            reason: self.reason.clone(),
         }
     }
 }

@@ -10,7 +10,7 @@ use futures_util::Stream;
 use serde_json::json;
 
 use crate::audit::log::{self as audit, Action, Event};
-use crate::domain::access::Scope;
+use crate::domain::access::{Scope, stated_reason};
 use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
 use crate::infra::db::Db;
@@ -31,9 +31,8 @@ pub struct Filter {
     pub to: Option<String>,
     /// ID and phone numbers in full (entitled roles only, audited).
     pub unmask: bool,
-    /// Why the numbers are needed in full, recorded with the unmasking. A channel that
-    /// asks for one (the console) passes what was typed: with `unmask`, it must say
-    /// something (1 to 200 characters).
+    /// Why the numbers are needed in full, recorded with the unmasking: required with
+    /// `unmask` ([`stated_reason`]).
     pub reason: Option<String>,
 }
 
@@ -85,20 +84,17 @@ fn filters(errors: &mut Vec<FieldError>, q: &Filter) -> Filters {
             "to is not before from.".into(),
         ));
     }
-    let reason = match (&q.reason, q.unmask) {
-        (Some(r), true) => {
-            let n = r.trim().chars().count();
-            if n == 0 || n > 200 {
-                errors.push(invalid(
-                    "reason",
-                    Code::Required,
-                    "显示完整号码须说明理由（1 到 200 个字）。".into(),
-                    "Say why the numbers are needed in full (1 to 200 characters).".into(),
-                ));
+    // Unmasking is for a stated reason, whoever asks (the one rule of `stated_reason`).
+    let reason = if q.unmask {
+        match stated_reason(q.reason.as_deref().unwrap_or_default()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                errors.push(e);
+                None
             }
-            Some(r.trim().to_owned())
         }
-        _ => None,
+    } else {
+        None
     };
     Filters {
         region_id: region_id.map(str::to_owned),
@@ -335,6 +331,14 @@ mod tests {
             ..Filter::default()
         };
         let _ = filters(&mut errors, &blank);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "reason");
+        let mut errors = Vec::new();
+        let unstated = Filter {
+            unmask: true,
+            ..Filter::default()
+        };
+        assert!(filters(&mut errors, &unstated).reason.is_none());
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "reason");
         let mut errors = Vec::new();

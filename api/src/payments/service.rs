@@ -137,7 +137,7 @@ pub async fn household_files(
     caller: &Caller,
     household_id: &str,
 ) -> Result<HouseholdFiles> {
-    let h = crate::households::service::get(db, caller, household_id, false).await?;
+    let h = crate::households::service::get(db, caller, household_id, None).await?;
     let year = today().year();
     let (scope, grants) = (caller.scope.clone(), caller.grants.clone());
     let (id, region_id) = (h.row.id.clone(), h.row.region_id.clone());

@@ -381,7 +381,12 @@ fn probe_grantee(s: &TestServer, op: &Operation, grantee: &Session, target: &Tar
     let reads_the_grant = op.method == "get" && op.template == "/v1/households/{id}";
     if reads_the_grant {
         assert_eq!(r.status, 200, "{who}: {}", r.text);
-        let unmasked = send(s, op, &format!("{path}?unmask=true"), Some(&grantee.access));
+        let unmasked = send(
+            s,
+            op,
+            &format!("{path}?unmask=true&reason=核对身份信息"),
+            Some(&grantee.access),
+        );
         assert_refused(
             &unmasked,
             op,

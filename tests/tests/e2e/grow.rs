@@ -265,7 +265,7 @@ fn answers(s: &TestServer, i: &Install) -> Vec<Value> {
     for h in &i.households {
         let r = s.call(
             "GET",
-            &format!("/v1/households/{h}?unmask=true"),
+            &format!("/v1/households/{h}?unmask=true&reason=核对身份信息"),
             Some(&i.officer.access),
             None,
         );

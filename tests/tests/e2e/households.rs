@@ -59,9 +59,21 @@ fn registration_masks_numbers_and_unmasking_is_for_officers_and_audited() {
     assert_eq!(r.body["items"][1]["kind"], "expense");
     assert_eq!(r.body["items"][1]["amount_fen"], 1_200_000);
 
+    // In full only for a stated reason: none, or one that says nothing, is refused.
+    for unstated in ["", "&reason=", "&reason=%E3%80%82%20%20"] {
+        let r = s.call(
+            "GET",
+            &format!("/v1/households/{id}?unmask=true{unstated}"),
+            Some(&officer.access),
+            None,
+        );
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "reason", "{}", r.text);
+        assert!(!r.text.contains(&id_number));
+    }
     let full = s.call(
         "GET",
-        &format!("/v1/households/{id}?unmask=true"),
+        &format!("/v1/households/{id}?unmask=true&reason=核对身份信息"),
         Some(&officer.access),
         None,
     );
@@ -81,7 +93,7 @@ fn registration_masks_numbers_and_unmasking_is_for_officers_and_audited() {
     assert!(!seen.text.contains(&id_number));
     s.call(
         "GET",
-        &format!("/v1/households/{id}?unmask=true"),
+        &format!("/v1/households/{id}?unmask=true&reason=核对身份信息"),
         Some(&helper.access),
         None,
     )
@@ -104,6 +116,15 @@ fn registration_masks_numbers_and_unmasking_is_for_officers_and_audited() {
         actions.contains(&"create") && actions.contains(&"unmask"),
         "{actions:?}"
     );
+    // One unmasking, the one with a reason, which its entry keeps.
+    let unmasks: Vec<&serde_json::Value> = trail.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "unmask")
+        .collect();
+    assert_eq!(unmasks.len(), 1, "{unmasks:?}");
+    assert_eq!(unmasks[0]["reason"], "核对身份信息");
     assert!(!trail.text.contains(&id_number), "{}", trail.text);
 }
 
@@ -586,7 +607,7 @@ fn likely_duplicates_become_pairs_an_officer_settles() {
     // The household merged away has no head: the unmasked ledger still lists it, whole.
     let ledger = s
         .client
-        .get(s.url("/v1/ledgers/households?format=csv&unmask=true"))
+        .get(s.url("/v1/ledgers/households?format=csv&unmask=true&reason=核对身份信息"))
         .bearer_auth(&officer.access)
         .send()
         .expect("ledger");

@@ -137,7 +137,7 @@ fn roles_are_enforced_per_endpoint() {
     r.assert_problem(403, "role_not_assignable");
 
     // An officer may ask to see it in full, and that read is audited.
-    let path = format!("/v1/users/{new_id}?unmask=true");
+    let path = format!("/v1/users/{new_id}?unmask=true&reason=核对身份信息");
     let r = s.call("GET", &path, Some(&officer.access), None);
     assert_eq!(r.body["phone"], "13912345678", "{}", r.text);
     let auditor = s.login("auditor");

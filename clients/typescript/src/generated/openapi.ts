@@ -6148,8 +6148,16 @@ export interface operations {
     corrections_get: {
         parameters: {
             query?: {
-                /** @description `true`: show personal data in full. Officers and admins only; recorded in the audit log. */
+                /**
+                 * @description `true`: show personal data in full. Officers and admins only, with a `reason`;
+                 *     recorded in the audit log.
+                 */
                 unmask?: boolean;
+                /**
+                 * @description Why the data is needed in full (at least 4 letters or digits, at most 500
+                 *     characters): required with `unmask=true`, kept in the audit entry.
+                 */
+                reason?: string;
             };
             header?: never;
             path: {
@@ -6785,8 +6793,16 @@ export interface operations {
     households_get: {
         parameters: {
             query?: {
-                /** @description `true`: show personal data in full. Officers and admins only; recorded in the audit log. */
+                /**
+                 * @description `true`: show personal data in full. Officers and admins only, with a `reason`;
+                 *     recorded in the audit log.
+                 */
                 unmask?: boolean;
+                /**
+                 * @description Why the data is needed in full (at least 4 letters or digits, at most 500
+                 *     characters): required with `unmask=true`, kept in the audit entry.
+                 */
+                reason?: string;
             };
             header?: never;
             path: {
@@ -7000,10 +7016,15 @@ export interface operations {
                 /** @description Last day (`YYYY-MM-DD`, China time, inclusive). */
                 to?: string;
                 /**
-                 * @description `true`: ID and phone numbers in full. Township and county officers and admins only;
-                 *     recorded in the audit log.
+                 * @description `true`: ID and phone numbers in full. Township and county officers and admins only,
+                 *     with a `reason`; recorded in the audit log.
                  */
                 unmask?: boolean;
+                /**
+                 * @description Why the numbers are needed in full (at least 4 letters or digits, at most 500
+                 *     characters): required with `unmask=true`, kept in the audit entry.
+                 */
+                reason?: string;
             };
             header?: never;
             path?: never;
@@ -7071,10 +7092,15 @@ export interface operations {
                 /** @description Last day (`YYYY-MM-DD`, China time, inclusive). */
                 to?: string;
                 /**
-                 * @description `true`: ID and phone numbers in full. Township and county officers and admins only;
-                 *     recorded in the audit log.
+                 * @description `true`: ID and phone numbers in full. Township and county officers and admins only,
+                 *     with a `reason`; recorded in the audit log.
                  */
                 unmask?: boolean;
+                /**
+                 * @description Why the numbers are needed in full (at least 4 letters or digits, at most 500
+                 *     characters): required with `unmask=true`, kept in the audit entry.
+                 */
+                reason?: string;
             };
             header?: never;
             path: {
@@ -8759,8 +8785,16 @@ export interface operations {
     users_get: {
         parameters: {
             query?: {
-                /** @description `true`: show personal data in full. Officers and admins only; recorded in the audit log. */
+                /**
+                 * @description `true`: show personal data in full. Officers and admins only, with a `reason`;
+                 *     recorded in the audit log.
+                 */
                 unmask?: boolean;
+                /**
+                 * @description Why the data is needed in full (at least 4 letters or digits, at most 500
+                 *     characters): required with `unmask=true`, kept in the audit entry.
+                 */
+                reason?: string;
             };
             header?: never;
             path: {

@@ -58,14 +58,14 @@ fn id_numbers_in_corrections_are_sealed_and_shown_masked() {
     assert!(!masked.text.contains(&proposed));
     s.call(
         "GET",
-        &format!("/v1/corrections/{id}?unmask=true"),
+        &format!("/v1/corrections/{id}?unmask=true&reason=核对身份信息"),
         Some(&secretary.access),
         None,
     )
     .assert_problem(403, "forbidden");
     let open = s.call(
         "GET",
-        &format!("/v1/corrections/{id}?unmask=true"),
+        &format!("/v1/corrections/{id}?unmask=true&reason=核对身份信息"),
         Some(&officer.access),
         None,
     );

@@ -71,7 +71,7 @@ fn a_grant_names_one_record_reads_it_masked_and_changes_nothing() {
     let etag = got.header("etag").expect("etag").to_owned();
     s.call(
         "GET",
-        &format!("/v1/households/{household}?unmask=true"),
+        &format!("/v1/households/{household}?unmask=true&reason=核对身份信息"),
         Some(&hekou.access),
         None,
     )
@@ -93,7 +93,7 @@ fn a_grant_names_one_record_reads_it_masked_and_changes_nothing() {
     .assert_problem(404, "not_found");
     let ledger = s.call(
         "GET",
-        "/v1/ledgers/households?format=csv&unmask=true",
+        "/v1/ledgers/households?format=csv&unmask=true&reason=核对身份信息",
         Some(&hekou.access),
         None,
     );
