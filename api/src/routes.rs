@@ -36,8 +36,11 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
     crate::sync::pages::configure(cfg);
     crate::households::pages::configure(cfg);
     crate::dropout::pages::configure(cfg);
+    crate::campaigns::pages::configure(cfg);
+    crate::accounts::pages::configure(cfg);
     crate::supervision::pages::configure(cfg);
     crate::ledgers::pages::configure(cfg);
+    crate::calendar::pages::configure(cfg);
     crate::audit::pages::configure(cfg);
 }
 
