@@ -264,7 +264,7 @@ async fn load_demo(config: &Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let added = crate::demo::county(&state, crate::demo::SEED).await?;
     println!(
-        "demo data: {} region(s), {} user(s), {} household(s), {} visit(s), {} photo(s) ({} reviewed) and {} campaign(s) added in {:.1} s; every demo account's password is {}",
+        "demo data: {} region(s), {} user(s), {} household(s), {} visit(s), {} photo(s) ({} reviewed), {} campaign(s) and {} calendar year(s) added in {:.1} s; every demo account's password is {}",
         added.regions,
         added.users,
         added.households,
@@ -272,6 +272,7 @@ async fn load_demo(config: &Config) -> anyhow::Result<()> {
         added.photos,
         added.reviewed,
         added.campaigns,
+        added.calendar_years,
         started.elapsed().as_secs_f64(),
         crate::demo::DEMO_PASSWORD
     );

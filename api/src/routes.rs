@@ -42,8 +42,11 @@ pub fn every_page<R: crate::console::routes::Register>(r: &mut R) {
     crate::sync::pages::configure(r);
     crate::households::pages::configure(r);
     crate::dropout::pages::configure(r);
+    crate::campaigns::pages::configure(r);
+    crate::accounts::pages::configure(r);
     crate::supervision::pages::configure(r);
     crate::ledgers::pages::configure(r);
+    crate::calendar::pages::configure(r);
     crate::audit::pages::configure(r);
 }
 

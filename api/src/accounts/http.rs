@@ -46,7 +46,7 @@ pub struct UserOut {
 
 /// A user as `viewer` sees them: personal data masked unless `unmask` (already checked and
 /// audited) or it is the viewer's own.
-fn out(u: UserWithRegion, viewer: &Caller, unmask: bool) -> Result<UserOut> {
+pub fn out(u: UserWithRegion, viewer: &Caller, unmask: bool) -> Result<UserOut> {
     let unmasked = unmask || viewer.user_id == u.user.id;
     Ok(UserOut {
         role: u.user.role()?,
@@ -103,6 +103,8 @@ pub async fn me(
 pub struct UserQuery {
     pub role: Option<Role>,
     pub region_id: Option<Uuid>,
+    /// `true`: accounts that may sign in; `false`: disabled ones.
+    pub active: Option<bool>,
 }
 
 /// Staff inside the caller's jurisdiction.
@@ -121,6 +123,7 @@ pub async fn list(
     let filter = ListFilter {
         role: q.role,
         region_id: q.region_id.map(|u| u.to_string()),
+        active: q.active,
         after_id: page.position()?,
     };
     let rows = service::list(&state.db, &caller, filter, limit + 1).await?;

@@ -199,6 +199,8 @@ pub fn names(conn: &mut DbConn, scope: &Scope, ids: &[String]) -> Result<Vec<(St
 pub struct ListFilter {
     pub role: Option<Role>,
     pub region_id: Option<String>,
+    /// `true`: accounts that may sign in; `false`: those disabled.
+    pub active: Option<bool>,
     pub after_id: Option<String>,
 }
 
@@ -221,6 +223,9 @@ pub fn list(
     }
     if let Some(r) = &f.region_id {
         q = q.filter(users::region_id.eq(r.clone()));
+    }
+    if let Some(a) = f.active {
+        q = q.filter(users::active.eq(a));
     }
     if let Some(a) = &f.after_id {
         q = q.filter(users::id.gt(a.clone()));

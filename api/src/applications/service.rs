@@ -17,7 +17,7 @@ use crate::auth::applicant::{
 use crate::auth::applicant_sessions;
 use crate::auth::tokens::{self, APPLICANT_AUDIENCE, Keys};
 use crate::calendar::queries as calendar;
-use crate::domain::calendar::{Calendar, YearSchedule};
+use crate::domain::calendar::{Calendar, ScheduleError, YearSchedule};
 use crate::domain::caller::Caller;
 use crate::domain::role::Permission;
 use crate::domain::validate::Checks;
@@ -527,14 +527,23 @@ pub async fn save_calendar(
         ));
     }
     Calendar::default().load(&s).map_err(|e| {
-        Error::validation(
-            "holidays",
-            Code::Inconsistent,
-            Msg::new(
-                format!("日程有误：{e:?}"),
-                format!("The schedule is inconsistent: {e:?}"),
+        let (field, zh, en) = match e {
+            ScheduleError::WrongYear(d) => (
+                if s.holidays.contains(&d) {
+                    "holidays"
+                } else {
+                    "makeup_workdays"
+                },
+                format!("{d} 不在 {} 年内。", s.year),
+                format!("{d} is not in {}.", s.year),
             ),
-        )
+            ScheduleError::Contradiction(d) => (
+                "makeup_workdays",
+                format!("{d} 不能既是节假日又是调休上班日。"),
+                format!("{d} cannot be both a holiday and a make-up working day."),
+            ),
+        };
+        Error::validation(field, Code::Inconsistent, Msg::new(zh, en))
     })?;
     let (actor, path, scope, saved) = (
         caller.actor(),

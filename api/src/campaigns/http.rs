@@ -185,7 +185,8 @@ pub struct CampaignProgress {
     pub unchecked_children: Vec<String>,
 }
 
-fn progress_row(id: &str, p: &Progress) -> ProgressRow {
+/// A row of progress for a region (named by the last id of its path).
+pub fn progress_row(id: &str, p: &Progress) -> ProgressRow {
     ProgressRow {
         id: id
             .trim_end_matches('/')
@@ -235,7 +236,8 @@ pub async fn progress(
     Ok(web::Json(p))
 }
 
-fn row_of_user(id: &str, p: &Progress) -> ProgressRow {
+/// A row of progress for a helper (named by their user id).
+pub fn row_of_user(id: &str, p: &Progress) -> ProgressRow {
     ProgressRow {
         id: id.to_owned(),
         ..progress_row(id, p)

@@ -1,6 +1,8 @@
 //! Refusals as pages: never a raw problem document. The message is the API's own (the same
 //! table, the same words); a session that ended leads back to the sign-in page.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
@@ -76,32 +78,66 @@ pub struct InPage {
 /// The refusal `e` as the page of the form that caused it shows it; `Err` when it is not
 /// the form's to show (the session ended, the record is gone, the server failed).
 pub fn in_page(e: Error, field: &str) -> Result<InPage, Error> {
+    let mut shown = in_form(e, &[field])?;
+    Ok(InPage {
+        status: shown.status,
+        at_field: shown.at.remove(field),
+        problem: shown.problem,
+    })
+}
+
+/// A refusal a form of several fields shows: each field's messages beside it, the rest
+/// above the form.
+#[derive(Debug)]
+pub struct InForm {
+    pub status: StatusCode,
+    /// A field's name (as the service names it) → its messages.
+    pub at: HashMap<String, String>,
+    pub problem: Option<(String, String)>,
+}
+
+impl InForm {
+    /// The messages beside `field`, if any.
+    pub fn at(&self, field: &str) -> Option<String> {
+        self.at.get(field).cloned()
+    }
+}
+
+/// The refusal `e` as the page of a form with these `fields` shows it; `Err` when it is
+/// not the form's to show (the session ended, the record is gone, the server failed). A
+/// stale form (412) is the form's to show: someone changed the record since.
+pub fn in_form(e: Error, fields: &[&str]) -> Result<InForm, Error> {
     match e {
         Error::Validation(errs) => {
-            let at_field = errs
-                .iter()
-                .filter(|f| f.field == field)
-                .map(|f| f.message.get(Lang::Zh).to_owned())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let (at_field, problem) = if at_field.is_empty() {
-                (None, Some(message(&Error::Validation(errs))))
-            } else {
-                (Some(at_field), None)
-            };
-            Ok(InPage {
+            let mut at: HashMap<String, String> = HashMap::new();
+            let mut rest = Vec::new();
+            for f in errs {
+                if fields.contains(&f.field.as_str()) {
+                    let msg = f.message.get(Lang::Zh);
+                    at.entry(f.field.clone())
+                        .and_modify(|m| {
+                            m.push(' ');
+                            m.push_str(msg);
+                        })
+                        .or_insert_with(|| msg.to_owned());
+                } else {
+                    rest.push(f);
+                }
+            }
+            Ok(InForm {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                at_field,
-                problem,
+                at,
+                problem: (!rest.is_empty()).then(|| message(&Error::Validation(rest))),
             })
         }
-        e @ (Error::Conflict { .. } | Error::Forbidden { .. } | Error::Unprocessable { .. }) => {
-            Ok(InPage {
-                status: e.status_code(),
-                at_field: None,
-                problem: Some(message(&e)),
-            })
-        }
+        e @ (Error::Conflict { .. }
+        | Error::Forbidden { .. }
+        | Error::Unprocessable { .. }
+        | Error::PreconditionFailed) => Ok(InForm {
+            status: e.status_code(),
+            at: HashMap::new(),
+            problem: Some(message(&e)),
+        }),
         e => Err(e),
     }
 }
@@ -118,6 +154,17 @@ pub fn wants_page(req: &actix_web::HttpRequest) -> bool {
     accepts_html
         && (method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD)
         && !req.path().starts_with("/v1/")
+}
+
+/// The page for a console address whose parameters cannot be read: an id or year that is
+/// not one is an address that leads nowhere, as a browser sees it.
+pub fn bad_address_page() -> HttpResponse {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "找不到这个页面".to_owned(),
+        "地址中的编号或参数有误。请从导航进入要办的事。".to_owned(),
+        Vec::new(),
+    )
 }
 
 /// The page for a console address that does not exist.

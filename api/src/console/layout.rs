@@ -22,10 +22,13 @@ const TASKS: &[(&str, &str, Permission)] = &[
     ("申请审核", "/applications", Permission::ReadApplications),
     ("户档", "/households", Permission::ReadHouseholds),
     ("控辍保学", "/dropout", Permission::ReadFieldWork),
+    ("走访活动", "/campaigns", Permission::ReadFieldWork),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),
     ("同步管理", "/sync/conflicts", Permission::SuperviseSync),
+    ("人员账号", "/users", Permission::ReadUsers),
     ("督导统计", "/supervision", Permission::ReadMetrics),
     ("台账下载", "/ledgers", Permission::ReadLedgers),
+    ("工作日历", "/calendar", Permission::ReadRegions),
     ("审计日志", "/audit", Permission::ReadAudit),
 ];
 

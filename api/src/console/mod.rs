@@ -9,6 +9,7 @@
 //! `routes::pages` mounts them.
 
 pub mod assets;
+pub mod choices;
 pub mod errors;
 pub mod format;
 pub mod layout;

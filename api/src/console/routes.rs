@@ -11,7 +11,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, Handler, HttpRequest, Responder};
 
 use crate::auth::caller::PermissionMarker;
-use crate::console::{Page, Posted, Signed};
+use crate::console::{Page, Posted, Signed, errors};
 use crate::domain::role::Permission;
 
 /// Who may open a route.
@@ -123,6 +123,12 @@ pub trait Register {
     }
 }
 
+/// A console address whose path or query cannot be read answers a page, not the API's
+/// problem document.
+fn unreadable(e: impl Into<actix_web::Error>) -> actix_web::Error {
+    actix_web::error::InternalError::from_response(e.into(), errors::bad_address_page()).into()
+}
+
 impl Register for web::ServiceConfig {
     fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
     where
@@ -130,7 +136,16 @@ impl Register for web::ServiceConfig {
         Args: FromRequest + Gated + 'static,
         F::Output: Responder + 'static,
     {
-        self.route(path, web::method(method).to(handler))
+        // One resource per method, as `route` makes them, so that GET and POST of one
+        // address stay apart; each reads its path and query with the pages' errors.
+        self.service(
+            web::resource(path)
+                .guard(actix_web::guard::Method(method))
+                .app_data(web::PathConfig::default().error_handler(|e, _| unreadable(e)))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| unreadable(e)))
+                .route(web::route().to(handler)),
+        );
+        self
     }
 }
 

@@ -4,14 +4,15 @@
 //! [`load`] lays its frame: regions, one account of every role and two aid programs.
 //! [`county`] makes it look lived in: a seeded generator (the same seed, the same county)
 //! draws a few hundred households, months of home visits with photos and their review, the
-//! helpers' phones and a visit campaign, and writes every one of them through the use
-//! cases (the phones' records through the sync push), with the server's clock moved back
-//! to when each happened; dates count back from today, so the demo always looks current.
-//! Loading either twice changes nothing: the generator first looks up the first household
-//! it would register.
+//! helpers' phones, a visit campaign and this year's and next year's working-day calendar,
+//! and writes every one of them through the use cases (the phones' records through the
+//! sync push), with the server's clock moved back to when each happened; dates count back
+//! from today, so the demo always looks current. Loading either twice changes nothing: the
+//! generator first looks up the first household it would register.
 
 mod applications;
 mod base;
+mod calendar;
 mod campaigns;
 mod followup;
 mod payments;
@@ -54,6 +55,8 @@ pub struct Added {
     pub conflicts: usize,
     pub quarantined: usize,
     pub campaigns: usize,
+    /// Years of the working-day calendar loaded (none when every year shown was there).
+    pub calendar_years: usize,
 }
 
 /// Loads the demo county drawn from `seed`: the frame, then the lived-in part unless it
@@ -69,6 +72,8 @@ pub async fn county(state: &AppState, seed: u64) -> Result<Added> {
         ..Added::default()
     };
     let now = state.db.clock().now();
+    // The calendar first: every working-day deadline the county then draws counts by it.
+    added.calendar_years = calendar::run(state, crate::infra::clock::china_date(now)).await?;
     let mut rng = StdRng::seed_from_u64(seed);
     let year = chrono::Datelike::year(&crate::infra::clock::china_date(now));
     let planned = registry::plan(&mut rng, year);

@@ -82,6 +82,20 @@ pub async fn list(
         .await
 }
 
+/// The devices of one account in the caller's scope (`manage_devices`), by id, `limit` at
+/// most: the same list as `all`, narrowed to one owner.
+pub async fn of_user(
+    db: &Db,
+    caller: &Caller,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<DeviceRow>> {
+    may_list(caller, true)?;
+    let (owner, scope) = (user_id.to_owned(), caller.scope.clone());
+    db.read(move |c| devices::list(c, Some(&owner), &scope, limit, None))
+        .await
+}
+
 /// Revokes a device in the caller's scope, ending every session on it: the owner's own,
 /// or any with `manage_devices`; another's device is not found for anyone else.
 pub async fn revoke(db: &Db, caller: &Caller, id: &str) -> Result<DeviceRow> {

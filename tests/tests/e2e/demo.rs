@@ -198,6 +198,24 @@ fn the_demo_county_looks_lived_in_for_every_role_and_loads_once() {
     );
     assert_eq!(progress.status, 200, "{}", progress.text);
 
+    // The working-day calendar of this year and the next, loaded once.
+    assert_eq!(added.calendar_years, 2, "{added:?}");
+    let year = chrono::Datelike::year(&(chrono::Utc::now() + chrono::Duration::hours(8)));
+    for y in [year, year + 1] {
+        let r = s.call(
+            "GET",
+            &format!("/v1/calendar/{y}"),
+            Some(&county.access),
+            None,
+        );
+        assert_eq!(r.status, 200, "{y}: {}", r.text);
+        assert!(
+            r.body["holidays"].as_array().is_some_and(|h| h.len() >= 13),
+            "{y}: {}",
+            r.text
+        );
+    }
+
     // Devices: one synced today, one behind with work waiting.
     let devices = s.call("GET", "/v1/sync/devices", Some(&county.access), None);
     assert_eq!(devices.status, 200, "{}", devices.text);

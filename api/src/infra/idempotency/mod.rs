@@ -24,7 +24,11 @@ fn key_of(req: &HttpRequest) -> Result<Option<String>> {
     let Some(v) = req.headers().get(HEADER) else {
         return Ok(None);
     };
-    let k = v.to_str().unwrap_or("");
+    checked(v.to_str().unwrap_or("")).map(Some)
+}
+
+/// A key as given: 1 to 255 visible ASCII characters.
+fn checked(k: &str) -> Result<String> {
     if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::Validation(vec![FieldError::new(
             HEADER,
@@ -35,7 +39,7 @@ fn key_of(req: &HttpRequest) -> Result<Option<String>> {
             ),
         )]));
     }
-    Ok(Some(k.to_owned()))
+    Ok(k.to_owned())
 }
 
 /// A request's key, whose it is, and a fingerprint of what it asked.
@@ -81,14 +85,43 @@ impl<T> Once<T> {
         body: &B,
         render: impl FnOnce(&T) -> Result<StoredResponse> + Send + 'static,
     ) -> Result<Once<T>> {
-        let key = match key_of(req) {
+        Once::keyed(
+            key_of(req),
+            owner,
+            &format!("{}{}", req.method().as_str(), req.path()),
+            body,
+            render,
+        )
+    }
+
+    /// From the key a console form carries (a hidden field, drawn when the form was
+    /// shown): sending the same form twice creates once. `action` names the form (its
+    /// method and address), so that a key is never taken for another form's.
+    pub fn of_form<B: Serialize>(
+        key: &str,
+        owner: &str,
+        action: &str,
+        body: &B,
+        render: impl FnOnce(&T) -> Result<StoredResponse> + Send + 'static,
+    ) -> Result<Once<T>> {
+        let key = Some(key.trim()).filter(|k| !k.is_empty());
+        Once::keyed(key.map(checked).transpose(), owner, action, body, render)
+    }
+
+    fn keyed<B: Serialize>(
+        key: Result<Option<String>>,
+        owner: &str,
+        action: &str,
+        body: &B,
+        render: impl FnOnce(&T) -> Result<StoredResponse> + Send + 'static,
+    ) -> Result<Once<T>> {
+        let key = match key {
             Ok(Some(key)) => key,
             Ok(None) => return Ok(Once::none()),
             Err(e) => return Ok(Once { keyed: Err(e) }),
         };
         let mut h = Sha256::new();
-        h.update(req.method().as_str());
-        h.update(req.path());
+        h.update(action);
         h.update(serde_json::to_vec(body).map_err(Error::internal)?);
         let keyed = Keyed {
             owner: owner.to_owned(),

@@ -8707,6 +8707,8 @@ export interface operations {
             query?: {
                 role?: components["schemas"]["Role"];
                 region_id?: string;
+                /** @description `true`: accounts that may sign in; `false`: disabled ones. */
+                active?: boolean;
                 /** @description Items per page, 1 to 500 (default 50). */
                 limit?: number;
                 /** @description `next_cursor` from the previous page. */

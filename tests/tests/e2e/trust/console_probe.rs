@@ -364,6 +364,10 @@ fn filled(route: &Route) -> String {
         .map(|p| {
             if p == "{sha256}" {
                 "ab".repeat(32)
+            } else if p == "{year}" {
+                "2027".to_owned()
+            } else if p == "{position}" {
+                "0".to_owned()
             } else if p.starts_with('{') {
                 bangfu_e2e::new_id()
             } else {
@@ -484,6 +488,22 @@ const POLICY: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ResolveConflicts),
     ),
     ("GET", "/sync/devices", Some(Permission::SuperviseSync)),
+    ("GET", "/campaigns", Some(Permission::ReadFieldWork)),
+    ("POST", "/campaigns", Some(Permission::ManageCampaigns)),
+    ("GET", "/campaigns/new", Some(Permission::ManageCampaigns)),
+    ("GET", "/campaigns/{id}", Some(Permission::ReadFieldWork)),
+    (
+        "POST",
+        "/campaigns/{id}/phases/{position}/complete",
+        Some(Permission::ManageCampaigns),
+    ),
+    ("GET", "/users", Some(Permission::ReadUsers)),
+    ("POST", "/users", Some(Permission::ManageUsers)),
+    ("GET", "/users/new", Some(Permission::ManageUsers)),
+    ("GET", "/users/{id}", Some(Permission::ReadUsers)),
+    ("POST", "/users/{id}/active", Some(Permission::ManageUsers)),
+    ("GET", "/calendar", Some(Permission::ReadRegions)),
+    ("POST", "/calendar/{year}", Some(Permission::ManagePrograms)),
     ("GET", "/supervision", Some(Permission::ReadMetrics)),
     ("GET", "/ledgers", Some(Permission::ReadLedgers)),
     ("GET", "/ledgers/download", Some(Permission::ReadLedgers)),
@@ -701,6 +721,24 @@ fn every_console_route_refuses_whoever_may_not_use_it() {
         }
     }
     assert!(aimed >= 40, "only {aimed} requests aimed at 青山's records");
+    // An address whose parameters are not what the route reads answers a page too, never
+    // the API's problem document.
+    let county = browser(Role::CountyOfficer);
+    for (method, address) in [
+        ("POST", "/calendar/not-a-year"),
+        ("POST", "/campaigns/x/phases/first/complete"),
+    ] {
+        let a = match method {
+            "GET" => get(&s, Some(county), address),
+            _ => post(&s, Some(county), address, &[], Some(&county.csrf), None),
+        };
+        assert!(
+            a.html && a.status == 404,
+            "{method} {address}: {} {}",
+            a.status,
+            a.body
+        );
+    }
     // Nothing the probe sent was written.
     assert!(aimed >= 40, "only {aimed} requests aimed at 青山's records");
     // Nothing the probe sent was written: since it began, the audit log records only the
