@@ -32,7 +32,7 @@ pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
 /// Registers the console's assets and every capability's pages with `r`: the server's
 /// configuration, or the route table the authorisation probe walks.
 pub fn every_page<R: crate::console::routes::Register>(r: &mut R) {
-    crate::console::assets::configure(r);
+    r.get("/assets/{name}", crate::console::assets::serve);
     crate::auth::pages::configure(r);
     crate::corrections::pages::configure(r);
     crate::applications::pages::configure(r);
@@ -48,6 +48,13 @@ pub fn every_page<R: crate::console::routes::Register>(r: &mut R) {
     crate::ledgers::pages::configure(r);
     crate::calendar::pages::configure(r);
     crate::audit::pages::configure(r);
+}
+
+/// Every route of the console, with who may open it.
+pub fn console_table() -> Vec<crate::console::routes::Route> {
+    let mut routes = Vec::new();
+    every_page(&mut routes);
+    routes
 }
 
 /// Everything under `/v1` plus health and metrics.
@@ -157,4 +164,42 @@ pub fn mount<M: Mount>(cfg: &mut M) {
         .service(crate::ledgers::http::list)
         .service(crate::ledgers::http::workbook)
         .service(crate::ledgers::http::export);
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::Method;
+
+    use super::console_table;
+    use crate::console::routes::Gate;
+    use crate::domain::role::Permission;
+
+    #[test]
+    fn the_console_table_reads_each_gate_from_the_handler() {
+        let routes = console_table();
+        let gate = |method: Method, path: &str| {
+            routes
+                .iter()
+                .find(|r| r.method == method && r.path == path)
+                .map(|r| r.gate)
+        };
+        assert_eq!(gate(Method::GET, "/login"), Some(Gate::Open));
+        assert_eq!(
+            gate(Method::GET, "/photo-reviews"),
+            Some(Gate::Needs(Permission::ReadPhotoReviews))
+        );
+        assert_eq!(
+            gate(Method::POST, "/photo-reviews/{id}/decision"),
+            Some(Gate::Needs(Permission::ReviewPhotos))
+        );
+        assert_eq!(
+            gate(Method::GET, "/audit"),
+            Some(Gate::Needs(Permission::ReadAudit))
+        );
+        // Every page but the sign-in page and the assets asks for a session.
+        for r in &routes {
+            let open = matches!(r.path, "/login" | "/assets/{name}");
+            assert_eq!(r.gate == Gate::Open, open, "{r:?}");
+        }
+    }
 }

@@ -95,7 +95,7 @@ def test_an_officer_unmasks_a_household_with_a_reason_and_the_audit_keeps_it(sig
     expect(rows).to_have_count(1)
     assert rows.get_by_role("link").get_attribute("href") == f"/households/{h['id']}"
     # The same number the API opens for an officer.
-    opened = officer.get(f"/v1/households/{h['id']}", unmask="true").json()
+    opened = officer.get(f"/v1/households/{h['id']}", unmask="true", reason="核对浏览器测试所见号码").json()
     assert head_of(opened)["id_number"] == full
 
 

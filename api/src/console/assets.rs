@@ -7,8 +7,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::console::routes::Register;
-
 /// A file served as it is, under a name that changes when its content does.
 pub struct Asset {
     pub url: String,
@@ -48,7 +46,9 @@ pub static HTMX: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
-async fn serve(req: HttpRequest) -> HttpResponse {
+/// `GET /assets/{name}`: the stylesheet or the script, cached for good (the name holds
+/// the content's hash).
+pub async fn serve(req: HttpRequest) -> HttpResponse {
     let Some(asset) = [&*CSS, &*HTMX].into_iter().find(|a| a.url == req.path()) else {
         return HttpResponse::NotFound().finish();
     };
@@ -69,8 +69,4 @@ async fn serve(req: HttpRequest) -> HttpResponse {
         return res.finish();
     }
     res.content_type(asset.media_type).body(asset.bytes)
-}
-
-pub fn configure(r: &mut impl Register) {
-    r.get("/assets/{name}", serve);
 }

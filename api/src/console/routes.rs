@@ -2,8 +2,9 @@
 //! and the table reads who may open each route from the handler's own extractors: a
 //! `Page<P>` or `Posted<P, _>` needs permission `P`, a `Signed` needs a browser session,
 //! anything else is open to all. The permission is therefore written once, in the
-//! handler's signature, and the authorisation probe walks [`table`] to try every route
-//! with every role, so a new page is probed as soon as it is registered.
+//! handler's signature, and the authorisation probe walks the table
+//! (`crate::routes::console_table`) to try every route with every role, so a new page is
+//! probed as soon as it is registered.
 
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -162,46 +163,5 @@ impl Register for Vec<Route> {
             gate: Args::gate(),
         });
         self
-    }
-}
-
-/// Every route of the console, with its gate.
-pub fn table() -> Vec<Route> {
-    let mut routes = Vec::new();
-    crate::routes::every_page(&mut routes);
-    routes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_reads_each_gate_from_the_handler() {
-        let routes = table();
-        let gate = |method: Method, path: &str| {
-            routes
-                .iter()
-                .find(|r| r.method == method && r.path == path)
-                .map(|r| r.gate)
-        };
-        assert_eq!(gate(Method::GET, "/login"), Some(Gate::Open));
-        assert_eq!(
-            gate(Method::GET, "/photo-reviews"),
-            Some(Gate::Needs(Permission::ReadPhotoReviews))
-        );
-        assert_eq!(
-            gate(Method::POST, "/photo-reviews/{id}/decision"),
-            Some(Gate::Needs(Permission::ReviewPhotos))
-        );
-        assert_eq!(
-            gate(Method::GET, "/audit"),
-            Some(Gate::Needs(Permission::ReadAudit))
-        );
-        // Every page but the sign-in page and the assets asks for a session.
-        for r in &routes {
-            let open = matches!(r.path, "/login" | "/assets/{name}");
-            assert_eq!(r.gate == Gate::Open, open, "{r:?}");
-        }
     }
 }

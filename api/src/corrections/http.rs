@@ -13,27 +13,11 @@ use crate::infra::http::json::{ApiJson, Query};
 use crate::infra::http::unmask::UnmaskQuery;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionDecision {
-    Accept,
-    Reject,
-}
-
-impl From<CorrectionDecision> for service::Verdict {
-    fn from(d: CorrectionDecision) -> service::Verdict {
-        match d {
-            CorrectionDecision::Accept => service::Verdict::Accept,
-            CorrectionDecision::Reject => service::Verdict::Reject,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "reject", "reason": "户籍信息与公安系统一致，无需修改"}))]
 pub struct CorrectionDecisionBody {
-    pub decision: CorrectionDecision,
+    pub decision: service::Verdict,
     /// Required to reject.
     pub reason: Option<String>,
 }
@@ -64,7 +48,7 @@ pub async fn decide(
     body: ApiJson<CorrectionDecisionBody>,
 ) -> Result<web::Json<DecisionOut>> {
     let b = body.0;
-    let verdict = service::Verdict::from(b.decision);
+    let verdict = b.decision;
     let d = service::decide(
         &state.db,
         &state.hlc,

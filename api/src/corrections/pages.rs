@@ -13,7 +13,6 @@ use crate::console::format::state_tag;
 use crate::console::respond::{html, see_other};
 use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
-use crate::corrections::http::CorrectionDecision;
 use crate::corrections::service::{self, Verdict, turn_of};
 use crate::domain::role::Permission;
 use crate::infra::error::Error;
@@ -105,7 +104,7 @@ async fn show(
 #[derive(Debug, Deserialize)]
 struct DecisionForm {
     /// The same words the JSON route takes.
-    decision: CorrectionDecision,
+    decision: Verdict,
     #[serde(default)]
     reason: String,
 }
@@ -116,7 +115,7 @@ async fn decide(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let f = &posted.form;
-    let verdict = Verdict::from(f.decision);
+    let verdict = f.decision;
     let reason = Some(f.reason.as_str()).filter(|r| !r.trim().is_empty());
     let decided = service::decide(
         &state.db,

@@ -17,8 +17,13 @@ use crate::records::typed;
 use crate::sync::push;
 use crate::sync::push::Pusher;
 
-/// What a level decides on a correction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a level decides on a correction (`accept` or `reject`, as the API and the
+/// console's form send it).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CorrectionDecision)]
 pub enum Verdict {
     Accept,
     Reject,

@@ -200,28 +200,11 @@ pub async fn queue(
     )))
 }
 
-/// What the reviewer decided.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionKind {
-    Approved,
-    Rejected,
-}
-
-impl From<DecisionKind> for Verdict {
-    fn from(d: DecisionKind) -> Verdict {
-        match d {
-            DecisionKind::Approved => Verdict::Approved,
-            DecisionKind::Rejected => Verdict::Rejected,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "rejected", "reason": "照片与该户无关，请重新拍摄屋顶。"}))]
 pub struct PhotoReviewDecisionBody {
-    pub decision: DecisionKind,
+    pub decision: Verdict,
     /// Why; required to reject (it goes back to the helper), up to 500 characters.
     pub reason: Option<String>,
 }
@@ -248,7 +231,7 @@ pub async fn decide(
     body: ApiJson<PhotoReviewDecisionBody>,
 ) -> Result<web::Json<PhotoReviewOut>> {
     let b = body.0;
-    let verdict = Verdict::from(b.decision);
+    let verdict = b.decision;
     let (decided, file) = service::decide(
         &state.db,
         &state.hlc,

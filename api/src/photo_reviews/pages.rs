@@ -18,7 +18,6 @@ use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::domain::role::Permission;
 use crate::infra::error::{Error, Lang};
 use crate::infra::http::utc;
-use crate::photo_reviews::http::DecisionKind;
 use crate::photo_reviews::queries::{PENDING, QueueFilter, Queued, Verdict};
 use crate::photo_reviews::service;
 use crate::regions::names;
@@ -224,7 +223,7 @@ async fn review(
 #[derive(Debug, Deserialize)]
 struct DecisionForm {
     /// The same words the JSON route takes.
-    decision: DecisionKind,
+    decision: Verdict,
     #[serde(default)]
     reason: String,
 }
@@ -235,7 +234,7 @@ async fn decide(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let f = &posted.form;
-    let verdict = Verdict::from(f.decision);
+    let verdict = f.decision;
     let reason = Some(f.reason.trim().to_owned()).filter(|r| !r.is_empty());
     let decided = service::decide(
         &state.db,

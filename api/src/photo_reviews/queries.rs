@@ -25,8 +25,13 @@ use crate::sync::push::Pusher;
 
 pub const PENDING: &str = "pending";
 
-/// What the reviewer decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the reviewer decided (`approved` or `rejected`, as the API and the console's form
+/// send it).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = DecisionKind)]
 pub enum Verdict {
     Approved,
     Rejected,

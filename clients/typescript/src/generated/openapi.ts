@@ -2254,7 +2254,11 @@ export interface components {
             /** @description `open` or `resolved`. */
             state: string;
         };
-        /** @enum {string} */
+        /**
+         * @description What a level decides on a correction (`accept` or `reject`, as the API and the
+         *     console's form send it).
+         * @enum {string}
+         */
         CorrectionDecision: "accept" | "reject";
         /**
          * @example {
@@ -2370,7 +2374,8 @@ export interface components {
             version: number;
         };
         /**
-         * @description What the reviewer decided.
+         * @description What the reviewer decided (`approved` or `rejected`, as the API and the console's form
+         *     send it).
          * @enum {string}
          */
         DecisionKind: "approved" | "rejected";

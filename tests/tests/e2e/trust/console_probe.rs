@@ -1,5 +1,5 @@
 //! The console's authorisation probe, the pages' twin of `auth_probe`: every route of the
-//! console's table (`bangfu::console::routes::table`, which reads each route's gate from
+//! console's table (`bangfu::routes::console_table`, which reads each route's gate from
 //! its handler) is tried without a session, by every role, and, with the addresses and
 //! forms 青山镇's own staff reach by following the pages' links, by staff of 河口乡. A role
 //! without the route's permission gets the 403 page; a form without its token, or from
@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::http::Method;
-use bangfu::console::routes::{Gate, Route, table};
+use bangfu::console::routes::{Gate, Route};
 use bangfu::domain::role::{Permission, Role};
+use bangfu::routes::console_table as table;
 use bangfu_e2e::{DEMO_PASSWORD, TestServer};
 use reqwest::blocking::Client;
 use serde_json::json;
