@@ -39,7 +39,10 @@ pub fn prepare(config: &Config) -> anyhow::Result<AppState> {
         config.data_dir.join("uploads"),
         crate::photos::Limits::default(),
     )?;
+    let leadership =
+        crate::infra::db::leadership::Leadership::new(&config.db.target, config.leader_retry);
     Ok(AppState {
+        leadership,
         db,
         keys: Keys::from_secret(secret.as_bytes()),
         data_key: DataKey::from_secret(data_key.as_bytes()),
@@ -178,43 +181,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         database = %config.db.target.redacted(),
         "bangfu serving; API docs at /docs/"
     );
-    let db = state.db.clone();
-    let photos = state.photos.clone();
+    // The projector and the housekeeping run on the instance that leads them (one among
+    // instances on one PostgreSQL; on SQLite, this one).
+    crate::ops::background::start(&state);
     let server = run(state, listener, config.workers)?;
     #[cfg(feature = "fault-injection")]
     crate::sync::fault::arm();
-    // The field-work projector follows the change feed a few seconds behind the pushes
-    // (reads of deadlines catch up first, so nobody waits on it), and derives the
-    // time-driven clocks again every hour.
-    let projector_db = db.clone();
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            if let Err(e) = crate::deadlines::projector::catch_up(&projector_db).await {
-                tracing::warn!(error = %e, "field-work projector failed");
-            }
-        }
-    });
-    // Hourly housekeeping keeps session, login and idempotency tables bounded.
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            match db
-                .write(|c| crate::ops::housekeeping::prune(c, crate::infra::clock::now()))
-                .await
-            {
-                Ok(p) => tracing::info!(?p, "housekeeping"),
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
-            }
-            // Abandoned uploads expire with their part files.
-            match crate::photos::uploads::service::housekeeping(&db, &photos).await {
-                Ok(n) => tracing::info!(expired_uploads = n, "upload housekeeping"),
-                Err(e) => tracing::warn!(error = %e, "upload housekeeping failed"),
-            }
-        }
-    });
     server.await?;
     Ok(())
 }

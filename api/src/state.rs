@@ -60,6 +60,8 @@ pub struct AppState {
     pub cors: crate::infra::http::cors::CorsPolicy,
     /// The console's browser sessions.
     pub console: crate::infra::config::ConsoleSettings,
+    /// Whether this instance does the background work (the health check tells).
+    pub leadership: crate::infra::db::leadership::Leadership,
 }
 
 /// How far ahead of the server's clock a device's clock may run before its changes are

@@ -56,6 +56,9 @@ pub struct FileConfig {
     /// Mark the console's cookie `Secure` even when requests arrive over plain HTTP (a TLS
     /// proxy in front); it is always `Secure` on requests made over HTTPS.
     pub console_secure_cookie: Option<bool>,
+    /// Seconds between a standby's tries for the background work's lock, and between the
+    /// leader's checks of it (PostgreSQL; default 5).
+    pub leader_retry_secs: Option<u64>,
     #[serde(default)]
     pub s3: std::collections::BTreeMap<String, String>,
 }
@@ -89,6 +92,9 @@ pub struct Config {
     /// The origins whose web pages may call the API (none: same-origin only).
     pub cors: CorsPolicy,
     pub console: ConsoleSettings,
+    /// How often a standby tries to lead the background work, and the leader checks that
+    /// it still does (see [`crate::infra::db::leadership`]).
+    pub leader_retry: std::time::Duration,
     jwt_secret: Option<String>,
 }
 
@@ -228,7 +234,17 @@ impl Config {
             }
             None => file.console_secure_cookie.unwrap_or(false),
         };
+        let leader_retry_secs = env("BANGFU_LEADER_RETRY_SECS")
+            .map(|v| v.parse::<u64>().context("BANGFU_LEADER_RETRY_SECS"))
+            .transpose()?
+            .or(file.leader_retry_secs)
+            .unwrap_or(crate::infra::db::leadership::DEFAULT_RETRY.as_secs());
+        anyhow::ensure!(
+            leader_retry_secs > 0,
+            "leader_retry_secs must be at least 1"
+        );
         Ok(Config {
+            leader_retry: std::time::Duration::from_secs(leader_retry_secs),
             console: ConsoleSettings {
                 idle: chrono::Duration::seconds(idle_secs),
                 lifetime: chrono::Duration::hours(lifetime_hours),
@@ -345,7 +361,8 @@ mod tests {
             &file,
             "addr = \"0.0.0.0:9000\"\ndata_dir = \"/srv/bangfu\"\ndatabase_url = \"postgres://app@db/bangfu\"\n\
              pool_size = 4\nsqlite_synchronous = \"normal\"\naccess_token_minutes = 5\n\
-             cors_origins = [\"https://h5.example\", \"http://localhost:5173/\"]\n",
+             cors_origins = [\"https://h5.example\", \"http://localhost:5173/\"]\n\
+             leader_retry_secs = 2\n",
         )?;
         let from_file = Config::load(&Overrides {
             config: Some(file.clone()),
@@ -365,6 +382,7 @@ mod tests {
             from_file.cors.origins,
             ["https://h5.example", "http://localhost:5173"]
         );
+        assert_eq!(from_file.leader_retry, std::time::Duration::from_secs(2));
         // A flag wins over the file; without a database URL the SQLite file sits in the data dir.
         let flagged = Config::load(&Overrides {
             addr: Some("127.0.0.1:7000".parse()?),
@@ -374,6 +392,7 @@ mod tests {
         })?;
         assert_eq!(flagged.addr, "127.0.0.1:7000".parse()?);
         assert_eq!(flagged.db.target, DbTarget::Sqlite(dir.join("bangfu.db")));
+        assert_eq!(flagged.leader_retry, std::time::Duration::from_secs(5));
         // Unknown settings are refused rather than silently ignored.
         std::fs::write(&file, "adress = \"0.0.0.0:9000\"\n")?;
         assert!(

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::infra::db::leadership::Role;
 use crate::infra::db::migrate;
 use crate::infra::error::{Error, Result};
 use crate::infra::http::metrics::Metrics;
@@ -15,15 +16,31 @@ pub struct Health {
     pub status: &'static str,
     #[schema(example = "0.1.0")]
     pub version: &'static str,
+    pub background: BackgroundRole,
 }
 
-/// Liveness: the process answers.
+/// Whether this instance does the background work (the projector, the hourly
+/// housekeeping). Among instances on one PostgreSQL exactly one leads, the holder of an
+/// advisory lock; the others stand by and take over when it goes. A SQLite install's one
+/// instance leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackgroundRole {
+    Leader,
+    Standby,
+}
+
+/// Liveness: the process answers; and whether it leads the background work.
 #[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
 #[get("/health")]
-pub async fn health() -> web::Json<Health> {
+pub async fn health(state: web::Data<AppState>) -> web::Json<Health> {
     web::Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        background: match state.leadership.role() {
+            Role::Leader => BackgroundRole::Leader,
+            Role::Standby => BackgroundRole::Standby,
+        },
     })
 }
 

@@ -1,4 +1,6 @@
-//! Operations: health and readiness, metrics, and the hourly housekeeping.
+//! Operations: health and readiness, metrics, the background work and the hourly
+//! housekeeping.
 
+pub mod background;
 pub mod health;
 pub mod housekeeping;

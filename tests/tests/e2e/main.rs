@@ -24,6 +24,7 @@ mod housekeeping;
 mod idempotency;
 mod kill;
 mod languages;
+mod leadership;
 mod ledgers;
 mod methods;
 mod pg_restart;

@@ -17,7 +17,7 @@ fn set_for(conn: &DbConn) -> EmbeddedMigrations {
 
 /// The PostgreSQL advisory lock held while migrating, so that instances starting together
 /// apply each migration once, one after the other (any fixed number, the same everywhere).
-const MIGRATION_LOCK: i64 = 0x6261_6e67_6675; // "bangfu"
+pub const MIGRATION_LOCK: i64 = 0x6261_6e67_6675; // "bangfu"
 
 /// Applies every pending migration; returns the versions applied.
 pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>> {

@@ -9,6 +9,7 @@
 
 pub mod feed;
 pub mod group_commit;
+pub mod leadership;
 pub mod migrate;
 pub mod moved;
 pub mod schema;

@@ -414,6 +414,28 @@ pub async fn finish(
     Ok((blob, created))
 }
 
+/// Removes scratch files a crash left in this instance's own folder (no request takes a
+/// day: the body pace sees to that); returns how many. Run hourly by every instance, leader
+/// or not: the folder is the instance's.
+pub fn sweep_scratch(photos: &Photos) -> usize {
+    let Ok(entries) = std::fs::read_dir(&photos.scratch_dir) else {
+        return 0;
+    };
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < day_ago);
+        if old {
+            remove_scratch(&e.path());
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Removes the kept chunks of an upload that ended; one that stays behind (the store was
 /// unreachable) is only wasted space.
 pub async fn forget_parts(photos: &Photos, upload_id: &str) {
@@ -427,24 +449,12 @@ pub async fn forget_parts(photos: &Photos, upload_id: &str) {
 
 /// Expires abandoned uploads and deletes their part files; also retries resized copies
 /// that a restart interrupted, and checks photos indexed without their flags. Run by the
-/// hourly housekeeping.
+/// hourly housekeeping of the instance that leads the background work: it is the same
+/// work whichever instance does it.
 pub async fn housekeeping(db: &Db, photos: &Arc<Photos>) -> Result<usize> {
     let expired = db.write(|c| rows::expire(c, now())).await?;
     for id in &expired {
         forget_parts(photos, id).await;
-    }
-    // Scratch files left by a crash: no request takes a day (the body pace sees to that).
-    if let Ok(entries) = std::fs::read_dir(&photos.scratch_dir) {
-        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
-        for e in entries.flatten() {
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t < day_ago);
-            if old {
-                remove_scratch(&e.path());
-            }
-        }
     }
     let stale = now() - chrono::Duration::minutes(10);
     let pending = db.read(|c| rows::pending_derivatives(c, 100)).await?;

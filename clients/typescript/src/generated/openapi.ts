@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers. */
+        /** Liveness: the process answers; and whether it leads the background work. */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -1885,6 +1885,14 @@ export interface components {
             reason?: string | null;
             request_id?: string | null;
         };
+        /**
+         * @description Whether this instance does the background work (the projector, the hourly
+         *     housekeeping). Among instances on one PostgreSQL exactly one leads, the holder of an
+         *     advisory lock; the others stand by and take over when it goes. A SQLite install's one
+         *     instance leads.
+         * @enum {string}
+         */
+        BackgroundRole: "leader" | "standby";
         BacklogList: {
             /** @description Villages with pending photos, the largest backlog first. */
             items: components["schemas"]["BacklogOut"][];
@@ -2856,6 +2864,7 @@ export interface components {
         /** @enum {string} */
         GrantVerdict: "justified" | "unjustified";
         Health: {
+            background: components["schemas"]["BackgroundRole"];
             /** @example ok */
             status: string;
             /** @example 0.1.0 */
@@ -8959,6 +8968,7 @@ export const pathsV1UsersIdPatchParametersHeaderXHTTPMethodOverrideValues: Reado
 export const actionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Action"]> = ["pass", "return", "reject", "approve"];
 export const aidKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AidKind"]> = ["living", "medical", "education"];
 export const approvalValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Approval"]> = ["county", "provincial", "national"];
+export const backgroundRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BackgroundRole"]> = ["leader", "standby"];
 export const campaignKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CampaignKind"]> = ["visit", "dropout"];
 export const candidateDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CandidateDecision"]> = ["distinct", "merge"];
 export const categoryValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Category"]> = ["deep", "relative", "accidental"];
