@@ -184,7 +184,7 @@ fn one_of_two_instances_does_the_background_work_and_the_other_takes_over_when_i
         .execute(&mut c)
         .expect("take the lock");
     let other_machine = tempfile::tempdir().expect("dir");
-    let mut servers = vec![
+    let mut servers = [
         Some(instance(&db, None, true)),
         Some(instance(&db, Some(other_machine.path()), false)),
     ];
