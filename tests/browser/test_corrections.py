@@ -1,6 +1,9 @@
 """户情更正 in the browser: a correction the village accepted waits on the township; its
 officer opens it from the work list, a rejection without a reason is refused beside the
-field, and acceptance moves it up a level, as the API then reads it."""
+field, and acceptance moves it up a level, as the API then reads it. The list shows what
+waits on any level and every level's review, and only the jurisdiction's."""
+
+import re
 
 from conftest import expect, look, no_raw_problem
 
@@ -45,3 +48,26 @@ def test_another_township_cannot_open_it(signed_in, api):
     r = page.goto(f"/corrections/{cid}")
     assert r.status == 404, cid
     no_raw_problem(page)
+
+
+def test_the_list_shows_what_waits_and_the_reviews_done(signed_in, api):
+    # One waiting on the village is in the township's list too: it lies in its jurisdiction.
+    cid = waiting_correction(api, "qingshan_secretary")
+    page = signed_in("qingshan_officer")
+    page.get_by_role("navigation", name="工作").get_by_role("link", name="户情更正").click()
+    page.wait_for_url("**/corrections")
+    expect(page.get_by_role("heading", name="户情更正", level=1)).to_be_visible()
+    waiting = page.locator("table.corrections tbody tr", has=page.locator(f'a[href="/corrections/{cid}"]'))
+    expect(waiting.first).to_contain_text("青山村")
+    look(page, "corrections")
+    # Every level's review, those done with their time.
+    page.get_by_role("link", name="全部审核记录").click()
+    page.wait_for_url("**/corrections?state=all")
+    expect(page.locator("table.corrections tbody tr", has_text=re.compile(r"审核 \d{4}-\d{2}-\d{2} \d{2}:\d{2}")).first).to_be_visible()
+    look(page, "corrections-all")
+    no_raw_problem(page)
+    # Another township's list names none of 青山's corrections.
+    other = signed_in("hekou_officer")
+    other.goto("/corrections?state=all")
+    expect(other.get_by_role("heading", name="户情更正", level=1)).to_be_visible()
+    assert other.locator(f'a[href="/corrections/{cid}"]').count() == 0

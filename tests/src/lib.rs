@@ -841,3 +841,41 @@ fn answer_code2session(mut stream: std::net::TcpStream) {
         body.len()
     );
 }
+
+/// A household in 青山村 registered by the county officer through the server at `base`
+/// (a process the test started, not a [`TestServer`]): (village id, household id).
+pub fn household_at(base: &str) -> (String, String) {
+    let http = reqwest::blocking::Client::new();
+    let t: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"username": "county_officer", "password": DEMO_PASSWORD}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("login");
+    let token = t["access_token"].as_str().unwrap_or_default();
+    let regions: Value = http
+        .get(format!("{base}/v1/regions?limit=500"))
+        .bearer_auth(token)
+        .send()
+        .and_then(|r| r.json())
+        .expect("regions");
+    let village = regions["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["code"] == "530123101001"))
+        .and_then(|i| i["id"].as_str())
+        .expect("village")
+        .to_owned();
+    let (id_number, birth) = resident_id(true);
+    let h: Value = http
+        .post(format!("{base}/v1/households"))
+        .bearer_auth(token)
+        .json(
+            &serde_json::json!({"region_id": village, "address": "三组 12 号",
+            "members": [{"name": "张秀英", "relation": "head", "id_number": id_number,
+                         "birth_date": birth, "gender": "female"}]}),
+        )
+        .send()
+        .and_then(|r| r.json())
+        .expect("household");
+    (village, h["id"].as_str().expect("household id").to_owned())
+}

@@ -21,6 +21,7 @@ const TASKS: &[(&str, &str, Permission)] = &[
     ("今日工作", "/", Permission::ReadFieldWork),
     ("申请审核", "/applications", Permission::ReadApplications),
     ("户档", "/households", Permission::ReadHouseholds),
+    ("户情更正", "/corrections", Permission::DecideCorrections),
     ("控辍保学", "/dropout", Permission::ReadFieldWork),
     ("走访活动", "/campaigns", Permission::ReadFieldWork),
     ("照片审核", "/photo-reviews", Permission::ReadPhotoReviews),

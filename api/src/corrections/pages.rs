@@ -1,7 +1,8 @@
-//! 户情更正: one household correction a helper proposed on a visit, for the level whose
-//! turn it is (village, then township, then county, R-VISIT-4) to accept or reject with a
-//! reason. Reached from the work list, where each correction waiting on the caller's level
-//! is a line. The same use cases as `/v1/corrections/{id}`.
+//! 户情更正: the corrections of the caller's jurisdiction and where each waits (their review
+//! clocks, read by the same use case as `GET /v1/deadlines`), and one household correction a
+//! helper proposed on a visit, for the level whose turn it is (village, then township, then
+//! county, R-VISIT-4) to accept or reject with a reason. The same use cases as
+//! `/v1/corrections/{id}`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -10,13 +11,123 @@ use serde::Deserialize;
 
 use crate::auth::caller::perm;
 use crate::console::format::state_tag;
+use crate::console::format::{countdown, date_time};
 use crate::console::respond::{html, see_other};
 use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::corrections::service::{self, Verdict, turn_of};
+use crate::deadlines::queries::Filter;
+use crate::deadlines::service as deadlines;
+use crate::deadlines::view::{after, cursor, deadline_out};
 use crate::domain::role::Permission;
-use crate::infra::error::Error;
+use crate::infra::error::{Error, Lang};
+use crate::regions::names;
 use crate::state::AppState;
+
+/// Review clocks per page of the list.
+const PER_PAGE: i64 = 50;
+
+/// One correction's review at one level, as the list shows it.
+struct Review {
+    id: String,
+    place: String,
+    office: String,
+    due: String,
+    countdown: String,
+    /// Met: when; else not yet.
+    met: Option<String>,
+    /// Met after it was due.
+    late: bool,
+    overdue: bool,
+    escalated_to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "corrections.html")]
+struct ListPage {
+    layout: Layout,
+    open: bool,
+    reviews: Vec<Review>,
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    after: Option<String>,
+}
+
+/// The corrections of the jurisdiction by their review clocks, earliest due first: those
+/// waiting on some level (default), or every level's review, met or not.
+async fn list(
+    state: web::Data<AppState>,
+    page: Page<perm::ReadFieldWork>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let open = q.state.as_deref() != Some("all");
+    let filter = Filter {
+        kind: Some("correction_review".to_owned()),
+        subject_entity: Some("correction".to_owned()),
+        open_only: open,
+        ..Filter::default()
+    };
+    let from = after(q.after.clone())?;
+    let (mut rows, cal, now) =
+        deadlines::list(&state.db, &page.caller, filter, from, PER_PAGE + 1).await?;
+    let more = rows.len() as i64 > PER_PAGE;
+    rows.truncate(PER_PAGE as usize);
+    let next = more.then(|| rows.last().map(cursor)).flatten().map(|c| {
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        qs.append_pair("state", if open { "open" } else { "all" })
+            .append_pair("after", &c);
+        format!("/corrections?{}", qs.finish())
+    });
+    let shown: Vec<_> = rows
+        .into_iter()
+        .map(|r| deadline_out(r, now, &cal, Lang::Zh))
+        .collect();
+    let mut ids: Vec<String> = shown
+        .iter()
+        .flat_map(|d| {
+            [Some(d.region_id.clone()), Some(d.owner_region_id.clone())]
+                .into_iter()
+                .chain([d.escalated_to_region_id.clone()])
+        })
+        .flatten()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let place = names::names(&state.db, &page.caller, ids).await?;
+    let name = |id: &str| {
+        place
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "辖区外".to_owned())
+    };
+    let reviews = shown
+        .into_iter()
+        .map(|d| Review {
+            place: name(&d.region_id),
+            office: name(&d.owner_region_id),
+            due: date_time(d.due_at),
+            countdown: d.countdown_seconds.map(countdown).unwrap_or_default(),
+            met: d.met_at.map(date_time),
+            late: d.met_at.is_some_and(|m| m > d.due_at),
+            overdue: d.met_at.is_none() && d.countdown_seconds.is_some_and(|s| s < 0),
+            escalated_to: d.escalated_to_region_id.as_deref().map(name),
+            id: d.subject_id,
+        })
+        .collect();
+    let body = ListPage {
+        layout: Layout::new(&state, &page, "户情更正", "/corrections").await,
+        open,
+        reviews,
+        next,
+    }
+    .render()
+    .map_err(Error::internal)?;
+    Ok(html(StatusCode::OK, body))
+}
 
 /// Where a correction stands, in words.
 fn standing(status: &str) -> &'static str {
@@ -146,7 +257,8 @@ async fn decide(
 }
 
 pub fn configure(r: &mut impl Register) {
-    r.get("/corrections/{id}", show)
+    r.get("/corrections", list)
+        .get("/corrections/{id}", show)
         .post("/corrections/{id}/decision", decide);
 }
 

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::caller::{Require, perm};
-use crate::deadlines::queries::{Compliance, DeadlineRow, Filter, View};
+use crate::deadlines::queries::{Compliance, Filter, View};
 use crate::deadlines::service;
-use crate::deadlines::view::{Bucket, DeadlineOut, bucket, deadline_out};
+use crate::deadlines::view::{Bucket, DeadlineOut, after, bucket, cursor, deadline_out};
 use crate::domain::deadline::{end_of_china_day, start_of_china_day};
 use crate::infra::error::{Error, Msg, Result};
 use crate::infra::http::envelope::lang_of;
@@ -20,23 +20,7 @@ use crate::infra::http::page::{Page, PageParams};
 use crate::state::AppState;
 
 fn position(p: &PageParams) -> Result<Option<(NaiveDateTime, String)>> {
-    let Some(raw) = p.position()? else {
-        return Ok(None);
-    };
-    let bad = || {
-        Error::validation(
-            "cursor",
-            Code::InvalidCursor,
-            Msg::fixed("cursor 无效。", "Invalid cursor."),
-        )
-    };
-    let (t, id) = raw.split_once('|').ok_or_else(bad)?;
-    let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
-    Ok(Some((t, id.to_owned())))
-}
-
-fn key(r: &DeadlineRow) -> String {
-    format!("{}|{}", r.due_at.format("%Y-%m-%dT%H:%M:%S%.f"), r.id)
+    after(p.position()?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -110,7 +94,9 @@ pub async fn work_list(
     );
     let due = service::work_list(&state.db, &caller, view, horizon, after, limit + 1).await?;
     let (now, today, cal) = (due.now, due.today, due.calendar);
-    let p = Page::from_rows(due.rows, limit, key, |r| deadline_out(r, now, &cal, lang));
+    let p = Page::from_rows(due.rows, limit, cursor, |r| {
+        deadline_out(r, now, &cal, lang)
+    });
     let count = |b: Bucket| p.items.iter().filter(|d| bucket(d, today) == b).count();
     let (overdue, due_today) = (count(Bucket::Overdue), count(Bucket::DueToday));
     Ok(web::Json(WorkList {
@@ -169,7 +155,7 @@ pub async fn list(
         due_to: q.due_to.map(end_of_china_day),
     };
     let (rows, cal, now) = service::list(&state.db, &caller, f, after, limit + 1).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, key, |r| {
+    Ok(web::Json(Page::from_rows(rows, limit, cursor, |r| {
         deadline_out(r, now, &cal, lang)
     })))
 }

@@ -2,8 +2,9 @@
 
 use crate::deadlines::queries::DeadlineRow;
 use crate::domain::deadline::{Standing, countdown_secs, escalated_to, escalation_level};
-use crate::infra::error::{Lang, Msg};
+use crate::infra::error::{Error, Lang, Msg, Result};
 use crate::infra::http::utc;
+use bangfu_sync::Code;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -54,6 +55,28 @@ pub struct DeadlineOut {
     /// The rule's own numbers and names (a month, a count, the failing items…).
     #[schema(value_type = Object)]
     pub params: Value,
+}
+
+/// Where a page of deadlines (in due order) stops: the next page starts after it.
+pub fn cursor(r: &DeadlineRow) -> String {
+    format!("{}|{}", r.due_at.format("%Y-%m-%dT%H:%M:%S%.f"), r.id)
+}
+
+/// The position a [`cursor`] names, if one is given.
+pub fn after(raw: Option<String>) -> Result<Option<(NaiveDateTime, String)>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let bad = || {
+        Error::validation(
+            "cursor",
+            Code::InvalidCursor,
+            Msg::fixed("cursor 无效。", "Invalid cursor."),
+        )
+    };
+    let (t, id) = raw.split_once('|').ok_or_else(bad)?;
+    let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok(Some((t, id.to_owned())))
 }
 
 /// Renders a stored deadline as of `now`.

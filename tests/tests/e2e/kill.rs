@@ -57,39 +57,6 @@ struct Log {
     finished: bool,
 }
 
-fn setup(base: &str) -> (String, String) {
-    let http = reqwest::blocking::Client::new();
-    let t: Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({"username": "county_officer", "password": DEMO_PASSWORD}))
-        .send()
-        .and_then(|r| r.json())
-        .expect("login");
-    let token = t["access_token"].as_str().unwrap_or_default();
-    let regions: Value = http
-        .get(format!("{base}/v1/regions?limit=500"))
-        .bearer_auth(token)
-        .send()
-        .and_then(|r| r.json())
-        .expect("regions");
-    let village = regions["items"]
-        .as_array()
-        .and_then(|a| a.iter().find(|i| i["code"] == "530123101001"))
-        .and_then(|i| i["id"].as_str())
-        .expect("village")
-        .to_owned();
-    let (id_number, birth) = bangfu_e2e::resident_id(true);
-    let h: Value = http
-        .post(format!("{base}/v1/households"))
-        .bearer_auth(token)
-        .json(&json!({"region_id": village, "address": "三组 12 号",
-            "members": [{"name": "张秀英", "relation": "head", "id_number": id_number, "birth_date": birth, "gender": "female"}]}))
-        .send()
-        .and_then(|r| r.json())
-        .expect("household");
-    (village, h["id"].as_str().expect("household id").to_owned())
-}
-
 /// One client: bursts of visits, each pushed as one batch, retried until answered.
 fn client(
     base: String,
@@ -228,7 +195,7 @@ fn kill_test(rounds: usize, fault: &[(&str, &str)]) -> Vec<String> {
     let port = free_port();
     let mut server = Some(BenchServer::launch(&db, bin, port, true, fault));
     let base = format!("http://127.0.0.1:{port}");
-    let place = setup(&base);
+    let place = bangfu_e2e::household_at(&base);
     let stop = Arc::new(AtomicBool::new(false));
     let logs: Vec<Arc<Mutex<Log>>> = USERS.iter().map(|_| Arc::default()).collect();
     let threads: Vec<_> = USERS

@@ -134,41 +134,6 @@ fn push_visit(base: &str, phone: &Path, household: &(String, String)) -> String 
     id
 }
 
-/// A household in 青山村 registered by the county officer: (village id, household id).
-fn household(base: &str) -> (String, String) {
-    let http = reqwest::blocking::Client::new();
-    let t: Value = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({"username": "county_officer", "password": DEMO_PASSWORD}))
-        .send()
-        .and_then(|r| r.json())
-        .expect("login");
-    let token = t["access_token"].as_str().unwrap_or_default();
-    let regions: Value = http
-        .get(format!("{base}/v1/regions?limit=500"))
-        .bearer_auth(token)
-        .send()
-        .and_then(|r| r.json())
-        .expect("regions");
-    let village = regions["items"]
-        .as_array()
-        .and_then(|a| a.iter().find(|i| i["code"] == "530123101001"))
-        .and_then(|i| i["id"].as_str())
-        .expect("village")
-        .to_owned();
-    let (id_number, birth) = bangfu_e2e::resident_id(true);
-    let h: Value = http
-        .post(format!("{base}/v1/households"))
-        .bearer_auth(token)
-        .json(&json!({"region_id": village, "address": "三组 12 号",
-            "members": [{"name": "张秀英", "relation": "head", "id_number": id_number,
-                         "birth_date": birth, "gender": "female"}]}))
-        .send()
-        .and_then(|r| r.json())
-        .expect("household");
-    (village, h["id"].as_str().expect("household id").to_owned())
-}
-
 #[test]
 fn one_of_two_instances_does_the_background_work_and_the_other_takes_over_when_it_is_killed() {
     if backend() != Backend::Postgres {
@@ -190,7 +155,7 @@ fn one_of_two_instances_does_the_background_work_and_the_other_takes_over_when_i
     ];
     let bases: Vec<String> = servers.iter().flatten().map(|s| s.base.clone()).collect();
     let phone = tempfile::tempdir().expect("dir");
-    let place = household(&bases[0]);
+    let place = bangfu_e2e::household_at(&bases[0]);
     let before = push_visit(&bases[1], phone.path(), &place);
     let before = seq_of(&mut c, &before);
     // Longer than a projector round (5 s) and several tries for the lock.

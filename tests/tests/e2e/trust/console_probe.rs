@@ -449,6 +449,7 @@ const POLICY: &[(&str, &str, Option<Permission>)] = &[
         "/applications/{id}/materials/{sha256}",
         Some(Permission::ReadApplications),
     ),
+    ("GET", "/corrections", Some(Permission::ReadFieldWork)),
     ("GET", "/corrections/{id}", Some(Permission::ReadFieldWork)),
     (
         "POST",
