@@ -42,10 +42,67 @@ pub struct CandidateRow {
     pub created_at: NaiveDateTime,
 }
 
+/// The lookups `detect` makes, each answered by an index at any size of the registry
+/// (`tests/tests/e2e/households.rs` explains them on PostgreSQL and fails on a sequential
+/// scan): members and their households, outside the new household `other_than`.
+pub mod lookups {
+    use diesel::dsl::auto_type;
+    use diesel::prelude::*;
+
+    use crate::infra::db::schema::{household_members, households};
+
+    /// Members carrying one of the names and one of the birth dates, by the
+    /// `(name, birth_date)` index; which name goes with which date is checked by the caller
+    /// (a household's few names by its few dates).
+    #[auto_type]
+    pub fn name_birth_date<'a>(
+        names: &'a [&'a str],
+        dates: &'a [&'a str],
+        other_than: &'a str,
+    ) -> _ {
+        household_members::table
+            .inner_join(households::table)
+            .filter(household_members::name.eq_any(names))
+            .filter(household_members::birth_date.eq_any(dates))
+            .filter(households::id.ne(other_than))
+    }
+
+    /// Members carrying one of the names in households of `region_id` (a village): the
+    /// addresses are compared by the caller.
+    #[auto_type]
+    pub fn name_region<'a>(names: &'a [&'a str], region_id: &'a str, other_than: &'a str) -> _ {
+        household_members::table
+            .inner_join(households::table)
+            .filter(household_members::name.eq_any(names))
+            .filter(households::region_id.eq(region_id))
+            .filter(households::id.ne(other_than))
+    }
+
+    /// Members whose own phone is one of the phones, by `household_members (phone)`.
+    #[auto_type]
+    pub fn member_phone<'a>(phones: &'a [&'a str], other_than: &'a str) -> _ {
+        household_members::table
+            .inner_join(households::table)
+            .filter(household_members::phone.eq_any(phones))
+            .filter(households::id.ne(other_than))
+    }
+
+    /// Members of households whose phone is one of the phones, by `households (phone)`.
+    #[auto_type]
+    pub fn household_phone<'a>(phones: &'a [&'a str], other_than: &'a str) -> _ {
+        household_members::table
+            .inner_join(households::table)
+            .filter(households::phone.eq_any(phones))
+            .filter(households::id.ne(other_than))
+    }
+}
+
 /// Finds registered people who look like the new household's members and records each
-/// pair once. Three indexed lookups for the whole household.
+/// pair once. Four indexed lookups for the whole household: none reads more than the
+/// people sharing a name and birth date, a name in the same village, or a phone.
 pub fn detect(conn: &mut DbConn, new: &HouseholdRow, members: &[MemberRow]) -> Result<usize> {
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+    let dates: Vec<&str> = members.iter().map(|m| m.birth_date.as_str()).collect();
     let mut phones: Vec<&str> = members.iter().filter_map(|m| m.phone.as_deref()).collect();
     phones.extend(new.phone.as_deref());
     // (existing member, its household) for each match, with the reasons.
@@ -59,34 +116,48 @@ pub fn detect(conn: &mut DbConn, new: &HouseholdRow, members: &[MemberRow]) -> R
             e.2.push(reason);
         }
     };
-    let same_name: Vec<(MemberRow, HouseholdRow)> = household_members::table
-        .inner_join(households::table)
-        .filter(household_members::name.eq_any(&names))
-        .filter(households::id.ne(&new.id))
-        .select((MemberRow::as_select(), HouseholdRow::as_select()))
-        .load(conn)?;
-    for (m, h) in &same_name {
+    let same_birth: Vec<(MemberRow, HouseholdRow)> =
+        lookups::name_birth_date(&names, &dates, &new.id)
+            .select((MemberRow::as_select(), HouseholdRow::as_select()))
+            .load(conn)?;
+    for (m, h) in &same_birth {
+        for n in members
+            .iter()
+            .filter(|n| n.name == m.name && n.birth_date == m.birth_date)
+        {
+            note(&n.id, m, h, "name_birth_date");
+        }
+    }
+    let same_village: Vec<(MemberRow, HouseholdRow)> =
+        lookups::name_region(&names, &new.region_id, &new.id)
+            .select((MemberRow::as_select(), HouseholdRow::as_select()))
+            .load(conn)?;
+    let address = normalise(&new.address);
+    for (m, h) in &same_village {
+        if normalise(&h.address) != address {
+            continue;
+        }
         for n in members.iter().filter(|n| n.name == m.name) {
-            if n.birth_date == m.birth_date {
-                note(&n.id, m, h, "name_birth_date");
-            }
-            if normalise(&h.address) == normalise(&new.address) && h.region_id == new.region_id {
-                note(&n.id, m, h, "name_address");
-            }
+            note(&n.id, m, h, "name_address");
         }
     }
     if !phones.is_empty() {
-        let by_phone: Vec<(MemberRow, HouseholdRow)> = household_members::table
-            .inner_join(households::table)
-            .filter(
-                household_members::phone
-                    .eq_any(&phones)
-                    .or(households::phone.eq_any(&phones)),
-            )
-            .filter(households::id.ne(&new.id))
+        // Two lookups, one per index, merged here: an OR across the two tables would be
+        // answered by reading them whole.
+        let mut by_phone: BTreeMap<String, (MemberRow, HouseholdRow)> = BTreeMap::new();
+        for (m, h) in lookups::member_phone(&phones, &new.id)
             .select((MemberRow::as_select(), HouseholdRow::as_select()))
-            .load(conn)?;
-        for (m, h) in &by_phone {
+            .load::<(MemberRow, HouseholdRow)>(conn)?
+            .into_iter()
+            .chain(
+                lookups::household_phone(&phones, &new.id)
+                    .select((MemberRow::as_select(), HouseholdRow::as_select()))
+                    .load::<(MemberRow, HouseholdRow)>(conn)?,
+            )
+        {
+            by_phone.entry(m.id.clone()).or_insert((m, h));
+        }
+        for (m, h) in by_phone.values() {
             for n in members {
                 let theirs = [m.phone.as_deref(), h.phone.as_deref()];
                 let ours = [n.phone.as_deref(), new.phone.as_deref()];

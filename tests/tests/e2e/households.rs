@@ -617,3 +617,140 @@ fn likely_duplicates_become_pairs_an_officer_settles() {
     assert_eq!(merged.len(), 1, "{text}");
     assert!(merged[0].contains(",二组3号,,,"), "no head: {text}");
 }
+
+/// `EXPLAIN (FORMAT JSON)` of a query, run with the query's own binds.
+struct Explain<Q>(Q);
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Explain<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("EXPLAIN (FORMAT JSON) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<Q> diesel::RunQueryDsl<diesel::PgConnection> for Explain<Q> {}
+
+/// The scans of the registry's tables in a plan that read more than an index condition
+/// selects: sequential scans, and index scans without a condition (a whole index read in
+/// order, which is what `enable_seqscan = off` leaves when no index answers).
+fn whole_table_scans(plan: &Value, found: &mut Vec<String>) {
+    let relation = plan["Relation Name"].as_str().unwrap_or_default();
+    let node = plan["Node Type"].as_str().unwrap_or_default();
+    if ["household_members", "households"].contains(&relation) {
+        let bounded = match node {
+            "Index Scan" | "Index Only Scan" => plan.get("Index Cond").is_some(),
+            "Bitmap Heap Scan" => true,
+            _ => false,
+        };
+        if !bounded {
+            found.push(format!("{node} on {relation}"));
+        }
+    }
+    if node == "Bitmap Index Scan" && plan.get("Index Cond").is_none() {
+        found.push(format!(
+            "{node} using {}",
+            plan["Index Name"].as_str().unwrap_or_default()
+        ));
+    }
+    for p in plan["Plans"].as_array().into_iter().flatten() {
+        whole_table_scans(p, found);
+    }
+}
+
+fn scans_of<Q>(conn: &mut diesel::PgConnection, q: Q) -> Vec<String>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    use diesel::RunQueryDsl;
+    let json: String = Explain(q).get_result(conn).expect("explain");
+    let plan: Value = serde_json::from_str(&json).expect("plan as JSON");
+    let mut found = Vec::new();
+    whole_table_scans(&plan[0]["Plan"], &mut found);
+    found
+}
+
+#[test]
+fn registration_duplicate_lookups_are_answered_by_index() {
+    use bangfu::households::duplicates::lookups;
+    use bangfu::households::queries::{HouseholdRow, MemberRow};
+    use bangfu::infra::db::schema::{household_members, households};
+    use bangfu_e2e::{Backend, TestDb, backend};
+    use diesel::prelude::*;
+
+    if backend() != Backend::Postgres {
+        bangfu_e2e::skip("reads PostgreSQL's plans: runs in the PostgreSQL pass");
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres);
+    let mut migrating = bangfu::infra::db::DbConn::establish(&db.url).expect("connect");
+    bangfu::infra::db::migrate::run_pending(&mut migrating).expect("migrate");
+    let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
+    diesel::sql_query("SET enable_seqscan = off")
+        .execute(&mut conn)
+        .expect("set");
+    // A household of two, as registration passes them.
+    let names = ["张伟", "王秀英"];
+    let dates = ["1980-03-04", "1982-11-30"];
+    let phones = ["13812345678", "13900001111"];
+    let new = "0193a0d0-0000-7000-8000-000000000001";
+    let region = "0193a0d0-0000-7000-8000-000000000002";
+    let rows = (MemberRow::as_select(), HouseholdRow::as_select());
+    let lookups = [
+        (
+            "name and birth date",
+            scans_of(
+                &mut conn,
+                lookups::name_birth_date(&names, &dates, new).select(rows),
+            ),
+        ),
+        (
+            "name in the village",
+            scans_of(
+                &mut conn,
+                lookups::name_region(&names, region, new).select(rows),
+            ),
+        ),
+        (
+            "member phone",
+            scans_of(&mut conn, lookups::member_phone(&phones, new).select(rows)),
+        ),
+        (
+            "household phone",
+            scans_of(
+                &mut conn,
+                lookups::household_phone(&phones, new).select(rows),
+            ),
+        ),
+    ];
+    for (what, scans) in &lookups {
+        assert!(scans.is_empty(), "{what} reads whole tables: {scans:?}");
+    }
+    // The check catches what the phone lookups replaced: one OR over both tables' phones.
+    let either_phone = household_members::table
+        .inner_join(households::table)
+        .filter(
+            household_members::phone
+                .eq_any(&phones)
+                .or(households::phone.eq_any(&phones)),
+        )
+        .filter(households::id.ne(new))
+        .select(rows);
+    assert!(
+        !scans_of(&mut conn, either_phone).is_empty(),
+        "an OR across both tables' phones is answered by reading them whole"
+    );
+}
