@@ -34,11 +34,16 @@ def first_reviewable(page):
 def test_a_secretary_rejects_a_photo_and_the_helper_pull_carries_it(signed_in, api):
     page = signed_in("qingshan_secretary")
     page.get_by_role("navigation", name="工作").get_by_role("link", name="照片审核").click()
-    page.wait_for_load_state("networkidle")
+    page.wait_for_url("**/photo-reviews")
     expect(page.get_by_role("heading", name="照片审核")).to_be_visible()
     assert page.locator("table.photos img").count() > 0, "the demo's pending photos have no thumbnails"
-    # Thumbnails are real pictures served to the signed-in browser.
-    assert page.locator("table.photos img").first.evaluate("i => i.complete && i.naturalWidth > 0")
+    # Thumbnails are real pictures served to the signed-in browser (waited for: htmx swaps
+    # the page in before its images arrive; a broken one never loads and times out).
+    page.wait_for_function(
+        "() => { const i = document.querySelector('table.photos img');"
+        " return i !== null && i.complete && i.naturalWidth > 0; }",
+        timeout=10_000,
+    )
     look(page, "photo-queue")
     page.get_by_label("只看有疑点的照片").check()
     page.get_by_role("button", name="筛选").click()
