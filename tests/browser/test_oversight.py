@@ -28,9 +28,10 @@ EXPECTED = {
     "retrieval": lambda m: [
         str(m["dropout_cases_open"]),
         str(m["dropout_cases_opened"]),
+        str(m["dropout_cases_in_period"]),
         str(m["dropout_cases_closed"]),
         str(m["dropout_cases_returned"]),
-        pct(m["retrieval_rate"]),
+        pct(m["retrieval_rate"], m["dropout_cases_in_period"]),
     ],
     "aid": lambda m: [
         str(m["disbursements"]),

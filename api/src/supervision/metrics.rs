@@ -131,7 +131,9 @@ pub struct Metrics {
     pub dropout_cases_closed: i64,
     /// Closed in the period with the child confirmed back in school.
     pub dropout_cases_returned: i64,
-    /// Returned / cases open at some time in the period.
+    /// Cases open at some time in the period: the retrieval rate's denominator.
+    pub dropout_cases_in_period: i64,
+    /// `dropout_cases_returned / dropout_cases_in_period`.
     pub retrieval_rate: f64,
     /// Home-teaching child-months due in the period, and those that met the rule.
     pub home_teaching_months: i64,
@@ -183,6 +185,7 @@ impl Metrics {
     }
 
     fn finish(&mut self, cases_in_period: i64) {
+        self.dropout_cases_in_period = cases_in_period;
         self.visit_completion = ratio(self.households_visited, self.households_active);
         self.retrieval_rate = ratio(self.dropout_cases_returned, cases_in_period);
         self.home_teaching_compliance =

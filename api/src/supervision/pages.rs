@@ -18,7 +18,7 @@ use crate::console::{Layout, Page, PageError, errors};
 use crate::infra::error::Error;
 use crate::regions::names;
 use crate::state::AppState;
-use crate::supervision::charts::{self, Chart, Preset, Row, percent, rate_of};
+use crate::supervision::charts::{self, Chart, Preset, Row, rate_of};
 use crate::supervision::metrics::Metrics;
 use crate::supervision::service::{self, Report};
 
@@ -276,15 +276,23 @@ fn figures(rows: &[(RegionLink, Metrics)], t: &Metrics) -> Vec<Figure> {
                 id: "retrieval",
                 title: "控辍保学劝返率",
                 rate: |m| m.retrieval_rate,
-                base: |_| 1,
-                headers: vec!["未销号案件", "本期新增", "本期销号", "劝返复学", "劝返率"],
+                base: |m| m.dropout_cases_in_period,
+                headers: vec![
+                    "未销号案件",
+                    "本期新增",
+                    "本期在办",
+                    "本期销号",
+                    "劝返复学",
+                    "劝返率",
+                ],
                 cells: |m| {
                     vec![
                         m.dropout_cases_open.to_string(),
                         m.dropout_cases_opened.to_string(),
+                        m.dropout_cases_in_period.to_string(),
                         m.dropout_cases_closed.to_string(),
                         m.dropout_cases_returned.to_string(),
-                        percent(m.retrieval_rate),
+                        rate_of(m.retrieval_rate, m.dropout_cases_in_period),
                     ]
                 },
             },
@@ -367,12 +375,12 @@ fn headlines(t: &Metrics, before: Option<&Metrics>) -> Vec<Headline> {
         },
         Headline {
             label: "劝返率",
-            value: percent(t.retrieval_rate),
+            value: rate_of(t.retrieval_rate, t.dropout_cases_in_period),
             detail: format!(
-                "劝返复学 {} 人，未销号 {} 件",
-                t.dropout_cases_returned, t.dropout_cases_open
+                "本期在办 {} 件中劝返复学 {} 人",
+                t.dropout_cases_in_period, t.dropout_cases_returned
             ),
-            trend: rate(|m| m.retrieval_rate, |_| 1),
+            trend: rate(|m| m.retrieval_rate, |m| m.dropout_cases_in_period),
         },
         Headline {
             label: "救助按时发放率",

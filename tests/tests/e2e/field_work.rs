@@ -323,6 +323,8 @@ fn a_terms_dropout_campaign_from_registry_to_close_out_through_the_sync_client()
     assert_eq!(m.body["totals"]["dropout_cases_returned"], 1, "{}", m.text);
     assert_eq!(m.body["totals"]["dropout_cases_open"], 0);
     assert_eq!(m.body["totals"]["retrieval_rate"], 1.0);
+    // The rate's denominator is in the answer: the one case open during the period.
+    assert_eq!(m.body["totals"]["dropout_cases_in_period"], 1, "{}", m.text);
     // Rolled up: the county's answer holds the township, whose figures sum to the county's.
     let c = s.call(
         "GET",
@@ -340,6 +342,8 @@ fn a_terms_dropout_campaign_from_registry_to_close_out_through_the_sync_client()
         .expect("township row");
     assert_eq!(qingshan["dropout_cases_returned"], 1, "{}", c.text);
     assert_eq!(c.body["totals"]["dropout_cases_returned"], 1);
+    assert_eq!(qingshan["dropout_cases_in_period"], 1, "{}", c.text);
+    assert_eq!(c.body["totals"]["dropout_cases_in_period"], 1);
     // Helpers do not read metrics.
     s.call(
         "GET",

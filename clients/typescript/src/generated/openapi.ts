@@ -3159,6 +3159,11 @@ export interface components {
             dropout_cases_closed: number;
             /**
              * Format: int64
+             * @description Cases open at some time in the period: the retrieval rate's denominator.
+             */
+            dropout_cases_in_period: number;
+            /**
+             * Format: int64
              * @description Dropout cases open now.
              */
             dropout_cases_open: number;
@@ -3204,7 +3209,7 @@ export interface components {
             photos_pending: number;
             /**
              * Format: double
-             * @description Returned / cases open at some time in the period.
+             * @description `dropout_cases_returned / dropout_cases_in_period`.
              */
             retrieval_rate: number;
             /** Format: double */
