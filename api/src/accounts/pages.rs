@@ -201,11 +201,9 @@ async fn user_page(
     problem: Option<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let caller = &s.caller;
-    let user = out(
-        service::get(&state.db, caller, id, None).await?,
-        caller,
-        false,
-    )?;
+    let account = service::get(&state.db, caller, id, None).await?;
+    let may_switch = service::may_change(caller, &account);
+    let user = out(account, caller, false)?;
     let devices = if caller.role.has(Permission::ManageDevices) {
         let rows = devices::of_user(&state.db, caller, &user.id, DEVICES_SHOWN).await?;
         Some(rows.into_iter().map(device_line).collect())
@@ -218,9 +216,7 @@ async fn user_page(
         created: date_time(user.created_at),
         updated: date_time(user.updated_at),
         devices,
-        may_switch: caller.role.has(Permission::ManageUsers)
-            && caller.role.may_assign(user.role)
-            && caller.user_id != user.id,
+        may_switch,
         done,
         problem,
         user,

@@ -7,7 +7,7 @@ use crate::accounts::password;
 use crate::accounts::queries::{self as users, ListFilter, NewUser, UserChange, UserWithRegion};
 use crate::audit::unmask::{self, Found};
 use crate::domain::caller::Caller;
-use crate::domain::role::Role;
+use crate::domain::role::{Permission, Role};
 use crate::domain::username;
 use crate::domain::validate::Checks;
 use crate::infra::db::Db;
@@ -75,6 +75,16 @@ fn may_assign(caller: &Caller, role: Role) -> Result<()> {
             detail: Msg::fixed("您不能授予该角色。", "You may not give this role."),
         })
     }
+}
+
+/// Whether the caller may change this account (disable or enable it among others): a
+/// manager, of a role they may give, in their own jurisdiction (not one reached through an
+/// assignment), and not their own: nobody locks themselves out. [`update`] refuses the rest.
+pub fn may_change(caller: &Caller, account: &UserWithRegion) -> bool {
+    caller.role.has(Permission::ManageUsers)
+        && account.user.role().is_ok_and(|r| caller.role.may_assign(r))
+        && caller.jurisdiction().contains(&account.region.path)
+        && account.user.id != caller.user_id
 }
 
 /// The caller's own account.
@@ -171,6 +181,15 @@ pub async fn update(
     }
     if let Some(r) = change.role {
         may_assign(caller, r)?;
+    }
+    if id == caller.user_id && change.active == Some(false) {
+        return Err(Error::Forbidden {
+            code: Code::Forbidden,
+            detail: Msg::fixed(
+                "不能停用本人的账号。",
+                "You may not disable your own account.",
+            ),
+        });
     }
     let password_hash = match change.password {
         Some(p) => Some(hash_of(p).await?),

@@ -477,6 +477,7 @@ pub async fn create_program(
     p: ProgramInput,
     once: Once<Program>,
 ) -> Result<Made<Program>> {
+    caller.require(Permission::ManagePrograms)?;
     check_program(&p)?;
     let (actor, path, scope) = (
         caller.actor(),
@@ -519,6 +520,7 @@ pub async fn save_calendar(
     year: i32,
     s: YearSchedule,
 ) -> Result<YearSchedule> {
+    caller.require(Permission::ManagePrograms)?;
     if s.year != year {
         return Err(Error::validation(
             "year",
@@ -557,6 +559,18 @@ pub async fn save_calendar(
     })
     .await?;
     Ok(s)
+}
+
+/// Whether the caller may change the data the whole install shares (the calendar, the
+/// programs): what the two use cases above check, for a page deciding whether to offer a
+/// form.
+pub async fn may_change_install_wide(db: &Db, caller: &Caller) -> Result<bool> {
+    if !caller.role.has(Permission::ManagePrograms) {
+        return Ok(false);
+    }
+    let scope = caller.scope.clone();
+    db.read(move |c| Ok(regions::require_whole_install(c, &scope).is_ok()))
+        .await
 }
 
 /// A page of applications at one stage, and how many stand at each stage asked about.

@@ -18,7 +18,6 @@ use crate::console::respond::{html, see_other};
 use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
 use crate::domain::calendar::YearSchedule;
-use crate::domain::role::Permission;
 use crate::infra::clock::china_date;
 use crate::infra::error::Error;
 use crate::state::AppState;
@@ -217,7 +216,7 @@ async fn calendar_page(
                     .collect()
             })
             .unwrap_or_default(),
-        may_edit: s.caller.role.has(Permission::ManagePrograms),
+        may_edit: applications::may_change_install_wide(&state.db, &s.caller).await?,
         form,
         errors: shown.errors,
         done: shown.done,

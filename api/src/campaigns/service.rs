@@ -55,7 +55,19 @@ pub async fn start(
     }
     let (actor, scope) = (caller.actor(), caller.scope.clone());
     idempotency::run(db, once, move |conn| {
-        let region = regions::find(conn, Some(&scope), &plan.region_id)?;
+        // A region outside the caller's scope reads as one that does not exist, and is the
+        // form's field to correct, not a missing page.
+        let region = regions::find(conn, Some(&scope), &plan.region_id).map_err(|e| match e {
+            Error::NotFound => Error::validation(
+                "region_id",
+                Code::OutOfScope,
+                Msg::fixed(
+                    "所选区域不存在或不在您的辖区内。",
+                    "The region does not exist or lies outside your jurisdiction.",
+                ),
+            ),
+            e => e,
+        })?;
         let row = campaigns::create(
             conn,
             &actor,

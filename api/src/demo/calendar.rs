@@ -4,6 +4,7 @@
 //! Festival week, Labour Day and National Day weeks, no make-up days). A real county loads
 //! the published schedule on the 工作日历 page or through `PUT /v1/calendar/{year}`.
 
+use bangfu_sync::Code;
 use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::applications::service as applications;
@@ -120,7 +121,10 @@ pub async fn run(state: &AppState, today: NaiveDate) -> Result<usize> {
         }
         match applications::save_calendar(&state.db, &county, year, schedule(year)?).await {
             Ok(_) => loaded += 1,
-            Err(Error::Forbidden { .. }) => return Ok(loaded),
+            Err(Error::Forbidden {
+                code: Code::InstallWideData,
+                ..
+            }) => return Ok(loaded),
             Err(e) => return Err(e),
         }
     }

@@ -937,6 +937,17 @@ fn a_visit_campaign_tracks_each_helpers_households() {
         "every problem at once: {}",
         bad.text
     );
+    // Another township's region is the form's field to correct, and says no more than a
+    // region that does not exist.
+    let hekou = s.login("hekou_officer");
+    for region in [p.township.clone(), bangfu_e2e::new_id()] {
+        let plan = json!({"region_id": region, "kind": "visit", "name": "大走访", "starts_on": day(0),
+            "phases": [{"kind": "visiting", "name": "走访", "due_on": day(5)}]});
+        let r = s.call("POST", "/v1/campaigns", Some(&hekou.access), Some(plan));
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "region_id", "{}", r.text);
+        assert_eq!(r.body["errors"][0]["code"], "out_of_scope", "{}", r.text);
+    }
 }
 
 /// One scenario's records: (pushed by the teacher?, mutation).

@@ -84,6 +84,18 @@ fn township_officer_sees_only_their_township() {
         &[("If-Match", "\"1\"")],
     );
     assert_eq!(r.status, 200, "{}", r.text);
+    // Nobody disables their own account, not even an admin, who may change admins.
+    let admin = s.login("admin");
+    let r = s.call_with(
+        "PATCH",
+        &format!("/v1/users/{}", admin.user_id),
+        Some(&admin.access),
+        Some(json!({"active": false})),
+        &[("If-Match", "\"1\"")],
+    );
+    r.assert_problem(403, "forbidden");
+    let me = s.call("GET", "/v1/me", Some(&admin.access), None);
+    assert_eq!(me.status, 200, "still signed in and active: {}", me.text);
 }
 
 #[test]
