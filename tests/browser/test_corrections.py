@@ -63,7 +63,7 @@ def test_the_list_shows_what_waits_and_the_reviews_done(signed_in, api):
     # Every level's review, those done with their time.
     page.get_by_role("link", name="全部审核记录").click()
     page.wait_for_url("**/corrections?state=all")
-    expect(page.locator("table.corrections tbody tr", has_text=re.compile(r"审核 \d{4}-\d{2}-\d{2} \d{2}:\d{2}")).first).to_be_visible()
+    expect(page.locator("table.corrections tbody tr", has_text=re.compile(r"完成 \d{4}-\d{2}-\d{2} \d{2}:\d{2}")).first).to_be_visible()
     look(page, "corrections-all")
     no_raw_problem(page)
     # Another township's list names none of 青山's corrections.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::caller::perm;
 use crate::console::format::state_tag;
-use crate::console::format::{countdown, date_time};
+use crate::console::format::{countdown, date_time, standing_tag};
 use crate::console::respond::{html, see_other};
 use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
@@ -34,11 +34,10 @@ struct Review {
     office: String,
     due: String,
     countdown: String,
+    /// Where the review stands, in the words every clock is shown in.
+    tag: (&'static str, &'static str),
     /// Met: when; else not yet.
     met: Option<String>,
-    /// Met after it was due.
-    late: bool,
-    overdue: bool,
     escalated_to: Option<String>,
 }
 
@@ -67,7 +66,6 @@ async fn list(
     let open = q.state.as_deref() != Some("all");
     let filter = Filter {
         kind: Some("correction_review".to_owned()),
-        subject_entity: Some("correction".to_owned()),
         open_only: open,
         ..Filter::default()
     };
@@ -111,9 +109,8 @@ async fn list(
             office: name(&d.owner_region_id),
             due: date_time(d.due_at),
             countdown: d.countdown_seconds.map(countdown).unwrap_or_default(),
+            tag: standing_tag(d.standing),
             met: d.met_at.map(date_time),
-            late: d.met_at.is_some_and(|m| m > d.due_at),
-            overdue: d.met_at.is_none() && d.countdown_seconds.is_some_and(|s| s < 0),
             escalated_to: d.escalated_to_region_id.as_deref().map(name),
             id: d.subject_id,
         })

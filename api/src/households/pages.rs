@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -693,29 +693,19 @@ async fn unmask(
             };
             household_page(&state, &posted, h, shown).await
         }
-        Err(e @ (Error::Validation(_) | Error::Forbidden { .. })) => {
-            let status = e.status_code();
-            let at_reason = match &e {
-                Error::Validation(errs) => errs
-                    .iter()
-                    .filter(|x| x.field == "reason")
-                    .map(|x| x.message.get(Lang::Zh).to_owned())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                _ => String::new(),
-            };
+        Err(e) => {
+            let refused = errors::in_page(e, "reason")?;
             let h = service::get(&state.db, &posted.caller, &id, None).await?;
             let h = out(h, &state.data_key, false)?;
             let shown = Shown {
-                status,
+                status: refused.status,
                 unmasked: None,
                 reason,
-                problem: at_reason.is_empty().then(|| errors::message(&e)),
-                reason_error: Some(at_reason).filter(|r| !r.is_empty()),
+                problem: refused.problem,
+                reason_error: refused.at_field,
             };
             household_page(&state, &posted, h, shown).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
