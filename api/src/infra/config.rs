@@ -239,9 +239,11 @@ impl Config {
             .transpose()?
             .or(file.leader_retry_secs)
             .unwrap_or(crate::infra::db::leadership::DEFAULT_RETRY.as_secs());
+        // Above the lock session's keepalive window a standby would wait longer to take
+        // over than a dead leader takes to be noticed.
         anyhow::ensure!(
-            leader_retry_secs > 0,
-            "leader_retry_secs must be at least 1"
+            (1..=300).contains(&leader_retry_secs),
+            "leader_retry_secs must be between 1 and 300"
         );
         Ok(Config {
             leader_retry: std::time::Duration::from_secs(leader_retry_secs),

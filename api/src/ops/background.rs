@@ -64,7 +64,13 @@ pub fn start(state: &AppState) {
         loop {
             if due(last_sweep) {
                 last_sweep = Some(Instant::now());
-                let n = crate::photos::uploads::service::sweep_scratch(&photos);
+                // Directory work off the runtime's threads.
+                let folder = photos.clone();
+                let n = actix_web::web::block(move || {
+                    crate::photos::uploads::service::sweep_scratch(&folder)
+                })
+                .await
+                .unwrap_or(0);
                 if n > 0 {
                     tracing::info!(removed = n, "scratch files left by a crash removed");
                 }

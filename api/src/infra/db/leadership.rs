@@ -176,9 +176,13 @@ impl Leadership {
     /// Checks the lock (and takes it when `may_take` and due), records the role and logs a
     /// change of it.
     fn round(&self, may_take: bool) -> Role {
-        let Ok(mut seat) = self.inner.seat.lock() else {
-            return Role::Standby;
-        };
+        // A round that panicked leaves the seat as it was: carry on from it, rather than
+        // keep a lock session no round could ever look at again.
+        let mut seat = self
+            .inner
+            .seat
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (role, why) = match &mut *seat {
             Seat::Alone => (Role::Leader, "SQLite: one instance".to_owned()),
             Seat::Postgres {

@@ -42,12 +42,15 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
 }
 
-/// Removes a scratch file if it is there.
-pub fn remove_scratch(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(error = %e, "removing an upload scratch file failed");
+/// Removes a scratch file if it is there; false when it is there and stays.
+pub fn remove_scratch(path: &Path) -> bool {
+    match std::fs::remove_file(path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "removing an upload scratch file failed");
+            false
+        }
     }
 }
 
@@ -428,8 +431,7 @@ pub fn sweep_scratch(photos: &Photos) -> usize {
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|t| t < day_ago);
-        if old {
-            remove_scratch(&e.path());
+        if old && remove_scratch(&e.path()) {
             removed += 1;
         }
     }
