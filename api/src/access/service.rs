@@ -44,6 +44,8 @@ pub async fn grant(
         &new.reason,
     )
     .map_err(Error::Validation)?;
+    // Kept as every stated reason is kept (`stated_reason` trims it).
+    let reason = new.reason.trim().to_owned();
     let (actor, uid, standing) = (caller.actor(), caller.user_id.clone(), caller.scope.clone());
     idempotency::run(db, once, move |c| {
         grants::create(
@@ -54,7 +56,7 @@ pub async fn grant(
                 standing: &standing,
                 subject: new.subject,
                 subject_id: &new.subject_id,
-                reason: &new.reason,
+                reason: &reason,
                 expires_at: expires,
             },
         )

@@ -414,7 +414,10 @@ async fn create(
     };
     let id = match service::create(&state.db, &page.caller, new, once).await {
         Ok(Made::New(u)) => u.user.id,
-        Ok(Made::Replayed(r)) => r.body["id"].as_str().unwrap_or_default().to_owned(),
+        Ok(Made::Replayed(r)) => r.body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Internal("a replayed answer without its id".into()))?,
         // The refusals that concern one field are shown beside it.
         Err(Error::Conflict {
             code: Code::UsernameTaken,

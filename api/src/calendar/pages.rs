@@ -205,7 +205,12 @@ async fn calendar_page(
             .as_ref()
             .map(|y| holiday_runs(&y.holidays))
             .unwrap_or_default(),
-        holiday_days: loaded.as_ref().map_or(0, |y| y.holidays.len()),
+        holiday_days: loaded.as_ref().map_or(0, |y| {
+            y.holidays
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        }),
         makeup: loaded
             .as_ref()
             .map(|y| {

@@ -23,7 +23,7 @@ use crate::console::format::{countdown, date_time, standing_tag};
 use crate::console::respond::{html, see_other};
 use crate::console::routes::Register;
 use crate::console::{Layout, Page, PageError, Posted, Signed, errors};
-use crate::domain::deadline::Standing;
+use crate::domain::deadline::{Standing, countdown_secs};
 use crate::domain::role::Permission;
 use crate::infra::clock::{china_date, end_of_china_day};
 use crate::infra::error::Error;
@@ -85,14 +85,10 @@ fn phase_views(phases: &[StoredPhase], now: NaiveDateTime) -> Vec<PhaseView> {
         .enumerate()
         .map(|(i, p)| {
             let due_at = end_of_china_day(p.phase.due_on);
-            let left = (due_at - now).num_seconds();
-            let standing = match p.completed_at {
-                Some(at) if at <= due_at => Standing::MetOnTime,
-                Some(_) => Standing::MetLate,
-                None if left < 0 => Standing::Overdue,
-                None => Standing::Open,
-            };
-            let later = p.completed_at.is_none() && left >= 0 && current != Some(i);
+            // The one rule every clock's standing and countdown follow.
+            let standing = Standing::of(due_at, p.completed_at, false, now);
+            let left = countdown_secs(standing, due_at, now);
+            let later = standing == Standing::Open && current != Some(i);
             PhaseView {
                 position: i,
                 name: p.phase.name.clone(),
@@ -103,7 +99,7 @@ fn phase_views(phases: &[StoredPhase], now: NaiveDateTime) -> Vec<PhaseView> {
                 } else {
                     standing_tag(standing)
                 },
-                countdown: p.completed_at.is_none().then(|| countdown(left)),
+                countdown: left.map(countdown),
                 overdue: standing == Standing::Overdue,
                 done: p.completed_at.is_some(),
                 current: current == Some(i),
@@ -584,7 +580,10 @@ async fn start(
     )?;
     let id = match service::start(&state.db, &posted.caller, plan, once).await {
         Ok(Made::New(row)) => row.id,
-        Ok(Made::Replayed(r)) => r.body["id"].as_str().unwrap_or_default().to_owned(),
+        Ok(Made::Replayed(r)) => r.body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Internal("a replayed answer without its id".into()))?,
         Err(e) => {
             let fields = form_fields();
             let names: Vec<&str> = fields.iter().map(String::as_str).collect();
