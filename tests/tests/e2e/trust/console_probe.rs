@@ -151,10 +151,14 @@ fn post(
     if let Some(t) = csrf {
         form.push(("csrf".into(), t.into()));
     }
+    // The origin of the instance the request goes to (with several instances, each has its
+    // own address, and a page's form posts back to the one that served it).
+    let url = s.url(path);
+    let own = url.strip_suffix(path).unwrap_or(&s.base).to_owned();
     let mut req = client()
-        .post(s.url(path))
+        .post(&url)
         .header("accept", "text/html")
-        .header("origin", origin.unwrap_or(&s.base))
+        .header("origin", origin.unwrap_or(&own))
         .header("content-type", FORM)
         .body(encode(&form));
     if let Some(b) = b {
