@@ -13,6 +13,9 @@ use diesel::sqlite::SqliteConnection;
 
 /// Diesel's own record of applied migrations: each side keeps its own.
 const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
+/// Tables derived from the others (the supervision rollups): not copied. The target's
+/// triggers mark every copied record, and its first catch-up counts them all again.
+const DERIVED_PREFIX: &str = "rollup_";
 /// Where the copy records its progress in the target (not part of the schema).
 pub const PROGRESS: &str = "grow_progress";
 pub const SOURCE: &str = "grow_source";
@@ -69,7 +72,7 @@ pub fn discover(src: &mut SqliteConnection, pg: &mut PgConnection) -> anyhow::Re
     .load::<Name>(src)?
     .into_iter()
     .map(|n| n.name)
-    .filter(|n| n != MIGRATIONS_TABLE)
+    .filter(|n| n != MIGRATIONS_TABLE && !n.starts_with(DERIVED_PREFIX))
     .collect();
     let without_rowid: Vec<Name> = diesel::sql_query(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND upper(sql) LIKE '%WITHOUT ROWID%'",
@@ -127,7 +130,9 @@ pub fn discover(src: &mut SqliteConnection, pg: &mut PgConnection) -> anyhow::Re
     let extra: Vec<&String> = pg_cols
         .keys()
         .filter(|t| {
-            !tables.contains_key(*t) && ![MIGRATIONS_TABLE, PROGRESS, SOURCE].contains(&t.as_str())
+            !tables.contains_key(*t)
+                && !t.starts_with(DERIVED_PREFIX)
+                && ![MIGRATIONS_TABLE, PROGRESS, SOURCE].contains(&t.as_str())
         })
         .collect();
     if !extra.is_empty() {

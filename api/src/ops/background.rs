@@ -4,6 +4,7 @@
 //! - the field-work projector follows the change feed every [`PROJECTOR_EVERY`] and derives
 //!   the time-driven clocks again hourly ([`crate::deadlines::projector`]); reads of
 //!   deadlines catch it up first on every instance, leader or not, so nobody waits on it;
+//!   then the supervision rollups count what changed ([`crate::supervision::rollups`]);
 //! - the hourly housekeeping: used tokens, ended sessions, old sign-in failures, idempotency
 //!   records and sync tombstones ([`crate::ops::housekeeping`]); abandoned uploads with their
 //!   kept chunks, resized photo copies a restart left waiting, and photos indexed without
@@ -50,6 +51,9 @@ pub fn start(state: &AppState) {
             }
             if let Err(e) = crate::deadlines::projector::catch_up(&db).await {
                 tracing::warn!(error = %e, "field-work projector failed");
+            }
+            if let Err(e) = crate::supervision::rollups::catch_up(&db).await {
+                tracing::warn!(error = %e, "supervision rollups failed");
             }
         }
     });

@@ -11,11 +11,12 @@ use crate::campaigns::rules::{self as campaign, CampaignKind, Phase, Progress};
 use crate::deadlines::derive;
 use crate::deadlines::read_model;
 use crate::domain::caller::Caller;
-use crate::domain::deadline::{end_of_china_day, start_of_china_day};
+use crate::domain::deadline::start_of_china_day;
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Msg, Result};
 use crate::regions::queries::{self as regions, RegionRow};
-use crate::supervision::metrics::{Metrics, Period, by_child};
+use crate::supervision::metrics::{Metrics, Period};
+use crate::supervision::{figures, recount, rollups};
 
 /// One region directly below the one asked for (or that region itself, for records filed
 /// at it), with its figures.
@@ -45,6 +46,15 @@ fn last_id(path: &str) -> String {
         .to_owned()
 }
 
+/// How a report's figures are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Read from the rollups: the cost does not grow with the records.
+    Rollups,
+    /// Counted from the records themselves: the proof that the rollups are right.
+    Recount,
+}
+
 /// The supervision metrics (R-SUP-1, R-SUP-3) of a region in the caller's scope (default:
 /// their own) from `from` to `to` (1 to 400 local days), rolled up from the regions
 /// directly below it.
@@ -54,6 +64,18 @@ pub async fn metrics(
     region_id: Option<String>,
     from: NaiveDate,
     to: NaiveDate,
+) -> Result<Report> {
+    report(db, caller, region_id, from, to, Counting::Rollups).await
+}
+
+/// [`metrics`], counted the way `counting` says.
+pub async fn report(
+    db: &Db,
+    caller: &Caller,
+    region_id: Option<String>,
+    from: NaiveDate,
+    to: NaiveDate,
+    counting: Counting,
 ) -> Result<Report> {
     if to < from || to - from > Duration::days(400) {
         return Err(Error::validation(
@@ -67,17 +89,23 @@ pub async fn metrics(
     }
     let scope = caller.scope.clone();
     let region_id = region_id.unwrap_or_else(|| caller.region_id.clone());
+    // The projector's facts and clocks first (they mark the rollups), then the rollups.
+    crate::deadlines::projector::catch_up(db).await?;
+    rollups::catch_up(db).await?;
     read_model::read(db, move |c, model| {
         let region = regions::find(c, Some(&scope), &region_id)?;
         let p = Period {
             path: region.path.clone(),
             from: start_of_china_day(from),
-            to: end_of_china_day(to),
+            until: start_of_china_day(to + Duration::days(1)),
             from_day: from,
             to_day: to,
             now: crate::infra::clock::now(),
         };
-        let (totals, groups) = by_child(c, model, &p)?;
+        let (totals, groups) = match counting {
+            Counting::Rollups => figures::by_child(c, model, &p)?,
+            Counting::Recount => recount::by_child(c, model, &p)?,
+        };
         let ids: Vec<String> = groups.keys().map(|g| last_id(g)).collect();
         let names: HashMap<String, (String, String)> = regions::with_ids(c, &ids)?
             .into_iter()
@@ -144,12 +172,7 @@ pub async fn campaign_progress(db: &Db, caller: &Caller, id: &str) -> Result<Cam
                 let phases: Vec<Phase> = row.phases()?.into_iter().map(|s| s.phase).collect();
                 let window = campaign::visiting_window(row.starts_on()?, &phases);
                 p.helpers = sorted(derive::helper_progress(c, model, &row, window)?);
-                p.villages = sorted(crate::supervision::metrics::village_visits(
-                    c,
-                    model,
-                    &row.region_path,
-                    window,
-                )?);
+                p.villages = sorted(recount::village_visits(c, model, &row.region_path, window)?);
             }
             Some(CampaignKind::Dropout) => {
                 if let Some(term) = row.term_starts_on()? {

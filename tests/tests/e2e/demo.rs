@@ -9,8 +9,9 @@ use bangfu::infra::config::{Config, Overrides};
 use bangfu_e2e::{Session, TestServer};
 use serde_json::Value;
 
-/// Loads the demo county into the server's database, as `bangfu demo` does.
-pub(crate) fn load_county(s: &TestServer) -> Added {
+/// The system beside a running server, on its database and data folder (as the command
+/// line's tools open it).
+pub(crate) fn state_of(s: &TestServer) -> bangfu::state::AppState {
     let config = Config::load(&Overrides {
         addr: None,
         data_dir: Some(PathBuf::from(s.db.dir.path())),
@@ -18,7 +19,12 @@ pub(crate) fn load_county(s: &TestServer) -> Added {
         config: None,
     })
     .expect("config");
-    let state = bangfu::app::prepare(&config).expect("prepare");
+    bangfu::app::prepare(&config).expect("prepare")
+}
+
+/// Loads the demo county into the server's database, as `bangfu demo` does.
+pub(crate) fn load_county(s: &TestServer) -> Added {
+    let state = state_of(s);
     actix_web::rt::System::new()
         .block_on(bangfu::demo::county(&state, bangfu::demo::SEED))
         .expect("demo county")

@@ -32,6 +32,7 @@ mod pg_tls;
 mod photos;
 mod protocol_doc;
 mod repair;
+mod rollups;
 mod scale_out;
 mod schema;
 mod scope;
