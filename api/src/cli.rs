@@ -50,6 +50,9 @@ enum Command {
     /// Manage the region tree.
     #[command(subcommand)]
     Region(RegionCommand),
+    /// Count the supervision rollups again from every record: after a bulk load that
+    /// bypassed the database's triggers, or to rule them out when figures look wrong.
+    Rollups,
     /// Copy this install from its SQLite database (and local photo folder) to PostgreSQL
     /// (and S3-compatible storage), then verify both sides. Stop the server first; the copy
     /// resumes if interrupted.
@@ -163,6 +166,18 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => actix_web::rt::System::new().block_on(load_demo(&config)),
+        Command::Rollups => {
+            let db = Db::connect(&config.db)?;
+            migrate::run_pending(&mut *db.conn()?)?;
+            let started = std::time::Instant::now();
+            let counted =
+                actix_web::rt::System::new().block_on(crate::supervision::rollups::rebuild(&db))?;
+            println!(
+                "{counted} record mark(s) counted into the supervision rollups in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Grow {
             to_database,
             to_photos,
