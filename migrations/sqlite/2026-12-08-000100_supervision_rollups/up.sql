@@ -106,14 +106,9 @@ CREATE TABLE rollup_spans (
 );
 CREATE INDEX rollup_spans_parent ON rollup_spans (measure, parent, day);
 
--- Cells are recounted from the records filed at one path within one day.
-CREATE INDEX field_facts_cell ON field_facts (region_path, entity, occurred_at);
-CREATE INDEX field_facts_cell_end ON field_facts (region_path, entity, ended_at);
-CREATE INDEX deadlines_cell ON deadlines (region_path, due_at);
-CREATE INDEX case_files_cell ON case_files (region_path, created_at);
-CREATE INDEX case_files_cell_exit ON case_files (region_path, exited_on);
-CREATE INDEX audit_log_subject ON audit_log (entity, entity_id, action);
--- Today's deadlines are read from the records, due time first.
+-- Cells are counted from the records filed at one path over a span of days, through the
+-- indexes the counted tables already have (path first). Today's deadlines are read from
+-- the records for every region at once: due time first.
 CREATE INDEX deadlines_due_at ON deadlines (due_at, region_path);
 
 -- Households: the region's figures of now.
