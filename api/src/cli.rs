@@ -172,6 +172,7 @@ pub fn main() -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let counted =
                 actix_web::rt::System::new().block_on(crate::supervision::rollups::rebuild(&db))?;
+            crate::supervision::rollups::tidy(&mut *db.conn()?)?;
             println!(
                 "{counted} record mark(s) counted into the supervision rollups in {:.1} s",
                 started.elapsed().as_secs_f64()

@@ -251,18 +251,28 @@ pub fn by_child(
                 tallies.insert(r.path, t);
             }
         }
+        // Read through the covering (measure, parent, day, gap, path, n) index: every
+        // measure named, and the region itself found among its parent's children.
+        let parent = rollups::lineage(&p.path)
+            .first()
+            .map_or_else(|| "/".to_owned(), |(_, parent)| parent.clone());
+        let (filter, mut args) = if own {
+            (
+                "parent = ? AND path = ?",
+                vec![Arg::Text(&parent), Arg::Text(&p.path)],
+            )
+        } else {
+            ("parent = ?", vec![Arg::Text(&p.path)])
+        };
+        args.extend([Arg::Int(days.from), Arg::Int(days.to), Arg::Int(days.from)]);
         let rows: Vec<Distinct> = load(
             conn,
             &format!(
-                "SELECT path, measure, CAST(SUM(n) AS BIGINT) AS n FROM rollup_spans WHERE {filter} \
+                "SELECT path, measure, CAST(SUM(n) AS BIGINT) AS n FROM rollup_spans \
+                 WHERE measure IN ('visits', 'adjustments') AND {filter} \
                  AND day >= ? AND day <= ? AND gap > day - ? GROUP BY path, measure"
             ),
-            &[
-                Arg::Text(&p.path),
-                Arg::Int(days.from),
-                Arg::Int(days.to),
-                Arg::Int(days.from),
-            ],
+            &args,
         )?;
         for r in rows {
             let t = if own {

@@ -104,7 +104,8 @@ CREATE TABLE rollup_spans (
     n        BIGINT NOT NULL,
     PRIMARY KEY (measure, path, day, gap)
 );
-CREATE INDEX rollup_spans_parent ON rollup_spans (measure, parent, day);
+-- Covering: a region's answer reads its children's spans from the index alone.
+CREATE INDEX rollup_spans_parent ON rollup_spans (measure, parent, day, gap, path, n);
 
 -- Cells are counted from the records filed at one path over a span of days, through the
 -- indexes the counted tables already have (path first). Today's deadlines are read from

@@ -334,6 +334,22 @@ pub async fn rebuild(db: &Db) -> Result<u64> {
     }
 }
 
+/// After counting everything again: fresh statistics, and on PostgreSQL the visibility
+/// map that lets a region's answer read the spans from their index alone (autovacuum keeps
+/// it up later). Runs outside any transaction.
+pub fn tidy(conn: &mut DbConn) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConn::Pg(c) => c.batch_execute(
+            "VACUUM ANALYZE rollup_cells, rollup_sums, rollup_subject_days, rollup_spans",
+        )?,
+        DbConn::Sqlite(c) => c.batch_execute(
+            "ANALYZE rollup_cells; ANALYZE rollup_sums; ANALYZE rollup_subject_days; ANALYZE rollup_spans",
+        )?,
+    }
+    Ok(())
+}
+
 /// Whether any change waits to be counted.
 pub fn behind(conn: &mut DbConn) -> Result<bool> {
     Ok(count(
