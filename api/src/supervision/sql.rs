@@ -81,34 +81,39 @@ fn range_end(prefix: &str) -> String {
 
 type Boxed<DB> = BoxedSqlQuery<'static, DB, SqlQuery>;
 
+/// Binds `binds` to a boxed query, a path subtree (`Within`) as `within` renders it.
+macro_rules! bind_all {
+    ($q:expr, $binds:expr, $within:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Arg::Text(t) => q.bind::<Text, _>(t.to_owned()),
+                Arg::Ts(t) => q.bind::<Timestamp, _>(t),
+                Arg::Int(n) => q.bind::<Integer, _>(n),
+                Arg::Big(n) => q.bind::<BigInt, _>(n),
+                Arg::Within(p) => q.bind::<Text, _>($within(p)),
+            };
+        }
+        q
+    }};
+}
+
 fn for_sqlite(sql: &str, args: &[Arg<'_>]) -> Boxed<Sqlite> {
     let (sql, binds) = render(sql, args, false);
-    let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
-    for b in binds {
-        q = match b {
-            Arg::Text(t) => q.bind::<Text, _>(t.to_owned()),
-            Arg::Ts(t) => q.bind::<Timestamp, _>(t),
-            Arg::Int(n) => q.bind::<Integer, _>(n),
-            Arg::Big(n) => q.bind::<BigInt, _>(n),
-            Arg::Within(p) => q.bind::<Text, _>(range_end(p)),
-        };
-    }
-    q
+    bind_all!(
+        diesel::sql_query(sql).into_boxed::<Sqlite>(),
+        binds,
+        range_end
+    )
 }
 
 fn for_pg(sql: &str, args: &[Arg<'_>]) -> Boxed<Pg> {
     let (sql, binds) = render(sql, args, true);
-    let mut q = diesel::sql_query(sql).into_boxed::<Pg>();
-    for b in binds {
-        q = match b {
-            Arg::Text(t) => q.bind::<Text, _>(t.to_owned()),
-            Arg::Ts(t) => q.bind::<Timestamp, _>(t),
-            Arg::Int(n) => q.bind::<Integer, _>(n),
-            Arg::Big(n) => q.bind::<BigInt, _>(n),
-            Arg::Within(p) => q.bind::<Text, _>(like_prefix(p)),
-        };
-    }
-    q
+    bind_all!(
+        diesel::sql_query(sql).into_boxed::<Pg>(),
+        binds,
+        like_prefix
+    )
 }
 
 /// Runs a query and reads its rows.
