@@ -15,53 +15,16 @@ use crate::infra::clock::start_of_china_day;
 use crate::infra::db::DbConn;
 use crate::infra::error::Result;
 use crate::supervision::metrics::{Metrics, Period};
-use crate::supervision::rollups::{self, STANDING};
+use crate::supervision::rollups::{self, Figures, STANDING};
 use crate::supervision::sql::{Arg, load};
-
-#[derive(QueryableByName, Debug, Default, Clone, Copy)]
-struct Summed {
-    #[diesel(sql_type = BigInt)]
-    households_active: i64,
-    #[diesel(sql_type = BigInt)]
-    photos_pending: i64,
-    #[diesel(sql_type = BigInt)]
-    dropout_open: i64,
-    #[diesel(sql_type = BigInt)]
-    dropout_opened: i64,
-    #[diesel(sql_type = BigInt)]
-    dropout_closed: i64,
-    #[diesel(sql_type = BigInt)]
-    dropout_returned: i64,
-    #[diesel(sql_type = BigInt)]
-    dropout_in_period: i64,
-    #[diesel(sql_type = BigInt)]
-    deadlines_due: i64,
-    #[diesel(sql_type = BigInt)]
-    deadlines_met_on_time: i64,
-    #[diesel(sql_type = BigInt)]
-    deadlines_missed: i64,
-    #[diesel(sql_type = BigInt)]
-    home_teaching_months: i64,
-    #[diesel(sql_type = BigInt)]
-    home_teaching_compliant: i64,
-    #[diesel(sql_type = BigInt)]
-    disbursements: i64,
-    #[diesel(sql_type = BigInt)]
-    disbursements_on_time: i64,
-    #[diesel(sql_type = BigInt)]
-    disbursed_fen: i64,
-    #[diesel(sql_type = BigInt)]
-    files_created: i64,
-    #[diesel(sql_type = BigInt)]
-    files_exited: i64,
-}
 
 #[derive(QueryableByName, Debug)]
 struct SummedAt {
     #[diesel(sql_type = Text)]
     path: String,
+    /// Each figure over the days it counts on (see [`sums_sql`]).
     #[diesel(embed)]
-    s: Summed,
+    s: Figures,
 }
 
 #[derive(QueryableByName, Debug)]
@@ -90,14 +53,7 @@ struct DueToday {
     ht_ok: i64,
 }
 
-/// `SUM(column)` over the rows whose day lies in `[from, to]` (both bound).
-fn sum_in(column: &str) -> String {
-    format!(
-        "CAST(COALESCE(SUM(CASE WHEN day >= ? AND day <= ? THEN {column} ELSE 0 END), 0) AS BIGINT)"
-    )
-}
-
-/// The days the sums cover, bound in the order of [`sums_sql`]'s placeholders.
+/// The days of the period, as the rollups number them.
 struct Days {
     from: i32,
     to: i32,
@@ -105,57 +61,52 @@ struct Days {
     due_to: i32,
 }
 
+/// Which days each figure is summed over, in the order of [`Figures::COLUMNS`].
+fn window(column: &str, d: &Days) -> (i32, i32) {
+    match column {
+        "households_active" | "photos_pending" | "dropout_open" => (STANDING, STANDING),
+        // A period's denominator: cases started by its end, less those that left before it.
+        "dropout_started" => (1, d.to),
+        "dropout_left" => (1, d.from - 1),
+        "deadlines_due"
+        | "deadlines_met_on_time"
+        | "deadlines_missed"
+        | "home_teaching_months"
+        | "home_teaching_compliant" => (d.from, d.due_to),
+        _ => (d.from, d.to),
+    }
+}
+
+/// Every figure summed over its own days, per path matching `filter`.
 fn sums_sql(filter: &str) -> String {
-    let standing = |c: &str| {
-        format!(
-            "CAST(COALESCE(SUM(CASE WHEN day = {STANDING} THEN {c} ELSE 0 END), 0) AS BIGINT) AS {c}"
-        )
-    };
-    let within = |c: &str| format!("{} AS {c}", sum_in(c));
+    let columns: Vec<String> = Figures::COLUMNS
+        .iter()
+        .map(|c| {
+            format!(
+                "CAST(COALESCE(SUM(CASE WHEN day >= ? AND day <= ? THEN {c} ELSE 0 END), 0) AS BIGINT) AS {c}"
+            )
+        })
+        .collect();
     format!(
-        "SELECT path, {}, {}, {}, {}, {}, {}, {} - {} AS dropout_in_period, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} \
-         FROM rollup_sums WHERE {filter} AND day <= ? GROUP BY path",
-        standing("households_active"),
-        standing("photos_pending"),
-        standing("dropout_open"),
-        within("dropout_opened"),
-        within("dropout_closed"),
-        within("dropout_returned"),
-        sum_in("dropout_started"),
-        sum_in("dropout_left"),
-        within("deadlines_due"),
-        within("deadlines_met_on_time"),
-        within("deadlines_missed"),
-        within("home_teaching_months"),
-        within("home_teaching_compliant"),
-        within("disbursements"),
-        within("disbursements_on_time"),
-        within("disbursed_fen"),
-        within("files_created"),
-        within("files_exited"),
+        "SELECT path, {} FROM rollup_sums WHERE {filter} AND day <= ? GROUP BY path",
+        columns.join(", ")
     )
 }
 
 fn sums_args<'a>(d: &Days, key: &'a str) -> Vec<Arg<'a>> {
-    use Arg::Int;
-    let mut args = Vec::new();
-    for _ in 0..3 {
-        args.extend([Int(d.from), Int(d.to)]);
-    }
-    // Cases opened on any day up to the period's end, less those that ended before it.
-    args.extend([Int(1), Int(d.to), Int(1), Int(d.from - 1)]);
-    for _ in 0..5 {
-        args.extend([Int(d.from), Int(d.due_to)]);
-    }
-    for _ in 0..5 {
-        args.extend([Int(d.from), Int(d.to)]);
-    }
+    let mut args: Vec<Arg<'a>> = Figures::COLUMNS
+        .iter()
+        .flat_map(|c| {
+            let (from, to) = window(c, d);
+            [Arg::Int(from), Arg::Int(to)]
+        })
+        .collect();
     args.push(Arg::Text(key));
-    args.push(Int(d.to));
+    args.push(Arg::Int(d.to));
     args
 }
 
-fn into_metrics(s: &Summed) -> (Metrics, i64) {
+fn into_metrics(s: &Figures) -> (Metrics, i64) {
     (
         Metrics {
             households_active: s.households_active,
@@ -176,7 +127,7 @@ fn into_metrics(s: &Summed) -> (Metrics, i64) {
             files_exited: s.files_exited,
             ..Metrics::default()
         },
-        s.dropout_in_period,
+        s.dropout_started - s.dropout_left,
     )
 }
 
@@ -189,26 +140,7 @@ struct Tally {
 
 impl Tally {
     fn less(&mut self, o: &Tally) {
-        let m = &mut self.metrics;
-        let s = &o.metrics;
-        m.households_active -= s.households_active;
-        m.households_visited -= s.households_visited;
-        m.photos_pending -= s.photos_pending;
-        m.dropout_cases_open -= s.dropout_cases_open;
-        m.dropout_cases_opened -= s.dropout_cases_opened;
-        m.dropout_cases_closed -= s.dropout_cases_closed;
-        m.dropout_cases_returned -= s.dropout_cases_returned;
-        m.home_teaching_months -= s.home_teaching_months;
-        m.home_teaching_compliant -= s.home_teaching_compliant;
-        m.disbursements -= s.disbursements;
-        m.disbursements_on_time -= s.disbursements_on_time;
-        m.disbursed_fen -= s.disbursed_fen;
-        m.files_created -= s.files_created;
-        m.files_adjusted -= s.files_adjusted;
-        m.files_exited -= s.files_exited;
-        m.deadlines_due -= s.deadlines_due;
-        m.deadlines_met_on_time -= s.deadlines_met_on_time;
-        m.deadlines_missed -= s.deadlines_missed;
+        self.metrics.add_times(&o.metrics, -1);
         self.in_period -= o.in_period;
     }
 }

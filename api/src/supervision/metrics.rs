@@ -57,24 +57,29 @@ fn ratio(a: i64, b: i64) -> f64 {
 
 impl Metrics {
     pub(crate) fn add(&mut self, o: &Metrics) {
-        self.households_active += o.households_active;
-        self.households_visited += o.households_visited;
-        self.photos_pending += o.photos_pending;
-        self.dropout_cases_open += o.dropout_cases_open;
-        self.dropout_cases_opened += o.dropout_cases_opened;
-        self.dropout_cases_closed += o.dropout_cases_closed;
-        self.dropout_cases_returned += o.dropout_cases_returned;
-        self.home_teaching_months += o.home_teaching_months;
-        self.home_teaching_compliant += o.home_teaching_compliant;
-        self.disbursements += o.disbursements;
-        self.disbursements_on_time += o.disbursements_on_time;
-        self.disbursed_fen += o.disbursed_fen;
-        self.files_created += o.files_created;
-        self.files_adjusted += o.files_adjusted;
-        self.files_exited += o.files_exited;
-        self.deadlines_due += o.deadlines_due;
-        self.deadlines_met_on_time += o.deadlines_met_on_time;
-        self.deadlines_missed += o.deadlines_missed;
+        self.add_times(o, 1);
+    }
+
+    /// Adds `o` times `sign` (1 to add, -1 to take away) to every count.
+    pub(crate) fn add_times(&mut self, o: &Metrics, sign: i64) {
+        self.households_active += sign * o.households_active;
+        self.households_visited += sign * o.households_visited;
+        self.photos_pending += sign * o.photos_pending;
+        self.dropout_cases_open += sign * o.dropout_cases_open;
+        self.dropout_cases_opened += sign * o.dropout_cases_opened;
+        self.dropout_cases_closed += sign * o.dropout_cases_closed;
+        self.dropout_cases_returned += sign * o.dropout_cases_returned;
+        self.home_teaching_months += sign * o.home_teaching_months;
+        self.home_teaching_compliant += sign * o.home_teaching_compliant;
+        self.disbursements += sign * o.disbursements;
+        self.disbursements_on_time += sign * o.disbursements_on_time;
+        self.disbursed_fen += sign * o.disbursed_fen;
+        self.files_created += sign * o.files_created;
+        self.files_adjusted += sign * o.files_adjusted;
+        self.files_exited += sign * o.files_exited;
+        self.deadlines_due += sign * o.deadlines_due;
+        self.deadlines_met_on_time += sign * o.deadlines_met_on_time;
+        self.deadlines_missed += sign * o.deadlines_missed;
     }
 
     pub(crate) fn finish(&mut self, cases_in_period: i64) {

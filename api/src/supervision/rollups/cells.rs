@@ -16,12 +16,6 @@ use crate::supervision::rollups::{
 use crate::supervision::sql::{Arg, load};
 
 #[derive(QueryableByName, Debug)]
-struct One {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName, Debug)]
 struct Case {
     #[diesel(sql_type = Text)]
     state: String,
@@ -72,9 +66,7 @@ struct Stored {
 }
 
 fn count(conn: &mut DbConn, sql: &str, path: &str) -> Result<i64> {
-    Ok(load::<One>(conn, sql, &[Arg::Text(path)])?
-        .first()
-        .map_or(0, |r| r.n))
+    super::count(conn, sql, &[Arg::Text(path)])
 }
 
 /// The figures of now of the records filed exactly at `path`.

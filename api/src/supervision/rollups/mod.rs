@@ -203,8 +203,9 @@ pub(crate) fn write_rows<'a, T>(
     Ok(())
 }
 
-fn count(conn: &mut DbConn, sql: &str) -> Result<i64> {
-    Ok(load::<One>(conn, sql, &[])?.first().map_or(0, |r| r.n))
+/// The one number `sql` selects (as `n`).
+fn count(conn: &mut DbConn, sql: &str, args: &[Arg<'_>]) -> Result<i64> {
+    Ok(load::<One>(conn, sql, args)?.first().map_or(0, |r| r.n))
 }
 
 /// Waits for any other counter's transaction to end (one counts at a time, or each would
@@ -355,6 +356,7 @@ pub fn behind(conn: &mut DbConn) -> Result<bool> {
     Ok(count(
         conn,
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT id FROM rollup_marks LIMIT 1) m",
+        &[],
     )? > 0)
 }
 
