@@ -125,3 +125,23 @@ pub fn rss_now(pid: u32) -> f64 {
         .unwrap_or(0.0)
         / 1024.0
 }
+
+/// Runs `f` while sampling process `pid`'s resident memory every 20 ms; `f`'s result and
+/// the highest resident memory seen, in MiB (unlike the peak in [`usage`], not raised by
+/// what came before).
+pub fn sampling_rss<T>(pid: u32, f: impl FnOnce() -> T) -> (T, f64) {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak: f64 = 0.0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(rss_now(pid));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak.max(rss_now(pid))
+        });
+        let out = f();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (out, sampler.join().unwrap_or(0.0))
+    })
+}

@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod contract;
+pub mod prefecture;
 pub mod workload;
 
 use std::net::TcpListener;

@@ -65,6 +65,23 @@ pub fn visit(region: &str, household: &str, helper: &str, i: usize) -> Value {
                    "notes": format!("走访记录 {i}：房屋需维修")}})
 }
 
+/// Pushes `batch` with `token` as a phone does; every mutation must be applied.
+pub fn push_applied(http: &Client, base: &str, token: &str, batch: &[Value]) {
+    let r = http
+        .post(format!("{base}/v1/sync/push"))
+        .bearer_auth(token)
+        .header("Bangfu-Sync-Protocol", "1")
+        .json(&json!({"mutations": batch}))
+        .send()
+        .expect("push");
+    assert!(r.status().is_success(), "push failed: {}", r.status());
+    let body: Value = r.json().expect("push answer");
+    let applied = body["results"]
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|x| x["status"] == "applied").count());
+    assert_eq!(applied, batch.len(), "every mutation applied: {body}");
+}
+
 /// Registers `n` one-person households in the village; returns their ids.
 pub fn register_households(http: &Client, base: &str, region: &str, n: usize) -> Vec<String> {
     let (token, _) = device_login(http, base, "county_officer");

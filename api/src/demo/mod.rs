@@ -16,7 +16,7 @@ mod calendar;
 mod campaigns;
 mod followup;
 mod payments;
-mod people;
+pub mod people;
 mod phones;
 mod pictures;
 mod registry;

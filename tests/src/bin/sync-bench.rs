@@ -11,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use bangfu_e2e::bench::{BenchServer, rss_now, usage};
-use bangfu_e2e::workload::{device_login, json, register_households, village, visit};
+use bangfu_e2e::bench::{BenchServer, rss_now, sampling_rss, usage};
+use bangfu_e2e::workload::{device_login, json, push_applied, register_households, village, visit};
 use bangfu_e2e::{Backend, TestDb, hlc, new_id};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -65,19 +65,7 @@ fn push(server: &BenchServer, devices: usize, total: usize) -> (f64, Vec<f64>, f
                             })
                             .collect();
                         let t = Instant::now();
-                        let r = http
-                            .post(format!("{base}/v1/sync/push"))
-                            .bearer_auth(token)
-                            .header("Bangfu-Sync-Protocol", "1")
-                            .json(&json!({"mutations": batch}))
-                            .send()
-                            .expect("push");
-                        assert!(r.status().is_success(), "push failed: {}", r.status());
-                        let body: Value = r.json().expect("push answer");
-                        let applied = body["results"]
-                            .as_array()
-                            .map_or(0, |a| a.iter().filter(|x| x["status"] == "applied").count());
-                        assert_eq!(applied, n, "every visit applied: {body}");
+                        push_applied(&http, &base, token, &batch);
                         lat.push(t.elapsed().as_secs_f64() * 1000.0);
                         sent += n;
                     }
@@ -156,25 +144,6 @@ fn pull(server: &BenchServer, gzip: bool) -> (usize, usize, f64) {
     let (token, _) = device_login(&http, &server.base, "county_officer");
     let p = pull_from(&server.base, &token, None, gzip);
     (p.rows, p.bytes, p.secs)
-}
-
-/// Samples the server's resident memory while `f` runs; returns f's result and the peak.
-fn sampling_rss<T>(server: &BenchServer, f: impl FnOnce() -> T) -> (T, f64) {
-    let pid = server.child.id();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let sampler = scope.spawn(|| {
-            let mut peak: f64 = 0.0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                peak = peak.max(rss_now(pid));
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            peak.max(rss_now(pid))
-        });
-        let out = f();
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        (out, sampler.join().unwrap_or(0.0))
-    })
 }
 
 /// Pushes `records` in batches of 500 with `token`; every one must be applied.
@@ -274,7 +243,7 @@ fn township(backend: Backend) {
     let (fresh, _) = device_login(&http, &base, "qingshan_officer");
     let (cpu0, _) = server.usage();
     let rss0 = rss_now(server.child.id());
-    let (p, peak) = sampling_rss(&server, || pull_from(&base, &fresh, None, false));
+    let (p, peak) = sampling_rss(server.child.id(), || pull_from(&base, &fresh, None, false));
     let (cpu1, _) = server.usage();
     println!(
         "| township initial sync | {} rows in {:.2} s = {:.0} rows/s | {:.0} KiB | {:.2} server CPU-s | RSS {rss0:.0} MiB before, {peak:.0} MiB peak during |",
@@ -286,7 +255,9 @@ fn township(backend: Backend) {
     );
     let (fresh_gz, _) = device_login(&http, &base, "qingshan_officer");
     let (cpu0, _) = server.usage();
-    let (g, peak) = sampling_rss(&server, || pull_from(&base, &fresh_gz, None, true));
+    let (g, peak) = sampling_rss(server.child.id(), || {
+        pull_from(&base, &fresh_gz, None, true)
+    });
     let (cpu1, _) = server.usage();
     println!(
         "| township initial sync, gzip | {} rows in {:.2} s = {:.0} rows/s | {:.0} KiB | {:.2} server CPU-s | {peak:.0} MiB peak during |",

@@ -30,6 +30,7 @@ mod methods;
 mod pg_restart;
 mod pg_tls;
 mod photos;
+mod prefecture;
 mod protocol_doc;
 mod repair;
 mod rollups;
