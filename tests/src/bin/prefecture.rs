@@ -228,6 +228,52 @@ fn load(a: &Args) {
     }
 }
 
+fn print_lag(l: &prefecture::lag::Lag) {
+    let pct = |v: &[f64], p: f64| {
+        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let pace = if l.every.is_zero() {
+        "back to back".to_owned()
+    } else {
+        format!("each once every {} s", l.every.as_secs())
+    };
+    println!();
+    println!(
+        "| {} phones pushing 10 visits a push, {pace}, for {:.0} s | |",
+        l.workers, l.secs
+    );
+    println!("| --- | --- |");
+    println!(
+        "| visits pushed | {} ({:.0}/s) |",
+        l.pushed,
+        l.pushed as f64 / l.secs
+    );
+    println!(
+        "| push latency | p50 {:.0} ms, p99 {:.0} ms |",
+        pct(&l.push_ms, 0.5),
+        pct(&l.push_ms, 0.99)
+    );
+    println!(
+        "| projector lag | p50 {:.1} s, p95 {:.1} s, max {:.1} s |",
+        pct(&l.projector, 0.5),
+        pct(&l.projector, 0.95),
+        pct(&l.projector, 1.0)
+    );
+    println!(
+        "| rollup lag | p50 {:.1} s, p95 {:.1} s, max {:.1} s |",
+        pct(&l.rollups, 0.5),
+        pct(&l.rollups, 0.95),
+        pct(&l.rollups, 1.0)
+    );
+    println!(
+        "| caught up after the last push | {:.1} s |",
+        l.drained_after
+    );
+    println!("| server CPU | {:.0} s |", l.server_cpu);
+}
+
 /// Measures the answers on a loaded prefecture (`load` first, with the same arguments).
 fn bench(a: &Args) {
     let name = database(a);
@@ -273,46 +319,13 @@ fn bench(a: &Args) {
             s.note
         );
     }
-    // The background work under the city's push load.
-    let l = prefecture::lag::measure(&plan, &servers, a.lag_workers, a.lag_secs);
-    let pct = |v: &[f64], p: f64| {
-        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    println!();
-    println!(
-        "| {} phones pushing 10 visits a push, back to back, for {:.0} s | |",
-        l.workers, l.secs
-    );
-    println!("| --- | --- |");
-    println!(
-        "| visits pushed | {} ({:.0}/s) |",
-        l.pushed,
-        l.pushed as f64 / l.secs
-    );
-    println!(
-        "| push latency | p50 {:.0} ms, p99 {:.0} ms |",
-        pct(&l.push_ms, 0.5),
-        pct(&l.push_ms, 0.99)
-    );
-    println!(
-        "| projector lag | p50 {:.1} s, p95 {:.1} s, max {:.1} s |",
-        pct(&l.projector, 0.5),
-        pct(&l.projector, 0.95),
-        pct(&l.projector, 1.0)
-    );
-    println!(
-        "| rollup lag | p50 {:.1} s, p95 {:.1} s, max {:.1} s |",
-        pct(&l.rollups, 0.5),
-        pct(&l.rollups, 0.95),
-        pct(&l.rollups, 1.0)
-    );
-    println!(
-        "| caught up after the last push | {:.1} s |",
-        l.drained_after
-    );
-    println!("| server CPU | {:.0} s |", l.server_cpu);
+    // The background work under the city's push load: phones pushing back to back (a
+    // stress far above field work), then each once every 5 seconds.
+    for every in [0, 5] {
+        let every = std::time::Duration::from_secs(every);
+        let l = prefecture::lag::measure(&plan, &servers, a.lag_workers, a.lag_secs, every);
+        print_lag(&l);
+    }
     if a.instances == 1 {
         println!();
         println!(

@@ -25,6 +25,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Lag {
     pub workers: usize,
+    pub every: Duration,
     pub secs: f64,
     pub pushed: usize,
     /// Push latencies in ms, sorted.
@@ -93,9 +94,15 @@ fn ages(
     out
 }
 
-/// `workers` helpers push visits back to back for `secs` seconds; then waits for the
-/// background work to catch up.
-pub fn measure(plan: &Plan, servers: &[BenchServer], workers: usize, secs: u64) -> Lag {
+/// `workers` helpers push visits for `secs` seconds, each a push every `every` at most
+/// (zero: back to back); then waits for the background work to catch up.
+pub fn measure(
+    plan: &Plan,
+    servers: &[BenchServer],
+    workers: usize,
+    secs: u64,
+    every: Duration,
+) -> Lag {
     let apis: Vec<Api> = servers.iter().map(|s| Api::new(&s.base)).collect();
     let helpers: Vec<usize> = (0..workers).map(|w| (w * 7_919) % plan.helpers()).collect();
     let sessions: Vec<(String, usize)> = helpers
@@ -148,6 +155,7 @@ pub fn measure(plan: &Plan, servers: &[BenchServer], workers: usize, secs: u64) 
                         push_applied(&http, base, token, &batch);
                         lat.push(t.elapsed().as_secs_f64() * 1000.0);
                         n += BATCH;
+                        std::thread::sleep(every.saturating_sub(t.elapsed()));
                     }
                     (lat, started.elapsed().as_secs_f64())
                 })
@@ -181,6 +189,7 @@ pub fn measure(plan: &Plan, servers: &[BenchServer], workers: usize, secs: u64) 
     push_ms.sort_by(f64::total_cmp);
     Lag {
         workers,
+        every,
         secs: last_ack,
         pushed: push_ms.len() * BATCH,
         push_ms,
