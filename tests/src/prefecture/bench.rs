@@ -192,7 +192,7 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
     let helpers = plan.helpers();
     out.push(b.series("helper's work list", n, |_, i| {
         get(
-            Plan::helper_username((i * 101) % helpers.min(20 * 101)),
+            Plan::helper_username((i % 20 * 101) % helpers),
             "/v1/work-list?horizon_days=31".to_owned(),
         )
     }));
@@ -207,7 +207,8 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
     // for what changed since.
     let mut cursors: HashMap<usize, String> = HashMap::new();
     out.push(b.series("incremental pull", n, |b, i| {
-        let h = (i * 101) % helpers;
+        // Twenty phones in turn: each syncs everything once (untimed) first.
+        let h = (i % 20 * 101) % helpers;
         let helper = Plan::helper_username(h);
         let device = b.plan.device_of_helper(h);
         let cursor = cursors
