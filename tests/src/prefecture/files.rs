@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::prefecture::Api;
 use crate::prefecture::copy::{Copy, F};
-use crate::prefecture::plan::Plan;
+use crate::prefecture::plan::{DIBAO_FEN, Plan};
 use crate::prefecture::registry::{self, township_of};
 
 /// Id kinds of this module (see `Plan::id`).
@@ -46,8 +46,6 @@ const LATE_STREAM: u64 = 31;
 /// Audit entries (and requests) a file may need: its steps and five years of payments.
 const AUDITS_PER_FILE: usize = 128;
 
-/// The counties' dibao standard as the frame sets it, fen a person a month.
-const DIBAO_FEN: i64 = 72_000;
 const NOTICE_WORKDAYS: u32 = 7;
 /// Sign-ins last 90 days, refresh tokens 30 (the server's defaults).
 const SESSION_DAYS: i64 = 90;

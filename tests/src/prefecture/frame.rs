@@ -27,8 +27,8 @@ pub fn write(plan: &Plan) -> Counts {
         .chain(&plan.schools)
         .chain(&plan.villages);
     for r in all {
-        // Counties set the minimum living standard (低保标准), in fen a person a month.
-        let dibao = (r.level == "county").then_some(72_000);
+        // Counties set the minimum living standard.
+        let dibao = (r.level == "county").then_some(plan::DIBAO_FEN);
         regions.row(&[
             F::T(&r.id),
             r.parent.as_deref().map_or(F::N, F::T),

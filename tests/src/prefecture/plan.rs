@@ -15,6 +15,8 @@ pub const VILLAGES_PER_TOWNSHIP: usize = 10;
 pub const VILLAGES: usize = COUNTIES * TOWNSHIPS_PER_COUNTY * VILLAGES_PER_TOWNSHIP;
 /// Households a helper (帮扶责任人) looks after, at most.
 pub const HOUSEHOLDS_PER_HELPER: usize = 25;
+/// Every county's minimum living standard (低保标准), fen a person a month.
+pub const DIBAO_FEN: i64 = 72_000;
 /// The years of records before `now`.
 pub const YEARS: i64 = 5;
 
