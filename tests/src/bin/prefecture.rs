@@ -32,6 +32,8 @@ struct Args {
     runs: usize,
     lag_workers: usize,
     lag_secs: u64,
+    /// Only the answers' latencies: no push load, no exports.
+    answers_only: bool,
 }
 
 fn args() -> Args {
@@ -45,6 +47,7 @@ fn args() -> Args {
         runs: 200,
         lag_workers: 100,
         lag_secs: 60,
+        answers_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -58,6 +61,7 @@ fn args() -> Args {
             "--runs" => a.runs = value().parse().expect("--runs N"),
             "--lag-workers" => a.lag_workers = value().parse().expect("--lag-workers N"),
             "--lag-secs" => a.lag_secs = value().parse().expect("--lag-secs N"),
+            "--answers-only" => a.answers_only = true,
             c if a.command.is_empty() && !c.starts_with('-') => a.command = c.to_owned(),
             other => panic!("unknown argument {other}"),
         }
@@ -322,6 +326,9 @@ fn bench(a: &Args) {
             s.note
         );
     }
+    if a.answers_only {
+        return;
+    }
     // The background work under the city's push load: phones pushing back to back (a
     // stress far above field work), then each once every 5 seconds.
     for every in [0, 5] {
@@ -357,7 +364,7 @@ fn main() {
         "key" => println!("{}", secret(a.seed)),
         _ => {
             eprintln!(
-                "usage: prefecture load|bench|key [--households N] [--seed S] [--database NAME] [--sample N] [--instances N] [--runs N] [--lag-workers N] [--lag-secs S]"
+                "usage: prefecture load|bench|key [--households N] [--seed S] [--database NAME] [--sample N] [--instances N] [--runs N] [--lag-workers N] [--lag-secs S] [--answers-only]"
             );
             std::process::exit(2);
         }
