@@ -26,8 +26,7 @@ impl BenchServer {
     /// Starts `BANGFU_BIN` (default `target/release/bangfu`) with the demo data on `db` and
     /// waits until it is ready.
     pub fn start(db: &TestDb) -> BenchServer {
-        let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-        BenchServer::launch(db, &bin, free_port(), true, &[])
+        BenchServer::launch(db, &bangfu_bin(), free_port(), true, &[])
     }
 
     /// Starts `bin serve` on `db` and `port` (with `--demo` when `demo`), with extra
@@ -87,6 +86,19 @@ impl BenchServer {
     pub fn usage(&self) -> (f64, f64) {
         usage(self.child.id())
     }
+}
+
+/// The server binary the benchmarks run: `BANGFU_BIN`, default `target/release/bangfu`.
+pub fn bangfu_bin() -> String {
+    std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into())
+}
+
+/// The `p`-th quantile (0 to 1) of sorted values; 0 for none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// A loopback port free at the moment.

@@ -71,10 +71,12 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn replace_db(url: &str, name: &str) -> String {
-    match url.rsplit_once('/') {
+/// The URL of database `name` on the tests' PostgreSQL server.
+pub fn pg_database_url(name: &str) -> String {
+    let admin = pg_admin_url();
+    match admin.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
-        None => url.to_owned(),
+        None => admin,
     }
 }
 
@@ -103,7 +105,7 @@ impl TestDb {
                     .execute(&mut admin)
                     .expect("create test database");
                 TestDb {
-                    url: replace_db(&pg_admin_url(), &name),
+                    url: pg_database_url(&name),
                     dir,
                     pg_name: Some(name),
                 }

@@ -70,7 +70,10 @@ pub fn push_applied(http: &Client, base: &str, token: &str, batch: &[Value]) {
     let r = http
         .post(format!("{base}/v1/sync/push"))
         .bearer_auth(token)
-        .header("Bangfu-Sync-Protocol", "1")
+        .header(
+            bangfu_sync::wire::PROTOCOL_HEADER,
+            bangfu_sync::PROTOCOL_VERSION.to_string(),
+        )
         .json(&json!({"mutations": batch}))
         .send()
         .expect("push");

@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use bangfu_e2e::bench::BenchServer;
+use bangfu_e2e::bench::{BenchServer, bangfu_bin, percentile};
 use bangfu_e2e::{Backend, DEMO_PASSWORD, TestDb};
 use chrono::{Datelike, NaiveDateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -300,8 +300,7 @@ fn main() {
     // The loader wrote straight into the tables (on PostgreSQL with triggers off): the
     // rollups are counted from every record, as `bangfu rollups` does after a bulk load.
     let started = Instant::now();
-    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-    let counted = std::process::Command::new(bin)
+    let counted = std::process::Command::new(bangfu_bin())
         .arg("rollups")
         .env("BANGFU_DATA_DIR", db.dir.path())
         .env("DATABASE_URL", &db.url)
@@ -345,7 +344,7 @@ fn main() {
         30,
     );
     let (cpu, rss) = server.usage();
-    let pct = |v: &[f64], p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+    let pct = percentile;
     println!(
         "backend: {backend:?}; uptime: {}",
         std::fs::read_to_string("/proc/loadavg")

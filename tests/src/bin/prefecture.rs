@@ -16,9 +16,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use bangfu::infra::sealing::DataKey;
-use bangfu_e2e::bench::{BenchServer, free_port};
+use bangfu_e2e::bench::{BenchServer, bangfu_bin, free_port, percentile};
 use bangfu_e2e::prefecture::{self, Api, field, files, frame, plan::Plan, registry};
-use bangfu_e2e::{TestDb, pg_admin_url};
+use bangfu_e2e::{TestDb, pg_admin_url, pg_database_url};
 
 const DEFAULT_SEED: u64 = 20_261_207;
 
@@ -70,7 +70,7 @@ fn args() -> Args {
 }
 
 /// The data key a seed's prefecture is sealed with: made up, for benchmarks only.
-pub fn secret(seed: u64) -> String {
+fn secret(seed: u64) -> String {
     format!("bangfu prefecture benchmark key, seed {seed}; never for real data")
 }
 
@@ -78,14 +78,6 @@ pub fn secret(seed: u64) -> String {
 fn draw(a: &Args, now: chrono::NaiveDateTime, url: &str) -> Plan {
     let key = DataKey::from_secret(secret(a.seed).as_bytes());
     Plan::draw(a.seed, a.households, now, key, url)
-}
-
-fn url_of(database: &str) -> String {
-    let admin = pg_admin_url();
-    match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{database}"),
-        None => admin,
-    }
 }
 
 fn psql(url: &str, sql: &str) -> String {
@@ -102,7 +94,7 @@ fn psql(url: &str, sql: &str) -> String {
 }
 
 fn bangfu(url: &str, args: &[&str]) {
-    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
+    let bin = bangfu_bin();
     let out = Command::new(&bin)
         .args(args)
         .env("DATABASE_URL", url)
@@ -120,6 +112,18 @@ fn bangfu(url: &str, args: &[&str]) {
     );
 }
 
+/// A `bangfu serve` on the loaded database, reading its ID numbers with the seed's key.
+fn serve(a: &Args, url: &str) -> BenchServer {
+    let key = secret(a.seed);
+    BenchServer::launch(
+        &TestDb::at(url),
+        &bangfu_bin(),
+        free_port(),
+        false,
+        &[("BANGFU_DATA_KEY", &key)],
+    )
+}
+
 fn database(a: &Args) -> String {
     a.database
         .clone()
@@ -128,7 +132,7 @@ fn database(a: &Args) -> String {
 
 fn load(a: &Args) {
     let name = database(a);
-    let url = url_of(&name);
+    let url = pg_database_url(&name);
     psql(
         &pg_admin_url(),
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -204,10 +208,7 @@ fn load(a: &Args) {
     }
 
     // A sample read back through the API, as its users would read it.
-    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-    let db = TestDb::at(&url);
-    let key = secret(a.seed);
-    let server = BenchServer::launch(&db, &bin, free_port(), false, &[("BANGFU_DATA_KEY", &key)]);
+    let server = serve(a, &url);
     // The application flow's notes wait for the projector (it turns them into the
     // applications' step clocks), as they would after the real flow: its catch-up on
     // first start is part of what a load costs.
@@ -233,11 +234,7 @@ fn load(a: &Args) {
 }
 
 fn print_lag(l: &prefecture::lag::Lag) {
-    let pct = |v: &[f64], p: f64| {
-        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let pct = percentile;
     let pace = if l.every.is_zero() {
         "back to back".to_owned()
     } else {
@@ -281,14 +278,14 @@ fn print_lag(l: &prefecture::lag::Lag) {
 /// Measures the answers on a loaded prefecture (`load` first, with the same arguments).
 fn bench(a: &Args) {
     let name = database(a);
-    let url = url_of(&name);
+    let url = pg_database_url(&name);
     // The plan is drawn again from the seed, at the time the load drew it: the city's
     // region was made at the start of its five years.
     let start = psql(
         &url,
         &format!(
             "SELECT to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US') FROM regions WHERE code = '{}'",
-            "5325"
+            prefecture::plan::CITY_CODE
         ),
     );
     let start = chrono::NaiveDateTime::parse_from_str(&start, "%Y-%m-%d %H:%M:%S%.f")
@@ -298,12 +295,7 @@ fn bench(a: &Args) {
     // A settled database, as autovacuum leaves it some time after the load: the notes the
     // projector followed and the marks the rollups counted are dead rows until vacuumed.
     psql(&url, "VACUUM ANALYZE");
-    let bin = std::env::var("BANGFU_BIN").unwrap_or_else(|_| "target/release/bangfu".into());
-    let db = TestDb::at(&url);
-    let key = secret(a.seed);
-    let servers: Vec<BenchServer> = (0..a.instances)
-        .map(|_| BenchServer::launch(&db, &bin, free_port(), false, &[("BANGFU_DATA_KEY", &key)]))
-        .collect();
+    let servers: Vec<BenchServer> = (0..a.instances).map(|_| serve(a, &url)).collect();
     println!(
         "{} households, {} instance(s), {} asks an answer; load average {}",
         a.households,

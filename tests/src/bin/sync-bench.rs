@@ -11,20 +11,13 @@
 
 use std::time::{Duration, Instant};
 
-use bangfu_e2e::bench::{BenchServer, rss_now, sampling_rss, usage};
+use bangfu_e2e::bench::{BenchServer, percentile, rss_now, sampling_rss, usage};
 use bangfu_e2e::workload::{device_login, json, push_applied, register_households, village, visit};
 use bangfu_e2e::{Backend, TestDb, hlc, new_id};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 const BATCH: usize = 500;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// Pushes `total` visits from `devices` devices at once; returns (seconds, batch latencies
 /// in ms, server CPU-seconds of the pushing alone: sign-ins and set-up are not counted).

@@ -28,16 +28,15 @@ pub struct Series {
 
 impl Series {
     pub fn pct(&self, p: f64) -> f64 {
-        self.ms[((self.ms.len() as f64 - 1.0) * p).round() as usize]
+        crate::bench::percentile(&self.ms, p)
     }
 }
 
-/// The running servers and a token cache (signing in is slow on purpose).
+/// The running servers, a client of each, and whose turn it is.
 pub struct Bench<'a> {
     pub plan: &'a Plan,
     pub servers: &'a [BenchServer],
     apis: Vec<Api>,
-    tokens: HashMap<String, String>,
     turn: usize,
 }
 
@@ -47,7 +46,6 @@ impl<'a> Bench<'a> {
             plan,
             apis: servers.iter().map(|s| Api::new(&s.base)).collect(),
             servers,
-            tokens: HashMap::new(),
             turn: 0,
         }
     }
@@ -58,18 +56,11 @@ impl<'a> Bench<'a> {
         &self.apis[self.turn % self.apis.len()]
     }
 
-    fn token(&mut self, username: &str, device: Option<&str>) -> String {
-        let key = format!("{username}/{}", device.unwrap_or(""));
-        if let Some(t) = self.tokens.get(&key) {
-            return t.clone();
-        }
-        let t = match device {
-            Some(d) => self.apis[0].login_on_device(username, d),
-            None => self.apis[0].login(username),
-        }
-        .unwrap_or_else(|e| panic!("login {username}: {e}"));
-        self.tokens.insert(key, t.clone());
-        t
+    /// A token signed in on the first instance (every instance accepts it).
+    fn token(&self, username: &str, device: Option<&str>) -> String {
+        self.apis[0]
+            .token(username, device)
+            .unwrap_or_else(|e| panic!("login {username}: {e}"))
     }
 
     fn cpu(&self) -> f64 {
@@ -93,7 +84,7 @@ impl<'a> Bench<'a> {
             let t = Instant::now();
             let answer = match &a.body {
                 Some(b) => self.api().post(&token, &a.path, b),
-                None => self.api().get_with(&token, &a.path, a.sync),
+                None => self.api().get_with(&token, &a.path, a.device.is_some()),
             }
             .unwrap_or_else(|e| panic!("{name}: {} as {}: {e}", a.path, a.user));
             if i >= 3 {
@@ -115,11 +106,10 @@ impl<'a> Bench<'a> {
 /// One request of a series.
 pub struct Ask {
     user: String,
+    /// Asked from the user's phone: a sync request.
     device: Option<String>,
     path: String,
     body: Option<Value>,
-    /// Whether it is a sync request (the protocol header).
-    sync: bool,
 }
 
 fn get(user: String, path: String) -> Ask {
@@ -128,7 +118,6 @@ fn get(user: String, path: String) -> Ask {
         device: None,
         path,
         body: None,
-        sync: false,
     }
 }
 
@@ -156,7 +145,7 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
     out.push(b.series("metrics: village", n, |b, i| {
         let v = (i * 37) % VILLAGES;
         get(
-            township_officer(v / 10),
+            township_officer(Plan::township_of(v)),
             format!(
                 "/v1/supervision/metrics?region_id={}&{period}",
                 b.plan.villages[v].id
@@ -203,24 +192,28 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
             "/v1/work-list?horizon_days=31".to_owned(),
         )
     }));
-    // An incremental pull: each helper's phone first syncs everything (not timed), then asks
-    // for what changed since.
+    // An incremental pull from twenty phones in turn: each first syncs everything (not
+    // timed), then asks for what changed since.
     let mut cursors: HashMap<usize, String> = HashMap::new();
     out.push(b.series("incremental pull", n, |b, i| {
-        // Twenty phones in turn: each syncs everything once (untimed) first.
         let h = (i % 20 * 101) % helpers;
         let helper = Plan::helper_username(h);
         let device = b.plan.device_of_helper(h);
         let cursor = cursors
             .entry(h)
-            .or_insert_with(|| initial_sync(b, &helper, &device))
+            .or_insert_with(|| {
+                let token = b.token(&helper, Some(&device));
+                let (_, cursor) = b.apis[0]
+                    .pull_all(&token)
+                    .unwrap_or_else(|e| panic!("pull: {e}"));
+                cursor
+            })
             .clone();
         Ask {
             user: helper,
             device: Some(device),
             path: format!("/v1/sync/pull?cursor={cursor}"),
             body: None,
-            sync: true,
         }
     }));
     out.push(b.series("township officer's application queue", n, |b, i| {
@@ -235,7 +228,7 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
     }));
     out.push(b.series("audit log: a household's history", n, |b, i| {
         let h = (i * 7_919) % b.plan.households;
-        let c = b.plan.homes[h].village / 100;
+        let c = Plan::county_of(b.plan.homes[h].village);
         get(
             Plan::county_auditor_username(c),
             format!(
@@ -247,7 +240,7 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
     out.push(b.series("household page", n, |b, i| {
         let h = (i * 7_919) % b.plan.households;
         get(
-            township_officer(b.plan.homes[h].village / 10),
+            township_officer(Plan::township_of(b.plan.homes[h].village)),
             format!("/v1/households/{}", b.plan.household_id(h)),
         )
     }));
@@ -267,28 +260,9 @@ pub fn run(plan: &Plan, servers: &[BenchServer], n: usize) -> Vec<Series> {
             "members": [{"name": head.name, "relation": "head", "id_number": id_number,
                          "birth_date": head.birth, "gender": if head.female { "female" } else { "male" }}],
         });
-        Ask { user: township_officer(home.village / 10), device: None, path: "/v1/households".to_owned(), body: Some(body), sync: false }
+        Ask { user: township_officer(Plan::township_of(home.village)), device: None, path: "/v1/households".to_owned(), body: Some(body) }
     }));
     out
-}
-
-/// Pulls everything a phone is owed; the cursor at the end.
-fn initial_sync(b: &mut Bench<'_>, helper: &str, device: &str) -> String {
-    let token = b.token(helper, Some(device));
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/sync/pull?limit=1000&cursor={c}"),
-            None => "/v1/sync/pull?limit=1000".to_owned(),
-        };
-        let page = b.apis[0]
-            .get_with(&token, &path, true)
-            .unwrap_or_else(|e| panic!("pull: {e}"));
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
-        if !page["has_more"].as_bool().unwrap_or(false) {
-            return cursor.unwrap_or_default();
-        }
-    }
 }
 
 /// A large answer streamed to its end: time, size and the server's memory while it ran.
@@ -302,11 +276,11 @@ pub struct Download {
     pub rss_peak: f64,
 }
 
-/// The city-wide exports: the exit candidates of the largest county and a year's ledgers
+/// The city-wide exports: the exit candidates of one county and a year's ledgers
 /// of the whole city, each read to the end (one instance: memory is per process).
 pub fn downloads(plan: &Plan, server: &BenchServer) -> Vec<Download> {
     let servers = std::slice::from_ref(server);
-    let mut b = Bench::new(plan, servers);
+    let b = Bench::new(plan, servers);
     let today = plan.now.date();
     let from = today - chrono::Duration::days(364);
     let mut asks = vec![(

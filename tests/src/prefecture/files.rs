@@ -8,9 +8,7 @@
 //! dibao, a proposal, a notice and a confirmation. Every step is audited as its use case
 //! audits it. Payments are streamed file by file: nothing is held for the whole city.
 
-use std::collections::HashMap;
-
-use anyhow::{bail, ensure};
+use anyhow::ensure;
 use bangfu::applications::queries::{StoredForm, StoredMember};
 use bangfu::applications::rules::{ChecklistItem, notice_ends_on};
 use bangfu::audit::log::diff;
@@ -25,10 +23,10 @@ use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::prefecture::Api;
 use crate::prefecture::copy::{Copy, F};
 use crate::prefecture::plan::{DIBAO_FEN, Plan};
-use crate::prefecture::registry::{self, township_of};
+use crate::prefecture::registry;
+use crate::prefecture::{Api, expect_fields};
 
 /// Id kinds of this module (see `Plan::id`).
 const PROGRAM: u8 = 30;
@@ -443,8 +441,8 @@ pub fn write(plan: &Plan) -> Counts {
         let village = &plan.villages[home.village];
         let household = plan.household_id(h);
         let program = program_id(plan, f.program);
-        let township_officer = plan.township_officer_id(township_of(home.village));
-        let county_officer = plan.county_officer_id(home.village / 100);
+        let township_officer = plan.township_officer_id(Plan::township_of(home.village));
+        let county_officer = plan.county_officer_id(Plan::county_of(home.village));
         let township = Actor {
             id: Some(&township_officer),
             role: Some("township_officer"),
@@ -811,7 +809,6 @@ pub fn write(plan: &Plan) -> Counts {
 /// Reads `sample` files back as their township officer: the file, then its payments.
 pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
     let cal = calendar();
-    let mut tokens: HashMap<usize, String> = HashMap::new();
     let mut checked = 0;
     for h in (0..plan.homes.len()).step_by((plan.homes.len() / (sample.max(1) * 5)).max(1)) {
         if checked == sample {
@@ -821,15 +818,8 @@ pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
             continue;
         };
         checked += 1;
-        let township = township_of(plan.homes[h].village);
-        let token = match tokens.get(&township) {
-            Some(t) => t.clone(),
-            None => {
-                let t = api.login(&Plan::township_officer_username(township))?;
-                tokens.insert(township, t.clone());
-                t
-            }
-        };
+        let township = Plan::township_of(plan.homes[h].village);
+        let token = api.token(&Plan::township_officer_username(township), None)?;
         let file = plan.id(FILE, h as u64, f.approved_at);
         let got = api.get(&token, &format!("/v1/case-files/{file}"))?;
         let exit = f.exit.as_ref();
@@ -846,14 +836,7 @@ pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
             "reopened_on": null,
             "version": if exit.is_some() { 4 } else { 1 },
         });
-        for (field, value) in want.as_object().expect("an object") {
-            if &got[field] != value {
-                bail!(
-                    "case file of household {h}: {field} is {}, generated {value}",
-                    got[field]
-                );
-            }
-        }
+        expect_fields(&format!("case file of household {h}"), &got, &want)?;
         let listed = api.get(&token, &format!("/v1/case-files/{file}/disbursements"))?;
         let items = listed["items"].as_array().cloned().unwrap_or_default();
         let made = payments(plan, &f);
@@ -866,15 +849,11 @@ pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
         // Newest first.
         for (got, p) in items.iter().zip(made.iter().rev()) {
             let want = json!({"kind": "living", "year": p.year, "period": p.period, "amount_fen": f.monthly_fen, "approval": "county"});
-            for (field, value) in want.as_object().expect("an object") {
-                if &got[field] != value {
-                    bail!(
-                        "payment {} of household {h}: {field} is {}, generated {value}",
-                        p.period,
-                        got[field]
-                    );
-                }
-            }
+            expect_fields(
+                &format!("payment {} of household {h}", p.period),
+                got,
+                &want,
+            )?;
         }
     }
     ensure!(

@@ -5,7 +5,7 @@
 //! Lag is an age: at each sample, how long ago the oldest change still waiting was
 //! acknowledged (to within the sampling interval). A change waits for the projector until
 //! `field_work_progress.projected_through` passes its feed position, and for the rollups
-//! until `rollup_progress.processed` passes the marks its records' triggers left.
+//! until the marks its records' triggers left are counted (and deleted).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,7 +109,7 @@ pub fn measure(
         .iter()
         .map(|&i| {
             let t = apis[0]
-                .login_on_device(&Plan::helper_username(i), &plan.device_of_helper(i))
+                .token(&Plan::helper_username(i), Some(&plan.device_of_helper(i)))
                 .expect("helper sign-in");
             (t, i)
         })
@@ -121,7 +121,7 @@ pub fn measure(
     let cpu0: f64 = servers.iter().map(|s| s.usage().0).sum();
     let started = Instant::now();
     let stop = AtomicBool::new(false);
-    let (push_ms, samples, last_ack) = std::thread::scope(|scope| {
+    let (push_ms, samples, last_ack, caught_up) = std::thread::scope(|scope| {
         let monitor = scope.spawn(|| {
             let mut samples = Vec::new();
             while !stop.load(Ordering::SeqCst) {
@@ -170,21 +170,20 @@ pub fn measure(
         }
         // Until the projector and the rollups have passed everything pushed.
         let end = sample(&plan.url, started);
-        loop {
+        let caught_up = loop {
             let s = sample(&plan.url, started);
             if s.projected >= end.feed && s.counted >= end.marks {
-                break;
+                break s.at;
             }
             assert!(
                 started.elapsed().as_secs() < secs + 600,
                 "the background work never caught up"
             );
             std::thread::sleep(SAMPLE_EVERY);
-        }
+        };
         stop.store(true, Ordering::SeqCst);
-        (all, monitor.join().expect("monitor"), last_ack)
+        (all, monitor.join().expect("monitor"), last_ack, caught_up)
     });
-    let drained = samples.last().map_or(0.0, |s| s.at) - last_ack;
     let mut push_ms = push_ms;
     push_ms.sort_by(f64::total_cmp);
     Lag {
@@ -195,7 +194,7 @@ pub fn measure(
         push_ms,
         projector: ages(&samples, |s| s.feed, |s| s.projected),
         rollups: ages(&samples, |s| s.marks, |s| s.counted),
-        drained_after: drained.max(0.0),
+        drained_after: (caught_up - last_ack).max(0.0),
         server_cpu: servers.iter().map(|s| s.usage().0).sum::<f64>() - cpu0,
     }
 }

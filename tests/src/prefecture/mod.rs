@@ -16,16 +16,20 @@ pub mod lag;
 pub mod plan;
 pub mod registry;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-/// A small client of a running server, for reading the loaded data back.
+/// A small client of a running server, for reading the loaded data back and timing it.
 pub struct Api {
     pub base: String,
     http: Client,
+    /// Tokens by (username, device): signing in is slow on purpose, so once each.
+    tokens: Mutex<HashMap<(String, Option<String>), String>>,
 }
 
 impl Api {
@@ -36,20 +40,17 @@ impl Api {
                 .timeout(Duration::from_secs(300))
                 .build()
                 .expect("client"),
+            tokens: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Signs `username` in (every generated account has the demo password); the token.
-    pub fn login(&self, username: &str) -> anyhow::Result<String> {
-        self.login_with(username, None)
-    }
-
-    /// Signs `username` in on one of their registered phones, as the app does to sync.
-    pub fn login_on_device(&self, username: &str, device: &str) -> anyhow::Result<String> {
-        self.login_with(username, Some(device))
-    }
-
-    fn login_with(&self, username: &str, device: Option<&str>) -> anyhow::Result<String> {
+    /// A token of `username` (every generated account has the demo password), signed in on
+    /// one of their registered phones when `device` is given, as the app does to sync.
+    pub fn token(&self, username: &str, device: Option<&str>) -> anyhow::Result<String> {
+        let key = (username.to_owned(), device.map(str::to_owned));
+        if let Some(t) = self.tokens.lock().expect("tokens").get(&key) {
+            return Ok(t.clone());
+        }
         let body = json!({"username": username, "password": bangfu::demo::DEMO_PASSWORD,
                           "device_id": device});
         let t = self.send(
@@ -57,10 +58,15 @@ impl Api {
                 .post(format!("{}/v1/auth/login", self.base))
                 .json(&body),
         )?;
-        t["access_token"]
+        let token = t["access_token"]
             .as_str()
             .map(str::to_owned)
-            .with_context(|| format!("no token for {username} ({device:?}): {t}"))
+            .with_context(|| format!("no token for {username} ({device:?}): {t}"))?;
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(key, token.clone());
+        Ok(token)
     }
 
     pub fn get(&self, token: &str, path: &str) -> anyhow::Result<Value> {
@@ -74,9 +80,36 @@ impl Api {
             .get(format!("{}{path}", self.base))
             .bearer_auth(token);
         if sync {
-            r = r.header("Bangfu-Sync-Protocol", "1");
+            r = r.header(
+                bangfu_sync::wire::PROTOCOL_HEADER,
+                bangfu_sync::PROTOCOL_VERSION.to_string(),
+            );
         }
         self.send(r)
+    }
+
+    /// Everything a phone's scope holds, pulled page by page from the start: the changes,
+    /// and the cursor to pull what changes next.
+    pub fn pull_all(&self, token: &str) -> anyhow::Result<(Vec<Value>, String)> {
+        let mut changes = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/sync/pull?limit=1000&cursor={c}"),
+                None => "/v1/sync/pull?limit=1000".to_owned(),
+            };
+            let page = self.get_with(token, &path, true)?;
+            changes.extend(page["changes"].as_array().context("changes")?.clone());
+            cursor = Some(
+                page["next_cursor"]
+                    .as_str()
+                    .context("next_cursor")?
+                    .to_owned(),
+            );
+            if page["has_more"].as_bool() != Some(true) {
+                return Ok((changes, cursor.unwrap_or_default()));
+            }
+        }
     }
 
     pub fn post(&self, token: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
@@ -101,6 +134,17 @@ impl Api {
             serde_json::from_str(&text)?
         })
     }
+}
+
+/// Fails naming `what` and the field when a field of `want` (an object) is not the same in
+/// `got`.
+pub fn expect_fields(what: &str, got: &Value, want: &Value) -> anyhow::Result<()> {
+    for (field, value) in want.as_object().context("an object")? {
+        if &got[field] != value {
+            bail!("{what}: {field} is {}, generated {value}", got[field]);
+        }
+    }
+    Ok(())
 }
 
 /// Reads `sample` of each kind of generated row back through the API.

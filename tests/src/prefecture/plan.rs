@@ -15,6 +15,8 @@ pub const VILLAGES_PER_TOWNSHIP: usize = 10;
 pub const VILLAGES: usize = COUNTIES * TOWNSHIPS_PER_COUNTY * VILLAGES_PER_TOWNSHIP;
 /// Households a helper (帮扶责任人) looks after, at most.
 pub const HOUSEHOLDS_PER_HELPER: usize = 25;
+/// The city's region code; its counties' are this and two digits.
+pub const CITY_CODE: &str = "5325";
 /// Every county's minimum living standard (低保标准), fen a person a month.
 pub const DIBAO_FEN: i64 = 72_000;
 /// The years of records before `now`.
@@ -97,7 +99,7 @@ impl Plan {
             url: url.to_owned(),
             city: Region {
                 id: String::new(),
-                code: "5325".into(),
+                code: CITY_CODE.into(),
                 name: "示范市".into(),
                 path: String::new(),
                 level: "city",
@@ -128,7 +130,7 @@ impl Plan {
                 &plan.city,
                 1 + c as u64,
                 "county",
-                format!("5325{:02}", c + 1),
+                format!("{CITY_CODE}{:02}", c + 1),
                 format!("第{}县", c + 1),
             );
             for t in 0..TOWNSHIPS_PER_COUNTY {
@@ -180,7 +182,7 @@ impl Plan {
                 + chrono::Duration::seconds(span * h as i64 / self.households.max(1) as i64);
             // Ages as registration saw them: nobody is born after being registered.
             let registered_on = registered_at.date();
-            let area = self.counties[village / 100].code.clone();
+            let area = self.counties[Plan::county_of(village)].code.clone();
             let mut person =
                 |rng: &mut StdRng, relation, female, ages: (i64, i64), surname: Option<&str>| {
                     let birth = people::birth_date(rng, registered_on, ages.0, ages.1);
@@ -232,9 +234,23 @@ impl Plan {
         }
     }
 
+    /// The township village `v` lies in (its school is the township's too).
+    pub fn township_of(v: usize) -> usize {
+        v / VILLAGES_PER_TOWNSHIP
+    }
+
+    /// The county village `v` lies in.
+    pub fn county_of(v: usize) -> usize {
+        v / (VILLAGES_PER_TOWNSHIP * TOWNSHIPS_PER_COUNTY)
+    }
+
     /// A village's centre (WGS 84): the counties in a row across the prefecture.
     pub fn village_centre(&self, v: usize) -> (f64, f64) {
-        let (c, t, i) = (v / 100, v / 10 % 10, v % 10);
+        let (c, t, i) = (
+            Plan::county_of(v),
+            Plan::township_of(v) % TOWNSHIPS_PER_COUNTY,
+            v % VILLAGES_PER_TOWNSHIP,
+        );
         (
             23.0 + t as f64 * 0.05 + i as f64 * 0.005,
             102.0 + c as f64 * 0.2 + i as f64 * 0.01,

@@ -15,9 +15,9 @@ use chrono::{Datelike, Duration, NaiveDateTime};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::prefecture::Api;
 use crate::prefecture::copy::{Copy, F};
 use crate::prefecture::plan::{Home, Person, Plan, VILLAGES};
+use crate::prefecture::{Api, expect_fields};
 
 /// Id kinds of this module (see `Plan::id`).
 const MEMBER: u8 = 20;
@@ -59,11 +59,6 @@ pub fn helper_assigned_at(plan: &Plan, h: usize) -> NaiveDateTime {
 /// assignment (the one the row keeps). The registry takes 1 to 2 × households.
 pub fn household_seq(h: usize) -> i64 {
     2 * h as i64 + 2
-}
-
-/// The township a household's village lies in.
-pub fn township_of(h_village: usize) -> usize {
-    h_village / 10
 }
 
 /// An income item or rigid expense as registration stores it.
@@ -342,7 +337,7 @@ pub fn write(plan: &Plan) -> Counts {
         let village = &plan.villages[home.village];
         let path = household_path(plan, h);
         let (t0, t1) = (home.registered_at, helper_assigned_at(plan, h));
-        let officer = plan.township_officer_id(township_of(home.village));
+        let officer = plan.township_officer_id(Plan::township_of(home.village));
         let helper = plan.helper_id(plan.helper_of(h));
         households.row(&[
             F::T(&id),
@@ -471,18 +466,10 @@ fn expect_eq(h: usize, field: &str, got: &Value, want: &Value) -> anyhow::Result
 /// once more unmasked, with a reason, to open the sealed ID numbers) and a registry search
 /// by the head's full ID number, which only the lookup hash can answer.
 pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
-    let mut tokens: HashMap<usize, String> = HashMap::new();
     for h in sample_of(plan, sample) {
         let home: &Home = &plan.homes[h];
-        let township = township_of(home.village);
-        let token = match tokens.get(&township) {
-            Some(t) => t.clone(),
-            None => {
-                let t = api.login(&Plan::township_officer_username(township))?;
-                tokens.insert(township, t.clone());
-                t
-            }
-        };
+        let township = Plan::township_of(home.village);
+        let token = api.token(&Plan::township_officer_username(township), None)?;
         let id = plan.household_id(h);
         let got = api.get(&token, &format!("/v1/households/{id}"))?;
         let drawn = items(plan, h);
@@ -500,27 +487,25 @@ pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
                 "amount_fen": i.amount_fen, "year": i.year, "note": i.note,
             })).collect::<Vec<_>>(),
         });
-        for (field, value) in want.as_object().expect("an object") {
-            if field == "members" {
-                let members = got["members"].as_array().cloned().unwrap_or_default();
-                ensure!(
-                    members.len() == home.members.len(),
-                    "household {h}: {} members, generated {}",
-                    members.len(),
-                    home.members.len()
-                );
-                for (p, (g, w)) in members
-                    .iter()
-                    .zip(value.as_array().into_iter().flatten())
-                    .enumerate()
-                {
-                    for (f, v) in w.as_object().expect("an object") {
-                        expect_eq(h, &format!("members[{p}].{f}"), &g[f], v)?;
-                    }
-                }
-            } else {
-                expect_eq(h, field, &got[field], value)?;
-            }
+        let mut household = want;
+        let want_members = household
+            .as_object_mut()
+            .and_then(|o| o.remove("members"))
+            .unwrap_or_default();
+        expect_fields(&format!("household {h}"), &got, &household)?;
+        let got_members = got["members"].as_array().cloned().unwrap_or_default();
+        ensure!(
+            got_members.len() == home.members.len(),
+            "household {h}: {} members, generated {}",
+            got_members.len(),
+            home.members.len()
+        );
+        for (p, (g, w)) in got_members
+            .iter()
+            .zip(want_members.as_array().into_iter().flatten())
+            .enumerate()
+        {
+            expect_fields(&format!("household {h}, members[{p}]"), g, w)?;
         }
         // Degrees to a nanodegree (under a millimetre): the last binary digit of a double
         // may differ between the text COPY reads and what the API answers.

@@ -372,7 +372,7 @@ fn children(plan: &Plan, h: usize, out: &mut Household) {
         if registered > plan.now - Duration::days(1) {
             continue;
         }
-        let phone = Phone::Teacher(home.village / 10);
+        let phone = Phone::Teacher(Plan::township_of(home.village));
         let pupil = Pupil {
             plan,
             phone,

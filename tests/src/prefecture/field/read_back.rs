@@ -5,10 +5,8 @@
 //! `/v1/dropout-cases/{id}/evaluation` and must name its child and declared stage.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 use super::captured::{self, Phone};
@@ -20,70 +18,30 @@ use crate::prefecture::plan::Plan;
 type Received = HashMap<(String, String), (i64, bool, Value)>;
 
 /// A phone signed in: its user's token.
-fn sign_in(http: &Client, api: &Api, plan: &Plan, phone: Phone) -> anyhow::Result<String> {
+fn sign_in(api: &Api, plan: &Plan, phone: Phone) -> anyhow::Result<String> {
     let username = match phone {
         Phone::Helper(i) => Plan::helper_username(i),
         Phone::Teacher(s) => Plan::teacher_username(s),
     };
-    let body = json!({"username": username, "password": bangfu::demo::DEMO_PASSWORD,
-        "device_id": phone.device(plan)});
-    let r: Value = http
-        .post(format!("{}/v1/auth/login", api.base))
-        .json(&body)
-        .send()?
-        .error_for_status()
-        .with_context(|| format!("{username} signs in on their phone"))?
-        .json()?;
-    r["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no token: {r}"))
+    api.token(&username, Some(&phone.device(plan)))
+        .with_context(|| format!("{username} signs in on their phone"))
 }
 
-/// Everything in the phone's scope, pulled page by page from the start.
-fn pull_all(http: &Client, api: &Api, token: &str) -> anyhow::Result<Received> {
-    let mut received = Received::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{}/v1/sync/pull?limit=1000", api.base);
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = http
-            .get(url)
-            .bearer_auth(token)
-            .header(
-                bangfu_sync::wire::PROTOCOL_HEADER,
-                bangfu_sync::PROTOCOL_VERSION.to_string(),
-            )
-            .send()?
-            .error_for_status()?
-            .json()?;
-        for c in page["changes"].as_array().context("changes")? {
+/// Everything in the phone's scope, by (entity, id).
+fn pull_all(api: &Api, token: &str) -> anyhow::Result<Received> {
+    let (changes, _) = api.pull_all(token)?;
+    Ok(changes
+        .into_iter()
+        .map(|c| {
             let key = (
                 c["entity"].as_str().unwrap_or_default().to_owned(),
                 c["id"].as_str().unwrap_or_default().to_owned(),
             );
             let version = c["version"].as_i64().unwrap_or_default();
-            received.insert(
-                key,
-                (
-                    version,
-                    c["deleted"].as_bool().unwrap_or_default(),
-                    c["fields"].clone(),
-                ),
-            );
-        }
-        if page["has_more"].as_bool() != Some(true) {
-            return Ok(received);
-        }
-        cursor = Some(
-            page["next_cursor"]
-                .as_str()
-                .context("next_cursor")?
-                .to_owned(),
-        );
-    }
+            let deleted = c["deleted"].as_bool().unwrap_or_default();
+            (key, (version, deleted, c["fields"].clone()))
+        })
+        .collect())
 }
 
 /// Equal JSON, numbers within a rounding of the last digit: the server's and this client's
@@ -105,18 +63,15 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
-    let http = Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()?;
     let mut phones: HashMap<Phone, (String, Received)> = HashMap::new();
     let step = (plan.households / sample.max(1)).max(1);
     for h in (0..plan.households).step_by(step).take(sample) {
         let household = captured::household(plan, h);
         for rec in &household.records {
             if let std::collections::hash_map::Entry::Vacant(e) = phones.entry(rec.phone) {
-                let token = sign_in(&http, api, plan, rec.phone)?;
-                let received = pull_all(&http, api, &token)
-                    .with_context(|| format!("{:?} pulls", rec.phone))?;
+                let token = sign_in(api, plan, rec.phone)?;
+                let received =
+                    pull_all(api, &token).with_context(|| format!("{:?} pulls", rec.phone))?;
                 e.insert((token, received));
             }
             let (_, received) = &phones[&rec.phone];
@@ -148,7 +103,7 @@ pub fn read_back(plan: &Plan, api: &Api, sample: usize) -> anyhow::Result<()> {
             }
         }
         for case in &household.cases {
-            let school = plan.homes[h].village / 10;
+            let school = Plan::township_of(plan.homes[h].village);
             let (token, received) = &phones[&Phone::Teacher(school)];
             let judged = api.get(token, &format!("/v1/dropout-cases/{case}/evaluation"))?;
             let (_, _, fields) = &received[&("dropout_case".to_owned(), case.clone())];
