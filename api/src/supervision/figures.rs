@@ -61,8 +61,24 @@ struct Days {
     due_to: i32,
 }
 
-/// Which days each figure is summed over, in the order of [`Figures::COLUMNS`].
-fn window(column: &str, d: &Days) -> (i32, i32) {
+/// The two reads of a place's sums. The period's days, with day 0 (the figures of now);
+/// and, for the retrieval rate's denominator, which counts dropout cases started and left
+/// since the beginning, only the days before it on which one did, through the partial
+/// indexes `rollup_sums_dropouts_*`. Reading every day since the beginning instead made a
+/// village's answer read five years of rows, each on a page of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Period,
+    History,
+}
+
+/// Which days each figure is summed over in a read, in the order of [`Figures::COLUMNS`]
+/// (an empty window, `(1, 0)`, in the read that does not hold it).
+fn window(column: &str, d: &Days, read: Read) -> (i32, i32) {
+    let history = matches!(column, "dropout_started" | "dropout_left");
+    if history != (read == Read::History) {
+        return (1, 0);
+    }
     match column {
         "households_active" | "photos_pending" | "dropout_open" => (STANDING, STANDING),
         // A period's denominator: cases started by its end, less those that left before it.
@@ -77,8 +93,8 @@ fn window(column: &str, d: &Days) -> (i32, i32) {
     }
 }
 
-/// Every figure summed over its own days, per path matching `filter`.
-fn sums_sql(filter: &str) -> String {
+/// Every figure of a read summed over its own days, per path matching `filter`.
+fn sums_sql(filter: &str, read: Read) -> String {
     let columns: Vec<String> = Figures::COLUMNS
         .iter()
         .map(|c| {
@@ -87,23 +103,51 @@ fn sums_sql(filter: &str) -> String {
             )
         })
         .collect();
+    let days = match read {
+        Read::Period => "(day = ? OR (day >= ? AND day <= ?))",
+        // Word for word the partial indexes' condition, or they are not used.
+        Read::History => "day <= ? AND (dropout_started <> 0 OR dropout_left <> 0)",
+    };
     format!(
-        "SELECT path, {} FROM rollup_sums WHERE {filter} AND day <= ? GROUP BY path",
+        "SELECT path, {} FROM rollup_sums WHERE {filter} AND {days} GROUP BY path",
         columns.join(", ")
     )
 }
 
-fn sums_args<'a>(d: &Days, key: &'a str) -> Vec<Arg<'a>> {
+fn sums_args<'a>(d: &Days, key: &'a str, read: Read) -> Vec<Arg<'a>> {
     let mut args: Vec<Arg<'a>> = Figures::COLUMNS
         .iter()
         .flat_map(|c| {
-            let (from, to) = window(c, d);
+            let (from, to) = window(c, d, read);
             [Arg::Int(from), Arg::Int(to)]
         })
         .collect();
     args.push(Arg::Text(key));
-    args.push(Arg::Int(d.to));
+    match read {
+        Read::Period => args.extend([Arg::Int(STANDING), Arg::Int(d.from), Arg::Int(d.to)]),
+        Read::History => args.push(Arg::Int(d.to)),
+    }
     args
+}
+
+/// Households visited and files adjusted in the period, per place `places` selects: for
+/// each day, the first span past the gap that makes a subject's day its first in the
+/// period holds, in `above`, how many subjects that day counts (see
+/// [`crate::supervision::rollups::spans`]). One index seek per place, measure and day.
+fn distinct_sql(places: &str) -> String {
+    format!(
+        "WITH RECURSIVE days(day) AS (SELECT CAST(? AS INTEGER) UNION ALL \
+           SELECT day + 1 FROM days WHERE day < ?), \
+         places(path) AS ({places}), \
+         measures(measure) AS (SELECT 'visits' UNION ALL SELECT 'adjustments') \
+         SELECT places.path AS path, measures.measure AS measure, \
+           CAST(COALESCE(SUM((SELECT s.above FROM rollup_spans s \
+             WHERE s.measure = measures.measure AND s.path = places.path \
+               AND s.day = days.day AND s.gap > days.day - ? \
+             ORDER BY s.gap LIMIT 1)), 0) AS BIGINT) AS n \
+         FROM places CROSS JOIN measures CROSS JOIN days \
+         GROUP BY places.path, measures.measure"
+    )
 }
 
 fn into_metrics(s: &Figures) -> (Metrics, i64) {
@@ -173,39 +217,35 @@ pub fn by_child(
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let mut region = Tally::default();
     for (filter, own) in [("parent = ?", false), ("path = ?", true)] {
-        let rows: Vec<SummedAt> = load(conn, &sums_sql(filter), &sums_args(&days, &p.path))?;
-        for r in rows {
-            let (metrics, in_period) = into_metrics(&r.s);
+        let mut sums: BTreeMap<String, Figures> = BTreeMap::new();
+        for read in [Read::Period, Read::History] {
+            let sql = sums_sql(filter, read);
+            for r in load::<SummedAt>(conn, &sql, &sums_args(&days, &p.path, read))? {
+                let s = sums.entry(r.path).or_default();
+                *s = s.plus(&r.s);
+            }
+        }
+        for (path, s) in sums {
+            let (metrics, in_period) = into_metrics(&s);
             let t = Tally { metrics, in_period };
             if own {
                 region = t;
             } else {
-                tallies.insert(r.path, t);
+                tallies.insert(path, t);
             }
         }
-        // Read through the covering (measure, parent, day, gap, path, n) index: every
-        // measure named, and the region itself found among its parent's children.
-        let parent = rollups::lineage(&p.path)
-            .first()
-            .map_or_else(|| "/".to_owned(), |(_, parent)| parent.clone());
-        let (filter, mut args) = if own {
-            (
-                "parent = ? AND path = ?",
-                vec![Arg::Text(&parent), Arg::Text(&p.path)],
-            )
+        let places = if own {
+            "SELECT CAST(? AS TEXT) AS path"
         } else {
-            ("parent = ?", vec![Arg::Text(&p.path)])
+            "SELECT c.path AS path FROM regions c JOIN regions r ON c.parent_id = r.id WHERE r.path = ?"
         };
-        args.extend([Arg::Int(days.from), Arg::Int(days.to), Arg::Int(days.from)]);
-        let rows: Vec<Distinct> = load(
-            conn,
-            &format!(
-                "SELECT path, measure, CAST(SUM(n) AS BIGINT) AS n FROM rollup_spans \
-                 WHERE measure IN ('visits', 'adjustments') AND {filter} \
-                 AND day >= ? AND day <= ? AND gap > day - ? GROUP BY path, measure"
-            ),
-            &args,
-        )?;
+        let args = [
+            Arg::Int(days.from),
+            Arg::Int(days.to),
+            Arg::Text(&p.path),
+            Arg::Int(days.from),
+        ];
+        let rows: Vec<Distinct> = load(conn, &distinct_sql(places), &args)?;
         for r in rows {
             let t = if own {
                 &mut region

@@ -408,4 +408,13 @@ fn rollups_give_what_a_recount_of_the_records_gives() {
     let counted = ask(&state, &caller, &root.id, span, Counting::Recount);
     assert_eq!(before.totals, after.totals);
     assert_eq!(by_region(&after), by_region(&counted));
+    // A rebuild cut short after its first page: the next catch-up counts the rest and sets
+    // the spans' running counts the rebuild left due.
+    run(state.db.write(|c| {
+        bangfu::supervision::rollups::mark_everything(c)?;
+        bangfu::supervision::rollups::count_page(c)
+    }));
+    let resumed = ask(&state, &caller, &root.id, span, Counting::Rollups);
+    assert_eq!(resumed.totals, counted.totals);
+    assert_eq!(by_region(&resumed), by_region(&counted));
 }

@@ -1,6 +1,8 @@
 //! Distinct counts: a household visited (or a case file adjusted) counts once in a period,
 //! on its first day there. Every day a subject has one under a path is kept with the gap
-//! since its previous day there; spans count those days per path, day and gap.
+//! since its previous day there; spans count those days per path, day and gap, and each
+//! span also holds how many of its path's and day's have a gap at least its own (`above`),
+//! so a period's count reads one span per day (see [`crate::supervision::figures`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -105,9 +107,16 @@ pub(super) fn days_of(dated: &[Dated]) -> BTreeSet<SubjectDay> {
 /// Subjects recounted per statement.
 const BATCH: usize = 400;
 
-/// Recomputes these subjects' days and moves the spans by what changed.
-pub fn recount(conn: &mut DbConn, measure: Measure, subjects: &[&str]) -> Result<()> {
-    let mut spans: HashMap<(String, i32, i32), (String, i64)> = HashMap::new();
+/// Recomputes these subjects' days and moves the spans by what changed. Their `above`
+/// counts are brought up to date too, unless `restack` is off (a rebuild does that once at
+/// the end, see [`restack_all`]).
+pub fn recount(
+    conn: &mut DbConn,
+    measure: Measure,
+    subjects: &[&str],
+    restack: bool,
+) -> Result<()> {
+    let mut spans: HashMap<(String, i32, i32), i64> = HashMap::new();
     let mut added: Vec<SubjectDay> = Vec::new();
     for batch in subjects.chunks(BATCH) {
         let marks = vec!["?"; batch.len()].join(", ");
@@ -127,9 +136,8 @@ pub fn recount(conn: &mut DbConn, measure: Measure, subjects: &[&str]) -> Result
         .into_iter()
         .collect();
         let mut move_spans = |d: &SubjectDay, by: i64| {
-            for (at, parent) in lineage(&d.path) {
-                let e = spans.entry((at, d.day, d.gap)).or_insert((parent, 0));
-                e.1 += by;
+            for (at, _) in lineage(&d.path) {
+                *spans.entry((at, d.day, d.gap)).or_default() += by;
             }
         };
         for gone in stored.difference(&fresh) {
@@ -165,25 +173,73 @@ pub fn recount(conn: &mut DbConn, measure: Measure, subjects: &[&str]) -> Result
             Arg::Int(d.gap),
         ]);
     })?;
-    let moved: Vec<(String, i32, i32, String, i64)> = spans
+    let moved: Vec<(String, i32, i32, i64)> = spans
         .into_iter()
-        .filter(|(_, (_, n))| *n != 0)
-        .map(|((path, day, gap), (parent, n))| (path, day, gap, parent, n))
+        .filter(|(_, n)| *n != 0)
+        .map(|((path, day, gap), n)| (path, day, gap, n))
         .collect();
     let add = Upsert::counting(
         "rollup_spans",
-        &["measure", "path", "day", "gap", "parent"],
+        &["measure", "path", "day", "gap"],
         "measure, path, day, gap",
         "n",
     );
-    write_rows(conn, &add, &moved, |(path, day, gap, parent, n), args| {
+    write_rows(conn, &add, &moved, |(path, day, gap, n), args| {
         args.extend([
             Arg::Text(measure.as_str()),
             Arg::Text(path),
             Arg::Int(*day),
             Arg::Int(*gap),
-            Arg::Text(parent),
             Arg::Big(*n),
         ]);
-    })
+    })?;
+    if restack {
+        let touched: BTreeSet<(&str, i32)> = moved
+            .iter()
+            .map(|(path, day, _, _)| (path.as_str(), *day))
+            .collect();
+        let touched: Vec<(&str, i32)> = touched.into_iter().collect();
+        for chunk in touched.chunks(RESTACK_BATCH) {
+            let mut args = Vec::with_capacity(chunk.len() * 2 + 1);
+            for (path, day) in chunk {
+                args.extend([Arg::Text(path), Arg::Int(*day)]);
+            }
+            args.push(Arg::Text(measure.as_str()));
+            let keys = vec!["(CAST(? AS TEXT), CAST(? AS INTEGER))"; chunk.len()].join(", ");
+            // The touched paths and days drive the read: one index seek each.
+            execute(
+                conn,
+                &restack_sql(
+                    &format!("WITH k(path, day) AS (VALUES {keys}) "),
+                    "k JOIN rollup_spans s ON s.measure = ? AND s.path = k.path AND s.day = k.day",
+                ),
+                &args,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Paths and days restacked per statement.
+const RESTACK_BATCH: usize = 200;
+
+/// Sets `above` on the spans `from` reads (as `s`, whole paths and days): each span's
+/// count plus those of its path's and day's longer gaps. Only the rows that change are
+/// written.
+fn restack_sql(with: &str, from: &str) -> String {
+    format!(
+        "{with}UPDATE rollup_spans SET above = t.above FROM (\
+           SELECT s.measure, s.path, s.day, s.gap, CAST(SUM(s.n) OVER (\
+             PARTITION BY s.measure, s.path, s.day ORDER BY s.gap DESC) AS BIGINT) AS above \
+           FROM {from}\
+         ) t WHERE rollup_spans.measure = t.measure AND rollup_spans.path = t.path \
+           AND rollup_spans.day = t.day AND rollup_spans.gap = t.gap \
+           AND rollup_spans.above <> t.above"
+    )
+}
+
+/// Sets `above` on every span: after a rebuild that counted with `restack` off.
+pub fn restack_all(conn: &mut DbConn) -> Result<()> {
+    execute(conn, &restack_sql("", "rollup_spans s"), &[])?;
+    Ok(())
 }

@@ -1,0 +1,2 @@
+DROP INDEX rollup_sums_dropouts_parent;
+DROP INDEX rollup_sums_dropouts_path;
