@@ -67,14 +67,39 @@ pub mod lookups {
             .filter(households::id.ne(other_than))
     }
 
-    /// Members carrying one of the names in households of `region_id` (a village): the
-    /// addresses are compared by the caller.
+    /// An address as duplicates compare it, in SQL: without ASCII, ideographic (U+3000)
+    /// or no-break (U+00A0) spaces. The index `households_address_key` is on this very
+    /// expression; [`super::address_key`] is the same in Rust.
+    pub const ADDRESS_KEY_SQL: &str =
+        "replace(replace(replace(households.address, ' ', ''), '\u{3000}', ''), '\u{a0}', '')";
+
+    /// The condition "the household's address key is `key`".
+    pub type AddressIs<'a> = diesel::expression::UncheckedBind<
+        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+        diesel::dsl::AsExprOf<&'a str, diesel::sql_types::Text>,
+    >;
+
+    pub fn address_is(key: &str) -> AddressIs<'_> {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("{ADDRESS_KEY_SQL} = "))
+            .bind::<diesel::sql_types::Text, _>(key)
+    }
+
+    /// Members carrying one of the names in households of `region_id` (a village) at the
+    /// address whose key is `key`: the `(region_id, address key)` index finds the
+    /// households at that address, so the lookup reads them and not the whole village.
     #[auto_type]
-    pub fn name_region<'a>(names: &'a [&'a str], region_id: &'a str, other_than: &'a str) -> _ {
+    pub fn name_address<'a>(
+        names: &'a [&'a str],
+        region_id: &'a str,
+        key: &'a str,
+        other_than: &'a str,
+    ) -> _ {
+        let at_address: AddressIs<'a> = address_is(key);
         household_members::table
             .inner_join(households::table)
             .filter(household_members::name.eq_any(names))
             .filter(households::region_id.eq(region_id))
+            .filter(at_address)
             .filter(households::id.ne(other_than))
     }
 
@@ -99,7 +124,7 @@ pub mod lookups {
 
 /// Finds registered people who look like the new household's members and records each
 /// pair once. Four indexed lookups for the whole household: none reads more than the
-/// people sharing a name and birth date, a name in the same village, or a phone.
+/// people sharing a name and birth date, a name and an address, or a phone.
 pub fn detect(conn: &mut DbConn, new: &HouseholdRow, members: &[MemberRow]) -> Result<usize> {
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
     let dates: Vec<&str> = members.iter().map(|m| m.birth_date.as_str()).collect();
@@ -128,15 +153,12 @@ pub fn detect(conn: &mut DbConn, new: &HouseholdRow, members: &[MemberRow]) -> R
             note(&n.id, m, h, "name_birth_date");
         }
     }
-    let same_village: Vec<(MemberRow, HouseholdRow)> =
-        lookups::name_region(&names, &new.region_id, &new.id)
+    let key = address_key(&new.address);
+    let same_address: Vec<(MemberRow, HouseholdRow)> =
+        lookups::name_address(&names, &new.region_id, &key, &new.id)
             .select((MemberRow::as_select(), HouseholdRow::as_select()))
             .load(conn)?;
-    let address = normalise(&new.address);
-    for (m, h) in &same_village {
-        if normalise(&h.address) != address {
-            continue;
-        }
+    for (m, h) in &same_address {
         for n in members.iter().filter(|n| n.name == m.name) {
             note(&n.id, m, h, "name_address");
         }
@@ -193,11 +215,12 @@ pub fn detect(conn: &mut DbConn, new: &HouseholdRow, members: &[MemberRow]) -> R
     Ok(rows.len())
 }
 
-/// Addresses compared without spaces and case.
-fn normalise(a: &str) -> String {
+/// An address as duplicates compare it: without ASCII, ideographic or no-break spaces
+/// ("二组 3 号" and "二组3号" are one address). Other characters count as they are, so the
+/// database's index on [`lookups::ADDRESS_KEY_SQL`] gives the same key on both backends.
+pub fn address_key(a: &str) -> String {
     a.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
+        .filter(|c| !matches!(c, ' ' | '\u{3000}' | '\u{a0}'))
         .collect()
 }
 
@@ -527,4 +550,17 @@ pub fn settle_referral(
         decided_at: Some(t),
         ..r
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn an_address_key_drops_the_spaces_people_type_and_nothing_else() {
+        assert_eq!(address_key("二组 3 号"), "二组3号");
+        assert_eq!(address_key("二组\u{3000}3\u{a0}号"), "二组3号");
+        assert_ne!(address_key("二组3号A座"), address_key("二组3号a座"));
+        assert_ne!(address_key("二组3号"), address_key("二组4号"));
+    }
 }

@@ -10,6 +10,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use anyhow::{bail, ensure};
 use bangfu::audit::log::diff;
 use bangfu::domain::resident_id;
+use bangfu::households::duplicates::address_key;
 use bangfu::households::rules::ItemCategory;
 use chrono::{Datelike, Duration, NaiveDateTime};
 use rand::Rng;
@@ -184,14 +185,6 @@ struct Registered {
     household_phone: Index,
 }
 
-fn normalise(address: &str) -> String {
-    address
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 impl Registered {
     fn person<'p>(&self, plan: &'p Plan, i: u32) -> (usize, usize, &'p Person) {
         let (h, p) = self.people[i as usize];
@@ -230,7 +223,7 @@ impl Registered {
                 }
             }
         }
-        let address = normalise(&home.address);
+        let address = address_key(&home.address);
         for (n, new) in home.members.iter().enumerate() {
             for i in self
                 .village_name
@@ -238,7 +231,7 @@ impl Registered {
             {
                 let (oh, op, old) = self.person(plan, i);
                 if old.name.trim() == new.name.trim()
-                    && normalise(&plan.homes[oh].address) == address
+                    && address_key(&plan.homes[oh].address) == address
                 {
                     note(n, (oh, op), "name_address");
                 }

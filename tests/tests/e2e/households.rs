@@ -718,10 +718,10 @@ fn registration_duplicate_lookups_are_answered_by_index() {
             ),
         ),
         (
-            "name in the village",
+            "name at the address",
             scans_of(
                 &mut conn,
-                lookups::name_region(&names, region, new).select(rows),
+                lookups::name_address(&names, region, "二组3号", new).select(rows),
             ),
         ),
         (
