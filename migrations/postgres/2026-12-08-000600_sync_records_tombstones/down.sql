@@ -1,0 +1,1 @@
+DROP INDEX sync_records_tombstones;
