@@ -113,15 +113,43 @@ fn bangfu(url: &str, args: &[&str]) {
 }
 
 /// A `bangfu serve` on the loaded database, reading its ID numbers with the seed's key.
+/// One `bangfu serve` on the prefecture. Instances share the signing secret, as the
+/// instances of one install do: a token one signs, another accepts.
 fn serve(a: &Args, url: &str) -> BenchServer {
     let key = secret(a.seed);
+    let signing = format!("{key}; token signing");
     BenchServer::launch(
         &TestDb::at(url),
         &bangfu_bin(),
         free_port(),
         false,
-        &[("BANGFU_DATA_KEY", &key)],
+        &[("BANGFU_DATA_KEY", &key), ("BANGFU_JWT_SECRET", &signing)],
     )
+}
+
+/// Waits (five minutes at most) for the servers' work on starting to end: the projector's
+/// notes followed, the rollups' marks counted, and then three seconds in a row with no
+/// query of theirs running. The answers measure a settled server, not its first catch-up.
+fn settle(url: &str, name: &str) {
+    let started = Instant::now();
+    let mut quiet = 0;
+    while quiet < 3 && started.elapsed().as_secs() < 300 {
+        let busy = psql(
+            url,
+            &format!(
+                "SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' \
+                   AND state = 'active' AND pid <> pg_backend_pid()) \
+                 + (SELECT count(*) FROM (SELECT 1 FROM moved_subjects LIMIT 1) n) \
+                 + (SELECT count(*) FROM (SELECT 1 FROM rollup_marks LIMIT 1) m)"
+            ),
+        );
+        quiet = if busy == "0" { quiet + 1 } else { 0 };
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    println!(
+        "servers settled in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn database(a: &Args) -> String {
@@ -296,6 +324,7 @@ fn bench(a: &Args) {
     // projector followed and the marks the rollups counted are dead rows until vacuumed.
     psql(&url, "VACUUM ANALYZE");
     let servers: Vec<BenchServer> = (0..a.instances).map(|_| serve(a, &url)).collect();
+    settle(&url, &name);
     println!(
         "{} households, {} instance(s), {} asks an answer; load average {}",
         a.households,
