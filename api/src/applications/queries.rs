@@ -381,6 +381,9 @@ pub fn list(
         page = page.filter(applications::id.gt(a));
     }
     let ids: Vec<String> = page.load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(applications::table
         .filter(applications::id.eq_any(&ids))
         .select(ApplicationRow::as_select())

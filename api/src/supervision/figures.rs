@@ -246,7 +246,9 @@ pub fn by_child(
             Arg::Int(days.from),
         ];
         let rows: Vec<Distinct> = load(conn, &distinct_sql(places), &args)?;
-        for r in rows {
+        // Every child region comes back, counted or not: only those counted are listed,
+        // as the sums list only those with figures.
+        for r in rows.into_iter().filter(|r| r.n != 0) {
             let t = if own {
                 &mut region
             } else {
