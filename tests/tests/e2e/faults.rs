@@ -203,7 +203,19 @@ fn send_chunks(
                 acked.push(held);
                 at = held;
             }
-            _ => break,
+            // Told in the output: a failure other than the kill is the test's to explain.
+            Ok(r) => {
+                let status = r.status();
+                eprintln!(
+                    "chunk at {at} of {id}: {status} {}",
+                    r.text().unwrap_or_default()
+                );
+                break;
+            }
+            Err(e) => {
+                eprintln!("chunk at {at} of {id}: {e}");
+                break;
+            }
         }
         std::thread::sleep(pause);
     }
@@ -270,7 +282,7 @@ fn uploads_survive_sigkill_mid_chunk_and_resume() {
 
         let acked = if round < 3 {
             let n = 2 + round as usize;
-            let sent = send_chunks(
+            let mut sent = send_chunks(
                 &http,
                 &base,
                 &token,
@@ -278,6 +290,27 @@ fn uploads_survive_sigkill_mid_chunk_and_resume() {
                 &photo[..n * CHUNK],
                 (0, CHUNK, Duration::ZERO),
             );
+            // A refusal before the kill (told above; a busy machine can answer 503) is
+            // retried as a phone would: from the server's offset, which must be the last
+            // one acknowledged.
+            for _ in 0..3 {
+                let last = sent.last().copied().unwrap_or(0);
+                if last == n * CHUNK {
+                    break;
+                }
+                let st = status_of(&http, &base, &token, &id);
+                assert_eq!(st["offset"].as_u64(), Some(last as u64), "round {round}");
+                std::thread::sleep(Duration::from_millis(500));
+                let more = (last, CHUNK, Duration::ZERO);
+                sent.extend(send_chunks(
+                    &http,
+                    &base,
+                    &token,
+                    &id,
+                    &photo[..n * CHUNK],
+                    more,
+                ));
+            }
             assert_eq!(sent.last().copied(), Some(n * CHUNK), "round {round}");
             let _open = half_a_chunk(&base, &token, &id, &photo, n * CHUNK, CHUNK);
             std::thread::sleep(Duration::from_millis(100));
