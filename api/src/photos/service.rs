@@ -71,6 +71,13 @@ fn choose(blob: &BlobRow, form: Form, sees_location: bool) -> Result<(Variant, S
         }),
     };
     match form {
+        // A copy whose bytes are the original's (a JPEG without metadata) is the original.
+        Form::Medium if blob.medium_is_original => {
+            ready().map(|()| (Variant::Original, "image/jpeg".into()))
+        }
+        Form::Thumb if blob.thumb_is_original => {
+            ready().map(|()| (Variant::Original, "image/jpeg".into()))
+        }
         Form::Medium => ready().map(|()| (Variant::Medium, "image/jpeg".into())),
         Form::Thumb => ready().map(|()| (Variant::Thumb, "image/jpeg".into())),
         Form::Original => {

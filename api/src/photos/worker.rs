@@ -2,26 +2,30 @@
 //! dedicated thread, off the request path, from a bounded queue: decoding never competes
 //! with more than one core, and memory holds one decoded image at a time whatever the
 //! burst. What the queue cannot take stays `pending` in the database and is swept up once
-//! the queue has room; results are recorded a batch per transaction.
+//! the queue has room; results are recorded a batch per transaction, jobs arriving within
+//! [`LINGER`] of each other sharing one.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::infra::blobs::{BlobKey, BlobStore, Variant};
 use crate::infra::db::Db;
 use crate::infra::error::{Error, Result};
 use crate::photos::sniff::FileType;
 use crate::photos::uploads::queries as rows;
-use crate::photos::uploads::queries::BlobRow;
+use crate::photos::uploads::queries::{BlobRow, CopiesMade};
 use crate::photos::{Sha256Hex, derive};
 
 /// Jobs waiting at most; more stay `pending` until swept.
 pub const QUEUE: usize = 256;
 /// Results recorded per transaction, at most.
 const BATCH: usize = 32;
+/// How long the first job of a batch waits for others to join it.
+const LINGER: Duration = Duration::from_millis(200);
 
 /// One original to make copies of. `again`: its copies were recorded but are gone (lost
 /// in a crash: they are not synced to disk), so it is made whatever its recorded state.
@@ -85,9 +89,12 @@ impl Worker {
         // The store and the database are async: a small runtime of this thread's own.
         let rt = actix_web::rt::System::new();
         while let Ok(first) = rx.recv() {
+            // Jobs arriving within a moment share one transaction: photos sent one after
+            // another would otherwise cost a commit (an fsync) each for their copies.
+            let until = Instant::now() + LINGER;
             let mut batch = vec![first];
             while batch.len() < BATCH {
-                match rx.try_recv() {
+                match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
                     Ok(j) => batch.push(j),
                     Err(_) => break,
                 }
@@ -144,10 +151,16 @@ impl Worker {
                 continue;
             }
             let outcome = match self.make(&job.blob).await {
-                Ok((stripped, dhash)) => ("ready", stripped, dhash),
+                Ok(made) => made,
                 Err(e) => {
                     tracing::warn!(sha256 = %sha, error = %e, "making resized copies failed");
-                    ("failed", false, None)
+                    CopiesMade {
+                        state: "failed",
+                        stripped: false,
+                        dhash: None,
+                        medium_is_original: false,
+                        thumb_is_original: false,
+                    }
                 }
             };
             done.push((sha, outcome));
@@ -159,8 +172,8 @@ impl Worker {
         let recorded = self
             .db
             .write(move |c| {
-                for (sha, (state, stripped, dhash)) in &done {
-                    rows::set_derivatives(c, sha, state, *stripped, *dhash)?;
+                for (sha, made) in &done {
+                    rows::set_derivatives(c, sha, made)?;
                 }
                 Ok(())
             })
@@ -174,9 +187,8 @@ impl Worker {
         }
     }
 
-    /// Makes and stores the copies of one original; returns whether a copy without
-    /// metadata was made, and the picture's perceptual hash.
-    async fn make(&self, blob: &BlobRow) -> Result<(bool, Option<i64>)> {
+    /// Makes and stores the copies of one original; returns what is to be recorded.
+    async fn make(&self, blob: &BlobRow) -> Result<CopiesMade> {
         let sha = Sha256Hex::parse(&blob.sha256)?;
         let ty = FileType::from_media_type(&blob.media_type)
             .ok_or_else(|| Error::internal("unknown media type"))?;
@@ -202,6 +214,12 @@ impl Worker {
                 stripped |= variant == Variant::Stripped;
             }
         }
-        Ok((stripped, made.dhash))
+        Ok(CopiesMade {
+            state: "ready",
+            stripped,
+            dhash: made.dhash,
+            medium_is_original: made.medium_is_original,
+            thumb_is_original: made.thumb_is_original,
+        })
     }
 }

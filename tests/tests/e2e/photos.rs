@@ -350,6 +350,18 @@ fn the_same_bytes_are_stored_once() {
     let blobs = files_under(&s.db.dir.path().join("photos").join("blobs"));
     assert_eq!(blobs.len(), 1, "{blobs:?}");
     assert_eq!(std::fs::read(&blobs[0]).expect("stored"), photo);
+    // A picture within a thumbnail and without metadata is its own copy of each size: no
+    // second file holds the same bytes.
+    link(&s, &helper, "530123101001", &sha(&photo));
+    let path = format!("/v1/photos/{}", sha(&photo));
+    for size in ["thumb", "medium"] {
+        let (status, headers, body) = fetch_ready(&s, &helper, &format!("{path}?size={size}"));
+        assert_eq!(status, 200, "{size}");
+        assert_eq!(headers["content-type"], "image/jpeg");
+        assert!(body == photo, "the {size} copy is the original's bytes");
+    }
+    let derived = files_under(&s.db.dir.path().join("photos").join("derived"));
+    assert!(derived.is_empty(), "{derived:?}");
     // No scratch files or kept chunks are left behind.
     assert!(files_under(&s.db.dir.path().join("uploads")).is_empty());
     assert!(files_under(&s.db.dir.path().join("photos").join("parts")).is_empty());

@@ -192,9 +192,9 @@ pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 pub trait BlobStore: Debug + Send + Sync {
     /// Size of the object, `None` if it is not there.
     fn size<'a>(&'a self, key: &'a BlobKey) -> BoxFuture<'a, Result<Option<u64>>>;
-    /// Takes in a finished local file (consumed; its bytes already synced to disk by the
-    /// caller). `false` if the key was already there, in which case the stored bytes are
-    /// kept (same name, same bytes).
+    /// Takes in a finished local file (consumed), durably once this returns. `false` if the
+    /// key was already there whole, in which case the stored bytes are kept (same name,
+    /// same bytes).
     fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>>;
     /// Stores a small object held in memory: a resized copy or the copy without metadata,
     /// which can be made again from the original. The local store does not sync these to
@@ -221,8 +221,8 @@ pub trait BlobStore: Debug + Send + Sync {
         key: &'a BlobKey,
         scratch: &'a Path,
     ) -> BoxFuture<'a, Result<PathBuf>>;
-    /// Keeps one received chunk of an unfinished upload (the local file is consumed; its
-    /// bytes already synced by the caller), where every instance can read it.
+    /// Keeps one received chunk of an unfinished upload (the local file is consumed),
+    /// durably once this returns, where every instance can read it.
     fn put_part<'a>(&'a self, part: &'a PartKey, file: &'a Path) -> BoxFuture<'a, Result<()>>;
     /// The bytes of a kept chunk.
     fn get_part<'a>(&'a self, part: &'a PartKey) -> BoxFuture<'a, Result<ByteStream>>;
@@ -235,16 +235,20 @@ pub trait BlobStore: Debug + Send + Sync {
 
 const READ_CHUNK: usize = 256 * 1024;
 
-/// Objects as files under a folder, written with fsync and an atomic rename.
+/// Objects as files under a folder, renamed into place and synced.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// Whether the folder's file system makes a rename durable with the renamed file's
+    /// fsync ([`Durability`]).
+    durability: Durability,
 }
 
 impl LocalStore {
     pub fn new(root: PathBuf) -> Result<LocalStore> {
         std::fs::create_dir_all(&root).map_err(Error::io)?;
-        Ok(LocalStore { root })
+        let durability = Durability::of(&root);
+        Ok(LocalStore { root, durability })
     }
 
     fn file(&self, key: &BlobKey) -> PathBuf {
@@ -287,18 +291,54 @@ pub(super) async fn write_all(
 }
 
 fn sync_dir(dir: &Path) {
-    // Makes a rename durable; not every platform can open a folder, which is harmless.
+    // Not every platform can open a folder, which is harmless.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
 }
 
-/// Moves a synced local file to `dest` durably: a rename when both sit on the same file
-/// system (the usual case), else a synced copy renamed into place.
-fn move_into(src: &Path, dest: &Path) -> Result<()> {
+/// How a file renamed into the store is made durable, name and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// ext4, XFS and btrfs journal a rename with the renamed inode (its change time moves),
+    /// and an fsync of the file commits the journal up to the inode's last change: one
+    /// fsync after the rename makes both the bytes and the new name durable.
+    FileSyncCoversRename,
+    /// Elsewhere (tmpfs, overlay, network file systems, other systems) the folder is
+    /// synced as well, as POSIX asks.
+    SyncFolderToo,
+}
+
+impl Durability {
+    /// The file system holding `dir`, by its magic number.
+    pub fn of(dir: &Path) -> Durability {
+        const EXT4: u64 = 0xEF53;
+        const XFS: u64 = 0x5846_5342;
+        const BTRFS: u64 = 0x9123_683E;
+        match rustix::fs::statfs(dir) {
+            // `f_type`'s integer type differs between platforms.
+            #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+            Ok(fs) if [EXT4, XFS, BTRFS].contains(&(fs.f_type as u64)) => {
+                Durability::FileSyncCoversRename
+            }
+            _ => Durability::SyncFolderToo,
+        }
+    }
+}
+
+/// Moves a local file to `dest` durably: renamed into place, then synced there (bytes and
+/// name in one fsync where the file system allows, [`Durability`]); across file systems, a
+/// copy synced before its rename. Nothing that was not fully written can be read at
+/// `dest`; after a crash between the rename and the sync a file there may be incomplete,
+/// which is why the store checks one it finds before keeping it ([`holds`]).
+fn move_into(src: &Path, dest: &Path, durability: Durability) -> Result<()> {
     let dir = dest.parent().ok_or_else(|| Error::internal("no parent"))?;
     std::fs::create_dir_all(dir).map_err(Error::io)?;
-    if std::fs::rename(src, dest).is_err() {
+    if std::fs::rename(src, dest).is_ok() {
+        std::fs::File::open(dest)
+            .and_then(|f| f.sync_all())
+            .map_err(Error::io)?;
+    } else {
         let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
         let copied = std::fs::copy(src, &tmp)
             .and_then(|_| std::fs::File::open(&tmp))
@@ -306,9 +346,28 @@ fn move_into(src: &Path, dest: &Path) -> Result<()> {
             .and_then(|_| std::fs::rename(&tmp, dest));
         removed_on_failure(&tmp, copied)?;
         std::fs::remove_file(src).map_err(Error::io)?;
+        sync_dir(dir);
+        return Ok(());
     }
-    sync_dir(dir);
+    if durability == Durability::SyncFolderToo {
+        sync_dir(dir);
+    }
     Ok(())
+}
+
+/// Whether the file at `path` is a whole copy of `key`: an original's bytes must hash to
+/// its name (a crash can leave a renamed file whose bytes never reached the disk); a
+/// resized copy must not be empty (one lost is made again).
+fn holds(path: &Path, key: &BlobKey) -> bool {
+    use sha2::Digest;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if key.variant != Variant::Original {
+        return f.metadata().is_ok_and(|m| m.len() > 0);
+    }
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).is_ok() && hex::encode(h.finalize()) == key.sha256.as_str()
 }
 
 /// A file's bytes in `range` (all of them without one), read off the async threads in
@@ -352,13 +411,19 @@ impl BlobStore for LocalStore {
     }
 
     fn put_file<'a>(&'a self, key: &'a BlobKey, file: &'a Path) -> BoxFuture<'a, Result<bool>> {
-        let (dest, src) = (self.file(key), file.to_owned());
+        let (dest, src, key, durability) = (
+            self.file(key),
+            file.to_owned(),
+            key.clone(),
+            self.durability,
+        );
         Box::pin(blocking(move || {
-            if dest.exists() {
+            // The same bytes are stored once; a file left incomplete by a crash is replaced.
+            if dest.exists() && holds(&dest, &key) {
                 std::fs::remove_file(&src).map_err(Error::io)?;
                 return Ok(false);
             }
-            move_into(&src, &dest)?;
+            move_into(&src, &dest, durability)?;
             Ok(true)
         }))
     }
@@ -432,8 +497,12 @@ impl BlobStore for LocalStore {
     }
 
     fn put_part<'a>(&'a self, part: &'a PartKey, file: &'a Path) -> BoxFuture<'a, Result<()>> {
-        let (dest, src) = (self.root.join(part.path()), file.to_owned());
-        Box::pin(blocking(move || move_into(&src, &dest)))
+        let (dest, src, durability) = (
+            self.root.join(part.path()),
+            file.to_owned(),
+            self.durability,
+        );
+        Box::pin(blocking(move || move_into(&src, &dest, durability)))
     }
 
     fn get_part<'a>(&'a self, part: &'a PartKey) -> BoxFuture<'a, Result<ByteStream>> {
@@ -494,5 +563,59 @@ mod tests {
         }
         let padded = key.path().replace("/00000000000001048576-", "/1048576-");
         assert_eq!(PartKey::from_path(&padded), None);
+    }
+
+    #[actix_web::test]
+    async fn a_stored_original_left_incomplete_by_a_crash_is_replaced() -> Result<()> {
+        use sha2::Digest;
+        let dir = std::env::temp_dir().join(format!("store-{}", uuid::Uuid::now_v7()));
+        let store = LocalStore::new(dir.join("photos"))?;
+        let bytes = b"the bytes of a photo".repeat(100);
+        let key = BlobKey::new(
+            &Sha256Hex::parse(&hex::encode(sha2::Sha256::digest(&bytes)))?,
+            Variant::Original,
+        );
+        let incoming = |n: u32| -> Result<PathBuf> {
+            let p = dir.join(format!("incoming-{n}"));
+            std::fs::write(&p, &bytes).map_err(Error::io)?;
+            Ok(p)
+        };
+        // What a crash between the rename and the sync can leave: the name, not the bytes.
+        let at = dir.join("photos").join(key.path());
+        std::fs::create_dir_all(at.parent().ok_or(Error::NotFound)?).map_err(Error::io)?;
+        std::fs::write(&at, vec![0u8; bytes.len()]).map_err(Error::io)?;
+        let first = incoming(1)?;
+        assert!(
+            store.put_file(&key, &first).await?,
+            "the zeros are replaced"
+        );
+        assert_eq!(std::fs::read(&at).map_err(Error::io)?, bytes);
+        assert!(!first.exists());
+        // A whole copy is kept, and the same bytes arriving again are dropped.
+        let second = incoming(2)?;
+        assert!(!store.put_file(&key, &second).await?);
+        assert!(!second.exists());
+        assert_eq!(std::fs::read(&at).map_err(Error::io)?, bytes);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
+    fn only_journaling_file_systems_skip_the_folder_sync() {
+        // procfs and tmpfs are neither ext4, XFS nor btrfs.
+        assert_eq!(
+            Durability::of(Path::new("/proc")),
+            Durability::SyncFolderToo
+        );
+        if Path::new("/dev/shm").is_dir() {
+            assert_eq!(
+                Durability::of(Path::new("/dev/shm")),
+                Durability::SyncFolderToo
+            );
+        }
+        assert_eq!(
+            Durability::of(Path::new("/no/such/folder")),
+            Durability::SyncFolderToo
+        );
     }
 }

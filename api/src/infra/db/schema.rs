@@ -491,6 +491,8 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         dhash -> Nullable<BigInt>,
+        medium_is_original -> Bool,
+        thumb_is_original -> Bool,
     }
 }
 

@@ -49,6 +49,10 @@ pub struct BlobRow {
     pub created_at: NaiveDateTime,
     /// Perceptual hash, once the image has been decoded.
     pub dhash: Option<i64>,
+    /// The original's bytes are the medium-size copy (a JPEG without metadata within it).
+    pub medium_is_original: bool,
+    /// The original's bytes are the thumbnail too.
+    pub thumb_is_original: bool,
 }
 
 impl BlobRow {
@@ -376,19 +380,30 @@ pub fn finish(
     Ok((stored, created))
 }
 
-/// Notes the outcome of making resized copies (`ready` or `failed`) and the picture's
-/// perceptual hash; the photos showing it are checked again for reuse.
-pub fn set_derivatives(
-    conn: &mut DbConn,
-    sha256: &str,
-    state: &str,
-    stripped: bool,
-    dhash: Option<i64>,
-) -> Result<()> {
+/// How making a file's copies ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopiesMade {
+    /// `ready` or `failed`.
+    pub state: &'static str,
+    /// A copy without metadata was stored.
+    pub stripped: bool,
+    pub dhash: Option<i64>,
+    pub medium_is_original: bool,
+    pub thumb_is_original: bool,
+}
+
+/// Notes the outcome of making resized copies and the picture's perceptual hash; the
+/// photos showing it are checked again for reuse.
+pub fn set_derivatives(conn: &mut DbConn, sha256: &str, made: &CopiesMade) -> Result<()> {
     diesel::update(blobs::table.find(sha256))
-        .set((blobs::derivatives.eq(state), blobs::stripped.eq(stripped)))
+        .set((
+            blobs::derivatives.eq(made.state),
+            blobs::stripped.eq(made.stripped),
+            blobs::medium_is_original.eq(made.medium_is_original),
+            blobs::thumb_is_original.eq(made.thumb_is_original),
+        ))
         .execute(conn)?;
-    if let Some(h) = dhash {
+    if let Some(h) = made.dhash {
         evidence::set_dhash(conn, sha256, h)?;
         evidence::file_changed(conn, sha256)?;
     }

@@ -94,8 +94,8 @@ pub struct Appended {
 }
 
 /// Receives the body, the bytes of the file from offset `at` on, never past `size`, into a
-/// new scratch file at `path`. Whatever arrived before an interruption is kept and made
-/// durable.
+/// new scratch file at `path`. Whatever arrived before an interruption is kept, and made
+/// durable by the store the caller hands it to.
 pub async fn append<S>(path: PathBuf, at: u64, size: u64, mut body: S) -> Result<Appended>
 where
     S: Stream<Item = std::result::Result<Bytes, actix_web::error::PayloadError>> + Unpin,
@@ -148,7 +148,9 @@ where
         held += b.len() as u64;
         file = write(file, b).await?;
     }
-    blocking(move || file.sync_data().map_err(Error::io)).await?;
+    // Not synced here: the store syncs the file where it keeps it (`put_part`,
+    // `put_file`), which for a file on the same disk is the one fsync it needs.
+    drop(file);
     Ok(Appended {
         received: held,
         failure,
@@ -192,7 +194,7 @@ pub fn covered(parts: &[PartRow]) -> i64 {
 }
 
 /// Writes the kept chunks, then the last one (the scratch file `last`, consumed), into the
-/// new scratch file `whole`, synced.
+/// new scratch file `whole` (synced by the store that takes it).
 pub async fn assemble(
     photos: &Photos,
     parts: &[PartRow],
@@ -222,7 +224,6 @@ pub async fn assemble(
                 &mut file,
             )
             .map_err(Error::io)?;
-            file.sync_data().map_err(Error::io)?;
             remove_scratch(&last);
             Ok(())
         })
@@ -397,6 +398,8 @@ pub async fn finish(
         created_by: up.user_id.clone(),
         created_at: now(),
         dhash: None,
+        medium_is_original: false,
+        thumb_is_original: false,
     };
     let keep_until = now() + keep_finished();
     let upload_id = up.id.clone();
