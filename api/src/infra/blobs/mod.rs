@@ -301,8 +301,10 @@ fn sync_dir(dir: &Path) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
     /// ext4, XFS and btrfs journal a rename with the renamed inode (its change time moves),
-    /// and an fsync of the file commits the journal up to the inode's last change: one
-    /// fsync after the rename makes both the bytes and the new name durable.
+    /// and an fsync of the file commits the journal up to the inode's last change; ext4
+    /// without a journal syncs the folder of a file created since its last fsync, which
+    /// every file the store takes in is. One fsync after the rename makes both the bytes
+    /// and the new name durable.
     FileSyncCoversRename,
     /// Elsewhere (tmpfs, overlay, network file systems, other systems) the folder is
     /// synced as well, as POSIX asks.
