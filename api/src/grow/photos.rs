@@ -86,7 +86,6 @@ pub async fn copy_parts(
         // The store takes in (consumes) a file: give it a copy, the folder stays as it was.
         let tmp = scratch.join(format!("grow-{}", uuid::Uuid::now_v7().simple()));
         std::fs::copy(&local, &tmp)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
         target
             .put_part(key, &tmp)
             .await

@@ -123,14 +123,19 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
     // encoding (the encoder is most of the cost), and never scaled up. Without metadata to
     // drop, the copy is the original itself.
     let as_is = without_metadata.filter(|_| upright && ty == FileType::Jpeg);
+    let (medium_as_is, thumb_as_is) = (
+        as_is.is_some() && side <= MEDIUM_PX,
+        as_is.is_some() && side <= THUMB_PX,
+    );
     let bare = as_is
         .as_deref()
         .is_some_and(|b| Some(b) == original.as_deref());
-    d.medium_is_original = bare && side <= MEDIUM_PX;
-    d.thumb_is_original = bare && side <= THUMB_PX;
-    let need = if !(side <= MEDIUM_PX && as_is.is_some()) {
+    d.medium_is_original = bare && medium_as_is;
+    d.thumb_is_original = bare && thumb_as_is;
+    // The largest picture a copy still to be encoded needs; the hash alone needs little.
+    let need = if !medium_as_is {
         side.min(MEDIUM_PX)
-    } else if !(side <= THUMB_PX && as_is.is_some()) {
+    } else if !thumb_as_is {
         THUMB_PX
     } else {
         HASH_PX
@@ -153,7 +158,7 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
     };
     if !d.medium_is_original {
         d.medium = match &as_is {
-            Some(b) if side <= MEDIUM_PX => Some(b.clone()),
+            Some(b) if medium_as_is => Some(b.clone()),
             _ => Some(jpeg(&medium)?),
         };
     }
@@ -165,7 +170,7 @@ pub fn make(path: &Path, ty: FileType, strip_metadata: bool) -> Result<Derived, 
     d.dhash = Some(crate::photos::phash::dhash(&thumb));
     if !d.thumb_is_original {
         d.thumb = match as_is {
-            Some(b) if side <= THUMB_PX => Some(b),
+            Some(b) if thumb_as_is => Some(b),
             _ => Some(jpeg(&thumb)?),
         };
     }

@@ -154,13 +154,7 @@ impl Worker {
                 Ok(made) => made,
                 Err(e) => {
                     tracing::warn!(sha256 = %sha, error = %e, "making resized copies failed");
-                    CopiesMade {
-                        state: "failed",
-                        stripped: false,
-                        dhash: None,
-                        medium_is_original: false,
-                        thumb_is_original: false,
-                    }
+                    CopiesMade::FAILED
                 }
             };
             done.push((sha, outcome));

@@ -369,7 +369,7 @@ fn holds(path: &Path, key: &BlobKey) -> bool {
         return f.metadata().is_ok_and(|m| m.len() > 0);
     }
     let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h).is_ok() && hex::encode(h.finalize()) == key.sha256.as_str()
+    std::io::copy(&mut f, &mut h).is_ok() && Sha256Hex::from_digest(&h.finalize()) == key.sha256
 }
 
 /// A file's bytes in `range` (all of them without one), read off the async threads in
@@ -470,12 +470,15 @@ impl BlobStore for LocalStore {
                     return Err(e);
                 }
             };
-            // Synced and renamed into place, as for uploaded files.
+            // Renamed into place and synced, as uploaded files are.
+            drop(f);
+            let durability = self.durability;
             blocking(move || {
-                let done = f.sync_all().and_then(|_| std::fs::rename(&tmp, &dest));
-                removed_on_failure(&tmp, done)?;
-                sync_dir(&dir);
-                Ok(())
+                let moved = move_into(&tmp, &dest, durability);
+                if moved.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                moved
             })
             .await
         })

@@ -392,6 +392,17 @@ pub struct CopiesMade {
     pub thumb_is_original: bool,
 }
 
+impl CopiesMade {
+    /// The copies could not be made (the picture did not decode, the store refused).
+    pub const FAILED: CopiesMade = CopiesMade {
+        state: "failed",
+        stripped: false,
+        dhash: None,
+        medium_is_original: false,
+        thumb_is_original: false,
+    };
+}
+
 /// Notes the outcome of making resized copies and the picture's perceptual hash; the
 /// photos showing it are checked again for reuse.
 pub fn set_derivatives(conn: &mut DbConn, sha256: &str, made: &CopiesMade) -> Result<()> {
