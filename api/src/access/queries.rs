@@ -17,6 +17,7 @@ use crate::infra::db::scoped::path_in_scope;
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = access_grants)]
 pub struct GrantRow {
     pub id: String,

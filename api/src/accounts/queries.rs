@@ -17,6 +17,7 @@ use crate::regions::queries as regions;
 use crate::regions::queries::RegionRow;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,

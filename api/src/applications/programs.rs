@@ -16,6 +16,7 @@ use crate::infra::db::{DbConn, new_id};
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = programs)]
 pub struct ProgramRow {
     pub id: String,

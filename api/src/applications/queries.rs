@@ -30,6 +30,7 @@ use crate::infra::sealing::DataKey;
 use crate::regions::queries as regions;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = applications)]
 pub struct ApplicationRow {
     pub id: String,

@@ -62,6 +62,7 @@ pub struct Event<'a> {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = audit_log)]
 struct NewEntry<'a> {
     id: String,
@@ -216,6 +217,73 @@ pub fn list(conn: &mut DbConn, scope: &Scope, f: &Filter, limit: i64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sync batch's entries go in as one statement, never row by row in a savepoint: on
+    /// SQLite each row's statement (the table has triggers) would walk the savepoint's
+    /// journal, which grows with every row before it.
+    #[test]
+    fn a_batch_of_entries_is_one_statement() -> anyhow::Result<()> {
+        use std::sync::{Arc, Mutex};
+
+        use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+        use crate::infra::db::{Db, DbOptions, DbTarget, SqliteSync, migrate, write_tx};
+
+        let dir = std::env::temp_dir().join(format!("bangfu-audit-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir)?;
+        let db = Db::connect(&DbOptions {
+            target: DbTarget::Sqlite(dir.join("bangfu.db")),
+            pool_size: 1,
+            sqlite_sync: SqliteSync::Normal,
+            connect_timeout: std::time::Duration::from_secs(5),
+        })?;
+        let mut conn = db.conn()?;
+        migrate::run_pending(&mut conn)?;
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let actor = Actor {
+            user_id: None,
+            role: None,
+            device_id: None,
+            request_id: None,
+        };
+        let events: Vec<Event<'_>> = (0..3)
+            .map(|_| Event {
+                action: Action::Create,
+                entity: "visit",
+                entity_id: "v1",
+                region_path: "/530123/",
+                changes: json!({}),
+                reason: None,
+            })
+            .collect();
+        write_tx(&mut conn, |c| {
+            let log = seen.clone();
+            let watch = move |e: InstrumentationEvent<'_>| {
+                let what = match e {
+                    InstrumentationEvent::StartQuery { query, .. } => query.to_string(),
+                    InstrumentationEvent::BeginTransaction { .. } => "BEGIN".to_owned(),
+                    _ => return,
+                };
+                if let Ok(mut l) = log.lock() {
+                    l.push(what);
+                }
+            };
+            if let DbConn::Sqlite(s) = c {
+                s.set_instrumentation(Box::new(watch) as Box<dyn Instrumentation>);
+            }
+            record_many(c, &actor, &events)
+        })?;
+        // Everything between the batch's start and the transaction's commit.
+        let statements: Vec<String> = seen
+            .lock()
+            .map(|l| l.iter().filter(|s| *s != "COMMIT").cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(statements.len(), 1, "{statements:#?}");
+        assert!(statements[0].starts_with("INSERT INTO"), "{statements:#?}");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 
     #[test]
     fn diff_lists_only_changed_fields() {

@@ -34,6 +34,7 @@ impl SessionKind {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: String,

@@ -18,6 +18,7 @@ use crate::infra::db::{DbConn, new_id};
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = campaigns)]
 pub struct CampaignRow {
     pub id: String,

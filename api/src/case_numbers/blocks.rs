@@ -19,6 +19,7 @@ use crate::infra::db::{DbConn, insert_all, new_id};
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = case_number_blocks)]
 pub struct BlockRow {
     pub id: String,

@@ -17,6 +17,7 @@ use crate::infra::error::{Error, Result};
 use crate::records::store::RecordRow;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = field_facts)]
 pub struct FactRow {
     pub entity: String,

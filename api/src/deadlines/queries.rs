@@ -23,6 +23,7 @@ use crate::infra::db::{DbConn, feed, insert_all, new_id};
 use crate::infra::error::Result;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = deadlines)]
 pub struct DeadlineRow {
     pub id: String,

@@ -13,6 +13,7 @@ use crate::infra::db::schema::{devices, regions, sessions, users};
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = devices)]
 pub struct DeviceRow {
     pub id: String,

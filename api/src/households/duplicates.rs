@@ -26,6 +26,7 @@ use crate::infra::db::{DbConn, insert_all, new_id};
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = duplicate_candidates)]
 pub struct CandidateRow {
     pub id: String,
@@ -381,6 +382,7 @@ pub fn decide(
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = registration_referrals)]
 pub struct ReferralRow {
     pub id: String,

@@ -31,6 +31,7 @@ use crate::regions::queries as regions;
 use crate::regions::queries::RegionRow;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = households)]
 pub struct HouseholdRow {
     pub id: String,
@@ -58,6 +59,7 @@ impl HouseholdRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = household_members)]
 pub struct MemberRow {
     pub id: String,
@@ -74,6 +76,7 @@ pub struct MemberRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = household_items)]
 pub struct ItemRow {
     pub id: String,

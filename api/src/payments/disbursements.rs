@@ -23,6 +23,7 @@ use crate::payments::{aid, case_files};
 use crate::regions::queries as regions;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = disbursements)]
 pub struct DisbursementRow {
     pub id: String,

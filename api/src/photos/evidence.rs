@@ -26,6 +26,7 @@ use crate::photos::exif::ExifInfo;
 use crate::records::store::RecordRow;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = photo_evidence)]
 pub struct EvidenceRow {
     pub id: String,

@@ -25,6 +25,7 @@ use crate::sync::rules::CAPTURE_WINDOW;
 /// A part of a user's scope they held from `started_at` until `ended_at`. What may still
 /// be written through it afterwards is `sync::rules::capture_allowed`'s to say.
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sync_scope_history)]
 pub struct Period {
     pub user_id: String,
@@ -288,6 +289,7 @@ pub fn scope_changed(
 
 /// A feed entry beyond the records themselves.
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sync_reach_changes)]
 pub struct ReachChange {
     pub seq: i64,

@@ -15,6 +15,7 @@ use crate::infra::error::Result;
 use crate::infra::sealing::DataKey;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sync_records)]
 pub struct RecordRow {
     pub entity: String,
@@ -148,6 +149,7 @@ pub fn changed_since(
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sync_mutations)]
 pub struct MutationRow {
     pub device_id: String,
@@ -181,6 +183,7 @@ pub fn last_answered(conn: &mut DbConn, device_id: &str) -> Result<Option<String
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sync_conflicts)]
 pub struct ConflictRow {
     pub id: String,

@@ -15,6 +15,7 @@ use crate::infra::db::schema::regions;
 use crate::infra::error::{Error, Msg, Result};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = regions)]
 pub struct RegionRow {
     pub id: String,

@@ -36,6 +36,7 @@ pub struct SyncingDevice<'a> {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sync_device_status)]
 pub struct StatusRow {
     pub device_id: String,

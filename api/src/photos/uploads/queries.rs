@@ -16,6 +16,7 @@ use crate::infra::error::Result;
 use crate::photos::evidence;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = uploads)]
 pub struct UploadRow {
     pub id: String,
@@ -34,6 +35,7 @@ pub struct UploadRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = blobs)]
 pub struct BlobRow {
     pub sha256: String,
@@ -158,6 +160,7 @@ pub fn count_open(
 /// A kept chunk of an unfinished upload: bytes `start_at..end_at`, in the blob store under
 /// `object` (a [`crate::infra::blobs::PartKey`] path).
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = upload_parts)]
 pub struct PartRow {
     pub upload_id: String,
