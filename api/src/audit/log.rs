@@ -227,18 +227,12 @@ mod tests {
 
         use diesel::connection::{Instrumentation, InstrumentationEvent};
 
-        use crate::infra::db::{Db, DbOptions, DbTarget, SqliteSync, migrate, write_tx};
+        use crate::infra::db::{sqlite_for_tests, write_tx};
 
         let dir = std::env::temp_dir().join(format!("bangfu-audit-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir)?;
-        let db = Db::connect(&DbOptions {
-            target: DbTarget::Sqlite(dir.join("bangfu.db")),
-            pool_size: 1,
-            sqlite_sync: SqliteSync::Normal,
-            connect_timeout: std::time::Duration::from_secs(5),
-        })?;
+        let db = sqlite_for_tests(&dir)?;
         let mut conn = db.conn()?;
-        migrate::run_pending(&mut conn)?;
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let actor = Actor {
             user_id: None,

@@ -384,6 +384,19 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
+/// A migrated SQLite database in `dir`, for unit tests that need real tables.
+#[cfg(test)]
+pub fn sqlite_for_tests(dir: &Path) -> anyhow::Result<Db> {
+    let db = Db::connect(&DbOptions {
+        target: DbTarget::Sqlite(dir.join("bangfu.db")),
+        pool_size: 2,
+        sqlite_sync: SqliteSync::Normal,
+        connect_timeout: Duration::from_secs(5),
+    })?;
+    migrate::run_pending(&mut *db.conn()?)?;
+    Ok(db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -249,19 +249,13 @@ mod tests {
         use sha2::Digest;
 
         use crate::infra::blobs::{BlobKey, Variant};
-        use crate::infra::db::{Db, DbOptions, DbTarget, SqliteSync, migrate};
+        use crate::infra::db::sqlite_for_tests;
         use crate::photos::uploads::uploading::Chunked;
         use crate::photos::{Limits, Photos, Sha256Hex};
 
         let dir = std::env::temp_dir().join(format!("bangfu-spool-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir)?;
-        let db = Db::connect(&DbOptions {
-            target: DbTarget::Sqlite(dir.join("bangfu.db")),
-            pool_size: 2,
-            sqlite_sync: SqliteSync::Normal,
-            connect_timeout: std::time::Duration::from_secs(5),
-        })?;
-        migrate::run_pending(&mut *db.conn()?)?;
+        let db = sqlite_for_tests(&dir)?;
         let store = crate::infra::blobs::open(&dir.join("photos").to_string_lossy(), &[])?;
         let photos = Arc::new(Photos::new(store, dir.join("uploads"), Limits::default())?);
         let who = Uploader {
